@@ -1,0 +1,43 @@
+// The store interface every backend implements (memory, file-persisted memory, Redis, Durable Object).
+// HTTP handlers talk only to this; validation of a push happens inside `apply`, on the whole push, before
+// anything is changed, so a refused push leaves the store as it was (but for push_failure_time_seconds).
+import type { Group, Labels, MetricFamily } from '../core/model.js';
+
+/**
+ * How a push changes its group:
+ * - `replace`: PUT — the group becomes exactly the pushed families.
+ * - `merge-families`: POST — pushed families replace same-named families in the group; others stay.
+ * - `aggregate`: POST|PUT under /aggregate — counters and histograms are deltas added to what is stored,
+ *   gauges replace per series, summaries are refused.
+ */
+export type PushMode = 'replace' | 'merge-families' | 'aggregate';
+
+export interface PushRequest {
+  mode: PushMode;
+  /** Grouping labels from the URL, including job; instance="" is added by the caller if absent. */
+  grouping: Labels;
+  /** Parsed families; grouping labels not yet applied (the store's validation applies them). */
+  families: MetricFamily[];
+  /** Aggregation mode only: a key applied within the idempotency window is not applied again. */
+  idempotencyKey?: string;
+  /** Time of the push, Unix ms (injected so tests and TTL are deterministic). */
+  nowMs: number;
+}
+
+export type PushOutcome =
+  | { status: 'applied' }
+  | { status: 'replayed' }
+  | { status: 'invalid'; message: string }
+  | { status: 'too-many-series'; message: string };
+
+export interface GatewayStore {
+  apply(push: PushRequest): Promise<PushOutcome>;
+  /** Removes exactly the group with these grouping labels; true if it existed. */
+  deleteGroup(grouping: Labels, nowMs: number): Promise<boolean>;
+  wipe(): Promise<void>;
+  /** Every live group (expired ones excluded), for rendering /metrics and /api/v1/metrics. */
+  groups(nowMs: number): Promise<Group[]>;
+  /** Counters about the store itself, for gateway_groups / gateway_series. */
+  stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }>;
+  close(): Promise<void>;
+}
