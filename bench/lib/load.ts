@@ -1,0 +1,70 @@
+// Load comes from `wrk` (Debian), a separate C process pinned to the other core: a Node load generator
+// (autocannon) would need a core of its own to keep up with a Node server on these 2-core machines.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { LOAD_CPU, pinned, repoRoot } from './processes.js';
+import { requireBinary } from '../../test/services/process.js';
+
+const wrkDir = join(repoRoot, 'bench', 'wrk');
+
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  /** Successful (2xx/3xx) responses per second. */
+  rps: number;
+  errors: number;
+  non2xx: number;
+  p50Ms: number;
+  p99Ms: number;
+  bytes: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  /** Lua script in bench/wrk (default get.lua). */
+  script?: string;
+  env?: Record<string, string>;
+}
+
+export async function runWrk(options: LoadOptions): Promise<LoadResult> {
+  const wrk = requireBinary(['/usr/bin/wrk'], 'wrk');
+  const script = join(wrkDir, options.script ?? 'get.lua');
+  const [command, args] = pinned(LOAD_CPU, wrk, [
+    '-t1',
+    `-c${options.connections}`,
+    `-d${options.durationSeconds}s`,
+    '--timeout',
+    '10s',
+    '-s',
+    script,
+    options.url,
+  ]);
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BENCH_WRK_DIR: wrkDir, ...options.env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // wrk stops itself after -d; this only guards against a wedged server holding it forever.
+  const guard = setTimeout(() => child.kill('SIGKILL'), (options.durationSeconds + 20) * 1000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+  clearTimeout(guard);
+  const line = output.split('\n').find((candidate) => candidate.startsWith('BENCH_JSON '));
+  if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}) against ${options.url}:\n${output.slice(-2000)}`);
+  const raw = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
+  const seconds = raw.duration_us! / 1e6;
+  const errors = raw.connect_errors! + raw.read_errors! + raw.write_errors! + raw.timeouts!;
+  return {
+    requests: raw.requests!,
+    seconds,
+    rps: (raw.requests! - raw.non2xx!) / seconds,
+    errors,
+    non2xx: raw.non2xx!,
+    p50Ms: raw.p50_us! / 1000,
+    p99Ms: raw.p99_us! / 1000,
+    bytes: raw.bytes!,
+  };
+}

@@ -1,0 +1,176 @@
+// Servers under test run in child processes, never in the process that drives load or prints results.
+// TypeScript entries are bundled with esbuild (already installed as tsx's own dependency) and run on plain
+// `node`: running them under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { freePort, makeTempDir, removeDir, waitUntil } from '../../test/services/process.js';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+// Inside node_modules so that the bundles' bare imports (hono, prom-client…) resolve to the installed packages.
+const bundleDir = join(repoRoot, 'node_modules', '.cache', 'bench');
+
+/** Two cores: the server under test gets CPU 1 to itself, the load generator and helpers share CPU 0. */
+export const SERVER_CPU = '1';
+export const LOAD_CPU = '0';
+const canPin = (() => {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((line) => line.startsWith('processor')).length >= 2;
+  } catch {
+    return false;
+  }
+})();
+
+export function pinned(cpu: string, command: string, args: string[]): [string, string[]] {
+  return canPin ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
+}
+
+const built = new Map<string, string>();
+
+export async function bundle(entry: string): Promise<string> {
+  const absolute = resolve(repoRoot, entry);
+  const cached = built.get(absolute);
+  if (cached) return cached;
+  mkdirSync(bundleDir, { recursive: true });
+  const outfile = join(bundleDir, `${entry.replaceAll(/[^a-zA-Z0-9]+/g, '_')}.mjs`);
+  await build({
+    entryPoints: [absolute],
+    outfile,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
+  built.set(absolute, outfile);
+  return outfile;
+}
+
+export interface BenchProcess {
+  name: string;
+  url: string;
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  /** Resident set size now, from /proc (bytes). */
+  rssBytes(): number;
+  logTail(lines?: number): string;
+  stop(): Promise<void>;
+}
+
+export function rssOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+interface StartOptions {
+  name: string;
+  command: string;
+  args: (port: number, dir: string) => string[];
+  env?: Record<string, string>;
+  /** Env vars that receive the chosen port (PORT, GATEWAY_PORT…). */
+  portEnv?: string[];
+  readyPath: string;
+  cpu?: string;
+  timeoutMs?: number;
+  /** Some servers (wrangler dev) spawn the real listener as a grandchild; we still stop the group. */
+  detached?: boolean;
+}
+
+const running = new Set<BenchProcess>();
+
+export async function startProcess(options: StartOptions): Promise<BenchProcess> {
+  const dir = makeTempDir(`bench-${options.name}`);
+  const port = await freePort();
+  const logFile = join(dir, `${options.name}.log`);
+  const fd = openSync(logFile, 'a');
+  const [command, args] = pinned(options.cpu ?? SERVER_CPU, options.command, options.args(port, dir));
+  const child = spawn(command, args, {
+    stdio: ['ignore', fd, fd],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      ...options.env,
+      ...Object.fromEntries((options.portEnv ?? []).map((key) => [key, String(port)])),
+    },
+    detached: options.detached ?? true,
+  });
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const logTail = (lines = 20) => {
+    try {
+      return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const processHandle: BenchProcess = {
+    name: options.name,
+    url,
+    port,
+    pid: child.pid!,
+    child,
+    rssBytes: () => rssOf(child.pid!),
+    logTail,
+    async stop() {
+      running.delete(processHandle);
+      if (child.exitCode === null && child.signalCode === null) {
+        // The child leads its own process group (detached), so wrappers like taskset/wrangler go with it.
+        try {
+          process.kill(-child.pid!, 'SIGTERM');
+        } catch {
+          child.kill('SIGTERM');
+        }
+        const killer = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
+        }, 5_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      removeDir(dir);
+    },
+  };
+  running.add(processHandle);
+  try {
+    await waitUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
+        const response = await fetch(`${url}${options.readyPath}`, { signal: AbortSignal.timeout(2_000) });
+        await response.arrayBuffer();
+        return response.ok;
+      },
+      { what: options.name, timeoutMs: options.timeoutMs ?? 30_000, intervalMs: 100 },
+    );
+  } catch (error) {
+    await processHandle.stop();
+    throw new Error(`${options.name} did not start: ${String(error)}\n${logTail()}`);
+  }
+  return processHandle;
+}
+
+/** A TypeScript server entry that listens on `PORT` (127.0.0.1), bundled and run on plain node. */
+export async function startNodeServer(
+  name: string,
+  entry: string,
+  {
+    env = {},
+    portEnv = ['PORT'],
+    readyPath = '/livez',
+    nodeArgs = [],
+    cpu = SERVER_CPU,
+  }: { env?: Record<string, string>; portEnv?: string[]; readyPath?: string; nodeArgs?: string[]; cpu?: string } = {},
+): Promise<BenchProcess> {
+  const bundled = await bundle(entry);
+  return startProcess({ name, command: process.execPath, args: () => [...nodeArgs, bundled], env, portEnv, readyPath, cpu });
+}
+
+/** Stops whatever is still running (on error or Ctrl-C), so a bench never leaves servers behind. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((processHandle) => processHandle.stop().catch(() => {})));
+}

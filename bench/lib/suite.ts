@@ -1,0 +1,9 @@
+import type { Table } from './report.js';
+import type { BenchSettings } from './rounds.js';
+
+export interface Suite {
+  name: string;
+  /** One line for `npm run bench -- --list`. */
+  description: string;
+  run(settings: BenchSettings, log: (line: string) => void): Promise<Table[]>;
+}

@@ -1,0 +1,97 @@
+// `npm run bench [-- suite…]`: runs the benchmark suites and prints tables of ratios.
+//   npm run bench                 all suites (≈ 8 min on 2 cores)
+//   npm run bench -- api gateway  chosen suites
+//   npm run bench -- --list       names and descriptions
+//   BENCH_QUICK=1 npm run bench   smoke run: 2 short rounds, smaller stores
+// BENCH_ROUNDS / BENCH_SECONDS override rounds and seconds per measurement.
+// Results also go to bench/results/latest.md (Markdown, for bench/README.md) and latest.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, stopAll } from './lib/processes.js';
+import { renderMarkdown, renderText, type Table } from './lib/report.js';
+import { settingsFromEnv } from './lib/rounds.js';
+import type { Suite } from './lib/suite.js';
+import { apiOverheadSuite } from './suites/api-overhead.js';
+
+const suites: Suite[] = [apiOverheadSuite];
+
+function usage(): string {
+  return ['usage: npm run bench [-- <suite>…] [--list]', 'suites:', ...suites.map((suite) => `  ${suite.name.padEnd(10)} ${suite.description}`)].join('\n');
+}
+
+function machine(): string {
+  const [one, five, fifteen] = loadavg().map((value) => value.toFixed(2));
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, load average ${one} / ${five} / ${fifteen}`;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes('--list') || args.includes('--help') || args.includes('-h')) {
+    console.log(usage());
+    return 0;
+  }
+  const unknown = args.filter((name) => !suites.some((suite) => suite.name === name));
+  if (unknown.length > 0) {
+    console.error(`unknown suite(s): ${unknown.join(', ')}\n${usage()}`);
+    return 2;
+  }
+  const chosen = args.length === 0 ? suites : suites.filter((suite) => args.includes(suite.name));
+  const settings = settingsFromEnv();
+  const startedAt = new Date();
+  const before = machine();
+  console.log(`bench: ${chosen.map((suite) => suite.name).join(', ')}; ${settings.rounds} rounds × ${settings.seconds} s${settings.quick ? ' (quick)' : ''}`);
+  console.log(`machine: ${before}`);
+
+  const tables: Table[] = [];
+  const failures: string[] = [];
+  for (const suite of chosen) {
+    const suiteStart = Date.now();
+    console.log(`\n-- suite ${suite.name}`);
+    try {
+      const produced = await suite.run(settings, (line) => console.log(`   ${line}`));
+      tables.push(...produced);
+      for (const table of produced) console.log(renderText(table));
+    } catch (error) {
+      failures.push(`${suite.name}: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`suite ${suite.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      await stopAll();
+    }
+    console.log(`   (${suite.name} took ${Math.round((Date.now() - suiteStart) / 1000)} s)`);
+  }
+
+  const after = machine();
+  const elapsed = Math.round((Date.now() - startedAt.getTime()) / 1000);
+  const header = [
+    `Run ${startedAt.toISOString()} (${elapsed} s), \`${['npm run bench', ...(args.length ? ['--', ...args] : [])].join(' ')}\`${settings.quick ? ' with BENCH_QUICK=1' : ''}, ${settings.rounds} rounds × ${settings.seconds} s.`,
+    '',
+    `Machine at start: ${before}.`,
+    `At end: ${after}.`,
+  ];
+  const markdown = [...header, '', ...tables.map(renderMarkdown).flatMap((block) => [block, '']), ...failures.map((failure) => `**Failed:** ${failure}`)].join('\n');
+  const resultsDir = join(repoRoot, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.md'), `${markdown}\n`);
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ startedAt, elapsedSeconds: elapsed, settings, machine: { before, after }, tables, failures }, null, 2)}\n`);
+  console.log(`\nbench finished in ${elapsed} s; Markdown in bench/results/latest.md`);
+  if (failures.length) console.error(`failed suites:\n  ${failures.join('\n  ')}`);
+  return failures.length ? 1 : 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping servers`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .then(async (code) => {
+    await stopAll();
+    process.exit(code);
+  })
+  .catch(async (error: unknown) => {
+    console.error(error);
+    await stopAll();
+    process.exit(1);
+  });

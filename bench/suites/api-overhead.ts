@@ -1,0 +1,100 @@
+// 1. What our instrumentation costs: GET /livez on our API with everything on, against a bare Hono app,
+//    the same app with @hono/prometheus, and a naive prom-client + pino middleware.
+import { runWrk, type LoadResult } from '../lib/load.js';
+import { startNodeServer, type BenchProcess } from '../lib/processes.js';
+import { formatRatio, formatSpread, type Table } from '../lib/report.js';
+import { alternate } from '../lib/rounds.js';
+import { pairedRatios, spread } from '../lib/stats.js';
+import type { Suite } from '../lib/suite.js';
+import { startOurApi } from './our-api.js';
+
+const CONNECTIONS = 50;
+
+export const apiOverheadSuite: Suite = {
+  name: 'api',
+  description: 'GET /livez throughput and latency: our fully instrumented API vs bare Hono, @hono/prometheus, naive prom-client+pino',
+  async run(settings, log) {
+    const servers: BenchProcess[] = [];
+    const stopHelpers: Array<() => Promise<void>> = [];
+    try {
+      const bare = await startNodeServer('bare', 'bench/servers/bare.ts');
+      servers.push(bare);
+      const honoPrometheus = await startNodeServer('hono-prometheus', 'bench/servers/hono-prometheus.ts');
+      servers.push(honoPrometheus);
+      const naive = await startNodeServer('naive', 'bench/servers/naive.ts');
+      servers.push(naive);
+      const targets: Array<{ name: string; url: string }> = [
+        { name: 'bare Hono', url: bare.url },
+        { name: '@hono/prometheus', url: honoPrometheus.url },
+        { name: 'naive prom-client + pino', url: naive.url },
+      ];
+      const notes: string[] = [];
+      try {
+        const ours = await startOurApi({ shipping: true });
+        stopHelpers.push(ours.stop);
+        const oursNoShipping = await startOurApi({ shipping: false });
+        stopHelpers.push(oursNoShipping.stop);
+        targets.push({ name: 'ours, all on', url: ours.url }, { name: 'ours, log shipping off', url: oursNoShipping.url });
+        notes.push(ours.describe);
+      } catch (error) {
+        notes.push(`our API could not be started, only the baselines ran: ${error instanceof Error ? error.message : String(error)}`);
+        log(notes.at(-1)!);
+      }
+      for (const target of targets) {
+        log(`warming up ${target.name}`);
+        await runWrk({ url: `${target.url}/livez`, connections: CONNECTIONS, durationSeconds: settings.warmupSeconds });
+      }
+      const results = await alternate<LoadResult>(
+        targets.map((target) => ({
+          name: target.name,
+          measure: async (round) => {
+            const result = await runWrk({ url: `${target.url}/livez`, connections: CONNECTIONS, durationSeconds: settings.seconds });
+            log(`round ${round + 1} ${target.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms.toFixed(2)} ms${result.errors + result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : ''}`);
+            return result;
+          },
+        })),
+        settings.rounds,
+      );
+      const rps = (name: string) => results.get(name)!.map((result) => result.rps);
+      const rows = targets.map((target) => {
+        const runs = results.get(target.name)!;
+        const isOursAllOn = target.name === 'ours, all on';
+        return [
+          target.name,
+          formatSpread(spread(runs.map((run) => run.rps))),
+          formatSpread(spread(runs.map((run) => run.p50Ms)), 2),
+          formatSpread(spread(runs.map((run) => run.p99Ms)), 2),
+          formatRatio(spread(pairedRatios(rps(target.name), rps('bare Hono'))), isOursAllOn ? { op: '>=', bound: 0.9 } : undefined),
+          formatRatio(spread(pairedRatios(rps(target.name), rps('@hono/prometheus')))),
+        ];
+      });
+      const failures = targets.flatMap((target) => {
+        const bad = results.get(target.name)!.reduce((sum, run) => sum + run.errors + run.non2xx, 0);
+        return bad ? [`${target.name}: ${bad} errors or non-2xx responses during measurement`] : [];
+      });
+      const apiTable: Table = {
+        title: `API overhead: GET /livez, ${CONNECTIONS} connections, ${settings.rounds} rounds × ${settings.seconds} s`,
+        columns: ['server', 'req/s', 'p50 ms', 'p99 ms', '÷ bare Hono', '÷ @hono/prometheus'],
+        rows,
+        notes: [
+          'median (min–max) over rounds; ratios are taken per round (variants measured back to back), then summarised',
+          'servers pinned to CPU 1, wrk and helper processes (gateway, _bulk stand-in) to CPU 0',
+          ...notes,
+          ...failures,
+        ],
+      };
+      if (!results.has('ours, all on')) return [apiTable];
+      const loss = pairedRatios(rps('ours, all on'), rps('ours, log shipping off')).map((ratio) => (1 - ratio) * 100);
+      const lossSpread = spread(loss);
+      const lossTable: Table = {
+        title: 'API throughput lost to log shipping (ours, all on ÷ ours with shipping off)',
+        columns: ['loss', 'target'],
+        rows: [[formatSpread(lossSpread, 1, ' %'), `< 5 % ${lossSpread.median < 5 ? 'met' : 'MISSED'}`]],
+      };
+      return [apiTable, lossTable];
+    } finally {
+      for (const stop of stopHelpers) await stop().catch(() => {});
+      for (const server of servers) await server.stop();
+    }
+  },
+};
