@@ -1,0 +1,171 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { aggregateFamilies, seriesKey } from './aggregate.js';
+import type { HistogramMetric, MetricFamily, ScalarMetric } from './model.js';
+
+const BOUNDS = [0.1, 1, Infinity];
+
+function counter(name: string, series: Array<[Record<string, string>, number]>, help?: string): MetricFamily {
+  return { name, help, type: 'counter', metrics: series.map(([labels, value]) => ({ labels, value })) };
+}
+function gauge(name: string, series: Array<[Record<string, string>, number]>): MetricFamily {
+  return { name, help: undefined, type: 'gauge', metrics: series.map(([labels, value]) => ({ labels, value })) };
+}
+function histogram(name: string, labels: Record<string, string>, counts: number[], sum: number, bounds = BOUNDS): MetricFamily {
+  return {
+    name,
+    help: undefined,
+    type: 'histogram',
+    metrics: [{ labels, buckets: bounds.map((upperBound, i) => ({ upperBound, cumulativeCount: counts[i]! })), sum, count: counts.at(-1)! }],
+  };
+}
+
+function merge(stored: Map<string, MetricFamily>, delta: MetricFamily[]): Map<string, MetricFamily> {
+  const result = aggregateFamilies(stored, delta);
+  if (!result.ok) throw new Error(result.message);
+  return result.families;
+}
+
+/** A canonical, order-independent rendering of a group's families, to compare stores. */
+function canonical(families: ReadonlyMap<string, MetricFamily>): string {
+  return JSON.stringify(
+    [...families.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((family) => ({
+        ...family,
+        metrics: [...family.metrics].sort((a, b) => seriesKey(a.labels).localeCompare(seriesKey(b.labels))).map((m) => ({ ...m, labels: seriesKey(m.labels) })),
+      })),
+    (_key, value: unknown) => (value === Infinity ? '+Inf' : value),
+  );
+}
+
+describe('aggregateFamilies', () => {
+  it('adds counter deltas per series and keeps untouched series', () => {
+    let stored = merge(new Map(), [counter('requests_total', [[{ code: '200' }, 3], [{ code: '500' }, 1]], 'Requests.')]);
+    stored = merge(stored, [counter('requests_total', [[{ code: '200' }, 2]])]);
+    const family = stored.get('requests_total')!;
+    expect(family.help).toBe('Requests.');
+    expect(family.metrics).toEqual([
+      { labels: { code: '200' }, value: 5 },
+      { labels: { code: '500' }, value: 1 },
+    ]);
+  });
+
+  it('adds histogram buckets, sum and count', () => {
+    let stored = merge(new Map(), [histogram('latency_seconds', {}, [1, 2, 3], 1.5)]);
+    stored = merge(stored, [histogram('latency_seconds', {}, [0, 1, 4], 2.5)]);
+    const metric = stored.get('latency_seconds')!.metrics[0] as HistogramMetric;
+    expect(metric.buckets.map((b) => b.cumulativeCount)).toEqual([1, 3, 7]);
+    expect(metric.sum).toBe(4);
+    expect(metric.count).toBe(7);
+  });
+
+  it('replaces gauges per series', () => {
+    let stored = merge(new Map(), [gauge('in_flight', [[{ a: '1' }, 5], [{ a: '2' }, 7]])]);
+    stored = merge(stored, [gauge('in_flight', [[{ a: '1' }, 2]])]);
+    expect(stored.get('in_flight')!.metrics).toEqual([
+      { labels: { a: '1' }, value: 2 },
+      { labels: { a: '2' }, value: 7 },
+    ]);
+  });
+
+  it('never mutates what it was given', () => {
+    const stored = merge(new Map(), [counter('c_total', [[{}, 1]]), histogram('h', {}, [1, 1, 1], 1)]);
+    const before = canonical(stored);
+    merge(stored, [counter('c_total', [[{}, 4]]), histogram('h', {}, [1, 2, 3], 2)]);
+    expect(canonical(stored)).toBe(before);
+  });
+
+  it.each([
+    ['a negative counter delta', [counter('c_total', [[{}, -1]])], /delta must be a finite number >= 0/],
+    ['a NaN counter delta', [counter('c_total', [[{}, Number.NaN]])], /finite/],
+    ['a summary', [{ name: 's', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }], sum: 1, count: 1 }] } as MetricFamily], /summary s cannot be aggregated/],
+    ['different bucket bounds', [histogram('h', {}, [1, 1, 1], 1, [0.5, 1, Infinity])], /bucket bounds \[0\.5, 1, \+Inf\] differ from the stored \[0\.1, 1, \+Inf\]/],
+    ['non-cumulative buckets', [histogram('h', { x: 'new' }, [2, 1, 3], 1)], /cumulative/],
+    ['a type change', [gauge('c_total', [[{}, 1]])], /pushed as gauge but is stored as counter/],
+    ['a series twice', [counter('c_total', [[{ a: '1' }, 1], [{ a: '1' }, 2]])], /appears twice/],
+    ['a family twice', [counter('c_total', [[{}, 1]]), counter('c_total', [[{}, 1]])], /appears twice/],
+  ])('refuses %s with a message', (_what, delta, message) => {
+    const stored = merge(new Map(), [counter('c_total', [[{}, 1]]), histogram('h', {}, [1, 1, 1], 1)]);
+    const result = aggregateFamilies(stored, delta);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toMatch(message);
+  });
+});
+
+// ---- properties ------------------------------------------------------------------------------------
+
+const labelValue = fc.constantFrom('a', 'b', 'c');
+/** Integer-valued deltas: float addition is not associative, so "same totals in any order" is exact only for them. */
+const validPush = fc.record({
+  counters: fc.array(fc.tuple(labelValue, fc.nat({ max: 1000 })), { maxLength: 4 }),
+  histogram: fc.option(fc.tuple(labelValue, fc.nat({ max: 50 }), fc.nat({ max: 50 }), fc.nat({ max: 50 }), fc.integer({ min: -100, max: 100 }))),
+});
+type ValidPush = typeof validPush extends fc.Arbitrary<infer T> ? T : never;
+
+function toFamilies(push: ValidPush): MetricFamily[] {
+  const families: MetricFamily[] = [];
+  const counters = new Map<string, number>();
+  for (const [label, value] of push.counters) counters.set(label, value); // one sample per series
+  if (counters.size > 0) families.push(counter('jobs_total', [...counters].map(([label, value]) => [{ kind: label }, value])));
+  if (push.histogram) {
+    const [label, a, b, c, sum] = push.histogram;
+    families.push(histogram('duration_seconds', { kind: label }, [a, a + b, a + b + c], sum));
+  }
+  return families;
+}
+
+function totals(pushes: ValidPush[]): string {
+  let stored = new Map<string, MetricFamily>();
+  for (const push of pushes) stored = merge(stored, toFamilies(push));
+  return canonical(stored);
+}
+
+const invalidPush: fc.Arbitrary<MetricFamily[]> = fc.oneof(
+  fc.integer({ min: -1000, max: -1 }).map((value) => [counter('jobs_total', [[{ kind: 'a' }, 1]]), counter('other_total', [[{}, value]])]),
+  fc.constant([counter('jobs_total', [[{ kind: 'b' }, 5]]), histogram('duration_seconds', { kind: 'a' }, [1, 2, 3], 1, [1, 2, Infinity])]),
+  fc.constant([gauge('jobs_total', [[{ kind: 'a' }, 5]])]),
+  fc.constant([counter('new_total', [[{}, 1]]), { name: 'q', help: undefined, type: 'summary', metrics: [] } as MetricFamily]),
+);
+
+describe('aggregateFamilies properties', () => {
+  it('gives the same totals for any order of the same valid pushes', () => {
+    fc.assert(
+      fc.property(fc.array(validPush, { minLength: 1, maxLength: 12 }).chain((pushes) => fc.tuple(fc.constant(pushes), fc.shuffledSubarray(pushes, { minLength: pushes.length, maxLength: pushes.length }))), ([pushes, shuffled]) => {
+        expect(totals(shuffled)).toBe(totals(pushes));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sums counters to exactly the sum of the deltas', () => {
+    fc.assert(
+      fc.property(fc.array(validPush, { maxLength: 12 }), (pushes) => {
+        let stored = new Map<string, MetricFamily>();
+        const expected = new Map<string, number>();
+        for (const push of pushes) {
+          stored = merge(stored, toFamilies(push));
+          for (const family of toFamilies(push)) {
+            if (family.type !== 'counter') continue;
+            for (const metric of family.metrics) expected.set(metric.labels.kind!, (expected.get(metric.labels.kind!) ?? 0) + (metric as ScalarMetric).value);
+          }
+        }
+        const got = new Map((stored.get('jobs_total')?.metrics ?? []).map((m) => [m.labels.kind!, (m as ScalarMetric).value]));
+        expect(got).toEqual(expected);
+      }),
+    );
+  });
+
+  it('refuses any invalid push and leaves the stored families exactly as they were', () => {
+    fc.assert(
+      fc.property(fc.array(validPush, { minLength: 1, maxLength: 6 }), invalidPush, (pushes, invalid) => {
+        let stored = new Map<string, MetricFamily>([['jobs_total', counter('jobs_total', [[{ kind: 'a' }, 1]])], ['duration_seconds', histogram('duration_seconds', { kind: 'a' }, [0, 0, 0], 0)]]);
+        for (const push of pushes) stored = merge(stored, toFamilies(push));
+        const before = canonical(stored);
+        const result = aggregateFamilies(stored, invalid);
+        expect(result.ok).toBe(false);
+        expect(canonical(stored)).toBe(before);
+      }),
+    );
+  });
+});
