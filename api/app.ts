@@ -1,0 +1,116 @@
+// The app factory: every dependency comes in, a Hono app goes out. The runtime entries (node.ts,
+// worker.ts) and the tests build the dependencies; nothing here reads the environment or opens sockets.
+import { Ratelimit } from '@upstash/ratelimit';
+import type { Redis } from '@upstash/redis';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Logger } from 'pino';
+import { createUserCache } from './cache.js';
+import type { Database } from './db/types.js';
+import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { runHealthChecks, type HealthCheck } from './health.js';
+import { rateLimit } from './rate-limit.js';
+import { createRepository } from './repository.js';
+import { tasksRoutes } from './routes/tasks.js';
+import { usersRoutes } from './routes/users.js';
+import type { AppEnv } from './types.js';
+
+export interface AppSettings {
+  serviceName: string;
+  rateLimit: { max: number; windowSeconds: number };
+  cacheTtlSeconds: number;
+  healthCheckTimeoutMs: number;
+  /** Largest accepted request body; larger ones get 413 before they are read in full. */
+  maxBodyBytes: number;
+}
+
+export const defaultSettings: AppSettings = {
+  serviceName: 'api',
+  rateLimit: { max: 100, windowSeconds: 60 },
+  cacheTtlSeconds: 60,
+  healthCheckTimeoutMs: 1_000,
+  maxBodyBytes: 64 * 1024,
+};
+
+export interface AppDeps {
+  /** The database, or (Workers: one per request) a function giving the request's database. */
+  database: Database | ((c: Context) => Database);
+  /** `@upstash/redis` client; without it there is no cache and no rate limit. */
+  redis?: Redis;
+  logger: Logger;
+  /** Installed right after the request id, so they see every request, including 404/413/429/500. */
+  middleware?: MiddlewareHandler[];
+  /** The client's address, the rate limit's key (Node: socket address; Workers: CF-Connecting-IP). */
+  clientAddress?: (c: Context) => string | undefined;
+  settings?: Partial<AppSettings>;
+}
+
+export function createApp(deps: AppDeps) {
+  const settings = { ...defaultSettings, ...deps.settings };
+  const { logger, redis } = deps;
+  const resolveDatabase = typeof deps.database === 'function' ? deps.database : () => deps.database as Database;
+  const userCache = redis ? createUserCache({ redis, ttlSeconds: settings.cacheTtlSeconds, logger }) : undefined;
+  const limiter = redis
+    ? new Ratelimit({
+        redis,
+        limiter: Ratelimit.slidingWindow(settings.rateLimit.max, `${settings.rateLimit.windowSeconds} s`),
+        prefix: `ratelimit:${settings.serviceName}`,
+        analytics: false,
+        timeout: settings.healthCheckTimeoutMs,
+      })
+    : undefined;
+
+  const healthChecks: HealthCheck[] = [{ name: 'postgres', componentType: 'datastore', run: (c) => resolveDatabase(c).ping() }];
+  if (redis) healthChecks.push({ name: 'redis', componentType: 'datastore', run: () => redis.ping() });
+
+  const app = new Hono<AppEnv>();
+  app.use(requestId());
+  for (const middleware of deps.middleware ?? []) app.use(middleware);
+
+  app.get('/livez', (c) => c.json({ status: 'pass' }, 200, { 'Content-Type': 'application/health+json', 'Cache-Control': 'no-store' }));
+
+  app.get('/api/health', async (c) => {
+    const report = await runHealthChecks(c, {
+      checks: healthChecks,
+      timeoutMs: settings.healthCheckTimeoutMs,
+      serviceId: settings.serviceName,
+      logger,
+    });
+    return c.json(report, report.status === 'pass' ? 200 : 503, {
+      'Content-Type': 'application/health+json',
+      'Cache-Control': 'no-store',
+    });
+  });
+
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: settings.maxBodyBytes,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `Request body exceeds ${settings.maxBodyBytes} bytes`);
+      },
+    }),
+  );
+  if (limiter) {
+    const limited = rateLimit({ limiter, identify: deps.clientAddress ?? (() => undefined), logger });
+    app.use('/api/users/*', limited);
+    app.use('/api/tasks/*', limited);
+  }
+  app.use('/api/*', async (c, next) => {
+    const database = resolveDatabase(c);
+    c.set('database', database);
+    c.set('repository', createRepository(database.db));
+    if (userCache) c.set('userCache', userCache);
+    await next();
+  });
+
+  app.route('/api/users', usersRoutes());
+  app.route('/api/tasks', tasksRoutes());
+
+  app.notFound(notFoundHandler);
+  app.onError(errorHandler(logger));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
