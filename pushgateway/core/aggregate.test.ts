@@ -123,9 +123,9 @@ function totals(pushes: ValidPush[]): string {
 
 const invalidPush: fc.Arbitrary<MetricFamily[]> = fc.oneof(
   fc.integer({ min: -1000, max: -1 }).map((value) => [counter('jobs_total', [[{ kind: 'a' }, 1]]), counter('other_total', [[{}, value]])]),
-  fc.constant([counter('jobs_total', [[{ kind: 'b' }, 5]]), histogram('duration_seconds', { kind: 'a' }, [1, 2, 3], 1, [1, 2, Infinity])]),
-  fc.constant([gauge('jobs_total', [[{ kind: 'a' }, 5]])]),
-  fc.constant([counter('new_total', [[{}, 1]]), { name: 'q', help: undefined, type: 'summary', metrics: [] } as MetricFamily]),
+  fc.constant<MetricFamily[]>([counter('jobs_total', [[{ kind: 'b' }, 5]]), histogram('duration_seconds', { kind: 'a' }, [1, 2, 3], 1, [1, 2, Infinity])]),
+  fc.constant<MetricFamily[]>([gauge('jobs_total', [[{ kind: 'a' }, 5]])]),
+  fc.constant<MetricFamily[]>([counter('new_total', [[{}, 1]]), { name: 'q', help: undefined, type: 'summary', metrics: [] }]),
 );
 
 describe('aggregateFamilies properties', () => {
