@@ -1,0 +1,101 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Group, MetricFamily } from '../core/model.js';
+import { decodeSnapshot, encodeSnapshot, loadSnapshot, startSnapshotting, type SnapshotSource, type StoreSnapshot } from './persistence.js';
+
+const keyOf = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort());
+
+function sampleSnapshot(): StoreSnapshot {
+  const families = new Map<string, MetricFamily>([
+    ['c_total', { name: 'c_total', help: 'Things.', type: 'counter', metrics: [{ labels: { job: 'a', instance: '', code: 'NaN' }, value: 12.5 }] }],
+    ['g', { name: 'g', help: undefined, type: 'gauge', metrics: [{ labels: { job: 'a', instance: '' }, value: Number.NaN }, { labels: { job: 'a', instance: '', x: '1' }, value: -Infinity }] }],
+    ['h', { name: 'h', help: 'Latency.', type: 'histogram', metrics: [{ labels: { job: 'a', instance: '' }, buckets: [{ upperBound: 0.5, cumulativeCount: 1 }, { upperBound: Infinity, cumulativeCount: 3 }], sum: 2.25, count: 3 }] }],
+    ['s', { name: 's', help: undefined, type: 'summary', metrics: [{ labels: { job: 'a', instance: '' }, quantiles: [{ quantile: 0.5, value: 1 }], sum: 4, count: 2 }] }],
+  ]);
+  const group: Group = { key: keyOf({ job: 'a', instance: '' }), labels: { job: 'a', instance: '' }, families, lastPushMs: 1_700_000_000_000, lastFailureMs: 0 };
+  return { groups: [group], idempotencyKeys: [{ key: 'k1', appliedMs: 1_700_000_000_000 }], deduplicatedPushes: 7 };
+}
+
+describe('snapshot encoding', () => {
+  it('round-trips groups, non-finite numbers, label values that look like numbers, keys and counters', () => {
+    const snapshot = sampleSnapshot();
+    const decoded = decodeSnapshot(encodeSnapshot(snapshot, 1), keyOf);
+    expect(decoded).toEqual(snapshot);
+  });
+
+  it.each([
+    ['not JSON', '{"format":', /not JSON/],
+    ['another file', '{"hello":1}', /not a hono-edge-metrics\/pushgateway-snapshot file/],
+    ['a future version', JSON.stringify({ format: 'hono-edge-metrics/pushgateway-snapshot', version: 99 }), /unsupported snapshot version 99/],
+    ['a bad number', encodeSnapshot(sampleSnapshot(), 1).replace('12.5', '"twelve"'), /expected a number/],
+    ['a bad type', encodeSnapshot(sampleSnapshot(), 1).replace('"gauge"', '"meter"'), /malformed family/],
+  ])('refuses %s', (_what, text, message) => {
+    expect(() => decodeSnapshot(text, keyOf)).toThrow(message);
+  });
+});
+
+describe('snapshot files', () => {
+  let dir: string;
+  let file: string;
+  const log = { lines: [] as string[], info(m: string) { this.lines.push(m); }, error(m: string) { this.lines.push(m); } };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gw-persist-'));
+    file = join(dir, 'gateway.snapshot');
+    log.lines = [];
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports a missing file as missing', async () => {
+    expect(await loadSnapshot(file, keyOf)).toEqual({ status: 'missing' });
+  });
+
+  it('moves a corrupt file aside and says why', async () => {
+    writeFileSync(file, 'garbage');
+    const result = await loadSnapshot(file, keyOf, Date.UTC(2026, 0, 2, 3, 4, 5));
+    expect(result).toEqual({ status: 'corrupt', reason: expect.stringContaining('not JSON'), movedTo: `${file}.corrupt-2026-01-02T03-04-05-000Z` });
+    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(`${file}.corrupt-2026-01-02T03-04-05-000Z`, 'utf8')).toBe('garbage');
+  });
+
+  it('writes on flush and on stop, atomically, leaving no temp file', async () => {
+    let current = sampleSnapshot();
+    const source: SnapshotSource = { snapshot: () => current, restore: () => {} };
+    const snapshotter = startSnapshotting({ file, intervalMs: 60_000, source, log });
+    await snapshotter.flush();
+    expect(await loadSnapshot(file, keyOf)).toEqual({ status: 'loaded', snapshot: current });
+    current = { ...current, deduplicatedPushes: 8 };
+    await snapshotter.stop();
+    const loaded = await loadSnapshot(file, keyOf);
+    expect(loaded.status === 'loaded' && loaded.snapshot.deduplicatedPushes).toBe(8);
+    expect(snapshotter.stats.written).toBe(2);
+    expect(readdirSync(dir)).toEqual(['gateway.snapshot']);
+  });
+
+  it('writes on its interval', async () => {
+    const source: SnapshotSource = { snapshot: sampleSnapshot, restore: () => {} };
+    const snapshotter = startSnapshotting({ file, intervalMs: 20, source, log });
+    await expect.poll(() => snapshotter.stats.written, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+    await snapshotter.stop();
+  });
+
+  it('keeps the previous snapshot and logs when a write fails', async () => {
+    const source: SnapshotSource = { snapshot: sampleSnapshot, restore: () => {} };
+    const snapshotter = startSnapshotting({ file, intervalMs: 60_000, source, log });
+    await snapshotter.flush();
+    const before = readFileSync(file, 'utf8');
+    if (process.getuid?.() === 0) {
+      // root ignores directory permissions: make the temp path a directory so the open fails instead.
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(`${file}.tmp-${process.pid}`);
+    } else {
+      chmodSync(dir, 0o500);
+    }
+    await snapshotter.stop();
+    chmodSync(dir, 0o700);
+    expect(snapshotter.stats.failed).toBe(1);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(log.lines.join('\n')).toMatch(/writing .* failed, the previous snapshot stays/);
+  });
+});
