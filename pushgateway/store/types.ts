@@ -2,6 +2,7 @@
 // HTTP handlers talk only to this; validation of a push happens inside `apply`, on the whole push, before
 // anything is changed, so a refused push leaves the store as it was (but for push_failure_time_seconds).
 import type { Group, Labels, MetricFamily } from '../core/model.js';
+import type { ExpositionFormat } from '../core/render.js';
 
 /**
  * How a push changes its group:
@@ -14,10 +15,18 @@ export type PushMode = 'replace' | 'merge-families' | 'aggregate';
 
 export interface PushRequest {
   mode: PushMode;
-  /** Grouping labels from the URL, including job; instance="" is added by the caller if absent. */
+  /**
+   * Grouping labels from the URL as given, including job. The group's identity adds instance="" when absent
+   * (core/grouping groupIdentity); body metrics without an instance label get instance="" (validation).
+   */
   grouping: Labels;
   /** Parsed families; grouping labels not yet applied (the store's validation applies them). */
   families: MetricFamily[];
+  /**
+   * Set when a pushed sample carried a timestamp: the body parsed, but validation refuses the push (and,
+   * as the official gateway, records push_failure_time_seconds for the group).
+   */
+  timestampedSample?: { name: string; line: number };
   /** Aggregation mode only: a key applied within the idempotency window is not applied again. */
   idempotencyKey?: string;
   /** Time of the push, Unix ms (injected so tests and TTL are deterministic). */
@@ -37,6 +46,11 @@ export interface GatewayStore {
   wipe(): Promise<void>;
   /** Every live group (expired ones excluded), for rendering /metrics and /api/v1/metrics. */
   groups(nowMs: number): Promise<Group[]>;
+  /**
+   * The pushed part of GET /metrics, for stores that keep a render cache. Stores without one leave it out
+   * and the HTTP layer renders `groups()` with core/exposition renderGroups, which gives the same text.
+   */
+  exposition?(nowMs: number, format: ExpositionFormat): Promise<string>;
   /** Counters about the store itself, for gateway_groups / gateway_series. */
   stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }>;
   close(): Promise<void>;

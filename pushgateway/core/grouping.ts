@@ -1,0 +1,124 @@
+// The official URL grammar for groups: /metrics/job/<JOB>{/<LABEL>/<VALUE>}, where a name suffixed with
+// `@base64` carries a URL-safe base64 value (padding optional, `=` alone meaning the empty value), as in
+// prometheus/pushgateway handler/push.go splitLabels. Also the canonical key that identifies a group.
+import type { Labels } from './model.js';
+
+export class GroupingError extends Error {
+  override readonly name = 'GroupingError';
+}
+
+const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const base64Suffix = '@base64';
+
+export function isValidLabelName(name: string): boolean {
+  return labelNamePattern.test(name);
+}
+
+/** Valid and not reserved: names starting with `__` are Prometheus-internal and refused in pushes. */
+export function isPushableLabelName(name: string): boolean {
+  return labelNamePattern.test(name) && !name.startsWith('__');
+}
+
+export function isValidMetricName(name: string): boolean {
+  return metricNamePattern.test(name);
+}
+
+const base64UrlAlphabet = /^[A-Za-z0-9_-]*$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** URL-safe base64 with or without padding (Go: RawURLEncoding after trimming `=`). */
+export function decodeBase64UrlValue(encoded: string): string {
+  const raw = encoded.replace(/=+$/, '');
+  if (!base64UrlAlphabet.test(raw) || raw.length % 4 === 1) throw new Error('illegal base64 data');
+  // atob exists on Node and Workers alike; it only knows the standard alphabet and wants padding.
+  const standard = raw.replaceAll('-', '+').replaceAll('_', '/') + '='.repeat((4 - (raw.length % 4)) % 4);
+  const binary = atob(standard);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new Error('decoded value is not valid UTF-8');
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new GroupingError(`invalid percent-encoding in URL segment ${JSON.stringify(segment)}`);
+  }
+}
+
+/**
+ * Parses the part of the path after `/metrics/` (e.g. `job/api/instance@base64/aG9zdA`) into grouping
+ * labels, job included. Segments are percent-decoded one by one, so an encoded `/` stays inside its value.
+ */
+export function parseGroupingPath(path: string): Labels {
+  const segments = path.split('/').map(decodeSegment);
+  const [jobName, jobValue, ...rest] = segments;
+  if (jobName !== 'job' && jobName !== `job${base64Suffix}`) throw new GroupingError('the path must start with /metrics/job/<JOB>');
+  let job = jobValue ?? '';
+  if (jobName !== 'job') {
+    try {
+      job = decodeBase64UrlValue(job);
+    } catch (error) {
+      throw new GroupingError(`invalid base64 encoding for job=${JSON.stringify(jobValue)}: ${(error as Error).message}`);
+    }
+  }
+  if (job === '') throw new GroupingError('job name is required');
+  const labels: Labels = {};
+  // A single trailing slash after the job (`/metrics/job/a/`) names no label, as in the official gateway.
+  if (!(rest.length === 1 && rest[0] === '')) {
+    if (rest.length % 2 === 1) throw new GroupingError(`odd number of components in label string ${JSON.stringify(`/${rest.join('/')}`)}`);
+    for (let i = 0; i < rest.length; i += 2) {
+      const name = rest[i]!;
+      const value = rest[i + 1]!;
+      const isBase64 = name.endsWith(base64Suffix);
+      const labelName = isBase64 ? name.slice(0, -base64Suffix.length) : name;
+      if (!isPushableLabelName(labelName)) throw new GroupingError(`improper label name ${JSON.stringify(labelName)}`);
+      if (!isBase64) {
+        labels[labelName] = value;
+        continue;
+      }
+      try {
+        labels[labelName] = decodeBase64UrlValue(value);
+      } catch (error) {
+        throw new GroupingError(`invalid base64 encoding for label ${labelName}=${JSON.stringify(value)}: ${(error as Error).message}`);
+      }
+    }
+  }
+  labels.job = job; // the job segment wins over a `job` label later in the path, as in the official gateway
+  return labels;
+}
+
+/**
+ * The labels that identify a group: the URL's, with `instance=""` when absent. The official gateway keeps
+ * `/job/a` and `/job/a/instance/` as two groups whose push_time_seconds series collide; we treat them as one.
+ */
+export function groupIdentity(grouping: Labels): Labels {
+  return 'instance' in grouping ? grouping : { ...grouping, instance: '' };
+}
+
+export function escapeLabelValue(value: string): string {
+  // Fast path: most values need no escaping.
+  if (!/[\\"\n]/.test(value)) return value;
+  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+/** `a="1",b="x"` with names sorted: the label part of a series key and of every rendered sample line. */
+export function labelText(labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  let text = '';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    text += `${i === 0 ? '' : ','}${name}="${escapeLabelValue(labels[name]!)}"`;
+  }
+  return text;
+}
+
+/** Canonical group key: the sorted, escaped grouping labels (instance included). Unambiguous because values are quoted and escaped. */
+export function groupKey(grouping: Labels): string {
+  return labelText(groupIdentity(grouping));
+}
