@@ -26,6 +26,8 @@ export interface LoadOptions {
   /** Lua script in bench/wrk (default get.lua). */
   script?: string;
   env?: Record<string, string>;
+  /** Extra request headers, "Name: value". */
+  headers?: string[];
 }
 
 export async function runWrk(options: LoadOptions): Promise<LoadResult> {
@@ -37,6 +39,7 @@ export async function runWrk(options: LoadOptions): Promise<LoadResult> {
     `-d${options.durationSeconds}s`,
     '--timeout',
     '10s',
+    ...(options.headers ?? []).flatMap((header) => ['-H', header]),
     '-s',
     script,
     options.url,

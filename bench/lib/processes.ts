@@ -3,8 +3,9 @@
 // `node`: running them under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { dirname, join, resolve } from 'node:path';
+import { build, type Plugin } from 'esbuild';
+import { pathToFileURL } from 'node:url';
 import { freePort, makeTempDir, removeDir, waitUntil } from '../../test/services/process.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -22,11 +23,31 @@ const canPin = (() => {
   }
 })();
 
+/** `cpu` is a taskset CPU list, or "all" for no pinning. */
 export function pinned(cpu: string, command: string, args: string[]): [string, string[]] {
-  return canPin ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
+  return canPin && cpu !== 'all' ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
 }
 
 const built = new Map<string, string>();
+
+/**
+ * Modules that find files next to themselves (migrations, wrk scripts…) use import.meta.url; in a bundle
+ * that would point at the bundle. This keeps each module's own location.
+ */
+const keepModuleLocation: Plugin = {
+  name: 'keep-module-location',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /\.[cm]?ts$/ }, async ({ path }) => {
+      const source = readFileSync(path, 'utf8');
+      if (!source.includes('import.meta')) return undefined;
+      const contents = source
+        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(path).href))
+        .replaceAll('import.meta.dirname', JSON.stringify(dirname(path)))
+        .replaceAll('import.meta.filename', JSON.stringify(path));
+      return { contents, loader: 'ts' };
+    });
+  },
+};
 
 export async function bundle(entry: string): Promise<string> {
   const absolute = resolve(repoRoot, entry);
@@ -43,6 +64,7 @@ export async function bundle(entry: string): Promise<string> {
     format: 'esm',
     target: 'node20',
     logLevel: 'error',
+    plugins: [keepModuleLocation],
   });
   built.set(absolute, outfile);
   return outfile;
@@ -173,4 +195,30 @@ export async function startNodeServer(
 /** Stops whatever is still running (on error or Ctrl-C), so a bench never leaves servers behind. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((processHandle) => processHandle.stop().catch(() => {})));
+}
+
+/**
+ * Runs a TypeScript script to completion in a pinned child process and returns the JSON it printed on its
+ * last `BENCH_RESULT {…}` line. Killed (and failed) after `timeoutMs`.
+ */
+export async function runNodeScript<T>(
+  name: string,
+  entry: string,
+  { env = {}, cpu = SERVER_CPU, timeoutMs = 120_000, nodeArgs = [] }: { env?: Record<string, string>; cpu?: string; timeoutMs?: number; nodeArgs?: string[] } = {},
+): Promise<T> {
+  const bundled = await bundle(entry);
+  const [command, args] = pinned(cpu, process.execPath, [...nodeArgs, bundled]);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production', ...env } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolveExit) => child.once('exit', (exitCode) => resolveExit(exitCode)));
+  clearTimeout(timer);
+  const line = output
+    .split('\n')
+    .reverse()
+    .find((candidate) => candidate.startsWith('BENCH_RESULT '));
+  if (code !== 0 || !line) throw new Error(`${name} failed (exit ${code ?? 'killed'}):\n${output.slice(-3000)}`);
+  return JSON.parse(line.slice('BENCH_RESULT '.length)) as T;
 }

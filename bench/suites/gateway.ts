@@ -1,0 +1,216 @@
+// 2. Our gateway against the official Pushgateway (Debian prometheus-pushgateway 1.5, persistence off):
+//    push ingest with 16 clients into 100 groups at 5k and 55k stored series, /metrics scrape time and
+//    size at 50k stored, RSS after loading. Both run pinned to the same single core.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireBinary } from '../../test/services/process.js';
+import { API_LIKE_SERIES, apiLikeBody, preloadBody } from '../lib/exposition.js';
+import { runWrk, type LoadResult } from '../lib/load.js';
+import { SERVER_CPU, startNodeServer, startProcess, type BenchProcess } from '../lib/processes.js';
+import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
+import { alternate, type BenchSettings } from '../lib/rounds.js';
+import { pairedRatios, spread } from '../lib/stats.js';
+import type { Suite } from '../lib/suite.js';
+
+const CLIENTS = 16;
+const GROUPS = 100;
+const PRELOAD_GROUPS = 20;
+const PRELOAD_SERIES_PER_GROUP = 2_500;
+
+interface PushTarget {
+  name: string;
+  server: BenchProcess;
+  /** URL prefix of the pushes, before /instance/i<n>. */
+  prefix: string;
+  method: 'PUT' | 'POST';
+  idempotency: boolean;
+}
+
+export function startOfficialGateway(): Promise<BenchProcess> {
+  const binary = requireBinary(['/usr/bin/prometheus-pushgateway'], 'prometheus-pushgateway');
+  return startProcess({
+    name: 'official-pushgateway',
+    command: binary,
+    args: (port) => [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn'],
+    readyPath: '/-/ready',
+    cpu: process.env.BENCH_OFFICIAL_CPU ?? SERVER_CPU,
+  });
+}
+
+export function startOurGateway(name: string, env: Record<string, string> = {}): Promise<BenchProcess> {
+  return startNodeServer(name, 'pushgateway/node.ts', {
+    portEnv: ['GATEWAY_PORT'],
+    readyPath: '/-/ready',
+    env: { GATEWAY_MAX_SERIES: '10000000', GATEWAY_GROUP_TTL_SECONDS: '0', ...env },
+  });
+}
+
+async function send(method: string, url: string, body?: string): Promise<void> {
+  const response = await fetch(url, {
+    method,
+    body,
+    headers: body ? { 'content-type': 'text/plain; version=0.0.4' } : {},
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${url} → ${response.status}: ${text.slice(0, 300)}`);
+}
+
+/** Fills the 100 push groups once, so "5k stored" holds from the first measured push. */
+async function fillPushGroups(target: PushTarget, body: string): Promise<void> {
+  for (let group = 0; group < GROUPS; group++) await send(target.method, `${target.server.url}${target.prefix}/instance/i${group}`, body);
+}
+
+async function preload(server: BenchProcess): Promise<void> {
+  for (let group = 0; group < PRELOAD_GROUPS; group++) {
+    await send('PUT', `${server.url}/metrics/job/preload/instance/p${group}`, preloadBody(PRELOAD_SERIES_PER_GROUP, group));
+  }
+}
+
+export function pushLoad(target: PushTarget, bodyFile: string, seconds: number): Promise<LoadResult> {
+  return runWrk({
+    url: `${target.server.url}/`,
+    connections: CLIENTS,
+    durationSeconds: seconds,
+    script: 'push.lua',
+    env: {
+      BENCH_BODY_FILE: bodyFile,
+      BENCH_GROUPS: String(GROUPS),
+      BENCH_PATH_PREFIX: target.prefix,
+      BENCH_METHOD: target.method,
+      BENCH_IDEMPOTENCY: target.idempotency ? '1' : '0',
+    },
+  });
+}
+
+async function ingestRounds(targets: PushTarget[], bodyFile: string, settings: BenchSettings, label: string, log: (line: string) => void) {
+  return alternate<LoadResult>(
+    targets.map((target) => ({
+      name: target.name,
+      measure: async (round) => {
+        const result = await pushLoad(target, bodyFile, settings.seconds);
+        log(`${label} round ${round + 1} ${target.name}: ${result.rps.toFixed(0)} pushes/s, p99 ${result.p99Ms.toFixed(1)} ms${result.errors + result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : ''}`);
+        if (result.non2xx > 0) throw new Error(`${target.name} refused ${result.non2xx} pushes during the ${label} round`);
+        return result;
+      },
+    })),
+    settings.rounds,
+  );
+}
+
+export const gatewaySuite: Suite = {
+  name: 'gateway',
+  description: 'our gateway vs the official Pushgateway: push ingest at 5k/55k stored, /metrics scrape at 50k, RSS; Redis store and Workers build for reference',
+  async run(settings, log) {
+    const workDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
+    const servers: BenchProcess[] = [];
+    try {
+      const body = apiLikeBody();
+      const bodyFile = join(workDir, 'push.txt');
+      writeFileSync(bodyFile, body);
+
+      const official = await startOfficialGateway();
+      servers.push(official);
+      const ours = await startOurGateway('gateway-memory');
+      servers.push(ours);
+      const oursAggregate = await startOurGateway('gateway-memory-aggregate');
+      servers.push(oursAggregate);
+      const targets: PushTarget[] = [
+        { name: 'official', server: official, prefix: '/metrics/job/bench', method: 'PUT', idempotency: false },
+        { name: 'ours', server: ours, prefix: '/metrics/job/bench', method: 'PUT', idempotency: false },
+        { name: 'ours /aggregate', server: oursAggregate, prefix: '/aggregate/metrics/job/bench', method: 'POST', idempotency: true },
+      ];
+
+      log(`filling ${GROUPS} groups × ${API_LIKE_SERIES} series in each gateway`);
+      for (const target of targets) await fillPushGroups(target, body);
+      for (const target of targets) await pushLoad(target, bodyFile, settings.warmupSeconds);
+      const at5k = await ingestRounds(targets, bodyFile, settings, '5k stored', log);
+
+      log(`preloading ${PRELOAD_GROUPS * PRELOAD_SERIES_PER_GROUP} more series into each gateway`);
+      for (const target of targets) {
+        const started = Date.now();
+        await preload(target.server);
+        log(`  ${target.name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      }
+      const at55k = await ingestRounds(targets, bodyFile, settings, '55k stored', log);
+      const rss = new Map(targets.map((target) => [target.name, target.server.rssBytes()]));
+
+      // Scrape with 50,000 stored: drop the 100 push groups, keep the preloaded ones.
+      for (const target of targets.slice(0, 2)) {
+        for (let group = 0; group < GROUPS; group++) await send('DELETE', `${target.server.url}${target.prefix}/instance/i${group}`);
+      }
+      const scrapeTargets = targets.slice(0, 2);
+      const scrapeBytes = new Map<string, number>();
+      for (const target of scrapeTargets) {
+        const response = await fetch(`${target.server.url}/metrics`, { signal: AbortSignal.timeout(60_000) });
+        const text = await response.text();
+        if (!response.ok) throw new Error(`GET /metrics on ${target.name} → ${response.status}`);
+        scrapeBytes.set(target.name, Buffer.byteLength(text));
+        const preloaded = text.split('\n').filter((line) => line.startsWith('bench_preload_total{')).length;
+        if (preloaded !== PRELOAD_GROUPS * PRELOAD_SERIES_PER_GROUP) throw new Error(`${target.name} exposes ${preloaded} preloaded series, expected ${PRELOAD_GROUPS * PRELOAD_SERIES_PER_GROUP}`);
+        await runWrk({ url: `${target.server.url}/metrics`, connections: 1, durationSeconds: 1 });
+      }
+      const scrapeSeconds = Math.min(settings.seconds, 3);
+      const scrape = await alternate<{ plain: LoadResult; gzip: LoadResult }>(
+        scrapeTargets.map((target) => ({
+          name: target.name,
+          measure: async (round) => {
+            const plain = await runWrk({ url: `${target.server.url}/metrics`, connections: 1, durationSeconds: scrapeSeconds });
+            const gzip = await runWrk({ url: `${target.server.url}/metrics`, connections: 1, durationSeconds: scrapeSeconds, headers: ['Accept-Encoding: gzip'] });
+            log(`scrape round ${round + 1} ${target.name}: ${plain.p50Ms.toFixed(1)} ms plain, ${gzip.p50Ms.toFixed(1)} ms gzip`);
+            return { plain, gzip };
+          },
+        })),
+        settings.rounds,
+      );
+
+      const rate = (runs: Map<string, LoadResult[]>, name: string) => runs.get(name)!.map((run) => run.rps);
+      const p99 = (runs: Map<string, LoadResult[]>, name: string) => runs.get(name)!.map((run) => run.p99Ms);
+      const ingestRows = [
+        ['pushes/s, 5k stored', ...['official', 'ours', 'ours /aggregate'].map((name) => formatSpread(spread(rate(at5k, name))))],
+        ['p99 ms, 5k stored', ...['official', 'ours', 'ours /aggregate'].map((name) => formatSpread(spread(p99(at5k, name)), 1))],
+        ['pushes/s, 55k stored', ...['official', 'ours', 'ours /aggregate'].map((name) => formatSpread(spread(rate(at55k, name))))],
+        ['p99 ms, 55k stored', ...['official', 'ours', 'ours /aggregate'].map((name) => formatSpread(spread(p99(at55k, name)), 1))],
+        ['RSS MiB after loading 55k', ...['official', 'ours', 'ours /aggregate'].map((name) => formatNumber(rss.get(name)! / 2 ** 20, 1))],
+      ];
+      const scrapeMs = (name: string, kind: 'plain' | 'gzip') => scrape.get(name)!.map((run) => run[kind].p50Ms);
+      const scrapeRows = [
+        ['GET /metrics ms (plain)', ...scrapeTargets.map((target) => formatSpread(spread(scrapeMs(target.name, 'plain')), 1))],
+        ['GET /metrics ms (gzip)', ...scrapeTargets.map((target) => formatSpread(spread(scrapeMs(target.name, 'gzip')), 1))],
+        ['GET /metrics MiB (plain)', ...scrapeTargets.map((target) => formatNumber(scrapeBytes.get(target.name)! / 2 ** 20, 2))],
+      ];
+      const ratioRows = [
+        ['ingest at 5k: ours ÷ official', formatRatio(spread(pairedRatios(rate(at5k, 'ours'), rate(at5k, 'official'))), { op: '>=', bound: 10 })],
+        ['ingest at 55k: ours ÷ official', formatRatio(spread(pairedRatios(rate(at55k, 'ours'), rate(at55k, 'official'))))],
+        ['ours: ingest at 55k ÷ at 5k', formatRatio(spread(pairedRatios(rate(at55k, 'ours'), rate(at5k, 'ours'))), { op: '>=', bound: 0.8 })],
+        ['official: ingest at 55k ÷ at 5k', formatRatio(spread(pairedRatios(rate(at55k, 'official'), rate(at5k, 'official'))))],
+        ['/aggregate: ingest at 5k ÷ ours PUT', formatRatio(spread(pairedRatios(rate(at5k, 'ours /aggregate'), rate(at5k, 'ours'))))],
+        ['scrape time (plain): ours ÷ official', formatRatio(spread(pairedRatios(scrapeMs('ours', 'plain'), scrapeMs('official', 'plain'))), { op: '<=', bound: 1 })],
+        ['scrape time (gzip): ours ÷ official', formatRatio(spread(pairedRatios(scrapeMs('ours', 'gzip'), scrapeMs('official', 'gzip'))))],
+        ['scrape bytes: ours ÷ official', formatRatio(spread([scrapeBytes.get('ours')! / scrapeBytes.get('official')!]))],
+        ['RSS: ours ÷ official', formatRatio(spread([rss.get('ours')! / rss.get('official')!]), { op: '<=', bound: 1 })],
+      ];
+      return [
+        {
+          title: `Gateway push ingest: ${CLIENTS} clients, ${API_LIKE_SERIES}-series bodies into ${GROUPS} groups, ${settings.rounds} rounds × ${settings.seconds} s`,
+          columns: ['measure', 'official 1.5.1', 'ours (memory, PUT)', 'ours (memory, POST /aggregate)'],
+          rows: ingestRows,
+          notes: [
+            'each gateway pinned to one core (CPU 1); wrk on CPU 0; the official one therefore runs with GOMAXPROCS=1 like our single-threaded Node process',
+            '/aggregate pushes carry a unique Idempotency-Key each; counters are summed, gauges replaced',
+          ],
+        },
+        {
+          title: `Gateway scrape with ${PRELOAD_GROUPS * PRELOAD_SERIES_PER_GROUP} series stored (wrk, 1 connection, p50 latency)`,
+          columns: ['measure', 'official 1.5.1', 'ours (memory)'],
+          rows: scrapeRows,
+        },
+        { title: 'Gateway ratios (median of per-round ratios, min–max)', columns: ['ratio', 'value'], rows: ratioRows },
+      ] satisfies Table[];
+    } finally {
+      for (const server of servers) await server.stop();
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  },
+};
