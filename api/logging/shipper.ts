@@ -1,0 +1,434 @@
+// The log shipper: a byte-bounded buffer of serialized log lines, cut into `_bulk` batches by size and time,
+// shipped with retries. Runtime-free (no Node or Workers API): the wire is a `BulkTransport`
+// (`@elastic/elasticsearch` on Node, `fetch` on Workers), the clock and timers are the standard ones.
+//
+// Two driving modes share every rule:
+// - `background` (Node): a write that fills a batch, or the flush interval, starts the one drain loop; it runs
+//   until the buffer is empty, so batches grow with load (lines written during a request ride the next one).
+// - `on-demand` (Workers): nothing runs between requests — an isolate may be frozen or evicted once its
+//   `waitUntil` promises settle — so each `flush()` (called in `waitUntil`) drains on its own, within a deadline.
+//   Lines it could not ship by then go back to the buffer for the next flush, not to the floor.
+
+export interface BulkItemResult {
+  status: number;
+  error?: { type?: string; reason?: string };
+}
+
+/** What one `_bulk` request came to. */
+export type BulkAttempt =
+  /** Elasticsearch answered 2xx: one result per document, in order. */
+  | { kind: 'response'; items: BulkItemResult[] }
+  /** Nothing certain was stored and a retry may work: 429, 5xx, timeout, connection refused/reset. */
+  | { kind: 'retryable'; status?: number; reason: string }
+  /** The request itself was refused (4xx other than 429: auth, bad URL, too large): retrying cannot help. */
+  | { kind: 'rejected'; status: number; reason: string };
+
+export interface BulkTransport {
+  /** Posts an NDJSON `_bulk` body (action and source lines) into the data stream. Never throws. */
+  send(body: string): Promise<BulkAttempt>;
+}
+
+export type DropReason = 'buffer_full' | 'rejected' | 'too_large' | 'shutdown' | 'bad_response';
+
+export interface ShipperCounters {
+  shipped(count: number): void;
+  dropped(reason: DropReason, count: number): void;
+}
+
+/** Where the shipper says what went wrong. Must not write back into the shipper. */
+export type ShipperReport = (level: 'warn' | 'error' | 'info', message: string, fields: Record<string, unknown>) => void;
+
+export interface ShipperOptions {
+  transport: BulkTransport;
+  mode: 'background' | 'on-demand';
+  /** A batch is sent once it holds this many bytes of documents (default 2 MiB). */
+  maxBatchBytes?: number;
+  /** …or this many lines (default 5000). */
+  maxBatchLines?: number;
+  /** …or when its first line is this old (background mode; default 1000 ms). */
+  flushIntervalMs?: number;
+  /** Bytes the shipper may hold, queued plus in flight; lines beyond are dropped and counted (default 32 MiB). */
+  maxBufferBytes?: number;
+  /** Backoff between retries: doubling from `minBackoffMs` up to `maxBackoffMs`, with jitter (250 ms … 30 s). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  counters?: ShipperCounters;
+  report?: ShipperReport;
+}
+
+// Every document goes into the data stream named in the URL, and data streams accept only `create`.
+const actionLine = '{"create":{}}\n';
+const actionBytes = actionLine.length;
+const encoder = new TextEncoder();
+// eslint-disable-next-line no-control-regex
+const nonAscii = /[^\x00-\x7f]/;
+
+/** UTF-8 length without encoding ASCII lines (nearly all of them): pino escapes control characters. */
+export function utf8Length(text: string): number {
+  return nonAscii.test(text) ? encoder.encode(text).length : text.length;
+}
+
+interface Batch {
+  lines: string[];
+  bytes: number;
+}
+
+export interface ShipperStats {
+  queuedLines: number;
+  heldBytes: number;
+  shipped: number;
+  dropped: Record<DropReason, number>;
+}
+
+export class LogShipper {
+  readonly #transport: BulkTransport;
+  readonly #mode: 'background' | 'on-demand';
+  readonly #maxBatchBytes: number;
+  readonly #maxBatchLines: number;
+  readonly #flushIntervalMs: number;
+  readonly #maxBufferBytes: number;
+  readonly #minBackoffMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #counters: ShipperCounters | undefined;
+  readonly #report: ShipperReport;
+
+  #queue: string[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  /** Queued plus in-flight bytes: what the cap bounds. */
+  #heldBytes = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #drain: Promise<void> | undefined;
+  /** Background mode: the drain gives up (putting its batch back) past this instant; lowered by flush(). */
+  #deadline = Number.POSITIVE_INFINITY;
+  #wakers = new Set<() => void>();
+  #closed = false;
+  #failingSince: number | undefined;
+  #bufferFullSince: number | undefined;
+  #droppedWhileFull = 0;
+  #stats: ShipperStats = {
+    queuedLines: 0,
+    heldBytes: 0,
+    shipped: 0,
+    dropped: { buffer_full: 0, rejected: 0, too_large: 0, shutdown: 0, bad_response: 0 },
+  };
+
+  constructor(options: ShipperOptions) {
+    this.#transport = options.transport;
+    this.#mode = options.mode;
+    this.#maxBatchBytes = options.maxBatchBytes ?? 2 * 1024 * 1024;
+    this.#maxBatchLines = options.maxBatchLines ?? 5000;
+    this.#flushIntervalMs = options.flushIntervalMs ?? 1000;
+    this.#maxBufferBytes = options.maxBufferBytes ?? 32 * 1024 * 1024;
+    this.#minBackoffMs = options.minBackoffMs ?? 250;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.#counters = options.counters;
+    this.#report = options.report ?? (() => {});
+  }
+
+  /**
+   * Takes one serialized log line (pino calls this as a destination stream). Synchronous and allocation-light:
+   * the line is queued as is, never parsed; sending happens later, off the caller's path.
+   */
+  write(line: string): boolean {
+    if (this.#closed) {
+      this.#drop('shutdown', 1);
+      return true;
+    }
+    const bytes = utf8Length(line) + actionBytes;
+    if (bytes > this.#maxBatchBytes) {
+      this.#drop('too_large', 1);
+      this.#report('warn', 'log line larger than a whole bulk batch, dropped', { 'log_shipper.line_bytes': bytes });
+      return true;
+    }
+    if (this.#heldBytes + bytes > this.#maxBufferBytes) {
+      this.#dropForFullBuffer();
+      return true;
+    }
+    if (this.#bufferFullSince !== undefined) this.#leaveFullBuffer();
+    this.#queue.push(line);
+    this.#queuedBytes += bytes;
+    this.#heldBytes += bytes;
+    if (this.#mode === 'background') {
+      if (this.#queuedBytes >= this.#maxBatchBytes || this.#queue.length - this.#queueHead >= this.#maxBatchLines) this.#kick();
+      else if (this.#timer === undefined && this.#drain === undefined) this.#startTimer();
+    }
+    return true;
+  }
+
+  /**
+   * Ships everything buffered now, retrying within `timeoutMs`. Background mode: hurries the running drain.
+   * On-demand mode: drains on its own (each `waitUntil` gets its own loop). Lines still unsent at the deadline
+   * stay buffered. Never rejects.
+   */
+  async flush(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    if (this.#mode === 'on-demand') {
+      await this.#runDrain(() => deadline);
+      return;
+    }
+    this.#clearTimer();
+    this.#deadline = Math.min(this.#deadline, deadline);
+    this.#wake();
+    try {
+      while (Date.now() < deadline) {
+        if (this.#drain) await this.#drain;
+        else if (this.#queuedLines() > 0) this.#kick();
+        else break;
+      }
+    } finally {
+      this.#deadline = this.#closed ? this.#deadline : Number.POSITIVE_INFINITY;
+      if (!this.#closed && this.#queuedLines() > 0 && this.#drain === undefined) this.#startTimer();
+    }
+  }
+
+  /** Flushes within `timeoutMs`, then counts whatever is left as dropped (`shutdown`). Later writes are dropped. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    await this.flush(timeoutMs);
+    this.#closed = true;
+    this.#clearTimer();
+    const left = this.#queuedLines();
+    if (left > 0) {
+      this.#drop('shutdown', left);
+      this.#report('error', 'log shipper closed with unsent lines', { 'log_shipper.dropped': left });
+      this.#queue = [];
+      this.#queueHead = 0;
+      this.#heldBytes -= this.#queuedBytes;
+      this.#queuedBytes = 0;
+    }
+  }
+
+  stats(): ShipperStats {
+    return {
+      ...this.#stats,
+      queuedLines: this.#queuedLines(),
+      heldBytes: this.#heldBytes,
+      dropped: { ...this.#stats.dropped },
+    };
+  }
+
+  #queuedLines(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  #startTimer(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#kick();
+    }, this.#flushIntervalMs);
+    // Node: a pending flush must not keep the process alive; shutdown flushes explicitly.
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #kick(): void {
+    this.#clearTimer();
+    if (this.#drain) return;
+    this.#drain = this.#runDrain(() => this.#deadline).finally(() => {
+      this.#drain = undefined;
+      if (!this.#closed && this.#queuedLines() > 0 && this.#deadline === Number.POSITIVE_INFINITY) this.#startTimer();
+    });
+  }
+
+  async #runDrain(deadline: () => number): Promise<void> {
+    try {
+      for (let batch = this.#takeBatch(); batch; batch = this.#takeBatch()) {
+        const left = await this.#ship(batch, deadline);
+        if (left) {
+          this.#putBack(left);
+          return;
+        }
+      }
+    } catch (error) {
+      // #ship catches transport failures; anything here is a bug, and logging must still never crash the app.
+      this.#report('error', 'log shipper drain failed', { 'error.message': String(error) });
+    }
+  }
+
+  #takeBatch(): Batch | undefined {
+    if (this.#queuedLines() === 0) return undefined;
+    const lines: string[] = [];
+    let bytes = 0;
+    while (this.#queueHead < this.#queue.length && lines.length < this.#maxBatchLines) {
+      const line = this.#queue[this.#queueHead]!;
+      const lineBytes = utf8Length(line) + actionBytes;
+      if (lines.length > 0 && bytes + lineBytes > this.#maxBatchBytes) break;
+      lines.push(line);
+      bytes += lineBytes;
+      this.#queueHead++;
+    }
+    this.#queuedBytes -= bytes;
+    // Compact lazily so taking a batch stays O(batch), not O(queue).
+    if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return { lines, bytes };
+  }
+
+  /** Back at the front, so order holds and the next flush ships them first. Still counted in held bytes. */
+  #putBack(batch: Batch): void {
+    this.#queue = batch.lines.concat(this.#queue.slice(this.#queueHead));
+    this.#queueHead = 0;
+    this.#queuedBytes += batch.bytes;
+  }
+
+  #release(bytes: number): void {
+    this.#heldBytes -= bytes;
+  }
+
+  /** Sends a batch until every line is stored or finally refused; returns what is left at the deadline. */
+  async #ship(initial: Batch, deadline: () => number): Promise<Batch | undefined> {
+    let batch = initial;
+    let backoff = this.#minBackoffMs;
+    for (;;) {
+      const attempt = await this.#transport.send(bulkBody(batch.lines));
+      if (attempt.kind === 'rejected') {
+        this.#drop('rejected', batch.lines.length);
+        this.#release(batch.bytes);
+        this.#report('error', 'Elasticsearch refused a bulk request, its lines are dropped', {
+          'http.response.status_code': attempt.status,
+          'error.message': attempt.reason,
+          'log_shipper.dropped': batch.lines.length,
+        });
+        this.#recovered();
+        return undefined;
+      }
+      if (attempt.kind === 'response') {
+        const retry = this.#settleItems(batch, attempt.items);
+        if (!retry) {
+          this.#recovered();
+          return undefined;
+        }
+        batch = retry;
+        this.#failing(`${retry.lines.length} items refused with 429`, 429, retry.lines.length);
+      } else {
+        this.#failing(attempt.reason, attempt.status, batch.lines.length);
+      }
+      const jittered = backoff / 2 + Math.random() * (backoff / 2);
+      const wait = Math.min(jittered, deadline() - Date.now());
+      if (wait <= 0 || this.#closed) return batch;
+      // While a flush waits (finite deadline), the backoff timer must keep Node alive until the deadline.
+      await this.#sleep(wait, Number.isFinite(deadline()));
+      if (Date.now() >= deadline()) return batch;
+      backoff = Math.min(backoff * 2, this.#maxBackoffMs);
+    }
+  }
+
+  /** Counts stored and refused items; returns the 429 ones (Elasticsearch asks to retry those later). */
+  #settleItems(batch: Batch, items: BulkItemResult[]): Batch | undefined {
+    if (items.length !== batch.lines.length) {
+      this.#drop('bad_response', batch.lines.length);
+      this.#release(batch.bytes);
+      this.#report('error', 'bulk response item count does not match the request, lines dropped', {
+        'log_shipper.sent': batch.lines.length,
+        'log_shipper.items': items.length,
+      });
+      return undefined;
+    }
+    let shipped = 0;
+    let rejected = 0;
+    let firstRejection: BulkItemResult | undefined;
+    const retry: Batch = { lines: [], bytes: 0 };
+    for (let index = 0; index < items.length; index++) {
+      const status = items[index]!.status;
+      if (status >= 200 && status < 300) {
+        shipped++;
+      } else if (status === 429) {
+        const line = batch.lines[index]!;
+        retry.lines.push(line);
+        retry.bytes += utf8Length(line) + actionBytes;
+      } else {
+        rejected++;
+        firstRejection ??= items[index];
+      }
+    }
+    this.#release(batch.bytes - retry.bytes);
+    if (shipped > 0) {
+      this.#stats.shipped += shipped;
+      this.#counters?.shipped(shipped);
+    }
+    if (rejected > 0) {
+      this.#drop('rejected', rejected);
+      this.#report('error', 'Elasticsearch refused log documents, they are dropped', {
+        'log_shipper.dropped': rejected,
+        'http.response.status_code': firstRejection?.status,
+        'error.type': firstRejection?.error?.type,
+        'error.message': firstRejection?.error?.reason,
+      });
+    }
+    return retry.lines.length > 0 ? retry : undefined;
+  }
+
+  #drop(reason: DropReason, count: number): void {
+    this.#stats.dropped[reason] += count;
+    this.#counters?.dropped(reason, count);
+  }
+
+  #dropForFullBuffer(): void {
+    this.#drop('buffer_full', 1);
+    this.#droppedWhileFull++;
+    if (this.#bufferFullSince === undefined) {
+      this.#bufferFullSince = Date.now();
+      this.#report('error', 'log buffer full, dropping new log lines until Elasticsearch catches up', {
+        'log_shipper.max_buffer_bytes': this.#maxBufferBytes,
+      });
+    }
+  }
+
+  #leaveFullBuffer(): void {
+    this.#report('warn', 'log buffer accepts lines again', {
+      'log_shipper.dropped': this.#droppedWhileFull,
+      'event.duration': (Date.now() - this.#bufferFullSince!) * 1e6,
+    });
+    this.#bufferFullSince = undefined;
+    this.#droppedWhileFull = 0;
+  }
+
+  #failing(reason: string, status: number | undefined, lines: number): void {
+    if (this.#failingSince !== undefined) return;
+    this.#failingSince = Date.now();
+    this.#report('warn', 'shipping logs to Elasticsearch failed, retrying with backoff', {
+      'error.message': reason,
+      'http.response.status_code': status,
+      'log_shipper.lines': lines,
+    });
+  }
+
+  #recovered(): void {
+    if (this.#failingSince === undefined) return;
+    this.#report('info', 'shipping logs to Elasticsearch recovered', {
+      'event.duration': (Date.now() - this.#failingSince) * 1e6,
+    });
+    this.#failingSince = undefined;
+  }
+
+  #sleep(ms: number, keepAlive: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      if (!keepAlive) (timer as { unref?: () => void }).unref?.();
+      this.#wakers.add(done);
+    });
+  }
+
+  /** Ends backoff sleeps early so a drain re-checks its (possibly lowered) deadline now. */
+  #wake(): void {
+    for (const wake of [...this.#wakers]) wake();
+  }
+}
+
+/** pino lines end with `\n` already; each gets its action line in front. */
+export function bulkBody(lines: readonly string[]): string {
+  let body = '';
+  for (const line of lines) body += line.endsWith('\n') ? actionLine + line : actionLine + line + '\n';
+  return body;
+}
