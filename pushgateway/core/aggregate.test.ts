@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregateFamilies, seriesKey } from './aggregate.js';
+import { aggregateFamilies, type KeyedFamily } from './aggregate.js';
+import { labelText } from './grouping.js';
 import type { HistogramMetric, MetricFamily, ScalarMetric } from './model.js';
+
+type Group = Map<string, KeyedFamily>;
+const keyed = (family: MetricFamily): KeyedFamily => ({ family, labelTexts: family.metrics.map((m) => labelText(m.labels)) });
 
 const BOUNDS = [0.1, 1, Infinity];
 
@@ -20,20 +24,30 @@ function histogram(name: string, labels: Record<string, string>, counts: number[
   };
 }
 
-function merge(stored: Map<string, MetricFamily>, delta: MetricFamily[]): Map<string, MetricFamily> {
-  const result = aggregateFamilies(stored, delta);
+function tryMerge(stored: Group, delta: MetricFamily[]) {
+  return aggregateFamilies((name) => stored.get(name), delta.map(keyed));
+}
+
+function merge(stored: Group, delta: MetricFamily[]): Group {
+  const result = tryMerge(stored, delta);
   if (!result.ok) throw new Error(result.message);
-  return result.families;
+  const next = new Map(stored);
+  for (const merged of result.families) {
+    expect(merged.labelTexts).toEqual(merged.family.metrics.map((m) => labelText(m.labels)));
+    next.set(merged.family.name, merged);
+  }
+  return next;
 }
 
 /** A canonical, order-independent rendering of a group's families, to compare stores. */
-function canonical(families: ReadonlyMap<string, MetricFamily>): string {
+function canonical(group: Group): string {
   return JSON.stringify(
-    [...families.values()]
+    [...group.values()]
+      .map(({ family }) => family)
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((family) => ({
         ...family,
-        metrics: [...family.metrics].sort((a, b) => seriesKey(a.labels).localeCompare(seriesKey(b.labels))).map((m) => ({ ...m, labels: seriesKey(m.labels) })),
+        metrics: [...family.metrics].sort((a, b) => labelText(a.labels).localeCompare(labelText(b.labels))).map((m) => ({ ...m, labels: labelText(m.labels) })),
       })),
     (_key, value: unknown) => (value === Infinity ? '+Inf' : value),
   );
@@ -43,7 +57,7 @@ describe('aggregateFamilies', () => {
   it('adds counter deltas per series and keeps untouched series', () => {
     let stored = merge(new Map(), [counter('requests_total', [[{ code: '200' }, 3], [{ code: '500' }, 1]], 'Requests.')]);
     stored = merge(stored, [counter('requests_total', [[{ code: '200' }, 2]])]);
-    const family = stored.get('requests_total')!;
+    const family = stored.get('requests_total')!.family;
     expect(family.help).toBe('Requests.');
     expect(family.metrics).toEqual([
       { labels: { code: '200' }, value: 5 },
@@ -54,7 +68,7 @@ describe('aggregateFamilies', () => {
   it('adds histogram buckets, sum and count', () => {
     let stored = merge(new Map(), [histogram('latency_seconds', {}, [1, 2, 3], 1.5)]);
     stored = merge(stored, [histogram('latency_seconds', {}, [0, 1, 4], 2.5)]);
-    const metric = stored.get('latency_seconds')!.metrics[0] as HistogramMetric;
+    const metric = stored.get('latency_seconds')!.family.metrics[0] as HistogramMetric;
     expect(metric.buckets.map((b) => b.cumulativeCount)).toEqual([1, 3, 7]);
     expect(metric.sum).toBe(4);
     expect(metric.count).toBe(7);
@@ -63,7 +77,7 @@ describe('aggregateFamilies', () => {
   it('replaces gauges per series', () => {
     let stored = merge(new Map(), [gauge('in_flight', [[{ a: '1' }, 5], [{ a: '2' }, 7]])]);
     stored = merge(stored, [gauge('in_flight', [[{ a: '1' }, 2]])]);
-    expect(stored.get('in_flight')!.metrics).toEqual([
+    expect(stored.get('in_flight')!.family.metrics).toEqual([
       { labels: { a: '1' }, value: 2 },
       { labels: { a: '2' }, value: 7 },
     ]);
@@ -87,7 +101,7 @@ describe('aggregateFamilies', () => {
     ['a family twice', [counter('c_total', [[{}, 1]]), counter('c_total', [[{}, 1]])], /appears twice/],
   ])('refuses %s with a message', (_what, delta, message) => {
     const stored = merge(new Map(), [counter('c_total', [[{}, 1]]), histogram('h', {}, [1, 1, 1], 1)]);
-    const result = aggregateFamilies(stored, delta);
+    const result = tryMerge(stored, delta);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.message).toMatch(message);
   });
@@ -116,7 +130,7 @@ function toFamilies(push: ValidPush): MetricFamily[] {
 }
 
 function totals(pushes: ValidPush[]): string {
-  let stored = new Map<string, MetricFamily>();
+  let stored: Group = new Map();
   for (const push of pushes) stored = merge(stored, toFamilies(push));
   return canonical(stored);
 }
@@ -141,7 +155,7 @@ describe('aggregateFamilies properties', () => {
   it('sums counters to exactly the sum of the deltas', () => {
     fc.assert(
       fc.property(fc.array(validPush, { maxLength: 12 }), (pushes) => {
-        let stored = new Map<string, MetricFamily>();
+        let stored: Group = new Map();
         const expected = new Map<string, number>();
         for (const push of pushes) {
           stored = merge(stored, toFamilies(push));
@@ -150,7 +164,7 @@ describe('aggregateFamilies properties', () => {
             for (const metric of family.metrics) expected.set(metric.labels.kind!, (expected.get(metric.labels.kind!) ?? 0) + (metric as ScalarMetric).value);
           }
         }
-        const got = new Map((stored.get('jobs_total')?.metrics ?? []).map((m) => [m.labels.kind!, (m as ScalarMetric).value]));
+        const got = new Map((stored.get('jobs_total')?.family.metrics ?? []).map((m) => [m.labels.kind!, (m as ScalarMetric).value]));
         expect(got).toEqual(expected);
       }),
     );
@@ -159,10 +173,10 @@ describe('aggregateFamilies properties', () => {
   it('refuses any invalid push and leaves the stored families exactly as they were', () => {
     fc.assert(
       fc.property(fc.array(validPush, { minLength: 1, maxLength: 6 }), invalidPush, (pushes, invalid) => {
-        let stored = new Map<string, MetricFamily>([['jobs_total', counter('jobs_total', [[{ kind: 'a' }, 1]])], ['duration_seconds', histogram('duration_seconds', { kind: 'a' }, [0, 0, 0], 0)]]);
+        let stored = merge(new Map(), [counter('jobs_total', [[{ kind: 'a' }, 1]]), histogram('duration_seconds', { kind: 'a' }, [0, 0, 0], 0)]);
         for (const push of pushes) stored = merge(stored, toFamilies(push));
         const before = canonical(stored);
-        const result = aggregateFamilies(stored, invalid);
+        const result = tryMerge(stored, invalid);
         expect(result.ok).toBe(false);
         expect(canonical(stored)).toBe(before);
       }),

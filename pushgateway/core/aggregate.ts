@@ -8,48 +8,38 @@
 // `_count` observed since then (added; bucket bounds must equal the stored ones); a gauge or untyped sample
 // is a current value (it replaces the stored one per series); summaries are refused, because quantiles
 // from different instances cannot be summed into anything meaningful.
-import {
-  isHistogram,
-  isSummary,
-  type Bucket,
-  type HistogramMetric,
-  type Labels,
-  type Metric,
-  type MetricFamily,
-  type ScalarMetric,
-} from './model.js';
+import { isHistogram, isSummary, type Bucket, type HistogramMetric, type Metric, type MetricFamily, type ScalarMetric } from './model.js';
 
-export type AggregateResult =
-  | { ok: true; families: Map<string, MetricFamily> }
-  | { ok: false; message: string };
-
-/** Canonical identity of a series within a family: its labels sorted by name. */
-export function seriesKey(labels: Labels): string {
-  const names = Object.keys(labels).sort();
-  let key = '';
-  for (const name of names) key += `${name}\u0000${labels[name]}\u0001`;
-  return key;
+/**
+ * A family with the identity of each of its series: `labelTexts[i]` is the sorted label text of
+ * `family.metrics[i]` (core/grouping labelText), as validation computes it (core/validate PreparedFamily)
+ * and the memory store keeps it. Both arrays are treated as immutable.
+ */
+export interface KeyedFamily {
+  family: MetricFamily;
+  labelTexts: readonly string[];
 }
 
-// Index of a stored family's series by key. Families are never mutated (see above), so an index built
-// once for a family object stays valid for its lifetime; a WeakMap lets it go with the family.
-const seriesIndexCache = new WeakMap<MetricFamily, Map<string, number>>();
+export type AggregateResult =
+  | { ok: true; families: KeyedFamily[] }
+  | { ok: false; message: string };
 
-function seriesIndex(family: MetricFamily): Map<string, number> {
-  let index = seriesIndexCache.get(family);
+// Position of each series by label text. A stored family's labelTexts array is never mutated (see above),
+// so an index built once for it stays valid; the WeakMap lets the index go with the array.
+const seriesIndexCache = new WeakMap<readonly string[], Map<string, number>>();
+
+function seriesIndex(keyed: KeyedFamily): Map<string, number> {
+  let index = seriesIndexCache.get(keyed.labelTexts);
   if (!index) {
     index = new Map();
-    family.metrics.forEach((metric, position) => index!.set(seriesKey(metric.labels), position));
-    seriesIndexCache.set(family, index);
+    keyed.labelTexts.forEach((text, position) => index!.set(text, position));
+    seriesIndexCache.set(keyed.labelTexts, index);
   }
   return index;
 }
 
-function describeSeries(name: string, labels: Labels): string {
-  const pairs = Object.keys(labels)
-    .sort()
-    .map((label) => `${label}=${JSON.stringify(labels[label])}`);
-  return `${name}{${pairs.join(',')}}`;
+function describeSeries(name: string, labelText: string): string {
+  return `${name}{${labelText}}`;
 }
 
 function sameBounds(left: readonly Bucket[], right: readonly Bucket[]): boolean {
@@ -63,8 +53,8 @@ function formatBounds(buckets: readonly Bucket[]): string {
 }
 
 /** Checks one pushed series on its own (no stored state); returns a message when it is not a valid delta. */
-function checkDelta(family: MetricFamily, metric: Metric): string | undefined {
-  const where = describeSeries(family.name, metric.labels);
+function checkDelta(family: MetricFamily, metric: Metric, labelText: string): string | undefined {
+  const where = describeSeries(family.name, labelText);
   if (family.type === 'counter') {
     const { value } = metric as ScalarMetric;
     if (!Number.isFinite(value) || value < 0) {
@@ -83,6 +73,31 @@ function checkDelta(family: MetricFamily, metric: Metric): string | undefined {
         return `histogram ${where}: bucket counts must be finite, >= 0 and cumulative (le=${bucket.upperBound})`;
       }
       previous = count;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The checks of a delta push that need no stored state: no summaries, no family or series twice,
+ * counters and histogram counts finite and >= 0, buckets cumulative. Stores that merge elsewhere (the
+ * Redis store merges inside Redis) run this first; aggregateFamilies runs it too.
+ */
+export function checkDeltaPush(delta: readonly KeyedFamily[]): string | undefined {
+  const pushedNames = new Set<string>();
+  for (const { family, labelTexts } of delta) {
+    if (pushedNames.has(family.name)) return `metric family ${family.name} appears twice in the push`;
+    pushedNames.add(family.name);
+    if (family.type === 'summary' || family.metrics.some(isSummary)) {
+      return `summary ${family.name} cannot be aggregated (quantiles from several instances do not add up); push it to /metrics or use a histogram`;
+    }
+    const seen = new Set<string>();
+    for (let i = 0; i < family.metrics.length; i++) {
+      const text = labelTexts[i]!;
+      if (seen.has(text)) return `series ${describeSeries(family.name, text)} appears twice in the push`;
+      seen.add(text);
+      const problem = checkDelta(family, family.metrics[i]!, text);
+      if (problem) return problem;
     }
   }
   return undefined;
@@ -108,57 +123,46 @@ function copyMetric(metric: Metric): Metric {
 }
 
 /**
- * Merges `delta` (families with the grouping labels already applied, as validation leaves them) into
- * `stored` (one group's families). Returns the group's new family map, or the reason the push is refused.
+ * Merges `delta` (families with the grouping labels already applied, as validation leaves them) into one
+ * group's families, looked up with `stored`. Returns the merged versions of the pushed families (the
+ * group's other families are unaffected), or the reason the push is refused.
  */
-export function aggregateFamilies(stored: ReadonlyMap<string, MetricFamily>, delta: readonly MetricFamily[]): AggregateResult {
+export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefined, delta: readonly KeyedFamily[]): AggregateResult {
   // Phase 1: check everything, touching nothing.
-  const pushedNames = new Set<string>();
-  for (const family of delta) {
-    if (pushedNames.has(family.name)) return { ok: false, message: `metric family ${family.name} appears twice in the push` };
-    pushedNames.add(family.name);
-    if (family.type === 'summary' || family.metrics.some(isSummary)) {
-      return {
-        ok: false,
-        message: `summary ${family.name} cannot be aggregated (quantiles from several instances do not add up); push it to /metrics or use a histogram`,
-      };
+  const problem = checkDeltaPush(delta);
+  if (problem) return { ok: false, message: problem };
+  for (const { family, labelTexts } of delta) {
+    const current = stored(family.name);
+    if (!current) continue;
+    if (current.family.type !== family.type) {
+      return { ok: false, message: `metric ${family.name} is pushed as ${family.type} but is stored as ${current.family.type} in this group` };
     }
-    const current = stored.get(family.name);
-    if (current && current.type !== family.type) {
-      return { ok: false, message: `metric ${family.name} is pushed as ${family.type} but is stored as ${current.type} in this group` };
-    }
-    const index = current ? seriesIndex(current) : undefined;
-    const seen = new Set<string>();
-    for (const metric of family.metrics) {
-      const key = seriesKey(metric.labels);
-      if (seen.has(key)) return { ok: false, message: `series ${describeSeries(family.name, metric.labels)} appears twice in the push` };
-      seen.add(key);
-      const problem = checkDelta(family, metric);
-      if (problem) return { ok: false, message: problem };
-      if (family.type === 'histogram' && current && index) {
-        const position = index.get(key);
-        const previous = position === undefined ? undefined : current.metrics[position];
-        if (previous && isHistogram(previous) && !sameBounds(previous.buckets, (metric as HistogramMetric).buckets)) {
-          return {
-            ok: false,
-            message:
-              `histogram ${describeSeries(family.name, metric.labels)}: bucket bounds ${formatBounds((metric as HistogramMetric).buckets)} ` +
-              `differ from the stored ${formatBounds(previous.buckets)}`,
-          };
-        }
+    if (family.type !== 'histogram') continue;
+    const index = seriesIndex(current);
+    for (let i = 0; i < family.metrics.length; i++) {
+      const position = index.get(labelTexts[i]!);
+      const previous = position === undefined ? undefined : current.family.metrics[position];
+      const pushed = family.metrics[i] as HistogramMetric;
+      if (previous && isHistogram(previous) && !sameBounds(previous.buckets, pushed.buckets)) {
+        return {
+          ok: false,
+          message: `histogram ${describeSeries(family.name, labelTexts[i]!)}: bucket bounds ${formatBounds(pushed.buckets)} differ from the stored ${formatBounds(previous.buckets)}`,
+        };
       }
     }
   }
 
-  // Phase 2: build the new families; stored objects are shared where untouched, never changed.
-  const result = new Map(stored);
-  for (const family of delta) {
-    const current = stored.get(family.name);
-    const metrics = current ? current.metrics.slice() : [];
+  // Phase 2: build the merged families; stored objects are shared where untouched, never changed.
+  const merged: KeyedFamily[] = [];
+  for (const { family, labelTexts } of delta) {
+    const current = stored(family.name);
+    const metrics = current ? current.family.metrics.slice() : [];
+    // Map iteration follows insertion order, which is metric order: its keys are the new labelTexts.
     const index = current ? new Map(seriesIndex(current)) : new Map<string, number>();
-    for (const metric of family.metrics) {
-      const key = seriesKey(metric.labels);
-      const position = index.get(key);
+    for (let i = 0; i < family.metrics.length; i++) {
+      const metric = family.metrics[i]!;
+      const text = labelTexts[i]!;
+      const position = index.get(text);
       const previous = position === undefined ? undefined : metrics[position];
       let next: Metric;
       if (!previous) next = copyMetric(metric);
@@ -166,15 +170,15 @@ export function aggregateFamilies(stored: ReadonlyMap<string, MetricFamily>, del
       else if (family.type === 'histogram') next = addHistograms(previous as HistogramMetric, metric as HistogramMetric);
       else next = copyMetric(metric);
       if (position === undefined) {
-        index.set(key, metrics.length);
+        index.set(text, metrics.length);
         metrics.push(next);
       } else {
         metrics[position] = next;
       }
     }
-    const merged: MetricFamily = { name: family.name, help: family.help ?? current?.help, type: family.type, metrics };
-    seriesIndexCache.set(merged, index);
-    result.set(family.name, merged);
+    const texts = [...index.keys()];
+    seriesIndexCache.set(texts, index);
+    merged.push({ family: { name: family.name, help: family.help ?? current?.family.help, type: family.type, metrics }, labelTexts: texts });
   }
-  return { ok: true, families: result };
+  return { ok: true, families: merged };
 }
