@@ -23,7 +23,7 @@ export interface PusherLogger {
 
 export interface MetricsPusherOptions {
   /** A prom-client Registry (anything with its `getMetricsAsJSON()`). */
-  registry: { getMetricsAsJSON(): Promise<PromJsonMetric[]> | PromJsonMetric[] };
+  registry: { getMetricsAsJSON(): Promise<readonly PromJsonMetric[]> };
   /** Gateway base URL, e.g. http://127.0.0.1:9091 (the client adds /aggregate/metrics/...). */
   url: string;
   job: string;

@@ -28,8 +28,9 @@ export type Snapshot = Map<string, FamilySnapshot>;
 export interface PromJsonMetric {
   name: string;
   help: string;
-  type: string;
-  values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
+  /** 'counter' | 'gauge' | 'histogram' | 'summary' at runtime (prom-client's typings call it an enum). */
+  type: unknown;
+  values: ReadonlyArray<{ value: number; labels: Partial<Record<string, string | number>>; metricName?: string }>;
 }
 
 /** Canonical identity of a label set: names sorted, so {a,b} and {b,a} are one series. */
@@ -40,9 +41,9 @@ export function labelKey(labels: Labels): string {
   return key;
 }
 
-function stringLabels(labels: Record<string, string | number>, without?: string): Labels {
+function stringLabels(labels: Partial<Record<string, string | number>>, without?: string): Labels {
   const result: Labels = {};
-  for (const name in labels) if (name !== without) result[name] = String(labels[name]);
+  for (const name in labels) if (name !== without && labels[name] !== undefined) result[name] = String(labels[name]);
   return result;
 }
 
@@ -54,14 +55,15 @@ function parseBound(le: string | number | undefined): number {
 export function snapshotFromPromJson(metrics: readonly PromJsonMetric[]): Snapshot {
   const snapshot: Snapshot = new Map();
   for (const metric of metrics) {
-    if (metric.type === 'counter' || metric.type === 'gauge') {
+    const type = String(metric.type);
+    if (type === 'counter' || type === 'gauge') {
       const series = new Map<string, ScalarSeries>();
       for (const sample of metric.values) {
         const labels = stringLabels(sample.labels);
         series.set(labelKey(labels), { labels, value: sample.value });
       }
-      snapshot.set(metric.name, { name: metric.name, help: metric.help, type: metric.type, series });
-    } else if (metric.type === 'histogram') {
+      snapshot.set(metric.name, { name: metric.name, help: metric.help, type, series });
+    } else if (type === 'histogram') {
       const series = new Map<string, HistogramSeries>();
       for (const sample of metric.values) {
         const isBucket = sample.metricName === `${metric.name}_bucket`;
