@@ -1,0 +1,119 @@
+// What `docker-compose config` does not check in docker-compose.prod.yml.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { repoRoot } from './checks.js';
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  profiles?: string[];
+  environment?: Record<string, string>;
+  env_file?: string[];
+  secrets?: string[];
+  volumes?: string[];
+  ports?: string[];
+  healthcheck?: { test?: string[] };
+  command?: string[];
+}
+const composeText = readFileSync(join(repoRoot, 'docker-compose.prod.yml'), 'utf8');
+const compose = parse(composeText) as { services: Record<string, Service>; volumes: Record<string, unknown>; secrets: Record<string, { file: string }> };
+const services = Object.entries(compose.services);
+const byProfile = (profile: string | undefined) => services.filter(([, s]) => (s.profiles ?? [])[0] === profile).map(([name]) => name).sort();
+
+describe('docker-compose.prod.yml', () => {
+  it('has the core services, and the monitoring and logging profiles', () => {
+    expect(byProfile(undefined)).toEqual(['api', 'gateway', 'postgres', 'postgres-exporter', 'redis', 'redis-exporter', 'redis-http']);
+    expect(byProfile('monitoring')).toEqual(['alertmanager', 'grafana', 'prometheus']);
+    expect(byProfile('logging')).toEqual(['elasticsearch', 'elasticsearch-setup', 'kibana']);
+  });
+
+  it.each(services)('%s has a health check', (_name, service) => {
+    expect(service.healthcheck?.test?.length).toBeGreaterThan(1);
+    expect(service.healthcheck?.test?.[0]).toMatch(/^CMD(-SHELL)?$/);
+  });
+
+  it.each(services)('%s runs an image pinned to a version', (_name, service) => {
+    const image = service.image ?? '';
+    const tag = /:([^/:]+)$/.exec(image)?.[1] ?? '';
+    expect(tag, `${image} has no tag`).not.toBe('');
+    expect(tag).not.toMatch(/^(latest|stable|main|edge)$/);
+    if (service.build) {
+      // Built here: the tag comes from APP_VERSION with a versioned default.
+      expect(image).toMatch(/:\$\{APP_VERSION:-\d+\.\d+\.\d+\}$/);
+    } else {
+      expect(tag, `${image} is not a version`).toMatch(/^v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$/);
+    }
+  });
+
+  it('pins Elasticsearch and Kibana to 8.19.x and runs Prometheus/Alertmanager at the tested versions', () => {
+    expect(compose.services.elasticsearch!.image).toMatch(/:8\.19\.\d+$/);
+    expect(compose.services.kibana!.image).toMatch(/:8\.19\.\d+$/);
+    expect(compose.services.prometheus!.image).toBe('prom/prometheus:v2.42.0');
+    expect(compose.services.alertmanager!.image).toBe('prom/alertmanager:v0.25.0');
+  });
+
+  it('writes no secret inline: secret-looking variables are *_FILE paths or come from env files', () => {
+    const secretName = /(PASSWORD|TOKEN|SECRET|API_KEY|ENCRYPTIONKEY|DATABASE_URL|DATA_SOURCE_NAME)/i;
+    for (const [name, service] of services) {
+      for (const [key, value] of Object.entries(service.environment ?? {})) {
+        if (!secretName.test(key)) continue;
+        expect(`${name}.${key}=${value}`).toMatch(/_FILE=\/run\/secrets\/\w+$/);
+      }
+      for (const file of service.env_file ?? []) expect(file).toMatch(/^\.\/secrets\//);
+    }
+    // No credentials in URLs, no token-like strings (24+ letters and digits mixed) anywhere.
+    expect(composeText).not.toMatch(/:\/\/[^/\s:@]+:[^/\s@]+@/);
+    expect(composeText).not.toMatch(/(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[a-z])\b[A-Za-z0-9]{24,}\b/);
+  });
+
+  it('reads every docker secret from a file under ./secrets, and every used secret is declared', () => {
+    for (const [name, secret] of Object.entries(compose.secrets)) expect(secret.file, name).toBe(`./secrets/${name}`);
+    for (const [, service] of services) for (const secret of service.secrets ?? []) expect(Object.keys(compose.secrets)).toContain(secret);
+  });
+
+  it('keeps state in named volumes, and every named volume is declared', () => {
+    for (const [name, service] of services) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0]!;
+        if (source.startsWith('./')) {
+          expect(volume, `${name}: bind mounts are read-only config`).toMatch(/:ro$/);
+        } else {
+          expect(Object.keys(compose.volumes), `${name}: ${source}`).toContain(source);
+        }
+      }
+    }
+    for (const stateful of ['postgres', 'redis', 'gateway', 'prometheus', 'alertmanager', 'grafana', 'elasticsearch']) {
+      expect(compose.services[stateful]!.volumes?.some((v) => !v.startsWith('./')), stateful).toBe(true);
+    }
+  });
+
+  it('exposes only the API and Grafana beyond 127.0.0.1', () => {
+    for (const [name, service] of services) {
+      for (const port of service.ports ?? []) {
+        if (name === 'api' || name === 'grafana') continue;
+        expect(port, name).toMatch(/^'?127\.0\.0\.1:/);
+      }
+    }
+  });
+
+  it('mounts the monitoring configuration that the checks validate', () => {
+    expect(compose.services.prometheus!.volumes).toContain('./monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    expect(compose.services.prometheus!.volumes).toContain('./monitoring/alerts.yml:/etc/prometheus/alerts.yml:ro');
+    expect(compose.services.alertmanager!.volumes).toContain('./monitoring/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro');
+    expect(compose.services.grafana!.volumes).toContain('./monitoring/grafana/provisioning:/etc/grafana/provisioning:ro');
+    expect(compose.services.grafana!.volumes).toContain('./monitoring/grafana/dashboards:/var/lib/grafana/dashboards:ro');
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+
+  it('is multi-stage, runs as a non-root user and checks /api/health', () => {
+    expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK [\s\S]*\/api\/health/m);
+    expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:\d+\.\d+\.\d+-/);
+  });
+});
