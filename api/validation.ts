@@ -2,7 +2,7 @@
 // a body that breaks the schema) and query strings (400), through @hono/zod-validator with our error shape.
 import { zValidator } from '@hono/zod-validator';
 import type { MiddlewareHandler, ValidationTargets } from 'hono';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ApiError } from './errors.js';
 
 const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
@@ -16,6 +16,14 @@ export function requireJson(): MiddlewareHandler {
     }
     await next();
   };
+}
+
+/**
+ * A text field PostgreSQL can store: `text` refuses NUL characters, so they are a 400 here rather
+ * than a database error later.
+ */
+export function storableText() {
+  return z.string().refine((value) => !value.includes('\u0000'), 'must not contain NUL characters');
 }
 
 /** Names the first few problems with their paths, e.g. `email: Invalid email address`. */

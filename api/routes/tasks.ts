@@ -2,10 +2,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../types.js';
-import { requireJson, validate } from '../validation.js';
+import { requireJson, storableText, validate } from '../validation.js';
 import { notFound, pathId } from './ids.js';
 
-const title = z.string().trim().min(1, 'title must not be empty').max(500, 'title must be at most 500 characters');
+const title = storableText().trim().min(1, 'title must not be empty').max(500, 'title must be at most 500 characters');
 const done = z.boolean('done must be true or false');
 
 export const createTaskSchema = z.strictObject({ title, done: done.optional() });

@@ -3,12 +3,12 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { pageQuerySchema, defaultPageSize } from '../pagination.js';
 import type { AppEnv } from '../types.js';
-import { requireJson, validate } from '../validation.js';
+import { requireJson, storableText, validate } from '../validation.js';
 import { notFound, pathId } from './ids.js';
 import { createTaskSchema } from './tasks.js';
 
-const email = z.string().trim().toLowerCase().max(254).pipe(z.email('email must be an email address'));
-const name = z.string().trim().min(1, 'name must not be empty').max(200, 'name must be at most 200 characters');
+const email = storableText().trim().toLowerCase().max(254).pipe(z.email('email must be an email address'));
+const name = storableText().trim().min(1, 'name must not be empty').max(200, 'name must be at most 200 characters');
 
 export const createUserSchema = z.strictObject({ email, name });
 export const updateUserSchema = z

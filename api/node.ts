@@ -1,0 +1,80 @@
+// Node entry (`npm start`): configuration from the environment, the database (migrated), optional
+// Upstash Redis, the app on PORT; graceful shutdown on SIGTERM/SIGINT.
+import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Redis } from '@upstash/redis';
+import pino from 'pino';
+import { createApp } from './app.js';
+import { ConfigError, parseConfig, type Config } from './config.js';
+import { openDatabase } from './db/open.js';
+import { upstashOptions } from './redis.js';
+import { createShutdownHooks } from './shutdown.js';
+
+function loadConfig(): Config {
+  try {
+    return parseConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+const config = loadConfig();
+const logger = pino({ level: config.logLevel, base: { service: config.serviceName } });
+const shutdownHooks = createShutdownHooks();
+
+const database = await openDatabase(config);
+shutdownHooks.add('database', () => database.close());
+logger.info(
+  { driver: database.driver },
+  database.driver === 'pglite' ? `database: embedded PGlite in ${config.pgliteDir}` : 'database: PostgreSQL (DATABASE_URL)',
+);
+
+const redis = config.upstash ? new Redis(upstashOptions({ ...config.upstash, timeoutMs: config.healthCheckTimeoutMs })) : undefined;
+if (!redis) logger.info('UPSTASH_REDIS_REST_URL not set: cache and rate limit are off');
+
+const app = createApp({
+  database,
+  ...(redis ? { redis } : {}),
+  logger,
+  clientAddress: (c) => getConnInfo(c).remote.address,
+  settings: config,
+});
+
+const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const base = `http://${shownHost}:${info.port}`;
+  logger.info({ url: base }, `API listening on ${base} — health ${base}/api/health, users ${base}/api/users`);
+});
+server.on('error', (error) => {
+  logger.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`);
+  void shutdownHooks.run({ logger, timeoutMs: config.shutdownTimeoutMs }).finally(() => process.exit(1));
+});
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) {
+    logger.warn(`${signal} again: exiting without waiting`);
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info(`${signal}: no new connections; finishing requests in flight`);
+  // close() stops accepting and resolves once in-flight requests are done (idle keep-alive sockets
+  // are closed by Node itself); a request still running after the budget is cut off.
+  const forceTimer = setTimeout(() => {
+    logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'requests still running after the shutdown budget; closing their connections');
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  }, config.shutdownTimeoutMs);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  clearTimeout(forceTimer);
+  await shutdownHooks.run({ logger, timeoutMs: config.shutdownTimeoutMs });
+  logger.info('stopped');
+  logger.flush();
+  process.exit(0);
+}
+// A second signal while stopping exits at once (an impatient Ctrl-C).
+process.on('SIGTERM', (signal) => void shutdown(signal));
+process.on('SIGINT', (signal) => void shutdown(signal));
