@@ -19,6 +19,7 @@ export const gatewayOwnFamilyNames: ReadonlySet<string> = new Set([
   'gateway_groups',
   'gateway_series',
   'gateway_pushes_deduplicated_total',
+  'gateway_store_errors_total',
 ]);
 
 export interface PreparedFamily {

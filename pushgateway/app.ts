@@ -1,0 +1,81 @@
+// The gateway's Hono app, runtime-neutral: the Node entry (node.ts) and the Worker entry serve it.
+// Middleware order: request counting (sees every final status, 401s included), auth, body reading
+// (size limit, gzip), then the official-compatible routes over the store.
+import { Hono } from 'hono';
+import type { GatewayConfig } from './config.js';
+import { gatewayAuth } from './http/auth.js';
+import { pushBodyReader, type BodyVariables } from './http/body.js';
+import { jsonError } from './http/errors.js';
+import { registerPushRoutes, type GatewayLog } from './http/push.js';
+import { registerReadRoutes } from './http/read.js';
+import { RequestCounter, requestCounting } from './http/request-metrics.js';
+import type { ExpositionFormat } from './core/render.js';
+import type { GatewayStore } from './store/types.js';
+
+export interface GatewayAppOptions {
+  store: GatewayStore;
+  config: GatewayConfig;
+  log?: GatewayLog;
+  clock?: () => number;
+  /** Extra exposition text for /metrics (the Node entry adds process metrics). */
+  extraMetrics?: (format: ExpositionFormat) => string;
+  version?: string;
+}
+
+const silentLog: GatewayLog = { warn() {}, error() {} };
+
+/** Flags for /api/v1/status: the effective configuration, with secrets reduced to whether they are set. */
+function statusFlags(config: GatewayConfig): Record<string, string> {
+  return {
+    'web.listen-port': String(config.port),
+    'web.enable-admin-api': String(config.enableAdminApi),
+    'push.auth': config.pushToken === undefined ? 'open' : 'bearer',
+    'scrape.auth': config.scrape === undefined ? 'open' : 'basic',
+    store: config.store,
+    'persistence.file': config.persistenceFile ?? '',
+    'group.ttl-seconds': String(config.groupTtlSeconds),
+    'max-body-bytes': String(config.maxBodyBytes),
+    'max-series': String(config.maxSeries),
+  };
+}
+
+export function createGatewayApp({ store, config, log = silentLog, clock = Date.now, extraMetrics, version = '0.1.0' }: GatewayAppOptions): Hono<{ Variables: BodyVariables }> {
+  const app = new Hono<{ Variables: BodyVariables }>();
+  const requests = new RequestCounter();
+  let storeErrors = 0;
+
+  app.use('*', requestCounting(requests));
+  app.use('*', gatewayAuth({ pushToken: config.pushToken, ...(config.scrape ? { scrape: config.scrape } : {}) }));
+  app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
+
+  registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, onStoreError: () => storeErrors++ });
+  registerReadRoutes(app, {
+    store,
+    clock,
+    requests,
+    startedAtMs: clock(),
+    flags: statusFlags(config),
+    version,
+    storeErrors: () => storeErrors,
+    ...(extraMetrics ? { extraMetrics } : {}),
+  });
+
+  if (config.enableAdminApi) {
+    app.put('/api/v1/admin/wipe', async (c) => {
+      try {
+        await store.wipe();
+      } catch {
+        storeErrors++;
+        return jsonError(503, 'store_unavailable', 'the gateway store is unavailable; nothing was wiped');
+      }
+      return c.body(null, 202);
+    });
+  }
+
+  app.notFound(() => jsonError(404, 'not_found', 'no such route'));
+  app.onError((error) => {
+    log.error({ err: error.message }, 'unhandled gateway error');
+    return jsonError(500, 'internal', 'internal error');
+  });
+  return app;
+}

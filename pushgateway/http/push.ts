@@ -1,0 +1,116 @@
+// PUT/POST/DELETE /metrics/job/<JOB>{/<LABEL>/<VALUE>}: parse the grouping and the body, hand the push
+// to the store (which validates it whole), map the outcome to the official gateway's status codes.
+// The same handlers serve /aggregate (issue 5) with mode 'aggregate'.
+import type { Context, Hono } from 'hono';
+import { GroupingError, parseGroupingPath } from '../core/grouping.js';
+import { decodeDelimitedMetricFamilies } from '../core/protobuf.js';
+import { decodeTextBody, ExpositionParseError, parseTextExposition, type ParsedExposition } from '../core/text-parser.js';
+import type { GatewayStore, PushMode } from '../store/types.js';
+import type { BodyVariables } from './body.js';
+import { jsonError } from './errors.js';
+
+export interface GatewayLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface PushRouteOptions {
+  store: GatewayStore;
+  log: GatewayLog;
+  clock: () => number;
+  /** Called when the store fails (not when it refuses a push): feeds a counter and readiness. */
+  onStoreError: (error: unknown) => void;
+}
+
+/** True for the official protobuf media type; anything else is read as text, as the official gateway does. */
+export function isDelimitedProtobuf(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const [mediaType = '', ...params] = contentType.split(';').map((part) => part.trim());
+  if (mediaType.toLowerCase() !== 'application/vnd.google.protobuf') return false;
+  const values = new Map(params.map((param) => {
+    const eq = param.indexOf('=');
+    return [param.slice(0, eq).trim().toLowerCase(), param.slice(eq + 1).trim().replace(/^"|"$/g, '')] as const;
+  }));
+  return values.get('proto') === 'io.prometheus.client.MetricFamily' && values.get('encoding') === 'delimited';
+}
+
+export function parsePushBody(body: Uint8Array, contentType: string | undefined): ParsedExposition {
+  return isDelimitedProtobuf(contentType) ? decodeDelimitedMetricFamilies(body) : parseTextExposition(decodeTextBody(body));
+}
+
+/** The raw (still percent-encoded) path after `<prefix>/metrics/`. */
+function groupingPath(c: Context, prefix: string): string {
+  const pathname = new URL(c.req.url).pathname;
+  return pathname.slice(`${prefix}/metrics/`.length);
+}
+
+type Env = { Variables: BodyVariables };
+
+export function registerPushRoutes(app: Hono<Env>, prefix: string, mode: { put: PushMode; post: PushMode }, options: PushRouteOptions): void {
+  const { store, log, clock, onStoreError } = options;
+  const storeFailure = (error: unknown) => {
+    onStoreError(error);
+    log.error({ err: error instanceof Error ? error.message : String(error) }, 'gateway store failed');
+    return jsonError(503, 'store_unavailable', 'the gateway store is unavailable; nothing was changed, retry later');
+  };
+
+  const push = (pushMode: PushMode) => async (c: Context<Env>) => {
+    let grouping;
+    try {
+      grouping = parseGroupingPath(groupingPath(c, prefix));
+    } catch (error) {
+      if (error instanceof GroupingError) return jsonError(400, 'invalid_grouping', error.message);
+      throw error;
+    }
+    // pushBodyReader (http/body.ts) has read and inflated the body under the size limit.
+    const body = c.get('pushBody');
+    let parsed: ParsedExposition;
+    try {
+      parsed = parsePushBody(body, c.req.header('content-type'));
+    } catch (error) {
+      if (error instanceof ExpositionParseError) return jsonError(400, 'invalid_body', error.message);
+      throw error;
+    }
+    let outcome;
+    try {
+      outcome = await store.apply({
+        mode: pushMode,
+        grouping,
+        families: parsed.families,
+        ...(parsed.timestampedSample ? { timestampedSample: parsed.timestampedSample } : {}),
+        ...(c.req.header('idempotency-key') !== undefined ? { idempotencyKey: c.req.header('idempotency-key')! } : {}),
+        nowMs: clock(),
+      });
+    } catch (error) {
+      return storeFailure(error);
+    }
+    switch (outcome.status) {
+      case 'applied':
+        return c.body(null, 200);
+      case 'replayed':
+        return c.body(null, 200, { 'Idempotent-Replayed': 'true' });
+      case 'invalid':
+        return jsonError(400, 'invalid_push', outcome.message);
+      case 'too-many-series':
+        return jsonError(429, 'too_many_series', outcome.message);
+    }
+  };
+
+  app.put(`${prefix}/metrics/*`, push(mode.put));
+  app.post(`${prefix}/metrics/*`, push(mode.post));
+  app.delete(`${prefix}/metrics/*`, async (c) => {
+    let grouping;
+    try {
+      grouping = parseGroupingPath(groupingPath(c, prefix));
+    } catch (error) {
+      if (error instanceof GroupingError) return jsonError(400, 'invalid_grouping', error.message);
+      throw error;
+    }
+    try {
+      await store.deleteGroup(grouping, clock());
+    } catch (error) {
+      return storeFailure(error);
+    }
+    return c.body(null, 202); // also when the group did not exist, as the official gateway
+  });
+}

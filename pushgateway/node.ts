@@ -1,0 +1,94 @@
+// `npm run gateway`: the gateway alone on Node. Reads the environment (a bad value stops start-up naming
+// the variable), serves on GATEWAY_PORT (9091), and on SIGTERM/SIGINT stops accepting, runs the
+// shutdown hooks (persistence writes its last snapshot there) and closes the store.
+import { serve, type ServerType } from '@hono/node-server';
+import { pathToFileURL } from 'node:url';
+import pino from 'pino';
+import { createGatewayApp } from './app.js';
+import { ConfigError, loadGatewayConfig, type GatewayConfig } from './config.js';
+import { formatGoFloat } from './core/float.js';
+import { renderHeader, type ExpositionFormat } from './core/render.js';
+import { MemoryStore } from './store/memory.js';
+import type { GatewayStore } from './store/types.js';
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  config: GatewayConfig;
+  store: GatewayStore;
+  /** Registers work to finish before the store closes on shutdown (e.g. a final snapshot). */
+  onShutdown(hook: () => Promise<void>): void;
+  stop(): Promise<void>;
+}
+
+const startedAtSeconds = Date.now() / 1000;
+
+/** process_* metrics as the official gateway exposes them (a subset): for RSS and CPU comparisons. */
+export function processMetrics(format: ExpositionFormat): string {
+  const usage = process.cpuUsage();
+  const gauge = (name: string, help: string, value: number, type: 'gauge' | 'counter' = 'gauge') => renderHeader({ name, help, type }, format) + `${name} ${formatGoFloat(value)}\n`;
+  return (
+    gauge('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', (usage.user + usage.system) / 1e6, 'counter') +
+    gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', process.memoryUsage.rss()) +
+    gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', startedAtSeconds)
+  );
+}
+
+function createStore(config: GatewayConfig): GatewayStore {
+  if (config.store !== 'memory') throw new ConfigError(`GATEWAY_STORE=${config.store} is not available in this build of the Node gateway`);
+  return new MemoryStore({ maxSeries: config.maxSeries });
+}
+
+export async function startGateway({ env = process.env, hostname }: { env?: Record<string, string | undefined>; hostname?: string } = {}): Promise<RunningGateway> {
+  const config = loadGatewayConfig(env);
+  const logger = pino({ level: env.LOG_LEVEL ?? 'info', base: { service: 'pushgateway' } });
+  if (config.pushToken === undefined) logger.warn('GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
+  const store = createStore(config);
+  const app = createGatewayApp({ store, config, log: logger, extraMetrics: processMetrics });
+  const hooks: Array<() => Promise<void>> = [];
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, ...(hostname ? { hostname } : {}) }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${hostname ?? '127.0.0.1'}:${port}`;
+  logger.info({ port, store: config.store }, 'gateway listening');
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    config,
+    store,
+    onShutdown: (hook) => void hooks.push(hook),
+    stop: () =>
+      (stopping ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const hook of hooks) {
+          try {
+            await hook();
+          } catch (error) {
+            logger.error({ err: (error as Error).message }, 'shutdown hook failed');
+          }
+        }
+        await store.close();
+        logger.info('gateway stopped');
+      })()),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    const gateway = await startGateway();
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        void gateway.stop().then(() => process.exit(0));
+      });
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`gateway: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
