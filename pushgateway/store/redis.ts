@@ -1,0 +1,287 @@
+// GATEWAY_STORE=redis: state shared by any number of stateless gateway replicas (Node or Workers) through
+// `@upstash/redis` (HTTP, so it also runs on workerd). Every replica's /metrics shows the same totals.
+//
+// How a push stays atomic and validated without read-modify-write in the process (optimistic validation):
+//   1. the process parses and prepares the push (core/validate preparePush) and checks a delta push on its
+//      own (core/aggregate checkDeltaPush) — no state needed;
+//   2. one read-only script fetches the facts validation needs, by key (family types and holder counts,
+//      this group's family types, the owners of the pushed series) — O(size of the push);
+//   3. the shared validation (core/validate checkAgainstStore) runs on those facts in the process;
+//   4. one script then, atomically inside Redis: sweeps expired groups, checks the Idempotency-Key,
+//      re-checks that every fact from step 2 is unchanged (else the process goes back to step 2), checks
+//      histogram bounds and GATEWAY_MAX_SERIES, and applies the increments and index updates.
+// So validation lives in one place (core/validate) and the decision to apply is made on exactly the state
+// it is applied to; steady-state aggregation (no new series) never conflicts. Each call carries an
+// operation id remembered for two minutes, so a transport-level retry of the same script (the client
+// library retries network errors) returns the first result instead of applying the push twice.
+import { Redis } from '@upstash/redis';
+import { checkDeltaPush } from '../core/aggregate.js';
+import { formatGoFloat, parseGoFloat } from '../core/float.js';
+import { groupIdentity, groupKey } from '../core/grouping.js';
+import { checkIdempotencyKey, scopedIdempotencyKey } from '../core/idempotency.js';
+import type { Group, Labels, Metric, MetricFamily, MetricType } from '../core/model.js';
+import { checkAgainstStore, lookupKeys, preparePush, type PreparedPush, type PushValidationView } from '../core/validate.js';
+import { deleteScript, factsScript, pushScript, readGroupsScript, recordFailureScript, statsScript } from './redis-scripts.js';
+import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
+
+export interface RedisStoreOptions {
+  /** UPSTASH_REDIS_REST_URL */
+  url: string;
+  /** UPSTASH_REDIS_REST_TOKEN */
+  token: string;
+  /** Prefix of every key, so several gateways can share one Redis. */
+  keyPrefix?: string;
+  /** GATEWAY_GROUP_TTL_SECONDS in ms; 0 = never. */
+  groupTtlMs?: number;
+  /** GATEWAY_MAX_SERIES; 0 = no limit. */
+  maxSeries?: number;
+  /** How often a push re-validates when concurrent pushes keep changing the facts it relied on. */
+  maxConflictRetries?: number;
+}
+
+/** Redis (or the REST endpoint in front of it) cannot be reached: the HTTP layer answers 503. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+type ScriptResult = ['applied'] | ['replayed'] | ['conflict'] | ['invalid', string] | ['too-many-series', string];
+type RawGroup = [string, string, string, string, Array<[string, string, string[]]>];
+
+const METRIC_TYPES = new Set<MetricType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+
+/** The value of one series as the scripts store it (see redis-scripts.ts). */
+export function encodeSeriesValue(metric: Metric): string {
+  if ('buckets' in metric) {
+    const bounds = metric.buckets.map((b) => formatGoFloat(b.upperBound)).join(',');
+    const counts = metric.buckets.map((b) => formatGoFloat(b.cumulativeCount)).join(',');
+    return `${bounds}|${formatGoFloat(metric.sum)}|${formatGoFloat(metric.count)}|${counts}`;
+  }
+  if ('quantiles' in metric) {
+    const quantiles = metric.quantiles.map((q) => `${formatGoFloat(q.quantile)}:${formatGoFloat(q.value)}`).join(',');
+    return `${formatGoFloat(metric.sum)}|${formatGoFloat(metric.count)}|${quantiles}`;
+  }
+  return formatGoFloat(metric.value);
+}
+
+function number(text: string | undefined): number {
+  const value = text === undefined ? undefined : parseGoFloat(text);
+  if (value === undefined) throw new Error(`the Redis store holds a malformed number ${JSON.stringify(text)}`);
+  return value;
+}
+
+const list = (text: string) => (text === '' ? [] : text.split(','));
+
+export function decodeSeriesValue(type: MetricType, labels: Labels, text: string): Metric {
+  const parts = text.split('|');
+  if (type === 'histogram') {
+    const bounds = list(parts[0] ?? '');
+    const counts = list(parts[3] ?? '');
+    return { labels, buckets: bounds.map((bound, i) => ({ upperBound: number(bound), cumulativeCount: number(counts[i]) })), sum: number(parts[1]), count: number(parts[2]) };
+  }
+  if (type === 'summary') {
+    const quantiles = list(parts[2] ?? '').map((pair) => {
+      const [quantile, value] = pair.split(':');
+      return { quantile: number(quantile), value: number(value) };
+    });
+    return { labels, quantiles, sum: number(parts[0]), count: number(parts[1]) };
+  }
+  return { labels, value: number(text) };
+}
+
+/** Parses a sorted label text (`a="1",b="x\"y"`, as core/grouping labelText writes it) back into labels. */
+export function parseLabelText(text: string): Labels {
+  const labels: Labels = {};
+  let i = 0;
+  while (i < text.length) {
+    const equals = text.indexOf('="', i);
+    if (equals < 0) throw new Error(`malformed label text ${JSON.stringify(text)}`);
+    const name = text.slice(i, equals);
+    let value = '';
+    let j = equals + 2;
+    for (; j < text.length && text[j] !== '"'; j++) {
+      if (text[j] === '\\') {
+        j++;
+        value += text[j] === 'n' ? '\n' : text[j];
+      } else {
+        value += text[j];
+      }
+    }
+    labels[name] = value;
+    i = j + 2; // past the closing quote and the comma
+  }
+  return labels;
+}
+
+export class RedisStore implements GatewayStore {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly ttlMs: number;
+  private readonly maxSeries: number;
+  private readonly maxConflictRetries: number;
+  private readonly scripts;
+
+  constructor(options: RedisStoreOptions) {
+    // Strings come back as stored (no JSON guessing); network errors are retried by the library, which
+    // is safe because every script call carries an operation id (see above).
+    this.redis = new Redis({ url: options.url, token: options.token, automaticDeserialization: false, retry: { retries: 3, backoff: (n) => 50 * 2 ** n } });
+    this.prefix = options.keyPrefix ?? 'pushgateway:';
+    this.ttlMs = options.groupTtlMs ?? 0;
+    this.maxSeries = options.maxSeries ?? 0;
+    this.maxConflictRetries = options.maxConflictRetries ?? 20;
+    this.scripts = {
+      push: this.redis.createScript<ScriptResult>(pushScript),
+      recordFailure: this.redis.createScript<number>(recordFailureScript),
+      facts: this.redis.createScript<[string[], string[], string[], string[]]>(factsScript),
+      readGroups: this.redis.createScript<RawGroup[]>(readGroupsScript),
+      stats: this.redis.createScript<[number, number, string]>(statsScript),
+      delete: this.redis.createScript<number>(deleteScript),
+    };
+  }
+
+  private async run<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw new StoreUnavailableError(`Redis store: ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  async apply(push: PushRequest): Promise<PushOutcome> {
+    if (push.idempotencyKey !== undefined) {
+      const problem = checkIdempotencyKey(push.idempotencyKey);
+      if (problem) return { status: 'invalid', message: problem };
+    }
+    const prepared = preparePush(push);
+    if (!prepared.ok) return await this.refuse(push, prepared.message);
+    if (push.mode === 'aggregate') {
+      const problem = checkDeltaPush(prepared.push.families);
+      if (problem) return await this.refuse(push, problem);
+    }
+    const payload = JSON.stringify(
+      prepared.push.families.map(({ family, labelTexts }) => [
+        family.name,
+        family.type,
+        family.help === undefined ? [] : [family.help],
+        family.metrics.map((metric, i) => [labelTexts[i]!, encodeSeriesValue(metric)]),
+      ]),
+    );
+    const idempotency = push.idempotencyKey === undefined ? '' : scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
+    const operationId = crypto.randomUUID();
+    for (let attempt = 0; attempt <= this.maxConflictRetries; attempt++) {
+      const { view, expectations } = await this.facts(prepared.push);
+      const refusal = checkAgainstStore(prepared.push, push.mode, view);
+      if (refusal !== undefined) return await this.refuse(push, refusal);
+      const result = await this.run('push', () =>
+        this.scripts.push.exec(
+          [],
+          [
+            this.prefix,
+            String(push.nowMs),
+            String(this.ttlMs),
+            push.mode,
+            prepared.push.groupKey,
+            JSON.stringify(prepared.push.groupLabels),
+            idempotency,
+            operationId,
+            String(this.maxSeries),
+            expectations,
+            payload,
+          ],
+        ),
+      );
+      switch (result[0]) {
+        case 'applied':
+          return { status: 'applied' };
+        case 'replayed':
+          return { status: 'replayed' };
+        case 'invalid':
+          return { status: 'invalid', message: result[1] };
+        case 'too-many-series':
+          return { status: 'too-many-series', message: `the push would make the gateway hold ${result[1]} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}` };
+        case 'conflict':
+          continue; // a concurrent push changed what validation relied on: validate again
+      }
+    }
+    throw new StoreUnavailableError(`Redis store: the push kept conflicting with concurrent pushes (${this.maxConflictRetries} retries); retry it`);
+  }
+
+  private async facts(push: PreparedPush): Promise<{ view: PushValidationView; expectations: string }> {
+    const { familyNames, seriesKeys } = lookupKeys(push);
+    const [types, holders, ownTypes, owners] = await this.run('reading validation facts', () =>
+      this.scripts.facts.exec([], [this.prefix, push.groupKey, JSON.stringify(familyNames), JSON.stringify(seriesKeys)]),
+    );
+    const families = new Map<string, { type: MetricType; groups: number; own: MetricType | undefined }>();
+    familyNames.forEach((name, i) => {
+      const type = types[i] as MetricType | '';
+      const own = ownTypes[i] as MetricType | '';
+      if (type !== '') families.set(name, { type, groups: Number(holders[i]), own: own === '' ? undefined : own });
+    });
+    const seriesOwners = new Map<string, string>();
+    seriesKeys.forEach((key, i) => {
+      if (owners[i]) seriesOwners.set(key, owners[i]!);
+    });
+    const view: PushValidationView = {
+      family: (name) => {
+        const entry = families.get(name);
+        return entry && { type: entry.type, groups: entry.groups };
+      },
+      groupFamilyType: (key, name) => (key === push.groupKey ? families.get(name)?.own : undefined),
+      seriesOwner: (key) => seriesOwners.get(key),
+    };
+    const expectations = JSON.stringify({
+      f: familyNames.map((name, i) => [name, types[i] ?? '', holders[i] ?? '0', ownTypes[i] ?? '']),
+      s: seriesKeys.map((key, i) => [key, owners[i] ?? '']),
+    });
+    return { view, expectations };
+  }
+
+  private async refuse(push: PushRequest, message: string): Promise<PushOutcome> {
+    const labels = groupIdentity(push.grouping);
+    await this.run('recording a failed push', () =>
+      this.scripts.recordFailure.exec([], [this.prefix, groupKey(push.grouping), JSON.stringify(labels), String(push.nowMs)]),
+    );
+    return { status: 'invalid', message };
+  }
+
+  async deleteGroup(grouping: Labels, _nowMs: number): Promise<boolean> {
+    const removed = await this.run('delete', () => this.scripts.delete.exec([], [this.prefix, groupKey(grouping)]));
+    return Number(removed) > 0;
+  }
+
+  async wipe(): Promise<void> {
+    await this.run('wipe', () => this.scripts.delete.exec([], [this.prefix, '']));
+  }
+
+  async groups(nowMs: number): Promise<Group[]> {
+    const raw = await this.run('reading groups', () => this.scripts.readGroups.exec([], [this.prefix, String(nowMs), String(this.ttlMs)]));
+    const groups: Group[] = [];
+    for (const [key, labelsJson, push, fail, families] of raw) {
+      const lastPushMs = Number(push);
+      const lastFailureMs = Number(fail);
+      // The sweep removes at most a batch per call; anything it left is hidden here all the same.
+      if (this.ttlMs > 0 && nowMs - Math.max(lastPushMs, lastFailureMs) >= this.ttlMs) continue;
+      const familyMap = new Map<string, MetricFamily>();
+      for (const [name, meta, values] of families) {
+        const bar = meta.indexOf('|');
+        const type = (bar < 0 ? meta : meta.slice(0, bar)) as MetricType;
+        if (!METRIC_TYPES.has(type)) throw new Error(`the Redis store holds an unknown type ${JSON.stringify(type)} for ${name}`);
+        // Hash order is not insertion order once a hash grows: sort by label text so every replica
+        // renders the same series in the same order.
+        const series: Array<[string, string]> = [];
+        for (let i = 0; i < values.length; i += 2) series.push([values[i]!, values[i + 1]!]);
+        series.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        const metrics: Metric[] = series.map(([text, value]) => decodeSeriesValue(type, parseLabelText(text), value));
+        familyMap.set(name, { name, help: bar < 0 ? undefined : meta.slice(bar + 1), type, metrics });
+      }
+      groups.push({ key, labels: JSON.parse(labelsJson) as Labels, families: familyMap, lastPushMs, lastFailureMs });
+    }
+    return groups;
+  }
+
+  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+    const [groups, series, deduplicated] = await this.run('reading stats', () => this.scripts.stats.exec([], [this.prefix, String(nowMs), String(this.ttlMs)]));
+    return { groups: Number(groups), series: Number(series), deduplicatedPushes: Number(deduplicated) };
+  }
+
+  async close(): Promise<void> {}
+}
