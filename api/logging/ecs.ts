@@ -20,6 +20,25 @@ export function staticEcsFields(service: ServiceFields): Record<string, string> 
   return fields;
 }
 
+// ECS fields that are objects in the index template. A log call passing one of them as a plain value (say
+// `{ url: 'http://…' }`) would be refused by Elasticsearch ("tried to parse field [url] as object, but found a
+// concrete value") and the whole line lost, so such a value is moved to `labels.<name>` instead.
+const ecsObjectRoots = ['url', 'http', 'user', 'error', 'event', 'service', 'host', 'process', 'trace', 'log', 'client', 'user_agent', 'ecs', 'labels'];
+
+export function avoidEcsConflicts(record: Record<string, unknown>): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const root of ecsObjectRoots) {
+    const value = record[root];
+    if (value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value))) continue;
+    copy ??= { ...record };
+    delete copy[root];
+    const labels = { ...((copy.labels as Record<string, unknown> | undefined) ?? {}) };
+    labels[root] = typeof value === 'string' ? value : JSON.stringify(value);
+    copy.labels = labels;
+  }
+  return copy ?? record;
+}
+
 /** What `@elastic/ecs-helpers` `formatError` writes for an Error. */
 export function ecsError(err: Error): { type: string; message: string; stack_trace: string | undefined } {
   return {
@@ -36,7 +55,7 @@ export function ecsError(err: Error): { type: string; message: string; stack_tra
 export function ecsRecord(logObject: Record<string, unknown>, service: ServiceFields, now: Date): Record<string, unknown> {
   const { 'log.level': level, message, err, ...fields } = logObject;
   const record: Record<string, unknown> = { 'log.level': level, '@timestamp': now.toISOString(), ...staticEcsFields(service) };
-  Object.assign(record, redactSecrets(fields));
+  Object.assign(record, avoidEcsConflicts(redactSecrets(fields)));
   if (err instanceof Error) record.error = ecsError(err);
   else if (err !== undefined) record.err = redactSecrets(err);
   if (message !== undefined) record.message = message;

@@ -8,6 +8,7 @@ import { ecsFormat } from '@elastic/ecs-pino-format';
 import pino, { type DestinationStream, type Logger, type LoggerOptions, type StreamEntry } from 'pino';
 import type { LoggingConfig } from './config.js';
 import { shipperCounters, type LogShippingMetrics } from './metrics.js';
+import { avoidEcsConflicts } from './ecs.js';
 import { redactSecrets } from './redact.js';
 import { LogShipper, type ShipperReport } from './shipper.js';
 import { createElasticsearchClient, elasticsearchClientTransport } from './transport-client.js';
@@ -48,7 +49,7 @@ export function ecsLoggerOptions(config: LoggingConfig): LoggerOptions {
     formatters: {
       level: formatters.level!,
       bindings: (bindings) => redactSecrets(formatters.bindings!(bindings)),
-      log: (object) => redactSecrets(formatters.log!(object)),
+      log: (object) => avoidEcsConflicts(redactSecrets(formatters.log!(object))),
     },
   };
 }
