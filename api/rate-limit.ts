@@ -2,6 +2,8 @@
 // share one budget per client). 429 with `Retry-After` when the budget is spent; `RateLimit-*` headers
 // (IETF draft) on every limited route. If Redis fails or times out the request passes (fail open) and
 // a log line says so: losing the limiter must not take the API down with it.
+// @upstash/ratelimit is pinned to 2.0.8: from 2.1.0 its Lua scripts carry `#!lua flags=allow-key-locking`,
+// which only Upstash understands — OSS Redis 7 refuses every script ("Unexpected flag in script shebang").
 import type { Ratelimit } from '@upstash/ratelimit';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
