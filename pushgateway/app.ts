@@ -57,6 +57,7 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
     flags: statusFlags(config),
     version,
     storeErrors: () => storeErrors,
+    seriesLimit: config.maxSeries,
     ...(extraMetrics ? { extraMetrics } : {}),
   });
 

@@ -18,6 +18,7 @@ export const gatewayOwnFamilyNames: ReadonlySet<string> = new Set([
   'pushgateway_http_requests_total',
   'gateway_groups',
   'gateway_series',
+  'gateway_series_limit',
   'gateway_pushes_deduplicated_total',
   'gateway_store_errors_total',
 ]);

@@ -21,6 +21,12 @@ export interface ReadRouteOptions {
   storeErrors: () => number;
   /** Extra text appended to /metrics (the Node entry adds process metrics). */
   extraMetrics?: (format: ExpositionFormat) => string;
+  /** GATEWAY_MAX_SERIES (0 = no limit), exposed as gateway_series_limit for the GatewayNearSeriesLimit alert. */
+  seriesLimit?: number;
+}
+
+function seriesLimitMetric(format: ExpositionFormat, limit: number): string {
+  return renderHeader({ name: 'gateway_series_limit', help: 'Series the gateway accepts before refusing pushes with 429 (GATEWAY_MAX_SERIES; 0 = no limit).', type: 'gauge' }, format) + `gateway_series_limit ${formatGoFloat(limit)}\n`;
 }
 
 function selfMetrics(format: ExpositionFormat, stats: { groups: number; series: number; deduplicatedPushes: number }, requests: RequestCounter, storeErrors: number): string {
@@ -74,7 +80,8 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
     } catch {
       return unavailable();
     }
-    const body = pushed + selfMetrics(format, stats, requests, options.storeErrors()) + (options.extraMetrics?.(format) ?? '') + endOfExposition(format);
+    const limit = options.seriesLimit === undefined ? '' : seriesLimitMetric(format, options.seriesLimit);
+    const body = pushed + selfMetrics(format, stats, requests, options.storeErrors()) + limit + (options.extraMetrics?.(format) ?? '') + endOfExposition(format);
     return c.body(body, 200, { 'content-type': contentTypes[format] });
   });
 
