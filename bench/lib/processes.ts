@@ -99,6 +99,8 @@ interface StartOptions {
   timeoutMs?: number;
   /** Some servers (wrangler dev) spawn the real listener as a grandchild; we still stop the group. */
   detached?: boolean;
+  /** The child picks its own port and prints `BENCH_LISTENING <url>`; `args`' port is then unused. */
+  announcesUrl?: boolean;
 }
 
 const running = new Set<BenchProcess>();
@@ -127,7 +129,7 @@ export async function startProcess(options: StartOptions): Promise<BenchProcess>
       return '';
     }
   };
-  const url = `http://127.0.0.1:${port}`;
+  let url = `http://127.0.0.1:${port}`;
   const processHandle: BenchProcess = {
     name: options.name,
     url,
@@ -163,6 +165,13 @@ export async function startProcess(options: StartOptions): Promise<BenchProcess>
     await waitUntil(
       async () => {
         if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
+        if (options.announcesUrl) {
+          const announced = /BENCH_LISTENING (\S+)/.exec(logTail(50))?.[1];
+          if (!announced) return false;
+          url = announced;
+          processHandle.url = url;
+          processHandle.port = Number(new URL(url).port);
+        }
         const response = await fetch(`${url}${options.readyPath}`, { signal: AbortSignal.timeout(2_000) });
         await response.arrayBuffer();
         return response.ok;
@@ -186,10 +195,11 @@ export async function startNodeServer(
     readyPath = '/livez',
     nodeArgs = [],
     cpu = SERVER_CPU,
-  }: { env?: Record<string, string>; portEnv?: string[]; readyPath?: string; nodeArgs?: string[]; cpu?: string } = {},
+    announcesUrl = false,
+  }: { env?: Record<string, string>; portEnv?: string[]; readyPath?: string; nodeArgs?: string[]; cpu?: string; announcesUrl?: boolean } = {},
 ): Promise<BenchProcess> {
   const bundled = await bundle(entry);
-  return startProcess({ name, command: process.execPath, args: () => [...nodeArgs, bundled], env, portEnv, readyPath, cpu });
+  return startProcess({ name, command: process.execPath, args: () => [...nodeArgs, bundled], env, portEnv, readyPath, cpu, announcesUrl });
 }
 
 /** Stops whatever is still running (on error or Ctrl-C), so a bench never leaves servers behind. */

@@ -39,7 +39,7 @@ export function startOfficialGateway(): Promise<BenchProcess> {
 }
 
 export function startOurGateway(name: string, env: Record<string, string> = {}): Promise<BenchProcess> {
-  return startNodeServer(name, 'pushgateway/node.ts', {
+  return startNodeServer(name, 'bench/servers/gateway.ts', {
     portEnv: ['GATEWAY_PORT'],
     readyPath: '/-/ready',
     env: { GATEWAY_MAX_SERIES: '10000000', GATEWAY_GROUP_TTL_SECONDS: '0', ...env },

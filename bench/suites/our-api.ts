@@ -19,7 +19,7 @@ export async function startOurApi({ shipping }: { shipping: boolean }): Promise<
     for (const processHandle of started.reverse()) await processHandle.stop();
   };
   try {
-    const gateway = await startNodeServer('gateway', 'pushgateway/node.ts', { portEnv: ['GATEWAY_PORT'], readyPath: '/-/ready', cpu: LOAD_CPU });
+    const gateway = await startNodeServer('gateway', 'bench/servers/gateway.ts', { portEnv: ['GATEWAY_PORT'], readyPath: '/-/ready', cpu: LOAD_CPU });
     started.push(gateway);
     const env: Record<string, string> = {
       HOST: '127.0.0.1',
@@ -29,7 +29,7 @@ export async function startOurApi({ shipping }: { shipping: boolean }): Promise<
       PGLITE_DIR: 'memory://',
     };
     if (shipping) {
-      const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', { readyPath: '/', cpu: LOAD_CPU });
+      const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', { readyPath: '/', cpu: LOAD_CPU, announcesUrl: true });
       started.push(bulk);
       env.ELASTICSEARCH_URL = bulk.url;
     }
