@@ -7,11 +7,19 @@ import { groupIdentity, groupKey } from '../core/grouping.js';
 import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
 import { renderHeader, type ExpositionFormat } from '../core/render.js';
 import { checkAgainstStore, preparePush, seriesKey, type PreparedFamily, type PreparedPush, type PushValidationView } from '../core/validate.js';
+import { aggregateFamilies } from '../core/aggregate.js';
+import { ExpiryQueue } from '../core/expiry.js';
+import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
+import type { SnapshotSource, StoreSnapshot } from './persistence.js';
 import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
 
 export interface MemoryStoreOptions {
   /** A push that would make the store hold more series than this is refused (0 = no limit). */
   maxSeries?: number;
+  /** GATEWAY_GROUP_TTL_SECONDS in ms: a group not pushed for this long disappears (0 = never). */
+  groupTtlMs?: number;
+  /** Bound on remembered Idempotency-Keys (core/idempotency). */
+  maxIdempotencyKeys?: number;
 }
 
 interface StoredFamily {
@@ -33,12 +41,15 @@ interface FamilyEntry {
   holders: Set<string>;
 }
 
-export class MemoryStore implements GatewayStore, PushValidationView {
+export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSource {
   private readonly states = new Map<string, GroupState>();
   private readonly familyIndex = new Map<string, FamilyEntry>();
   private readonly seriesOwners = new Map<string, string>();
   private readonly maxSeries: number;
   private deduplicatedPushes = 0;
+  // TTL: group keys in the order of their last push (attempt), so expiring never scans every group.
+  private readonly activity: ExpiryQueue<string>;
+  private readonly idempotency: IdempotencyKeys;
 
   // Render cache; every mutation goes through indexFamily/unindexFamily/touchGroup, which invalidate it.
   private readonly blocks: Record<ExpositionFormat, Map<string, string>> = { text: new Map(), openmetrics: new Map() };
@@ -48,6 +59,8 @@ export class MemoryStore implements GatewayStore, PushValidationView {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.maxSeries = options.maxSeries ?? 0;
+    this.activity = new ExpiryQueue(options.groupTtlMs ?? 0);
+    this.idempotency = new IdempotencyKeys(options.maxIdempotencyKeys);
   }
 
   // PushValidationView
@@ -65,7 +78,8 @@ export class MemoryStore implements GatewayStore, PushValidationView {
   }
 
   async apply(push: PushRequest): Promise<PushOutcome> {
-    if (push.mode === 'aggregate') return { status: 'invalid', message: 'this store does not implement aggregation mode' };
+    this.expire(push.nowMs);
+    if (push.mode === 'aggregate') return this.applyAggregate(push);
     const prepared = preparePush(push);
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, push.mode, this);
@@ -92,6 +106,8 @@ export class MemoryStore implements GatewayStore, PushValidationView {
     if (!state) return false;
     for (const name of [...state.stored.keys()]) this.unindexFamily(state, name);
     this.states.delete(key);
+    this.activity.forget(key);
+    if (this.states.size === 0) this.sortedNames = undefined; // the push-time families go with the last group
     this.touchGroups();
     return true;
   }
@@ -100,16 +116,19 @@ export class MemoryStore implements GatewayStore, PushValidationView {
     for (const state of [...this.states.values()]) await this.deleteGroup(state.group.labels, 0);
   }
 
-  async groups(_nowMs: number): Promise<Group[]> {
+  async groups(nowMs: number): Promise<Group[]> {
+    this.expire(nowMs);
     return [...this.states.values()].map((state) => state.group);
   }
 
-  async stats(_nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+    this.expire(nowMs);
     return { groups: this.states.size, series: this.seriesOwners.size, deduplicatedPushes: this.deduplicatedPushes };
   }
 
   /** The pushed part of /metrics (see core/exposition renderGroups, which gives the same text uncached). */
-  async exposition(_nowMs: number, format: ExpositionFormat): Promise<string> {
+  async exposition(nowMs: number, format: ExpositionFormat): Promise<string> {
+    this.expire(nowMs);
     const cached = this.bodies[format];
     if (cached !== undefined) return cached;
     if (!this.sortedNames) {
@@ -137,11 +156,77 @@ export class MemoryStore implements GatewayStore, PushValidationView {
 
   async close(): Promise<void> {}
 
+  /** Aggregation mode (core/aggregate): validated like any push, then merged into the stored families. */
+  private applyAggregate(push: PushRequest): PushOutcome {
+    let scopedKey: string | undefined;
+    if (push.idempotencyKey !== undefined) {
+      const problem = checkIdempotencyKey(push.idempotencyKey);
+      if (problem) return { status: 'invalid', message: problem };
+      // Checked first: a push applied once is answered as a replay even if the store changed since.
+      scopedKey = scopedIdempotencyKey(groupKey(push.grouping), push.idempotencyKey);
+      if (this.idempotency.seen(scopedKey, push.nowMs)) {
+        this.deduplicatedPushes++;
+        return { status: 'replayed' };
+      }
+    }
+    const prepared = preparePush(push);
+    if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
+    const refusal = checkAgainstStore(prepared.push, 'aggregate', this);
+    if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
+    const state = this.states.get(prepared.push.groupKey);
+    const merged = aggregateFamilies((name) => state?.stored.get(name), prepared.push.families);
+    if (!merged.ok) return this.refuse(push.grouping, push.nowMs, merged.message);
+    if (this.maxSeries > 0) {
+      let added = 0;
+      for (const { family, labelTexts } of merged.families) added += labelTexts.length - (state?.stored.get(family.name)?.labelTexts.length ?? 0);
+      const after = this.seriesOwners.size + added;
+      if (after > this.maxSeries) {
+        return { status: 'too-many-series', message: `the push would make the gateway hold ${after} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}` };
+      }
+    }
+    // The merged labelTexts arrays are kept as they are (not copied): aggregate's series index is cached per array.
+    const families = merged.families.map(({ family, labelTexts }) => ({ family, labelTexts: labelTexts as string[] }));
+    const replaced = families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
+    this.commit({ ...prepared.push, families }, replaced, push.nowMs);
+    if (scopedKey !== undefined) this.idempotency.remember(scopedKey, push.nowMs);
+    return { status: 'applied' };
+  }
+
+  /** Removes the groups whose TTL ran out: only those, oldest first (core/expiry). */
+  private expire(nowMs: number): void {
+    for (const key of this.activity.popExpired(nowMs)) {
+      const state = this.states.get(key);
+      // deleteGroup has no await: it completes synchronously here.
+      if (state) void this.deleteGroup(state.group.labels, nowMs);
+    }
+  }
+
+  /** SnapshotSource: the groups and the remembered keys at one instant (store/persistence). */
+  snapshot(nowMs: number): StoreSnapshot {
+    this.expire(nowMs);
+    return { groups: [...this.states.values()].map((state) => state.group), idempotencyKeys: this.idempotency.export(nowMs), deduplicatedPushes: this.deduplicatedPushes };
+  }
+
+  /** SnapshotSource: loads a snapshot into an empty store (its groups passed validation when pushed). */
+  restore(snapshot: StoreSnapshot): void {
+    const lastActivity = (group: Group) => Math.max(group.lastPushMs, group.lastFailureMs);
+    for (const group of [...snapshot.groups].sort((a, b) => lastActivity(a) - lastActivity(b))) {
+      const prepared = preparePush({ grouping: group.labels, families: [...group.families.values()] });
+      if (!prepared.ok) throw new Error(`the snapshot's group {${group.key}} is invalid: ${prepared.message}`);
+      this.commit(prepared.push, [], group.lastPushMs);
+      this.states.get(prepared.push.groupKey)!.group.lastFailureMs = group.lastFailureMs;
+      this.activity.touch(prepared.push.groupKey, lastActivity(group));
+    }
+    this.idempotency.import(snapshot.idempotencyKeys);
+    this.deduplicatedPushes = snapshot.deduplicatedPushes;
+  }
+
   private refuse(grouping: Labels, nowMs: number, message: string): PushOutcome {
     // As the official gateway: a refused push records its time on the group, creating the group if needed.
     const key = groupKey(grouping);
     const state = this.states.get(key) ?? this.createGroup(key, grouping);
     state.group.lastFailureMs = nowMs;
+    this.activity.touch(key, nowMs);
     this.touchGroups();
     return { status: 'invalid', message };
   }
@@ -158,6 +243,7 @@ export class MemoryStore implements GatewayStore, PushValidationView {
     for (const name of replaced) this.unindexFamily(state, name);
     for (const prepared of push.families) this.indexFamily(state, prepared);
     state.group.lastPushMs = nowMs;
+    this.activity.touch(push.groupKey, nowMs);
     this.touchGroups();
   }
 

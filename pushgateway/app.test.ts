@@ -1,0 +1,157 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { createGatewayApp } from './app.js';
+import { defaultGatewayConfig, type GatewayConfig } from './config.js';
+import { encodeDelimited } from './core/protobuf.fixtures.js';
+import { MemoryStore } from './store/memory.js';
+import type { GatewayStore } from './store/types.js';
+
+const protobufType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
+
+function gateway(config: Partial<GatewayConfig> = {}, store: GatewayStore = new MemoryStore()) {
+  let now = 1_700_000_000_000;
+  const app = createGatewayApp({ store, config: { ...defaultGatewayConfig, ...config }, clock: () => (now += 1000) });
+  const send = (method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}) =>
+    app.request(path, { method, headers, ...(body === undefined ? {} : { body }) });
+  return { app, store, send, metrics: async (accept?: string) => (await send('GET', '/metrics', undefined, accept ? { accept } : {})).text() };
+}
+
+describe('gateway app: pushes', () => {
+  it('answers 200 to PUT/POST and 202 to DELETE, and serves what was pushed', async () => {
+    const { send, metrics } = gateway();
+    expect((await send('PUT', '/metrics/job/api/instance/i1', '# TYPE up gauge\nup 1\n')).status).toBe(200);
+    expect((await send('POST', '/metrics/job/api/instance/i1', '# TYPE other gauge\nother 2\n')).status).toBe(200);
+    let text = await metrics();
+    expect(text).toContain('up{instance="i1",job="api"} 1\n');
+    expect(text).toContain('other{instance="i1",job="api"} 2\n');
+    expect((await send('DELETE', '/metrics/job/api/instance/i1')).status).toBe(202);
+    expect((await send('DELETE', '/metrics/job/never-pushed')).status).toBe(202);
+    text = await metrics();
+    expect(text).not.toContain('job="api"');
+  });
+
+  it('reads base64 grouping values and empty ones', async () => {
+    const { send, metrics } = gateway();
+    expect((await send('PUT', `/metrics/job@base64/${Buffer.from('a/b').toString('base64url')}/path@base64/=`, 'm 1\n')).status).toBe(200);
+    expect(await metrics()).toContain('m{instance="",job="a/b",path=""} 1\n');
+  });
+
+  it('answers 400 with a JSON error naming the problem, and stores nothing', async () => {
+    const { send, store } = gateway();
+    const cases: Array<[string, string, string]> = [
+      ['/metrics/job/a/foo', 'm 1\n', 'invalid_grouping'],
+      ['/metrics/job/a/__x/1', 'm 1\n', 'invalid_grouping'],
+      ['/metrics/job/a', 'm 1', 'invalid_body'],
+      ['/metrics/job/a', 'm{__x="1"} 1\n', 'invalid_push'],
+      ['/metrics/job/a', 'm 1 1700000000000\n', 'invalid_push'],
+    ];
+    for (const [path, body, code] of cases) {
+      const response = await send('PUT', path, body);
+      expect(response.status).toBe(400);
+      const json = (await response.json()) as { error: { code: string; message: string } };
+      expect(json.error.code).toBe(code);
+      expect(json.error.message.length).toBeGreaterThan(5);
+    }
+    expect((await store.stats(0)).series).toBe(0);
+    const line = (await (await send('PUT', '/metrics/job/a', 'ok 1\nbad line\n')).json()) as { error: { message: string } };
+    expect(line.error.message).toBe('text format parsing error in line 2: expected float as value, got "line"');
+  });
+
+  it('accepts gzip and delimited protobuf bodies', async () => {
+    const { send, metrics } = gateway();
+    expect((await send('PUT', '/metrics/job/gz', gzipSync('# TYPE g gauge\ng 4\n'), { 'content-encoding': 'gzip' })).status).toBe(200);
+    const body = encodeDelimited([{ name: 'pb_total', help: 'from protobuf', type: 'counter', metrics: [{ labels: { a: 'x' }, value: 7 }] }]);
+    expect((await send('PUT', '/metrics/job/pb', body, { 'content-type': protobufType })).status).toBe(200);
+    const text = await metrics();
+    expect(text).toContain('g{instance="",job="gz"} 4\n');
+    expect(text).toContain('# HELP pb_total from protobuf\n# TYPE pb_total counter\npb_total{a="x",instance="",job="pb"} 7\n');
+  });
+
+  it('answers 413 to a body over the limit and 429 past the series limit, storing nothing', async () => {
+    const { send, store } = gateway({ maxBodyBytes: 64 }, new MemoryStore({ maxSeries: 1 }));
+    expect((await send('PUT', '/metrics/job/a', `m{x="${'a'.repeat(100)}"} 1\n`)).status).toBe(413);
+    expect((await send('PUT', '/metrics/job/a', 'm{x="1"} 1\nm{x="2"} 1\n')).status).toBe(429);
+    expect((await store.stats(0)).groups).toBe(0);
+  });
+
+  it('requires the push token on writes when one is configured', async () => {
+    const { send } = gateway({ pushToken: 'secret' });
+    expect((await send('PUT', '/metrics/job/a', 'm 1\n')).status).toBe(401);
+    expect((await send('PUT', '/metrics/job/a', 'm 1\n', { authorization: 'Bearer secret' })).status).toBe(200);
+  });
+});
+
+describe('gateway app: reads', () => {
+  it('serves text 0.0.4 by default and OpenMetrics when asked, with its own metrics', async () => {
+    const { send } = gateway();
+    await send('PUT', '/metrics/job/a', '# TYPE c_total counter\nc_total 1\n');
+    await send('PUT', '/metrics/job/a/x', 'm 1\n');
+    const text = await send('GET', '/metrics');
+    expect(text.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const body = await text.text();
+    expect(body).toContain('pushgateway_http_requests_total{code="200",handler="push",method="put"} 1\n');
+    expect(body).toContain('pushgateway_http_requests_total{code="400",handler="push",method="put"} 1\n');
+    expect(body).toContain('gateway_groups 1\n');
+    expect(body).toContain('gateway_series 1\n');
+    expect(body).toContain('gateway_pushes_deduplicated_total 0\n');
+    expect(body).toMatch(/^push_time_seconds\{instance="",job="a"\} 1\.7000000\d+e\+09$/m);
+    const om = await send('GET', '/metrics', undefined, { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' });
+    expect(om.headers.get('content-type')).toContain('application/openmetrics-text');
+    const omBody = await om.text();
+    expect(omBody).toContain('# TYPE c counter\nc_total{instance="",job="a"} 1\n');
+    expect(omBody.endsWith('# EOF\n')).toBe(true);
+  });
+
+  it('serves the official JSON API, health and readiness', async () => {
+    const { send } = gateway();
+    await send('PUT', '/metrics/job/j/instance/i', '# HELP m help me\n# TYPE m counter\nm{a="1"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n');
+    const api = (await (await send('GET', '/api/v1/metrics')).json()) as { status: string; data: Array<Record<string, any>> };
+    expect(api.status).toBe('success');
+    const group = api.data[0]!;
+    expect(group.labels).toEqual({ job: 'j', instance: 'i' });
+    expect(group.last_push_successful).toBe(true);
+    expect(group.m).toMatchObject({ type: 'COUNTER', help: 'help me', metrics: [{ labels: { a: '1', instance: 'i', job: 'j' }, value: '3' }] });
+    expect(group.h.metrics[0]).toMatchObject({ buckets: { '1': '1', '+Inf': '2' }, count: '2', sum: '3' });
+    expect(group.push_time_seconds.type).toBe('GAUGE');
+    const status = (await (await send('GET', '/api/v1/status')).json()) as { status: string; data: { flags: Record<string, string> } };
+    expect(status.data.flags['web.enable-admin-api']).toBe('false');
+    expect(JSON.stringify(status)).not.toContain('secret');
+    expect(await (await send('GET', '/-/healthy')).text()).toBe('OK');
+    expect((await send('GET', '/-/ready')).status).toBe(200);
+  });
+
+  it('wipes only when the admin API is enabled', async () => {
+    const off = gateway();
+    expect((await off.send('PUT', '/api/v1/admin/wipe')).status).toBe(404);
+    const on = gateway({ enableAdminApi: true });
+    await on.send('PUT', '/metrics/job/a', 'm 1\n');
+    expect((await on.send('PUT', '/api/v1/admin/wipe')).status).toBe(202);
+    expect((await on.store.stats(0)).groups).toBe(0);
+  });
+});
+
+// A store whose backend is down (as Redis unreachable): every call fails.
+class UnreachableStore implements GatewayStore {
+  private fail(): never {
+    throw new Error('connection refused');
+  }
+  apply = async () => this.fail();
+  deleteGroup = async () => this.fail();
+  wipe = async () => this.fail();
+  groups = async () => this.fail();
+  stats = async () => this.fail();
+  close = async () => {};
+}
+
+describe('gateway app: a store that is down', () => {
+  it('answers 503 to pushes, deletes, scrapes and readiness, counts the failures, and stays healthy', async () => {
+    const { send } = gateway({}, new UnreachableStore());
+    const push = await send('PUT', '/metrics/job/a', 'm 1\n');
+    expect(push.status).toBe(503);
+    expect(((await push.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
+    expect((await send('DELETE', '/metrics/job/a')).status).toBe(503);
+    expect((await send('GET', '/metrics')).status).toBe(503);
+    expect((await send('GET', '/-/ready')).status).toBe(503);
+    expect((await send('GET', '/-/healthy')).status).toBe(200);
+  });
+});

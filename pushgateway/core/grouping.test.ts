@@ -1,0 +1,84 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { groupKey, GroupingError, labelText, parseGroupingPath } from './grouping.js';
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
+
+describe('parseGroupingPath', () => {
+  it('reads job and label pairs', () => {
+    expect(parseGroupingPath('job/api/instance/host-1/zone/eu')).toEqual({ job: 'api', instance: 'host-1', zone: 'eu' });
+  });
+
+  it('decodes @base64 values, URL-safe, with or without padding, and = alone as empty', () => {
+    expect(parseGroupingPath(`job@base64/${b64('a/b')}`)).toEqual({ job: 'a/b' });
+    expect(parseGroupingPath('job/j/path@base64/L3Zhci90bXA')).toEqual({ job: 'j', path: '/var/tmp' });
+    expect(parseGroupingPath('job/j/path@base64/L3Zhci90bXA=')).toEqual({ job: 'j', path: '/var/tmp' });
+    expect(parseGroupingPath(`job/j/v@base64/${b64('??>')}`)).toEqual({ job: 'j', v: '??>' });
+    expect(parseGroupingPath('job/j/empty@base64/=')).toEqual({ job: 'j', empty: '' });
+  });
+
+  it('percent-decodes each segment on its own, so an encoded slash stays in its value', () => {
+    expect(parseGroupingPath('job/a%2Fb/x/%C3%A9')).toEqual({ job: 'a/b', x: 'é' });
+  });
+
+  it('treats a trailing slash after the job as nothing and after a name as an empty value', () => {
+    expect(parseGroupingPath('job/a/')).toEqual({ job: 'a' });
+    expect(parseGroupingPath('job/a/foo/')).toEqual({ job: 'a', foo: '' });
+  });
+
+  it.each([
+    ['job/a/foo', 'odd number of components'],
+    ['job/a/x/1/y', 'odd number of components'],
+    ['job/a/__x/1', 'improper label name "__x"'],
+    ['job/a/1x/1', 'improper label name "1x"'],
+    ['job/a//x', 'improper label name ""'],
+    ['job/', 'job name is required'],
+    ['job@base64/=', 'job name is required'],
+    ['job/a/v@base64/!!', 'invalid base64'],
+    ['job/a/v@base64/Y', 'invalid base64'],
+    ['job/a/v@base64/_w', 'not valid UTF-8'],
+    ['jobs/a', 'must start with /metrics/job/'],
+    ['job/a/x/%ZZ', 'invalid percent-encoding'],
+  ])('refuses %s', (path, message) => {
+    expect(() => parseGroupingPath(path)).toThrow(GroupingError);
+    expect(() => parseGroupingPath(path)).toThrow(message);
+  });
+
+  it('lets the job segment win over a later job label, as the official gateway', () => {
+    expect(parseGroupingPath('job/a/job/b')).toEqual({ job: 'a' });
+  });
+
+  it('round-trips any label value through @base64', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.boolean(), (value, padded) => {
+        const encoded = padded ? Buffer.from(value).toString('base64').replaceAll('+', '-').replaceAll('/', '_') : b64(value);
+        expect(parseGroupingPath(`job/j/v@base64/${encoded || '='}`)).toEqual({ job: 'j', v: value });
+      }),
+    );
+  });
+
+  it('never throws anything but GroupingError', () => {
+    fc.assert(
+      fc.property(fc.string(), (path) => {
+        try {
+          parseGroupingPath(path);
+        } catch (error) {
+          expect(error).toBeInstanceOf(GroupingError);
+        }
+      }),
+    );
+  });
+});
+
+describe('groupKey and labelText', () => {
+  it('adds instance="" so /job/a and /job/a/instance/ are one group', () => {
+    expect(groupKey({ job: 'a' })).toBe(groupKey({ job: 'a', instance: '' }));
+    expect(groupKey({ job: 'a' })).toBe('instance="",job="a"');
+  });
+
+  it('is independent of label order and unambiguous under escaping', () => {
+    expect(groupKey({ job: 'a', b: '1' })).toBe(groupKey({ b: '1', job: 'a' }));
+    expect(labelText({ a: 'x",b="y' })).not.toBe(labelText({ a: 'x', b: 'y' }));
+    expect(labelText({ a: 'q"\\\n' })).toBe('a="q\\"\\\\\\n"');
+  });
+});

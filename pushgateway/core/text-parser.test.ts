@@ -1,0 +1,145 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { familiesArb } from './arbitraries.fixtures.js';
+import { renderFamilies } from './render.js';
+import { decodeTextBody, ExpositionParseError, parseTextExposition } from './text-parser.js';
+
+const parse = (text: string) => parseTextExposition(text).families;
+
+function parseError(text: string): ExpositionParseError {
+  try {
+    parseTextExposition(text);
+  } catch (error) {
+    if (error instanceof ExpositionParseError) return error;
+    throw error;
+  }
+  throw new Error(`parsed without error: ${JSON.stringify(text)}`);
+}
+
+describe('parseTextExposition', () => {
+  it('reads HELP, TYPE, labels and special values', () => {
+    const [family] = parse('# HELP e_total esc \\\\ and \\n new\n# TYPE e_total counter\ne_total{v="q\\"uo\\\\te\\nnl"} +Inf\ne_total{v="2"} NaN\ne_total{ v = "3" , } -Inf\n');
+    expect(family!.name).toBe('e_total');
+    expect(family!.help).toBe('esc \\ and \n new');
+    expect(family!.type).toBe('counter');
+    expect(family!.metrics).toEqual([
+      { labels: { v: 'q"uo\\te\nnl' }, value: Infinity },
+      { labels: { v: '2' }, value: Number.NaN },
+      { labels: { v: '3' }, value: -Infinity },
+    ]);
+  });
+
+  it('groups histogram and summary samples into metrics by their labels, wherever they appear', () => {
+    const families = parse(
+      '# TYPE h histogram\nh_bucket{a="1",le="1"} 1\nh_bucket{a="2",le="1"} 5\nh_sum{a="1"} 3\nh_bucket{le="+Inf",a="1"} 2\nh_count{a="1"} 2\n' +
+        '# TYPE s summary\ns{quantile="0.9"} 2\ns{quantile="0.5"} 1\ns_sum 5\ns_count 4\n',
+    );
+    expect(families).toEqual([
+      {
+        name: 'h', help: undefined, type: 'histogram',
+        metrics: [
+          { labels: { a: '1' }, buckets: [{ upperBound: 1, cumulativeCount: 1 }, { upperBound: Infinity, cumulativeCount: 2 }], sum: 3, count: 2 },
+          // No +Inf bucket pushed: it holds every observation (the count), as expfmt writes it.
+          { labels: { a: '2' }, buckets: [{ upperBound: 1, cumulativeCount: 5 }, { upperBound: Infinity, cumulativeCount: 0 }], sum: 0, count: 0 },
+        ],
+      },
+      { name: 's', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }, { quantile: 0.9, value: 2 }], sum: 5, count: 4 }] },
+    ]);
+  });
+
+  it('keeps x_count a family of its own when x is not a declared summary or histogram', () => {
+    expect(parse('x 1\nx_count 2\n').map((f) => f.name)).toEqual(['x', 'x_count']);
+  });
+
+  it('accepts comments, blank lines, leading blanks, TYPE case-insensitively (also as #TYPE, like expfmt) and HELP after samples', () => {
+    const families = parse('# just a comment\n\n  \t a 1\n# TYPE b Counter\nb 2\nc 1\n# HELP c late\n# HELP\n#TYPE d gauge\nd 1\n');
+    expect(families.map((f) => [f.name, f.type, f.help])).toEqual([['a', 'untyped', undefined], ['b', 'counter', undefined], ['c', 'untyped', 'late'], ['d', 'gauge', undefined]]);
+  });
+
+  it('drops families that have a TYPE but no samples', () => {
+    expect(parse('# TYPE ot gauge\n')).toEqual([]);
+    expect(parse('')).toEqual([]);
+  });
+
+  it('reports a timestamp without failing, for validation to refuse', () => {
+    const parsed = parseTextExposition('a 1\nb 2 1700000000000\n');
+    expect(parsed.timestampedSample).toEqual({ name: 'b', line: 2 });
+    expect(parseTextExposition('a 1\n').timestampedSample).toBeUndefined();
+  });
+
+  it.each([
+    ['a 1', 1, 'unexpected end of input stream'],
+    ['a 1\n# comment', 2, 'unexpected end of input stream'],
+    ['a 1\r\n', 1, 'expected float as value, got "1\\r"'],
+    ['a 1 \n', 1, 'expected integer as timestamp, got ""'],
+    ['a 1 2 3\n', 1, 'spurious string after timestamp'],
+    ['a 0x10\n', 1, 'expected float as value, got "0x10"'],
+    ['garbage line here\n', 1, 'expected float as value, got "line"'],
+    ['ok 1\na{b="1",b="2"} 1\n', 2, 'duplicate label names for metric "a"'],
+    ['# TYPE a foo\na 1\n', 1, 'unknown metric type "foo"'],
+    ['a 1\n# TYPE a gauge\n', 2, 'second TYPE line for metric name "a", or TYPE reported after samples'],
+    ['# HELP a x\n# HELP a y\na 1\n', 2, 'second HELP line for metric name "a"'],
+    ['# HELP a x \\"q\\"\na 1\n', 1, "invalid escape sequence '\\\"'"],
+    ['b{l="a\\tb"} 1\n', 1, "invalid escape sequence '\\t'"],
+    ['b{l="a\nb"} 1\n', 1, 'label value contains a newline'],
+    ['b{1l="a"} 1\n', 1, 'invalid label name for metric "b"'],
+    ['b{__name__="a"} 1\n', 1, 'label name "__name__" is reserved'],
+    ['b{l "a"} 1\n', 1, "expected '=' after label name"],
+    ['b{l=a} 1\n', 1, 'expected \'"\' at start of label value'],
+    ['b{l="a" x="b"} 1\n', 1, 'unexpected end of label value'],
+    ['{l="a"} 1\n', 1, 'invalid metric name'],
+    ['# HELP 1a x\n', 1, 'invalid metric name in comment'],
+    ['# TYPE h histogram\nh_bucket{le="x"} 1\n', 2, "expected float as value for 'le' label"],
+    ['# TYPE h histogram\nh_bucket 1\n', 2, "has no 'le' label"],
+    ['# TYPE h histogram\nh 1\n', 2, 'is not a _bucket, _sum or _count'],
+    ['# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="1.0"} 1\n', 3, 'duplicate bucket le="1"'],
+    ['# TYPE h histogram\nh_bucket{le="NaN"} 1\n', 2, 'le="NaN"'],
+    ['# TYPE s summary\ns 1\n', 2, "has no 'quantile' label"],
+    ['# TYPE s summary\ns{quantile="0.5"} 1\ns{quantile="0.5"} 1\n', 3, 'duplicate quantile'],
+  ])('refuses %j at line %i', (text, line, message) => {
+    const error = parseError(text);
+    expect(error.line).toBe(line);
+    expect(error.message).toContain(`line ${line}: `);
+    expect(error.message).toContain(message);
+  });
+
+  it('refuses invalid UTF-8', () => {
+    expect(() => decodeTextBody(Uint8Array.from([0x61, 0x7b, 0x62, 0x3d, 0x22, 0xff, 0x22, 0x7d, 0x20, 0x31, 0x0a]))).toThrow(ExpositionParseError);
+  });
+
+  it('parses what the renderer writes back into the same families (render → parse round trip)', () => {
+    fc.assert(
+      fc.property(familiesArb, (families) => {
+        expect(parse(renderFamilies(families, 'text'))).toEqual(families);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws anything but ExpositionParseError, on arbitrary bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          parseTextExposition(decodeTextBody(bytes));
+        } catch (error) {
+          expect(error).toBeInstanceOf(ExpositionParseError);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never throws anything but ExpositionParseError, on near-valid text', () => {
+    const token = fc.constantFrom('# ', 'HELP ', 'TYPE ', 'histogram', 'summary', 'counter', 'x', 'x_bucket', 'x_sum', 'x_count', '{', '}', '=', '"', '\\', ',', ' ', '\t', '\n', 'le', 'quantile', '1', '+Inf', 'NaN', '-', '.', 'e', '\r', '"0.5"');
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 60 }), (tokens) => {
+        try {
+          parseTextExposition(tokens.join(''));
+        } catch (error) {
+          expect(error).toBeInstanceOf(ExpositionParseError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

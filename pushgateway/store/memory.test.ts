@@ -1,0 +1,209 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { renderGroups } from '../core/exposition.js';
+import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
+import { parseTextExposition } from '../core/text-parser.js';
+import { MemoryStore } from './memory.js';
+import type { PushMode } from './types.js';
+
+const text = (body: string) => parseTextExposition(body);
+
+async function push(store: MemoryStore, mode: PushMode, grouping: Labels, body: string, nowMs = 1000) {
+  const parsed = text(body);
+  return store.apply({ mode, grouping, families: parsed.families, ...(parsed.timestampedSample ? { timestampedSample: parsed.timestampedSample } : {}), nowMs });
+}
+
+/** Everything but push_failure_time_seconds, deep-copied. */
+async function contents(store: MemoryStore): Promise<unknown> {
+  const groups = await store.groups(0);
+  return structuredClone(groups.map((g) => ({ key: g.key, labels: g.labels, lastPushMs: g.lastPushMs, families: g.families })).sort((a, b) => (a.key < b.key ? -1 : 1)));
+}
+
+async function exposition(store: MemoryStore): Promise<string> {
+  return store.exposition(0, 'text');
+}
+
+describe('MemoryStore, official semantics', () => {
+  it('PUT replaces the group, POST replaces only the pushed families', async () => {
+    const store = new MemoryStore();
+    await push(store, 'merge-families', { job: 'p' }, '# TYPE a gauge\na 1\n# TYPE b gauge\nb 2\n');
+    await push(store, 'merge-families', { job: 'p' }, '# TYPE b gauge\nb{x="1"} 3\n');
+    expect(await exposition(store)).toContain('a{instance="",job="p"} 1\n# TYPE b gauge\nb{instance="",job="p",x="1"} 3\n');
+    await push(store, 'replace', { job: 'p' }, '# TYPE c gauge\nc 1\n');
+    const after = await exposition(store);
+    expect(after).not.toMatch(/^a\{|^b\{/m);
+    expect(after).toContain('c{instance="",job="p"} 1\n');
+  });
+
+  it('applies grouping labels over body labels and adds instance="" only when there is none', async () => {
+    const store = new MemoryStore();
+    await push(store, 'replace', { job: 'a' }, 'm{instance="x"} 1\n');
+    await push(store, 'replace', { job: 'b', foo: 'g' }, 'm{job="zz",foo="b"} 3\n');
+    const out = await exposition(store);
+    expect(out).toContain('m{instance="x",job="a"} 1\n');
+    expect(out).toContain('m{foo="g",instance="",job="b"} 3\n');
+    expect(out).toContain('push_time_seconds{instance="",job="a"} 1\n');
+  });
+
+  it('treats /job/a and /job/a/instance/ as the same group', async () => {
+    const store = new MemoryStore();
+    expect(await push(store, 'replace', { job: 'a' }, 'm 1\n')).toEqual({ status: 'applied' });
+    expect(await push(store, 'replace', { job: 'a', instance: '' }, 'm 2\n')).toEqual({ status: 'applied' });
+    expect((await store.stats(0)).groups).toBe(1);
+  });
+
+  it('refuses a type conflict with another group, changing nothing but the failure time (and creating the group for it)', async () => {
+    const store = new MemoryStore();
+    await push(store, 'replace', { job: 'k' }, '# TYPE kk counter\nkk 1\n');
+    const before = await contents(store);
+    const outcome = await push(store, 'replace', { job: 'k2' }, '# TYPE kk gauge\nkk 1\n', 5000);
+    expect(outcome.status).toBe('invalid');
+    expect(outcome.status === 'invalid' && outcome.message).toContain('"kk" is pushed as gauge but is a counter');
+    const groups = await store.groups(0);
+    expect(groups.find((g) => g.labels.job === 'k2')).toMatchObject({ lastPushMs: 0, lastFailureMs: 5000, families: new Map() });
+    expect((await contents(store) as Array<{ key: string }>).filter((g) => g.key !== 'instance="",job="k2"')).toEqual(before);
+  });
+
+  it('lets a group change the type of a family only it holds', async () => {
+    const store = new MemoryStore();
+    await push(store, 'replace', { job: 'k' }, '# TYPE kk counter\nkk 1\n');
+    expect(await push(store, 'merge-families', { job: 'k' }, '# TYPE kk gauge\nkk 2\n')).toEqual({ status: 'applied' });
+    expect(await push(store, 'replace', { job: 'k' }, '# TYPE kk histogram\nkk_bucket{le="+Inf"} 1\nkk_sum 1\nkk_count 1\n')).toEqual({ status: 'applied' });
+  });
+
+  it('refuses the same series in two groups', async () => {
+    const store = new MemoryStore();
+    await push(store, 'replace', { job: 's' }, 's{foo="1"} 1\n');
+    const outcome = await push(store, 'replace', { job: 's', foo: '1' }, 's 1\n');
+    expect(outcome.status === 'invalid' && outcome.message).toContain('s{foo="1",instance="",job="s"} was collected before with the same name and label values');
+  });
+
+  it('refuses the same series twice in one push', async () => {
+    const outcome = await push(new MemoryStore(), 'replace', { job: 'g' }, 'mm{a="1"} 1\nmm{a="1"} 2\n');
+    expect(outcome.status === 'invalid' && outcome.message).toContain('was collected before');
+  });
+
+  it('refuses suffix collisions with a histogram or summary, in the store or in the push', async () => {
+    const store = new MemoryStore();
+    await push(store, 'replace', { job: 'o' }, '# TYPE hi histogram\nhi_bucket{le="+Inf"} 3\nhi_sum 2.5\nhi_count 3\n');
+    const outcome = await push(store, 'replace', { job: 'x' }, 'hi_count 1\n');
+    expect(outcome.status === 'invalid' && outcome.message).toContain('collected metric named "hi_count" collides with histogram named "hi"');
+    const reverse = await push(store, 'replace', { job: 'y' }, '# TYPE hi_bucket summary\nhi_bucket_sum 1\nhi_bucket_count 1\n');
+    expect(reverse.status).toBe('invalid');
+    // the same group may swap them: PUT removes its own histogram first
+    expect(await push(store, 'replace', { job: 'o' }, 'hi_count 1\n')).toEqual({ status: 'applied' });
+  });
+
+  it('refuses labels starting with __, timestamps and the gateway\'s own metric names, recording the failure', async () => {
+    const store = new MemoryStore();
+    for (const body of ['mm{__x="1"} 1\n', 'x_total 1 1234\n', 'push_time_seconds 1\n', 'gateway_series 1\n']) {
+      const outcome = await push(store, 'replace', { job: 'd' }, body, 7000);
+      expect(outcome.status).toBe('invalid');
+    }
+    expect((await store.groups(0))[0]).toMatchObject({ lastPushMs: 0, lastFailureMs: 7000, families: new Map() });
+    expect((await store.stats(0)).series).toBe(0);
+  });
+
+  it('refuses a push past maxSeries with nothing stored, counting what the push replaces', async () => {
+    const store = new MemoryStore({ maxSeries: 3 });
+    expect(await push(store, 'replace', { job: 'a' }, 'm{x="1"} 1\nm{x="2"} 1\n')).toEqual({ status: 'applied' });
+    expect((await push(store, 'replace', { job: 'b' }, 'm{x="3"} 1\nm{x="4"} 1\n')).status).toBe('too-many-series');
+    expect(await push(store, 'replace', { job: 'a' }, 'm{x="1"} 1\nm{x="2"} 1\nm{x="3"} 1\n')).toEqual({ status: 'applied' });
+    expect((await store.stats(0)).series).toBe(3);
+  });
+
+  it('deletes exactly one group and wipes all', async () => {
+    const store = new MemoryStore();
+    await push(store, 'replace', { job: 'a' }, 'm 1\n');
+    await push(store, 'replace', { job: 'a', instance: 'i' }, 'm 1\n');
+    expect(await store.deleteGroup({ job: 'a', instance: '' }, 0)).toBe(true);
+    expect(await store.deleteGroup({ job: 'a' }, 0)).toBe(false);
+    expect((await store.groups(0)).map((g) => g.labels)).toEqual([{ job: 'a', instance: 'i' }]);
+    await store.wipe();
+    expect(await store.stats(0)).toEqual({ groups: 0, series: 0, deduplicatedPushes: 0 });
+    expect(await exposition(store)).toBe('');
+  });
+
+  it('shows the HELP of the first group (in key order) that has one', async () => {
+    const store = new MemoryStore();
+    await push(store, 'replace', { job: 'h3' }, 'hh 1\n');
+    await push(store, 'replace', { job: 'h2' }, '# HELP hh some help\nhh 1\n');
+    await push(store, 'replace', { job: 'h' }, '# HELP hh other help\nhh 1\n');
+    expect(await exposition(store)).toContain('# HELP hh other help\n# TYPE hh untyped\nhh{instance="",job="h"} 1\nhh{instance="",job="h2"} 1\nhh{instance="",job="h3"} 1\n');
+  });
+});
+
+// A random walk over pushes that often conflict (few names, few groups, all types).
+const names = ['a', 'b', 'b_sum', 'b_count', 'c_bucket', 'c'];
+const types: MetricType[] = ['counter', 'gauge', 'histogram', 'summary', 'untyped'];
+const familyArb: fc.Arbitrary<MetricFamily> = fc
+  .record({ name: fc.constantFrom(...names), type: fc.constantFrom(...types), help: fc.constantFrom(undefined, 'h1', 'h2'), series: fc.uniqueArray(fc.constantFrom('1', '2', '3'), { minLength: 1, maxLength: 2 }), job: fc.boolean() })
+  .map(({ name, type, help, series, job }) => ({
+    name,
+    type,
+    help,
+    metrics: series.map((x) => {
+      const labels: Labels = job ? { x, job: 'g1' } : { x };
+      if (type === 'histogram') return { labels, buckets: [{ upperBound: 1, cumulativeCount: 1 }, { upperBound: Infinity, cumulativeCount: 2 }], sum: 1, count: 2 };
+      if (type === 'summary') return { labels, quantiles: [{ quantile: 0.5, value: 1 }], sum: 1, count: 2 };
+      return { labels, value: Number(x) };
+    }),
+  }));
+const operationArb = fc.record({
+  kind: fc.constantFrom<'replace' | 'merge-families' | 'delete'>('replace', 'merge-families', 'delete'),
+  grouping: fc.constantFrom<Labels>({ job: 'g1' }, { job: 'g2' }, { job: 'g1', x: '1' }, { job: 'g2', instance: 'i' }),
+  families: fc.uniqueArray(familyArb, { maxLength: 3, selector: (f) => f.name }),
+  timestamped: fc.boolean().map((b) => b && Math.random() < 0.1),
+});
+
+function invariantViolations(groups: Group[]): string[] {
+  const problems: string[] = [];
+  const typeByName = new Map<string, MetricType>();
+  const seriesSeen = new Set<string>();
+  for (const group of groups) {
+    for (const family of group.families.values()) {
+      const known = typeByName.get(family.name);
+      if (known && known !== family.type) problems.push(`${family.name} has types ${known} and ${family.type}`);
+      typeByName.set(family.name, family.type);
+      for (const metric of family.metrics) {
+        const key = family.name + JSON.stringify(Object.entries(metric.labels).sort());
+        if (seriesSeen.has(key)) problems.push(`series ${key} twice`);
+        seriesSeen.add(key);
+      }
+    }
+  }
+  return problems;
+}
+
+describe('MemoryStore, properties', () => {
+  it('keeps its invariants, renders its cache exactly as renderGroups, and leaves the store unchanged on refusal', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(operationArb, { minLength: 1, maxLength: 25 }), async (operations) => {
+        const store = new MemoryStore();
+        let now = 1;
+        for (const op of operations) {
+          now += 1000;
+          const before = await contents(store);
+          if (op.kind === 'delete') {
+            await store.deleteGroup(op.grouping, now);
+          } else {
+            const outcome = await store.apply({ mode: op.kind, grouping: op.grouping, families: structuredClone(op.families), nowMs: now, ...(op.timestamped ? { timestampedSample: { name: 'a', line: 1 } } : {}) });
+            if (outcome.status !== 'applied') {
+              const after = (await contents(store)) as Array<{ key: string; lastPushMs: number; families: Map<string, unknown> }>;
+              const beforeKeys = new Set((before as Array<{ key: string }>).map((g) => g.key));
+              // A refused push may add an empty group (to carry its failure time), nothing else.
+              expect(after.filter((g) => beforeKeys.has(g.key))).toEqual(before);
+              for (const added of after.filter((g) => !beforeKeys.has(g.key))) expect([added.lastPushMs, added.families.size]).toEqual([0, 0]);
+            }
+          }
+          const groups = await store.groups(now);
+          expect(invariantViolations(groups)).toEqual([]);
+          expect(await store.exposition(now, 'text')).toBe(renderGroups(groups, 'text'));
+          expect(await store.exposition(now, 'openmetrics')).toBe(renderGroups(groups, 'openmetrics'));
+          expect((await store.stats(now)).series).toBe(groups.reduce((n, g) => n + [...g.families.values()].reduce((m, f) => m + f.metrics.length, 0), 0));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
