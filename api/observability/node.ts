@@ -1,0 +1,99 @@
+// Observability for the Node entry: the registry, the request middleware, query timing for whichever database
+// driver is used, the collectors on an interval, and the pusher — every PUSH_INTERVAL_MS and once more at
+// shutdown. With no PUSHGATEWAY_URL the gateway is started in this process (memory store, GATEWAY_PORT) and the
+// pusher pushes to it, so `npm start` alone shows metrics on :9091/metrics.
+import { hostname } from 'node:os';
+import type { PGlite } from '@electric-sql/pglite';
+import type { MiddlewareHandler } from 'hono';
+import type { Sql } from 'postgres';
+import { MetricsPusher, type PusherLogger } from '../../pushgateway/client/index.js';
+import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import type { Config } from '../config.js';
+import type { ShutdownHooks } from '../shutdown.js';
+import { postgresCollector, tagPostgresConnections } from './collectors/postgres.js';
+import { redisCollector } from './collectors/redis.js';
+import { startCollectors, type Collector, type CollectorLogger } from './collectors/scheduler.js';
+import { systemCollectors } from './collectors/system.js';
+import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { instrumentPgliteClient, instrumentPostgresClient } from './query-timing.js';
+import { requestMetrics } from './request-metrics.js';
+
+type ObservabilityConfig = Pick<Config, 'serviceName' | 'pushgatewayUrl' | 'pushgatewayToken' | 'pushIntervalMs' | 'gatewayPort' | 'host' | 'upstash' | 'shutdownTimeoutMs'>;
+
+export interface NodeObservability {
+  metrics: ApiMetrics;
+  /** This instance's id: the `instance` grouping label of its gauges. */
+  instance: string;
+  /** The request-metrics middleware, for createApp's `middleware`. */
+  middleware: MiddlewareHandler;
+  /** For openDatabase: wraps the postgres.js client (migration client included) so every statement is timed. */
+  wrapPostgresClient(raw: Sql): Sql;
+  wrapPgliteClient(raw: PGlite): PGlite;
+  /** Starts collectors and pusher (and the in-process gateway without PUSHGATEWAY_URL); registers the final push. */
+  start(options: { shutdownHooks: ShutdownHooks }): Promise<{ gatewayUrl: string }>;
+}
+
+export function createNodeObservability({ config, logger }: { config: ObservabilityConfig; logger: PusherLogger & CollectorLogger }): NodeObservability {
+  const metrics = createApiMetrics();
+  const instance = `${hostname()}:${process.pid}`;
+  const applicationName = `${config.serviceName} ${instance}`;
+  // The app's pool, for the Postgres collector; the migration client comes and goes before it.
+  let appPostgresClient: Sql | undefined;
+
+  return {
+    metrics,
+    instance,
+    middleware: requestMetrics(metrics),
+    wrapPostgresClient(raw) {
+      tagPostgresConnections(raw, applicationName);
+      appPostgresClient = raw;
+      return instrumentPostgresClient(raw, metrics);
+    },
+    wrapPgliteClient(raw) {
+      // Embedded: one in-process connection for the lifetime of the app.
+      metrics.databaseConnections.set(1);
+      return instrumentPgliteClient(raw, metrics);
+    },
+    async start({ shutdownHooks }) {
+      let gateway: RunningGateway | undefined;
+      let gatewayUrl = config.pushgatewayUrl;
+      if (!gatewayUrl) {
+        gateway = await startGateway({
+          env: { ...process.env, GATEWAY_PORT: String(config.gatewayPort), GATEWAY_STORE: 'memory' },
+          hostname: config.host,
+        });
+        gatewayUrl = `http://127.0.0.1:${gateway.port}`;
+        shutdownHooks.add('in-process gateway', () => gateway!.stop());
+        logger.info({ url: `http://localhost:${gateway.port}/metrics` }, `PUSHGATEWAY_URL not set: gateway started in this process on port ${gateway.port}`);
+      }
+
+      const collectors: Collector[] = [...systemCollectors(metrics)];
+      // The collector's own query goes through the raw client: bookkeeping is not app traffic in db_queries_total.
+      if (appPostgresClient) collectors.push(postgresCollector(appPostgresClient, metrics, { applicationName }));
+      if (config.upstash) collectors.push(redisCollector(metrics, config.upstash));
+      const running = startCollectors(collectors, { intervalMs: config.pushIntervalMs, logger });
+      await running.collectNow();
+
+      const pusher = new MetricsPusher({
+        registry: metrics.registry,
+        url: gatewayUrl,
+        job: config.serviceName,
+        instance,
+        ...(config.pushgatewayToken ?? gateway?.config.pushToken ? { token: (config.pushgatewayToken ?? gateway?.config.pushToken)! } : {}),
+        onGiveUp: (count) => metrics.metricsPushFailuresTotal.inc(count),
+        logger,
+      });
+      // Coalesced: a tick while a push is still in flight (slow gateway) is folded into it rather than queued.
+      const timer = setInterval(() => void pusher.pushCoalesced(), config.pushIntervalMs);
+      timer.unref();
+      shutdownHooks.add('metrics push', async () => {
+        clearInterval(timer);
+        running.stop();
+        await running.collectNow();
+        // Leave part of the hook's budget for the log line saying what was lost, should the gateway not answer.
+        await pusher.flush(Math.max(500, Math.floor(config.shutdownTimeoutMs * 0.8)));
+      });
+      return { gatewayUrl };
+    },
+  };
+}
