@@ -12,7 +12,7 @@ function gateway(config: Partial<GatewayConfig> = {}, store: GatewayStore = new 
   let now = 1_700_000_000_000;
   const app = createGatewayApp({ store, config: { ...defaultGatewayConfig, ...config }, clock: () => (now += 1000) });
   const send = (method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}) =>
-    app.request(path, { method, headers, ...(body === undefined ? {} : { body }) });
+    app.request(path, { method, headers, ...(body === undefined ? {} : { body: body as BodyInit }) });
   return { app, store, send, metrics: async (accept?: string) => (await send('GET', '/metrics', undefined, accept ? { accept } : {})).text() };
 }
 
