@@ -33,7 +33,8 @@ export function isSecretKey(key: string): boolean {
   return secret;
 }
 
-const maxDepth = 8;
+// Deep enough for any log object; the bound only stops cycles (pino serializes those as "[Circular]").
+const maxDepth = 32;
 
 /**
  * Returns `value` with every property whose name looks like a secret replaced by `[Redacted]`, at any depth.

@@ -286,7 +286,13 @@ export class LogShipper {
     let batch = initial;
     let backoff = this.#minBackoffMs;
     for (;;) {
-      const attempt = await this.#transport.send(bulkBody(batch.lines));
+      let attempt: BulkAttempt;
+      try {
+        attempt = await this.#transport.send(bulkBody(batch.lines));
+      } catch (error) {
+        // Transports answer failures as values; a throw is a bug there, and still no reason to lose the lines.
+        attempt = { kind: 'retryable', reason: `transport threw: ${String(error)}` };
+      }
       if (attempt.kind === 'rejected') {
         this.#drop('rejected', batch.lines.length);
         this.#release(batch.bytes);
