@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { openDatabase } from './db/open.js';
 import { upstashOptions } from './redis.js';
+import { createNodeObservability } from './observability/node.js';
 import { createShutdownHooks } from './shutdown.js';
 
 function loadConfig(): Config {
@@ -26,7 +27,11 @@ const config = loadConfig();
 const logger = pino({ level: config.logLevel, base: { service: config.serviceName } });
 const shutdownHooks = createShutdownHooks();
 
-const database = await openDatabase(config);
+const observability = createNodeObservability({ config, logger });
+const database = await openDatabase(config, {
+  wrapPostgresClient: observability.wrapPostgresClient,
+  wrapPgliteClient: observability.wrapPgliteClient,
+});
 shutdownHooks.add('database', () => database.close());
 logger.info(
   { driver: database.driver },
@@ -36,10 +41,15 @@ logger.info(
 const redis = config.upstash ? new Redis(upstashOptions({ ...config.upstash, timeoutMs: config.healthCheckTimeoutMs })) : undefined;
 if (!redis) logger.info('UPSTASH_REDIS_REST_URL not set: cache and rate limit are off');
 
+// Collectors, the pusher (every PUSH_INTERVAL_MS; the final push is a shutdown hook that runs before the
+// database closes) and, without PUSHGATEWAY_URL, the in-process gateway.
+await observability.start({ shutdownHooks });
+
 const app = createApp({
   database,
   ...(redis ? { redis } : {}),
   logger,
+  middleware: [observability.middleware],
   clientAddress: (c) => getConnInfo(c).remote.address,
   settings: config,
 });

@@ -5,7 +5,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
+import postgres, { type Sql } from 'postgres';
 
 export const migrationsFolder = fileURLToPath(new URL('../../drizzle/migrations', import.meta.url));
 
@@ -17,8 +17,10 @@ const migrationLockKey = 7_246_001;
  * lock, so a session-level advisory lock on one dedicated connection makes them take turns (the
  * later ones then find nothing left to apply).
  */
-export async function migratePostgresDatabase(url: string): Promise<void> {
-  const client = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+export async function migratePostgresDatabase(url: string, wrapClient?: (client: Sql) => Sql): Promise<void> {
+  const raw = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  // Wrapped like the app's client, so the migration's statements are timed too (db_queries_total).
+  const client = wrapClient ? wrapClient(raw) : raw;
   try {
     await client`select pg_advisory_lock(${migrationLockKey})`;
     try {
@@ -27,7 +29,7 @@ export async function migratePostgresDatabase(url: string): Promise<void> {
       await client`select pg_advisory_unlock(${migrationLockKey})`;
     }
   } finally {
-    await client.end({ timeout: 5 });
+    await raw.end({ timeout: 5 });
   }
 }
 

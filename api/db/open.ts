@@ -16,7 +16,7 @@ export interface OpenDatabaseOptions {
 
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'pgliteDir'>, options: OpenDatabaseOptions = {}): Promise<Database> {
   if (config.databaseUrl) {
-    await migratePostgresDatabase(config.databaseUrl);
+    await migratePostgresDatabase(config.databaseUrl, options.wrapPostgresClient);
     return createPostgresDatabase(config.databaseUrl, options.wrapPostgresClient ? { wrapClient: options.wrapPostgresClient } : {});
   }
   const database = await createPgliteDatabase(config.pgliteDir, options.wrapPgliteClient ? { wrapClient: options.wrapPgliteClient } : {});
