@@ -47,8 +47,11 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
   app.use('*', requestCounting(requests));
   app.use('*', gatewayAuth({ pushToken: config.pushToken, ...(config.scrape ? { scrape: config.scrape } : {}) }));
   app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
+  app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
 
   registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, onStoreError: () => storeErrors++ });
+  // Aggregation mode (DESIGN.md): the same grammar under /aggregate; PUT and POST both add deltas.
+  registerPushRoutes(app, '/aggregate', { put: 'aggregate', post: 'aggregate' }, { store, log, clock, onStoreError: () => storeErrors++ });
   registerReadRoutes(app, {
     store,
     clock,

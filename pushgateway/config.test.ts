@@ -11,9 +11,9 @@ describe('loadGatewayConfig', () => {
     expect(
       loadGatewayConfig({
         GATEWAY_PORT: '9999', GATEWAY_PUSH_TOKEN: 't', GATEWAY_SCRAPE_USER: 'u', GATEWAY_SCRAPE_PASSWORD: 'p', GATEWAY_STORE: 'redis',
-        GATEWAY_PERSISTENCE_FILE: '/tmp/x', GATEWAY_GROUP_TTL_SECONDS: '60', GATEWAY_MAX_BODY_BYTES: '1000', GATEWAY_MAX_SERIES: '0', GATEWAY_ENABLE_ADMIN_API: 'true',
+        GATEWAY_PERSISTENCE_FILE: '/tmp/x', GATEWAY_PERSISTENCE_INTERVAL_SECONDS: '30', GATEWAY_GROUP_TTL_SECONDS: '60', GATEWAY_MAX_BODY_BYTES: '1000', GATEWAY_MAX_SERIES: '0', GATEWAY_ENABLE_ADMIN_API: 'true',
       }),
-    ).toEqual({ port: 9999, pushToken: 't', scrape: { user: 'u', password: 'p' }, store: 'redis', persistenceFile: '/tmp/x', groupTtlSeconds: 60, maxBodyBytes: 1000, maxSeries: 0, enableAdminApi: true });
+    ).toEqual({ port: 9999, pushToken: 't', scrape: { user: 'u', password: 'p' }, store: 'redis', persistenceFile: '/tmp/x', persistenceIntervalSeconds: 30, groupTtlSeconds: 60, maxBodyBytes: 1000, maxSeries: 0, enableAdminApi: true });
   });
 
   it.each([

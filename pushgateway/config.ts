@@ -8,6 +8,8 @@ export interface GatewayConfig {
   scrape: { user: string; password: string } | undefined;
   store: 'memory' | 'redis';
   persistenceFile: string | undefined;
+  /** How often the snapshot is written (and always on shutdown). */
+  persistenceIntervalSeconds: number;
   /** 0 = groups never expire. */
   groupTtlSeconds: number;
   maxBodyBytes: number;
@@ -26,6 +28,7 @@ export const defaultGatewayConfig: GatewayConfig = {
   scrape: undefined,
   store: 'memory',
   persistenceFile: undefined,
+  persistenceIntervalSeconds: 5,
   groupTtlSeconds: 0,
   maxBodyBytes: 16 * 1024 * 1024,
   maxSeries: 1_000_000,
@@ -71,6 +74,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     scrape: user !== undefined && password !== undefined ? { user, password } : undefined,
     store,
     persistenceFile: nonEmpty(env, 'GATEWAY_PERSISTENCE_FILE'),
+    persistenceIntervalSeconds: integer(env, 'GATEWAY_PERSISTENCE_INTERVAL_SECONDS', defaultGatewayConfig.persistenceIntervalSeconds, { min: 1, max: 86_400 }),
     groupTtlSeconds: integer(env, 'GATEWAY_GROUP_TTL_SECONDS', defaultGatewayConfig.groupTtlSeconds, { min: 0, max: 10 * 365 * 86_400 }),
     maxBodyBytes: integer(env, 'GATEWAY_MAX_BODY_BYTES', defaultGatewayConfig.maxBodyBytes, { min: 1, max: 1024 * 1024 * 1024 }),
     maxSeries: integer(env, 'GATEWAY_MAX_SERIES', defaultGatewayConfig.maxSeries, { min: 0, max: 100_000_000 }),

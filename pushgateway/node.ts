@@ -8,7 +8,10 @@ import { createGatewayApp } from './app.js';
 import { ConfigError, loadGatewayConfig, type GatewayConfig } from './config.js';
 import { formatGoFloat } from './core/float.js';
 import { renderHeader, type ExpositionFormat } from './core/render.js';
+import { groupKey } from './core/grouping.js';
 import { MemoryStore } from './store/memory.js';
+import { loadSnapshot, startSnapshotting } from './store/persistence.js';
+import { RedisStore } from './store/redis.js';
 import type { GatewayStore } from './store/types.js';
 
 export interface RunningGateway {
@@ -34,16 +37,25 @@ export function processMetrics(format: ExpositionFormat): string {
   );
 }
 
-function createStore(config: GatewayConfig): GatewayStore {
-  if (config.store !== 'memory') throw new ConfigError(`GATEWAY_STORE=${config.store} is not available in this build of the Node gateway`);
-  return new MemoryStore({ maxSeries: config.maxSeries });
+function createStore(config: GatewayConfig, env: Record<string, string | undefined>): GatewayStore {
+  const groupTtlMs = config.groupTtlSeconds * 1000;
+  if (config.store === 'redis') {
+    const url = env.UPSTASH_REDIS_REST_URL?.trim();
+    const token = env.UPSTASH_REDIS_REST_TOKEN?.trim();
+    if (!url) throw new ConfigError('UPSTASH_REDIS_REST_URL must be set when GATEWAY_STORE=redis');
+    if (!token) throw new ConfigError('UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis');
+    if (config.persistenceFile !== undefined) throw new ConfigError('GATEWAY_PERSISTENCE_FILE applies to GATEWAY_STORE=memory; with redis, Redis keeps the state (configure its AOF/RDB)');
+    return new RedisStore({ url, token, groupTtlMs, maxSeries: config.maxSeries });
+  }
+  return new MemoryStore({ maxSeries: config.maxSeries, groupTtlMs });
 }
 
 export async function startGateway({ env = process.env, hostname }: { env?: Record<string, string | undefined>; hostname?: string } = {}): Promise<RunningGateway> {
   const config = loadGatewayConfig(env);
   const logger = pino({ level: env.LOG_LEVEL ?? 'info', base: { service: 'pushgateway' } });
   if (config.pushToken === undefined) logger.warn('GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
-  const store = createStore(config);
+  const store = createStore(config, env);
+  const persistence = store instanceof MemoryStore && config.persistenceFile !== undefined ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger) : undefined;
   const app = createGatewayApp({ store, config, log: logger, extraMetrics: processMetrics });
   const hooks: Array<() => Promise<void>> = [];
   const server: ServerType = await new Promise((resolve) => {
@@ -54,6 +66,7 @@ export async function startGateway({ env = process.env, hostname }: { env?: Reco
   const url = `http://${hostname ?? '127.0.0.1'}:${port}`;
   logger.info({ port, store: config.store }, 'gateway listening');
   let stopping: Promise<void> | undefined;
+  if (persistence) hooks.push(persistence.stop);
   return {
     url,
     port,
@@ -74,6 +87,25 @@ export async function startGateway({ env = process.env, hostname }: { env?: Reco
         logger.info('gateway stopped');
       })()),
   };
+}
+
+/** Loads the snapshot (a corrupt one is moved aside and reported) and keeps writing new ones. */
+async function startPersistence(store: MemoryStore, file: string, intervalSeconds: number, logger: pino.Logger) {
+  const loaded = await loadSnapshot(file, groupKey);
+  if (loaded.status === 'loaded') {
+    store.restore(loaded.snapshot);
+    logger.info({ file, groups: loaded.snapshot.groups.length }, 'persistence: snapshot loaded');
+  } else if (loaded.status === 'corrupt') {
+    logger.error({ file, reason: loaded.reason, movedTo: loaded.movedTo }, 'persistence: the snapshot is corrupt; it was moved aside and the gateway starts empty');
+  } else {
+    logger.info({ file }, 'persistence: no snapshot yet; starting empty');
+  }
+  return startSnapshotting({
+    file,
+    intervalMs: intervalSeconds * 1000,
+    source: store,
+    log: { info: (message) => logger.info(message), error: (message) => logger.error(message) },
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
