@@ -68,8 +68,8 @@ export function encodeMetricFamily(family: MetricFamily, options: EncodeOptions 
         });
       } else if (isSummary(metric)) {
         m.message(4, (s) => {
-          s.uint(1, metric.count).double(3, metric.sum);
-          for (const q of metric.quantiles) s.message(4, (qw) => qw.double(1, q.quantile).double(2, q.value));
+          s.uint(1, metric.count).double(2, metric.sum);
+          for (const q of metric.quantiles) s.message(3, (qw) => qw.double(1, q.quantile).double(2, q.value));
         });
       } else {
         const field = valueField[family.type as keyof typeof valueField];

@@ -193,8 +193,8 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
     while (!reader.done()) {
       const [field, wire] = reader.tag();
       if (field === 1) (expectWire(wire, 0, 'Summary.sample_count'), (count = reader.varint()));
-      else if (field === 3) (expectWire(wire, 1, 'Summary.sample_sum'), (sum = reader.double()));
-      else if (field === 4) {
+      else if (field === 2) (expectWire(wire, 1, 'Summary.sample_sum'), (sum = reader.double()));
+      else if (field === 3) {
         expectWire(wire, 2, 'Summary.quantile');
         const q = reader.sub();
         let quantile = 0;
