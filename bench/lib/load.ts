@@ -71,3 +71,43 @@ export async function runWrk(options: LoadOptions): Promise<LoadResult> {
     bytes: raw.bytes!,
   };
 }
+
+export interface TimedFetch {
+  /** Median seconds of the requests made. */
+  seconds: number;
+  /** Bytes of the (possibly compressed) body as sent. */
+  bytes: number;
+  status: number;
+}
+
+/**
+ * Times whole responses one at a time with curl (a separate process on the load core): for slow, large
+ * responses such as a 50k-series /metrics, where a fixed-duration wrk run may complete no request at all.
+ * Makes `count` requests and returns the median.
+ */
+export async function timeRequests(url: string, { count = 3, headers = [] as string[], timeoutSeconds = 60 } = {}): Promise<TimedFetch> {
+  const curl = requireBinary(['/usr/bin/curl'], 'curl');
+  const samples: TimedFetch[] = [];
+  for (let index = 0; index < count; index++) {
+    const [command, args] = pinned(LOAD_CPU, curl, [
+      '-s',
+      '-o',
+      '/dev/null',
+      '--max-time',
+      String(timeoutSeconds),
+      ...headers.flatMap((header) => ['-H', header]),
+      '-w',
+      '%{http_code} %{time_total} %{size_download}',
+      url,
+    ]);
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+    const [status, seconds, bytes] = output.trim().split(' ').map(Number);
+    if (code !== 0 || status !== 200) throw new Error(`curl ${url} failed: exit ${code}, status ${status}`);
+    samples.push({ status: status!, seconds: seconds!, bytes: bytes! });
+  }
+  samples.sort((a, b) => a.seconds - b.seconds);
+  return samples[Math.floor(samples.length / 2)]!;
+}

@@ -199,7 +199,19 @@ export async function startNodeServer(
   }: { env?: Record<string, string>; portEnv?: string[]; readyPath?: string; nodeArgs?: string[]; cpu?: string; announcesUrl?: boolean } = {},
 ): Promise<BenchProcess> {
   const bundled = await bundle(entry);
-  return startProcess({ name, command: process.execPath, args: () => [...nodeArgs, bundled], env, portEnv, readyPath, cpu, announcesUrl });
+  // BENCH_CPU_PROF=<dir>: every Node server writes a V8 CPU profile there when it is stopped (SIGTERM → exit).
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const profileArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  return startProcess({
+    name,
+    command: process.execPath,
+    args: () => [...profileArgs, ...nodeArgs, bundled],
+    env,
+    portEnv,
+    readyPath,
+    cpu,
+    announcesUrl,
+  });
 }
 
 /** Stops whatever is still running (on error or Ctrl-C), so a bench never leaves servers behind. */
