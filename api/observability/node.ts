@@ -10,7 +10,7 @@ import { MetricsPusher, type PusherLogger } from '../../pushgateway/client/index
 import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
 import type { Config } from '../config.js';
 import type { ShutdownHooks } from '../shutdown.js';
-import { postgresCollector, tagPostgresConnections } from './collectors/postgres.js';
+import { postgresCollector, postgresRunQuery, tagPostgresConnections, type RunQuery } from './collectors/postgres.js';
 import { redisCollector } from './collectors/redis.js';
 import { startCollectors, type Collector, type CollectorLogger } from './collectors/scheduler.js';
 import { systemCollectors } from './collectors/system.js';
@@ -37,8 +37,9 @@ export function createNodeObservability({ config, logger }: { config: Observabil
   const metrics = createApiMetrics();
   const instance = `${hostname()}:${process.pid}`;
   const applicationName = `${config.serviceName} ${instance}`;
-  // The app's pool, for the Postgres collector; the migration client comes and goes before it.
-  let appPostgresClient: Sql | undefined;
+  // The app's raw client, for the Postgres collector: its bookkeeping query is not app traffic in db_queries_total.
+  // (The migration client is wrapped first and replaced by the app's pool.)
+  let statsQuery: { run: RunQuery; applicationName?: string } | undefined;
 
   return {
     metrics,
@@ -46,12 +47,13 @@ export function createNodeObservability({ config, logger }: { config: Observabil
     middleware: requestMetrics(metrics),
     wrapPostgresClient(raw) {
       tagPostgresConnections(raw, applicationName);
-      appPostgresClient = raw;
+      statsQuery = { run: postgresRunQuery(raw), applicationName };
       return instrumentPostgresClient(raw, metrics);
     },
     wrapPgliteClient(raw) {
       // Embedded: one in-process connection for the lifetime of the app.
       metrics.databaseConnections.set(1);
+      statsQuery = { run: async (text, params) => (await raw.query<Record<string, unknown>>(text, params)).rows };
       return instrumentPgliteClient(raw, metrics);
     },
     async start({ shutdownHooks }) {
@@ -68,9 +70,10 @@ export function createNodeObservability({ config, logger }: { config: Observabil
       }
 
       const collectors: Collector[] = [...systemCollectors(metrics)];
-      // The collector's own query goes through the raw client: bookkeeping is not app traffic in db_queries_total.
-      if (appPostgresClient) collectors.push(postgresCollector(appPostgresClient, metrics, { applicationName }));
+      if (statsQuery) collectors.push(postgresCollector(statsQuery.run, metrics, statsQuery.applicationName ? { applicationName: statsQuery.applicationName } : {}));
       if (config.upstash) collectors.push(redisCollector(metrics, config.upstash));
+      // Without Redis its gauges would read a constant, misleading 0: they are not exposed at all then.
+      else for (const name of ['redis_connected_clients', 'redis_memory_usage_bytes']) metrics.registry.removeSingleMetric(name);
       const running = startCollectors(collectors, { intervalMs: config.pushIntervalMs, logger });
       await running.collectNow();
 

@@ -81,7 +81,7 @@ describe('buildDeltaPush', () => {
       if (push.series === 0) break;
       expect(new TextEncoder().encode(push.body).length).toBeLessThanOrEqual(1024);
       expect(push.body.startsWith('# HELP requests_total')).toBe(true);
-      total += push.series;
+      total += push.covered.filter(({ id }) => id.startsWith('requests_total')).length;
       pushes++;
       baseline.advance(push.covered);
     }
@@ -117,5 +117,20 @@ describe('buildGaugePush', () => {
     expect(push.body).toBe('# HELP in_flight In flight.\n# TYPE in_flight gauge\nin_flight 7\n');
     inFlight.set(2);
     expect(buildGaugePush(await snapshot(), 4096).body).toContain('in_flight 2\n');
+  });
+});
+
+describe('new series', () => {
+  it('go out once at zero so the gateway knows them, then only when they change', async () => {
+    const registry = new Registry();
+    const counter = new Counter({ name: 'failures_total', help: 'F.', registers: [registry] });
+    const baseline = new Baseline();
+    const read = async () => snapshotFromPromJson(await registry.getMetricsAsJSON());
+    const first = buildDeltaPush(await read(), baseline, 4096);
+    expect(first.body).toContain('failures_total 0\n');
+    baseline.advance(first.covered);
+    expect(buildDeltaPush(await read(), baseline, 4096).series).toBe(0);
+    counter.inc();
+    expect(buildDeltaPush(await read(), baseline, 4096).body).toContain('failures_total 1\n');
   });
 });

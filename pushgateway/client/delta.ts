@@ -85,15 +85,17 @@ const byteLength = (text: string) => encoder.encode(text).length;
 /** Renders one changed series of a counter or histogram family, or undefined when it did not change. */
 function renderChangedSeries(family: FamilySnapshot, key: string, baseline: Baseline): { id: SeriesId; value: SeriesValue; text: string } | undefined {
   const id = `${family.name}\u0002${key}`;
+  // A series the gateway has never seen goes out even at zero, so it exists there (rate() gives 0, not "no data").
+  const acknowledged = baseline.get(id);
   if (family.type === 'histogram') {
     const current = family.series.get(key)!;
-    const delta = histogramDelta(current, baseline.get(id) as HistogramSeries | undefined);
-    if (delta.count === 0) return undefined;
+    const delta = histogramDelta(current, acknowledged as HistogramSeries | undefined);
+    if (delta.count === 0 && acknowledged) return undefined;
     return { id, value: current, text: renderHistogram(family.name, delta) };
   }
   const current = family.series.get(key)!;
-  const delta = scalarDelta(current, baseline.get(id) as ScalarSeries | undefined);
-  if (delta === 0) return undefined;
+  const delta = scalarDelta(current, acknowledged as ScalarSeries | undefined);
+  if (delta === 0 && acknowledged) return undefined;
   return { id, value: current, text: renderSample(family.name, current.labels, delta) };
 }
 

@@ -20,19 +20,37 @@ export function tagPostgresConnections(sql: Sql, applicationName: string): strin
   return name;
 }
 
-export function postgresCollector(sql: Sql, metrics: ApiMetrics, { applicationName, now = () => performance.now() }: { applicationName: string; now?: () => number }): Collector {
+/** Runs one parameterised statement and returns its rows: postgres.js (`sql.unsafe`) and PGlite (`query`) both fit. */
+export type RunQuery = (text: string, params: unknown[]) => Promise<ReadonlyArray<Record<string, unknown>>>;
+
+export function postgresRunQuery(sql: Sql): RunQuery {
+  return async (text, params) => await sql.unsafe(text, params as never[]);
+}
+
+export interface PostgresCollectorOptions {
+  /**
+   * The application_name this instance's connections carry (see tagPostgresConnections); database_connections
+   * is then read from the server. Without it (embedded PGlite: one in-process connection) it is left alone.
+   */
+  applicationName?: string;
+  now?: () => number;
+}
+
+const statsQuery = `
+  select
+    (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as connections,
+    (select count(*)::int from pg_stat_activity where application_name = $1) as ours,
+    (select (xact_commit + xact_rollback)::text from pg_stat_database where datname = current_database()) as transactions`;
+
+export function postgresCollector(runQuery: RunQuery, metrics: ApiMetrics, { applicationName, now = () => performance.now() }: PostgresCollectorOptions = {}): Collector {
   let last: { transactions: number; atMs: number } | undefined;
   return {
     name: 'postgres',
     async collect() {
-      const [row] = await sql<Array<{ connections: number; ours: number; transactions: string | null }>>`
-        select
-          (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as connections,
-          (select count(*)::int from pg_stat_activity where application_name = ${applicationName}) as ours,
-          (select (xact_commit + xact_rollback)::text from pg_stat_database where datname = current_database()) as transactions`;
+      const [row] = await runQuery(statsQuery, [applicationName ?? '']);
       if (!row) return;
-      metrics.postgresConnections.set(row.connections);
-      metrics.databaseConnections.set(row.ours);
+      metrics.postgresConnections.set(Number(row.connections));
+      if (applicationName !== undefined) metrics.databaseConnections.set(Number(row.ours));
       const transactions = Number(row.transactions ?? 0);
       const atMs = now();
       if (last && atMs > last.atMs && transactions >= last.transactions) {
