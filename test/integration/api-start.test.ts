@@ -1,0 +1,103 @@
+// `npm start` as a user runs it: no service installed, embedded PGlite in a temp dir, free loopback ports.
+// It must answer health and CRUD, exit 0 on SIGTERM after a clean shutdown, keep its data across a
+// restart, and refuse to start on a bad variable with a message naming it.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../services/index.js';
+
+const repoRoot = join(import.meta.dirname, '../..');
+const dir = makeTempDir('api-start');
+const running: SpawnedProcess[] = [];
+
+afterAll(async () => {
+  // SIGTERM reaches the server through npm (the script `exec`s), so nothing is left behind.
+  for (const proc of running) await proc.stop('SIGTERM');
+  removeDir(dir);
+});
+
+async function npmStart(name: string, pgliteDir: string) {
+  const port = await freePort();
+  const gatewayPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    GATEWAY_PORT: String(gatewayPort),
+    HOST: '127.0.0.1',
+    PGLITE_DIR: pgliteDir,
+    LOG_LEVEL: 'info',
+  };
+  for (const variable of ['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'PUSHGATEWAY_URL', 'ELASTICSEARCH_URL', 'LOG_FILE']) {
+    delete env[variable];
+  }
+  const proc = spawnLogged(name, 'npm', ['start', '--silent'], dir, { cwd: repoRoot, env });
+  running.push(proc);
+  const exit = once(proc.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const base = `http://127.0.0.1:${port}`;
+  await waitUntil(
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`npm start exited early:\n${proc.logTail()}`);
+      return (await fetch(`${base}/livez`, { signal: AbortSignal.timeout(2_000) })).ok;
+    },
+    { timeoutMs: 120_000, intervalMs: 250, what: 'npm start' },
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${proc.logTail()}`);
+  });
+  return { proc, base, exit };
+}
+
+describe('npm start', () => {
+  it('serves health and CRUD on embedded PGlite, exits 0 on SIGTERM, and keeps its data', async () => {
+    const pgliteDir = join(dir, 'pglite');
+    const first = await npmStart('first', pgliteDir);
+    const health = await fetch(`${first.base}/api/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { status: string }).status).toBe('pass');
+
+    const created = await fetch(`${first.base}/api/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'start@example.com', name: 'Started' }),
+    });
+    expect(created.status).toBe(201);
+    const user = (await created.json()) as { id: string };
+    const task = await fetch(`${first.base}/api/users/${user.id}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'survive a restart' }),
+    });
+    expect(task.status).toBe(201);
+    expect(first.proc.logTail(50)).toContain(`API listening on ${first.base}`);
+
+    first.proc.child.kill('SIGTERM');
+    const [code] = await first.exit;
+    expect(code, first.proc.logTail()).toBe(0);
+    expect(first.proc.logTail(50)).toContain('stopped');
+    await expect(fetch(`${first.base}/livez`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+
+    const second = await npmStart('second', pgliteDir);
+    const read = await fetch(`${second.base}/api/users/${user.id}`);
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as { email: string }).email).toBe('start@example.com');
+    const tasks = (await (await fetch(`${second.base}/api/users/${user.id}/tasks`)).json()) as { data: Array<{ title: string }> };
+    expect(tasks.data.map((t) => t.title)).toEqual(['survive a restart']);
+    second.proc.child.kill('SIGINT');
+    expect((await second.exit)[0]).toBe(0);
+  }, 300_000);
+
+  it('refuses to start on a bad variable, naming it', async () => {
+    const child = spawn('npm', ['start', '--silent'], {
+      cwd: repoRoot,
+      env: { ...process.env, PORT: 'eighty', LOG_LEVEL: 'loud', PGLITE_DIR: join(dir, 'never') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(output).toContain('PORT must be an integer');
+    expect(output).toContain('LOG_LEVEL must be one of');
+  }, 120_000);
+});
