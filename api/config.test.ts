@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './config.js';
+
+describe('parseConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      pgliteDir: '.data/pglite',
+      logLevel: 'info',
+      serviceName: 'api',
+      pushIntervalMs: 5000,
+      gatewayPort: 9091,
+      rateLimit: { max: 100, windowSeconds: 60 },
+      cacheTtlSeconds: 60,
+    });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.upstash).toBeUndefined();
+    expect(config.pushgatewayUrl).toBeUndefined();
+  });
+
+  it('reads every variable, treating blank values as unset', () => {
+    const config = parseConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/app',
+      UPSTASH_REDIS_REST_URL: 'https://eu1.upstash.io',
+      UPSTASH_REDIS_REST_TOKEN: 'tok',
+      LOG_LEVEL: 'DEBUG',
+      SERVICE_NAME: 'api-eu',
+      PUSHGATEWAY_URL: 'http://gw:9091/aggregate',
+      PUSHGATEWAY_TOKEN: 'push',
+      PUSH_INTERVAL_MS: '1000',
+      ELASTICSEARCH_URL: 'https://es:9200',
+      ELASTICSEARCH_API_KEY: 'key',
+      PGLITE_DIR: '   ',
+      HYPERDRIVE: { connectionString: 'ignored: not a string' },
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      databaseUrl: 'postgres://u:p@db:5432/app',
+      upstash: { url: 'https://eu1.upstash.io', token: 'tok' },
+      logLevel: 'debug',
+      serviceName: 'api-eu',
+      pushgatewayUrl: 'http://gw:9091/aggregate',
+      pushgatewayToken: 'push',
+      pushIntervalMs: 1000,
+      elasticsearch: { url: 'https://es:9200', apiKey: 'key' },
+      pgliteDir: '.data/pglite',
+    });
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      parseConfig({ PORT: '70000', LOG_LEVEL: 'loud', PUSH_INTERVAL_MS: 'often', UPSTASH_REDIS_REST_URL: 'https://x.io', SERVICE_NAME: 'has space' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems, message } = error as ConfigError;
+    expect(problems).toHaveLength(5);
+    for (const name of ['PORT', 'LOG_LEVEL', 'PUSH_INTERVAL_MS', 'UPSTASH_REDIS_REST_TOKEN', 'SERVICE_NAME']) expect(message).toContain(name);
+  });
+
+  it('never echoes a URL that may carry credentials', () => {
+    expect(() => parseConfig({ DATABASE_URL: 'mysql://root:s3cret@db/app' })).toThrow(/DATABASE_URL must use postgres: or postgresql:, got mysql:/);
+    try {
+      parseConfig({ DATABASE_URL: 'not a url with s3cret' });
+    } catch (error) {
+      expect((error as Error).message).toContain('DATABASE_URL');
+      expect((error as Error).message).not.toContain('s3cret');
+    }
+    expect.assertions(3);
+  });
+
+  it('refuses half-set credential pairs', () => {
+    expect(() => parseConfig({ UPSTASH_REDIS_REST_TOKEN: 't' })).toThrow(/UPSTASH_REDIS_REST_URL must be set/);
+    expect(() => parseConfig({ ELASTICSEARCH_URL: 'http://es:9200', ELASTICSEARCH_USERNAME: 'elastic' })).toThrow(/set together/);
+    expect(() => parseConfig({ PORT: '3000.5' })).toThrow(/PORT/);
+    expect(() => parseConfig({ PORT: '0' })).toThrow(/PORT/);
+  });
+});
