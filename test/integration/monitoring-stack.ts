@@ -130,6 +130,9 @@ export async function startMonitoringStack(options: { rules: string; alertmanage
     const apiDir = makeTempDir('monitoring-api');
     cleanups.push(async () => removeDir(apiDir));
     const apiPort = await freePort();
+    // Elasticsearch does not run here: the shipper points at a loopback port where nothing listens, so
+    // its counters exist and what it cannot ship is counted as dropped (the Errors dashboard's data).
+    const unreachableElasticsearch = `http://127.0.0.1:${await freePort()}`;
     const api = spawnLogged('api', process.execPath, ['--import', 'tsx', join(repoRoot, 'api', 'node.ts')], apiDir, {
       cwd: repoRoot,
       env: {
@@ -147,6 +150,7 @@ export async function startMonitoringStack(options: { rules: string; alertmanage
         SERVICE_NAME: API_JOB,
         LOG_LEVEL: 'warn',
         RATE_LIMIT_MAX: '1000000',
+        ELASTICSEARCH_URL: unreachableElasticsearch,
       },
     });
     cleanups.push(() => api.stop('SIGTERM'));
