@@ -1,6 +1,8 @@
 // What `docker-compose config` does not check in docker-compose.prod.yml.
 import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from './checks.js';
@@ -115,5 +117,33 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK [\s\S]*\/api\/health/m);
     expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:\d+\.\d+\.\d+-/);
+  });
+
+  it('copies everything the API and gateway entries import, and they import only production dependencies', async () => {
+    // esbuild walks the same import graph Node will (packages left external): every source file must be
+    // inside what the Dockerfile copies, every package in "dependencies" (the image runs npm ci --omit=dev).
+    const copied = [...dockerfile.matchAll(/^COPY --chown=\S+ (\w+) \.\/\w+$/gm)].map((match) => match[1]);
+    expect(copied).toEqual(['api', 'pushgateway', 'drizzle']);
+    const result = await build({
+      entryPoints: [join(repoRoot, 'api/node.ts'), join(repoRoot, 'pushgateway/node.ts')],
+      absWorkingDir: repoRoot,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      write: false,
+      metafile: true,
+      outdir: 'unused',
+      logLevel: 'silent',
+    });
+    const sources = Object.keys(result.metafile.inputs);
+    expect(sources.length).toBeGreaterThan(20);
+    expect(sources.filter((file) => !copied.some((dir) => file.startsWith(`${dir}/`)))).toEqual([]);
+    const dependencies = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+    const packageOf = (path: string) => (path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : path.split('/')[0]!);
+    const externals = new Set(Object.values(result.metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external).map((i) => i.path)));
+    const missing = [...externals].filter((path) => !path.startsWith('node:') && !builtinModules.includes(path) && !dependencies.includes(packageOf(path)));
+    expect(missing).toEqual([]);
+    expect(dependencies).toContain('tsx');
   });
 });
