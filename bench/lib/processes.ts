@@ -196,7 +196,16 @@ export async function startNodeServer(
     nodeArgs = [],
     cpu = SERVER_CPU,
     announcesUrl = false,
-  }: { env?: Record<string, string>; portEnv?: string[]; readyPath?: string; nodeArgs?: string[]; cpu?: string; announcesUrl?: boolean } = {},
+    readyTimeoutMs = 30_000,
+  }: {
+    env?: Record<string, string>;
+    portEnv?: string[];
+    readyPath?: string;
+    nodeArgs?: string[];
+    cpu?: string;
+    announcesUrl?: boolean;
+    readyTimeoutMs?: number;
+  } = {},
 ): Promise<BenchProcess> {
   const bundled = await bundle(entry);
   // BENCH_CPU_PROF=<dir>: every Node server writes a V8 CPU profile there when it is stopped (SIGTERM → exit).
@@ -211,6 +220,7 @@ export async function startNodeServer(
     readyPath,
     cpu,
     announcesUrl,
+    timeoutMs: readyTimeoutMs,
   });
 }
 

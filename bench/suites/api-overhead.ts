@@ -2,10 +2,11 @@
 //    the same app with @hono/prometheus, and a naive prom-client + pino middleware.
 import { runWrk, type LoadResult } from '../lib/load.js';
 import { startNodeServer, type BenchProcess } from '../lib/processes.js';
-import { formatRatio, formatSpread, type Table } from '../lib/report.js';
+import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
+import { startPostgres } from '../../test/services/postgres.js';
 import { startOurApi } from './our-api.js';
 
 const CONNECTIONS = 50;
@@ -29,13 +30,26 @@ export const apiOverheadSuite: Suite = {
         { name: 'naive prom-client + pino', url: naive.url },
       ];
       const notes: string[] = [];
+      let verifyOurs: (() => Promise<void>) | undefined;
       try {
-        const ours = await startOurApi({ shipping: true });
+        const postgres = await startPostgres();
+        stopHelpers.push(() => postgres.stop());
+        const ours = await startOurApi({ shipping: true, databaseUrl: await postgres.createDatabase('api_all_on') });
         stopHelpers.push(ours.stop);
-        const oursNoShipping = await startOurApi({ shipping: false });
+        const oursNoShipping = await startOurApi({ shipping: false, databaseUrl: await postgres.createDatabase('api_no_shipping') });
         stopHelpers.push(oursNoShipping.stop);
         targets.push({ name: 'ours, all on', url: ours.url }, { name: 'ours, log shipping off', url: oursNoShipping.url });
         notes.push(ours.describe);
+        verifyOurs = async () => {
+          // The pusher pushes every 5 s: wait for one more push so the totals include the last round.
+          await new Promise((resolve) => setTimeout(resolve, 6_000));
+          const totals = await ours.pushedTotals();
+          notes.push(
+            `checked after the run, on ours' gateway: http_requests_total ${formatNumber(totals.httpRequests)}, ` +
+              `log_events_shipped_total ${formatNumber(totals.logEventsShipped)}, log_events_dropped_total ${formatNumber(totals.logEventsDropped)}` +
+              (totals.logEventsShipped === 0 ? ' — NO LOG LINE WAS SHIPPED: the all-on figure does not include shipping' : ''),
+          );
+        };
       } catch (error) {
         notes.push(`our API could not be started, only the baselines ran: ${error instanceof Error ? error.message : String(error)}`);
         log(notes.at(-1)!);
@@ -55,6 +69,7 @@ export const apiOverheadSuite: Suite = {
         })),
         settings.rounds,
       );
+      await verifyOurs?.();
       const rps = (name: string) => results.get(name)!.map((result) => result.rps);
       const rows = targets.map((target) => {
         const runs = results.get(target.name)!;
@@ -93,7 +108,7 @@ export const apiOverheadSuite: Suite = {
       };
       return [apiTable, lossTable];
     } finally {
-      for (const stop of stopHelpers) await stop().catch(() => {});
+      for (const stop of stopHelpers.reverse()) await stop().catch(() => {});
       for (const server of servers) await server.stop();
     }
   },

@@ -7,10 +7,21 @@ import { LOAD_CPU, repoRoot, startNodeServer, type BenchProcess } from '../lib/p
 export interface OurApi {
   url: string;
   describe: string;
+  /** What the API pushed to its gateway so far: proof that metrics and log shipping were really on. */
+  pushedTotals(): Promise<{ httpRequests: number; logEventsShipped: number; logEventsDropped: number }>;
   stop(): Promise<void>;
 }
 
-export async function startOurApi({ shipping }: { shipping: boolean }): Promise<OurApi> {
+/** Sums every sample of `metric` in a text exposition. */
+function sumOf(exposition: string, metric: string): number {
+  let total = 0;
+  for (const line of exposition.split('\n')) {
+    if (line.startsWith(`${metric}{`) || line.startsWith(`${metric} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean; databaseUrl: string }): Promise<OurApi> {
   for (const entry of ['api/node.ts', 'pushgateway/node.ts', 'test/services/elasticsearch-bulk.ts']) {
     if (!existsSync(join(repoRoot, entry))) throw new Error(`${entry} does not exist yet`);
   }
@@ -26,18 +37,28 @@ export async function startOurApi({ shipping }: { shipping: boolean }): Promise<
       PUSHGATEWAY_URL: gateway.url,
       PUSH_INTERVAL_MS: '5000',
       LOG_LEVEL: 'info',
-      PGLITE_DIR: 'memory://',
+      DATABASE_URL: databaseUrl,
     };
     if (shipping) {
       const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', { readyPath: '/', cpu: LOAD_CPU, announcesUrl: true });
       started.push(bulk);
       env.ELASTICSEARCH_URL = bulk.url;
     }
-    const api = await startNodeServer(shipping ? 'api-all-on' : 'api-no-shipping', 'api/node.ts', { env, readyPath: '/livez' });
+    const api = await startNodeServer(shipping ? 'api-all-on' : 'api-no-shipping', 'api/node.ts', { env, readyPath: '/livez', readyTimeoutMs: 120_000 });
     started.push(api);
     return {
       url: api.url,
-      describe: 'ours: api/node.ts with request metrics pushed every 5 s to our gateway (pushgateway/node.ts) and ECS logs shipped to the _bulk stand-in',
+      async pushedTotals() {
+        const exposition = await (await fetch(`${gateway.url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text();
+        return {
+          httpRequests: sumOf(exposition, 'http_requests_total'),
+          logEventsShipped: sumOf(exposition, 'log_events_shipped_total'),
+          logEventsDropped: sumOf(exposition, 'log_events_dropped_total'),
+        };
+      },
+      describe:
+        'ours: api/node.ts on PostgreSQL 15 (real, loopback), request metrics and collectors pushed every 5 s to our gateway (own process), ' +
+        'ECS logs shipped to the _bulk stand-in (own process)',
       stop,
     };
   } catch (error) {
