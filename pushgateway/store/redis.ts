@@ -11,7 +11,10 @@
 //      re-checks that every fact from step 2 is unchanged (else the process goes back to step 2), checks
 //      histogram bounds and GATEWAY_MAX_SERIES, and applies the increments and index updates.
 // So validation lives in one place (core/validate) and the decision to apply is made on exactly the state
-// it is applied to; steady-state aggregation (no new series) never conflicts. Each call carries an
+// it is applied to; steady-state aggregation (no new series) never conflicts. In aggregation mode the facts
+// of a push's shape (group, families, series) are cached from the last push of that shape, so a steady
+// stream of deltas costs one round trip per push: stale facts are caught by step 4 like any change, and a
+// refusal is only ever given on freshly read facts. Each call carries an
 // operation id remembered for two minutes, so a transport-level retry of the same script (the client
 // library retries network errors) returns the first result instead of applying the push twice.
 import { Redis } from '@upstash/redis';
@@ -43,6 +46,10 @@ export interface RedisStoreOptions {
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
 }
+
+/** Facts as read by factsScript, aligned with lookupKeys(push): types, holders, ownTypes, owners. */
+type Facts = [string[], string[], string[], string[]];
+const MAX_CACHED_SHAPES = 10_000;
 
 type ScriptResult = ['applied'] | ['replayed'] | ['conflict'] | ['invalid', string] | ['too-many-series', string];
 type RawGroup = [string, string, string, string, Array<[string, string, string[]]>];
@@ -119,6 +126,7 @@ export class RedisStore implements GatewayStore {
   private readonly maxSeries: number;
   private readonly maxConflictRetries: number;
   private readonly scripts;
+  private readonly factsByShape = new Map<string, Facts>();
 
   constructor(options: RedisStoreOptions) {
     // Strings come back as stored (no JSON guessing); network errors are retried by the library, which
@@ -131,7 +139,7 @@ export class RedisStore implements GatewayStore {
     this.scripts = {
       push: this.redis.createScript<ScriptResult>(pushScript),
       recordFailure: this.redis.createScript<number>(recordFailureScript),
-      facts: this.redis.createScript<[string[], string[], string[], string[]]>(factsScript),
+      facts: this.redis.createScript<Facts>(factsScript),
       readGroups: this.redis.createScript<RawGroup[]>(readGroupsScript),
       stats: this.redis.createScript<[number, number, string]>(statsScript),
       delete: this.redis.createScript<number>(deleteScript),
@@ -167,10 +175,18 @@ export class RedisStore implements GatewayStore {
     );
     const idempotency = push.idempotencyKey === undefined ? '' : scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
     const operationId = crypto.randomUUID();
+    const keys = lookupKeys(prepared.push);
+    const shape = push.mode === 'aggregate' ? `${prepared.push.groupKey}\n${keys.familyNames.join('\n')}\n${keys.seriesKeys.join('\n')}` : undefined;
+    let cached = shape === undefined ? undefined : this.factsByShape.get(shape);
     for (let attempt = 0; attempt <= this.maxConflictRetries; attempt++) {
-      const { view, expectations } = await this.facts(prepared.push);
+      const facts = cached ?? (await this.readFacts(prepared.push, keys));
+      const { view, expectations } = this.factsView(prepared.push, keys, facts);
       const refusal = checkAgainstStore(prepared.push, push.mode, view);
-      if (refusal !== undefined) return await this.refuse(push, refusal);
+      if (refusal !== undefined) {
+        if (cached === undefined) return await this.refuse(push, refusal);
+        cached = undefined; // refuse only on fresh facts
+        continue;
+      }
       const result = await this.run('push', () =>
         this.scripts.push.exec(
           [],
@@ -191,6 +207,7 @@ export class RedisStore implements GatewayStore {
       );
       switch (result[0]) {
         case 'applied':
+          if (shape !== undefined) this.rememberFacts(shape, prepared.push, keys, facts);
           return { status: 'applied' };
         case 'replayed':
           return { status: 'replayed' };
@@ -199,17 +216,34 @@ export class RedisStore implements GatewayStore {
         case 'too-many-series':
           return { status: 'too-many-series', message: `the push would make the gateway hold ${result[1]} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}` };
         case 'conflict':
+          cached = undefined;
+          if (shape !== undefined) this.factsByShape.delete(shape);
           continue; // a concurrent push changed what validation relied on: validate again
       }
     }
     throw new StoreUnavailableError(`Redis store: the push kept conflicting with concurrent pushes (${this.maxConflictRetries} retries); retry it`);
   }
 
-  private async facts(push: PreparedPush): Promise<{ view: PushValidationView; expectations: string }> {
-    const { familyNames, seriesKeys } = lookupKeys(push);
-    const [types, holders, ownTypes, owners] = await this.run('reading validation facts', () =>
-      this.scripts.facts.exec([], [this.prefix, push.groupKey, JSON.stringify(familyNames), JSON.stringify(seriesKeys)]),
-    );
+  private async readFacts(push: PreparedPush, { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] }): Promise<Facts> {
+    return await this.run('reading validation facts', () => this.scripts.facts.exec([], [this.prefix, push.groupKey, JSON.stringify(familyNames), JSON.stringify(seriesKeys)]));
+  }
+
+  /** The facts as they are after this push applied: the next push of the same shape starts from them. */
+  private rememberFacts(shape: string, push: PreparedPush, { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] }, [types, holders, ownTypes]: Facts): void {
+    const pushedTypes = new Map(push.families.map(({ family }) => [family.name, family.type]));
+    const after: Facts = [[...types], [...holders], [...ownTypes], seriesKeys.map(() => push.groupKey)];
+    familyNames.forEach((name, i) => {
+      const type = pushedTypes.get(name);
+      if (type === undefined) return;
+      if (ownTypes[i] === '') after[1][i] = String(Number(holders[i] ?? '0') + 1);
+      after[0][i] = type;
+      after[2][i] = type;
+    });
+    if (this.factsByShape.size >= MAX_CACHED_SHAPES) this.factsByShape.clear();
+    this.factsByShape.set(shape, after);
+  }
+
+  private factsView(push: PreparedPush, { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] }, [types, holders, ownTypes, owners]: Facts): { view: PushValidationView; expectations: string } {
     const families = new Map<string, { type: MetricType; groups: number; own: MetricType | undefined }>();
     familyNames.forEach((name, i) => {
       const type = types[i] as MetricType | '';
