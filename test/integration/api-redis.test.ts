@@ -2,6 +2,7 @@
 // the read-through cache and its invalidation, @upstash/ratelimit's 429 with Retry-After, and what
 // happens when Redis goes away (requests still served, health 503, limiter fails open with a log line).
 import { Redis } from '@upstash/redis';
+import { eq } from 'drizzle-orm';
 import pino from 'pino';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { createApp, type AppDeps } from '../../api/app.js';
 import { openDatabase } from '../../api/db/open.js';
 import type { Database } from '../../api/db/types.js';
 import { upstashOptions } from '../../api/redis.js';
+import { users } from '../../drizzle/schema.js';
 import { startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../services/index.js';
 
 let pg: RunningPostgres;
@@ -66,7 +68,7 @@ describe('with Redis up', () => {
     expect(await hit.json()).toEqual(await miss.json());
 
     // Proof the HIT came from Redis: a row changed behind the API's back is not seen until invalidation.
-    await database.client`update users set name = 'Changed in SQL' where id = ${user.id}`;
+    await database.db.update(users).set({ name: 'Changed in SQL' }).where(eq(users.id, user.id));
     expect(((await (await app.request(`/api/users/${user.id}`)).json()) as { name: string }).name).toBe('Before');
 
     expect((await app.request(`/api/users/${user.id}`, post({ name: 'After' }, 'PATCH'))).status).toBe(200);

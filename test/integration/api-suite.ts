@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-export type ApiFetch = (path: string, init?: RequestInit) => Promise<Response>;
+export type ApiFetch = (path: string, init?: RequestInit) => Response | Promise<Response>;
 
 export interface ApiTarget {
   fetch: ApiFetch;
@@ -36,7 +36,7 @@ async function expectError(response: Response, status: number, code?: string): P
 }
 
 export function defineApiSuite(name: string, target: () => ApiTarget): void {
-  const api: ApiFetch = (path, init) => target().fetch(path, init);
+  const api = async (path: string, init?: RequestInit): Promise<Response> => await target().fetch(path, init);
 
   async function createUser(overrides: Partial<{ email: string; name: string }> = {}) {
     const response = await api('/api/users', json({ email: uniqueEmail(), name: 'Ada Lovelace', ...overrides }));

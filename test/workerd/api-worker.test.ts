@@ -58,6 +58,37 @@ describe('Worker specifics', () => {
     expect((await fetch(new URL(`/api/users/${id}`, worker.url))).headers.get('x-cache')).toBe('HIT');
   });
 
+  it('rate-limits through @upstash/ratelimit over the bridge: 429 with Retry-After', async () => {
+    const limited = await startWorker({
+      config,
+      scriptPath,
+      hyperdrives: { HYPERDRIVE: databaseUrl.replace('postgres@', 'postgres:unused@') },
+      bindings: {
+        UPSTASH_REDIS_REST_URL: bridge.url,
+        UPSTASH_REDIS_REST_TOKEN: bridge.token,
+        RATE_LIMIT_MAX: '2',
+        SERVICE_NAME: `limited-${Date.now()}`,
+      },
+    });
+    try {
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < 3; i++) {
+        last = await fetch(new URL('/api/users?limit=1', limited.url), { headers: { 'cf-connecting-ip': '203.0.113.9' } });
+        statuses.push(last.status);
+        if (i < 2) await last.arrayBuffer();
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(((await last!.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+      // The limiter really ran (it fails open, with a log line, when Redis refuses its scripts).
+      expect(limited.output()).not.toContain('fail open');
+      expect(worker.output()).not.toContain('fail open');
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('works with DATABASE_URL instead of Hyperdrive', async () => {
     const direct = await startWorker({ config, scriptPath, bindings: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' } });
     try {
