@@ -28,7 +28,7 @@ describe('docker-compose.prod.yml', () => {
   it('has the core services, and the monitoring and logging profiles', () => {
     expect(byProfile(undefined)).toEqual(['api', 'gateway', 'postgres', 'postgres-exporter', 'redis', 'redis-exporter', 'redis-http']);
     expect(byProfile('monitoring')).toEqual(['alertmanager', 'grafana', 'prometheus']);
-    expect(byProfile('logging')).toEqual(['elasticsearch', 'elasticsearch-setup', 'kibana']);
+    expect(byProfile('logging')).toEqual(['elasticsearch', 'elasticsearch-setup', 'kibana', 'logging-setup']);
   });
 
   it.each(services)('%s has a health check', (_name, service) => {
@@ -41,12 +41,20 @@ describe('docker-compose.prod.yml', () => {
     const tag = /:([^/:]+)$/.exec(image)?.[1] ?? '';
     expect(tag, `${image} has no tag`).not.toBe('');
     expect(tag).not.toMatch(/^(latest|stable|main|edge)$/);
-    if (service.build) {
-      // Built here: the tag comes from APP_VERSION with a versioned default.
+    if (image.startsWith('hono-edge-metrics:')) {
+      // Our image, built from the Dockerfile by the api/gateway services: the tag comes from APP_VERSION
+      // with a versioned default.
       expect(image).toMatch(/:\$\{APP_VERSION:-\d+\.\d+\.\d+\}$/);
     } else {
       expect(tag, `${image} is not a version`).toMatch(/^v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$/);
     }
+  });
+
+  it('builds our image from the Dockerfile, and every service that uses it shares the one tag', () => {
+    const ours = services.filter(([, s]) => s.image?.startsWith('hono-edge-metrics:'));
+    expect(ours.map(([name]) => name).sort()).toEqual(['api', 'gateway', 'logging-setup']);
+    expect(new Set(ours.map(([, s]) => s.image)).size).toBe(1);
+    expect(ours.filter(([, s]) => s.build).map(([name]) => name).sort()).toEqual(['api', 'gateway']);
   });
 
   it('pins Elasticsearch and Kibana to 8.19.x and runs Prometheus/Alertmanager at the tested versions', () => {
