@@ -38,14 +38,14 @@ const mapped = mappedFields(template.template.mappings.properties);
 async function everyKindOfLine(): Promise<Json[]> {
   const chunks: string[] = [];
   const mock = new Mock();
-  const answers: Array<(lines: number) => unknown> = [
+  const answers: Array<(lines: number) => Record<string, unknown> | errors.ResponseError> = [
     () => new errors.ResponseError({ body: { error: { type: 'es_rejected_execution_exception' }, status: 429 }, statusCode: 429, headers: {}, warnings: null, meta: {} as never }),
     (lines) => ({ errors: true, items: Array.from({ length: lines }, (_, index) => ({ create: index === 0 ? { status: 400, error: { type: 'document_parsing_exception', reason: 'bad' } } : { status: 201 } })) }),
     () => ({ errors: false, items: [] }),
   ];
   mock.add({ method: 'POST', path: '/logs-api-default/_bulk' }, (params) => {
     const lines = (params.body as unknown[]).length / 2;
-    return (answers.shift() ?? ((count: number) => ({ errors: false, items: Array.from({ length: count }, () => ({ create: { status: 201 } })) })))(lines);
+    return (answers.shift() ?? ((count: number): Record<string, unknown> => ({ errors: false, items: Array.from({ length: count }, () => ({ create: { status: 201 } })) })))(lines);
   });
   const client = new Client({ node: 'http://127.0.0.1:9200', Connection: mock.getConnection(), maxRetries: 0 });
   const appLogger = createLogger(
