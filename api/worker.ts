@@ -11,6 +11,7 @@ import { createApp, type App } from './app.js';
 import { parseConfig, type Config } from './config.js';
 import { createPostgresDatabase } from './db/postgres.js';
 import type { Database } from './db/types.js';
+import { createWorkerObservability, type WorkerObservability } from './observability/worker.js';
 import { upstashOptions } from './redis.js';
 
 export interface WorkerEnv {
@@ -26,6 +27,7 @@ interface RequestEnv extends WorkerEnv {
 interface IsolateRuntime {
   app: App;
   config: Config;
+  observability: WorkerObservability;
 }
 
 // One app per isolate, built from the first request's env (env is fixed for an isolate's lifetime).
@@ -39,14 +41,16 @@ function runtimeFor(env: WorkerEnv): IsolateRuntime {
   }
   const logger = pino({ level: config.logLevel, base: { service: config.serviceName }, browser: { asObject: true } });
   const redis = config.upstash ? new Redis(upstashOptions({ ...config.upstash, timeoutMs: config.healthCheckTimeoutMs })) : undefined;
+  const observability = createWorkerObservability({ config, logger });
   const app = createApp({
     database: (c: Context) => (c.env as RequestEnv).requestDatabase(),
+    middleware: [observability.middleware],
     ...(redis ? { redis } : {}),
     logger,
     clientAddress: (c) => c.req.header('cf-connecting-ip'),
     settings: config,
   });
-  runtime = { app, config };
+  runtime = { app, config, observability };
   return runtime;
 }
 
@@ -64,12 +68,14 @@ export default {
     let database: Database | undefined;
     const requestEnv: RequestEnv = {
       ...env,
-      requestDatabase: () => (database ??= createPostgresDatabase(connectionString, { max: 5, fetchTypes: false, connectTimeoutSeconds: 5 })),
+      requestDatabase: () =>
+        (database ??= createPostgresDatabase(connectionString, { max: 5, fetchTypes: false, connectTimeoutSeconds: 5, wrapClient: current.observability.wrapPostgresClient })),
     };
     try {
       return await current.app.fetch(request, requestEnv, ctx);
     } finally {
       if (database) ctx.waitUntil(database.close());
+      current.observability.afterRequest(ctx);
     }
   },
 } satisfies ExportedHandler<WorkerEnv>;
