@@ -1,10 +1,11 @@
 // Every error leaves the API as JSON `{ "error": { "code", "message" } }` with the right status.
-// Handlers throw `ApiError`; Hono's own `HTTPException`s (malformed JSON, …) are mapped by status;
-// anything else is a 500 whose details stay in the log, never in the response.
+// Handlers throw `ApiError`; Hono's own `HTTPException`s (malformed JSON, …) are mapped by status; an
+// unreachable database is a 503; anything else is a 500 whose details stay in the log, never in the response.
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from './db/errors.js';
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -44,6 +45,10 @@ export function errorHandler(logger: Logger): ErrorHandler {
     if (error instanceof ApiError) return errorJson(c, error.status, error.code, error.message, error.headers);
     if (error instanceof HTTPException && error.status < 500) {
       return errorJson(c, error.status, codeByStatus[error.status] ?? 'error', error.message || 'Request refused');
+    }
+    if (isDatabaseUnavailable(error)) {
+      logger.error({ err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'database unavailable');
+      return errorJson(c, 503, 'unavailable', 'Database unavailable; retry later', { 'Retry-After': '5' });
     }
     logger.error({ err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'unhandled error');
     return errorJson(c, 500, 'internal_error', 'Internal server error');

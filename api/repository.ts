@@ -2,6 +2,7 @@
 // (unique and foreign-key violations) to API errors, and shapes rows into their public JSON form.
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { tasks, users, type Task, type User } from '../drizzle/schema.js';
+import { sqlState } from './db/errors.js';
 import type { AppDatabase } from './db/types.js';
 import { ApiError } from './errors.js';
 import { uuidv7 } from './ids.js';
@@ -40,16 +41,6 @@ export const toTaskJson = (task: Task): TaskJson => ({
   createdAt: task.createdAt.toISOString(),
   updatedAt: task.updatedAt.toISOString(),
 });
-
-/** The SQLSTATE of a database error; Drizzle wraps driver errors, so the code may sit on a cause. */
-function sqlState(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 const uniqueViolation = '23505';
 const foreignKeyViolation = '23503';

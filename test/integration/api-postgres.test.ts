@@ -52,7 +52,7 @@ describe('migrations on PostgreSQL', () => {
     }
   });
 
-  it('reports a database that is down: ping rejects, health is 503 naming postgres', async () => {
+  it('reports a database that is down: ping rejects, health and data routes answer 503', async () => {
     const unreachable = createPostgresDatabase(`postgres://postgres@127.0.0.1:${await freePort()}/none`, { connectTimeoutSeconds: 2 });
     try {
       await expect(unreachable.ping()).rejects.toThrow();
@@ -63,6 +63,18 @@ describe('migrations on PostgreSQL', () => {
       const report = (await health.json()) as { status: string; checks: Record<string, Array<{ status: string }>> };
       expect(report.status).toBe('fail');
       expect(report.checks['postgres:responseTime']?.[0]?.status).toBe('fail');
+
+      const app = createApp({ database: unreachable, logger: pino({ level: 'silent' }) });
+      const list = await app.request('/api/users');
+      expect(list.status).toBe(503);
+      expect(list.headers.get('retry-after')).toBe('5');
+      expect(await list.json()).toEqual({ error: { code: 'unavailable', message: 'Database unavailable; retry later' } });
+      const create = await app.request('/api/users', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'down@example.com', name: 'Down' }),
+      });
+      expect(create.status).toBe(503);
     } finally {
       await unreachable.close();
     }
