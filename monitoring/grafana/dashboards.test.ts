@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { repoRoot } from '../checks.js';
 import { CURRENT_SCHEMA_VERSION, lintDashboards, loadDashboards, panelQueries, substituteVariables, variableQueries, type DashboardFile } from './dashboards.js';
 
 const builtins = { __rate_interval: '1m', __range: '1h', __interval: '15s' };
@@ -54,5 +58,38 @@ describe('Grafana dashboards', () => {
     expect(queries.length).toBe(47);
     for (const query of queries) expect(query.expr, `${query.dashboard} / ${query.panel}`).not.toContain('$');
     expect(variableQueries(builtins).map((q) => `${q.variable}:${q.match}`)).toContain('endpoint:http_requests_total{job=~".*"}');
+  });
+});
+
+describe('Grafana provisioning', () => {
+  const grafanaDir = join(repoRoot, 'monitoring', 'grafana', 'provisioning');
+  const datasources = (parse(readFileSync(join(grafanaDir, 'datasources', 'datasources.yml'), 'utf8')) as {
+    datasources: Array<{ uid: string; type: string; url: string; jsonData?: Record<string, unknown>; secureJsonData?: Record<string, string>; basicAuthUser?: string }>;
+  }).datasources;
+  const providers = (parse(readFileSync(join(grafanaDir, 'dashboards', 'dashboards.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> }).providers;
+  const compose = parse(readFileSync(join(repoRoot, 'docker-compose.prod.yml'), 'utf8')) as { services: Record<string, { volumes?: string[]; secrets?: string[] }> };
+  const grafana = compose.services.grafana!;
+
+  it('provisions Prometheus (the uid every panel uses) and the logs in Elasticsearch', () => {
+    expect(datasources.map((ds) => [ds.uid, ds.type, ds.url])).toEqual([
+      ['prometheus', 'prometheus', 'http://prometheus:9090'],
+      ['elasticsearch', 'elasticsearch', 'http://elasticsearch:9200'],
+    ]);
+    const logs = datasources[1]!;
+    expect(logs.jsonData?.index).toBe('logs-api-*');
+    expect(logs.jsonData?.timeField).toBe('@timestamp');
+  });
+
+  it('reads the Elasticsearch password from a docker secret that compose gives Grafana', () => {
+    const logs = datasources[1]!;
+    const secret = /^\$__file\{\/run\/secrets\/(\w+)\}$/.exec(logs.secureJsonData?.basicAuthPassword ?? '')?.[1];
+    expect(secret).toBe('logs_reader_password');
+    expect(grafana.secrets).toContain(secret);
+    expect(logs.basicAuthUser).toBe('logs_reader');
+  });
+
+  it('loads the dashboards from where compose mounts them', () => {
+    expect(providers.map((p) => p.options.path)).toEqual(['/var/lib/grafana/dashboards']);
+    expect(grafana.volumes).toContain('./monitoring/grafana/dashboards:/var/lib/grafana/dashboards:ro');
   });
 });
