@@ -13,12 +13,12 @@ import { alternate, type BenchSettings } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
 
-const CLIENTS = 16;
-const GROUPS = 100;
+export const CLIENTS = 16;
+export const GROUPS = 100;
 const PRELOAD_GROUPS = 20;
 const PRELOAD_SERIES_PER_GROUP = 2_500;
 
-interface PushTarget {
+export interface PushTarget {
   name: string;
   server: BenchProcess;
   /** URL prefix of the pushes, before /instance/i<n>. */
@@ -58,7 +58,7 @@ async function send(method: string, url: string, body?: string): Promise<void> {
 }
 
 /** Fills the 100 push groups once, so "5k stored" holds from the first measured push. */
-async function fillPushGroups(target: PushTarget, body: string): Promise<void> {
+export async function fillPushGroups(target: PushTarget, body: string): Promise<void> {
   for (let group = 0; group < GROUPS; group++) await send(target.method, `${target.server.url}${target.prefix}/instance/i${group}`, body);
 }
 
@@ -84,7 +84,7 @@ export function pushLoad(target: PushTarget, bodyFile: string, seconds: number):
   });
 }
 
-async function ingestRounds(targets: PushTarget[], bodyFile: string, settings: BenchSettings, label: string, log: (line: string) => void) {
+export async function ingestRounds(targets: PushTarget[], bodyFile: string, settings: BenchSettings, label: string, log: (line: string) => void) {
   return alternate<LoadResult>(
     targets.map((target) => ({
       name: target.name,
