@@ -200,14 +200,22 @@ if idem ~= '' then redis.call('SET', P .. 'k:' .. idem, '1', 'PX', 600000) end
 return finish({'applied'})
 `;
 
-/** ARGV: prefix, gk, labelsJson, now. Records a refused push on its group (creating it, as the official gateway). */
+/**
+ * ARGV: prefix, gk, labelsJson, now, scopedIdempotencyKey|''. A push the process refused: if its key was
+ * already applied, it is a replay ({'replayed'}, as the memory store answers — the key is checked before
+ * validation); otherwise the refusal is recorded on its group, creating it as the official gateway does.
+ */
 export const recordFailureScript = /* lua */ `
 local P, gk = ARGV[1], ARGV[2]
+if ARGV[5] ~= '' and redis.call('EXISTS', P .. 'k:' .. ARGV[5]) == 1 then
+  redis.call('INCR', P .. 'dedup')
+  return 'replayed'
+end
 local gkey = P .. 'g:' .. gk
 redis.call('HSETNX', gkey, 'push', '0')
 redis.call('HSET', gkey, 'labels', ARGV[3], 'fail', ARGV[4])
 redis.call('ZADD', P .. 'groups', tonumber(ARGV[4]), gk)
-return 1
+return 'invalid'
 `;
 
 /**

@@ -138,7 +138,7 @@ export class RedisStore implements GatewayStore {
     this.maxConflictRetries = options.maxConflictRetries ?? 20;
     this.scripts = {
       push: this.redis.createScript<ScriptResult>(pushScript),
-      recordFailure: this.redis.createScript<number>(recordFailureScript),
+      recordFailure: this.redis.createScript<'replayed' | 'invalid'>(recordFailureScript),
       facts: this.redis.createScript<Facts>(factsScript),
       readGroups: this.redis.createScript<RawGroup[]>(readGroupsScript),
       stats: this.redis.createScript<[number, number, string]>(statsScript),
@@ -154,7 +154,10 @@ export class RedisStore implements GatewayStore {
     }
   }
 
-  async apply(push: PushRequest): Promise<PushOutcome> {
+  async apply(request: PushRequest): Promise<PushOutcome> {
+    // Idempotency-Keys belong to aggregation mode (as in the memory store); official-mode pushes ignore them.
+    const { idempotencyKey, ...rest } = request;
+    const push: PushRequest = request.mode === 'aggregate' && idempotencyKey !== undefined ? request : rest;
     if (push.idempotencyKey !== undefined) {
       const problem = checkIdempotencyKey(push.idempotencyKey);
       if (problem) return { status: 'invalid', message: problem };
@@ -269,12 +272,13 @@ export class RedisStore implements GatewayStore {
     return { view, expectations };
   }
 
+  /** A refusal, unless the push's key was already applied (then it is a replay, as in the memory store). */
   private async refuse(push: PushRequest, message: string): Promise<PushOutcome> {
-    const labels = groupIdentity(push.grouping);
-    await this.run('recording a failed push', () =>
-      this.scripts.recordFailure.exec([], [this.prefix, groupKey(push.grouping), JSON.stringify(labels), String(push.nowMs)]),
-    );
-    return { status: 'invalid', message };
+    const key = groupKey(push.grouping);
+    const idempotency = push.idempotencyKey === undefined ? '' : scopedIdempotencyKey(key, push.idempotencyKey);
+    const labels = JSON.stringify(groupIdentity(push.grouping));
+    const result = await this.run('recording a failed push', () => this.scripts.recordFailure.exec([], [this.prefix, key, labels, String(push.nowMs), idempotency]));
+    return result === 'replayed' ? { status: 'replayed' } : { status: 'invalid', message };
   }
 
   async deleteGroup(grouping: Labels, _nowMs: number): Promise<boolean> {

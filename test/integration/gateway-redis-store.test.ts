@@ -2,12 +2,17 @@
 // store (modes, validation, aggregation, idempotency, limits, TTL), state shared by several store
 // instances (as by several gateway replicas), and no double application under concurrency.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createGatewayApp } from '../../pushgateway/app.js';
+import { loadGatewayConfig } from '../../pushgateway/config.js';
 import { renderGroups } from '../../pushgateway/core/exposition.js';
+import { MemoryStore } from '../../pushgateway/store/memory.js';
 import type { HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
 import { parseLabelText, RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
 import type { PushRequest } from '../../pushgateway/store/types.js';
 import { startRedis, startRedisBridge, type RunningRedisBridge } from '../services/redis.js';
 import type { RunningService } from '../services/process.js';
+import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-aggregate.contract.js';
 
 let redis: RunningService;
 let bridge: RunningRedisBridge;
@@ -172,4 +177,46 @@ describe('parseLabelText', () => {
     expect(parseLabelText('a="1",b="x\\"y\\\\z\\n",c=""')).toEqual({ a: '1', b: 'x"y\\z\n', c: '' });
     expect(parseLabelText('')).toEqual({});
   });
+});
+
+// The same HTTP contract as the memory store and the Workers build, over the Redis store.
+const contractConfig = loadGatewayConfig({ GATEWAY_PUSH_TOKEN: 'redis-contract', GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES) });
+let contractApp: ReturnType<typeof createGatewayApp> | undefined;
+describeAggregationContract('Redis store', () => {
+  contractApp ??= createGatewayApp({ store: new RedisStore({ url: bridge.url, token: bridge.token, keyPrefix: 'contract:' }), config: contractConfig });
+  return { token: 'redis-contract', fetch: async (path, init) => await contractApp!.request(path, init) };
+});
+
+describe('RedisStore and MemoryStore', () => {
+  it('render byte-identical /metrics for the same sequence of pushes (any mode, valid or not)', async () => {
+    const family = fc.oneof(
+      fc.record({ name: fc.constantFrom('a_total', 'b_total'), v: fc.integer({ min: -2, max: 9 }), l: fc.constantFrom('x', 'y') }).map(({ name, v, l }) => counter(name, v, { l })),
+      fc.record({ v: fc.integer({ min: -5, max: 5 }) }).map(({ v }) => gauge('a_total', v)),
+      fc.record({ c: fc.nat({ max: 5 }), d: fc.nat({ max: 5 }), s: fc.integer({ min: -8, max: 8 }), wide: fc.boolean() }).map(({ c, d, s, wide }) =>
+        histogram('lat', [c, c + d, c + d + 1], s / 4, wide ? [0.5, 1, Infinity] : [0.1, 1, Infinity]),
+      ),
+    );
+    const step = fc.record({
+      mode: fc.constantFrom<PushRequest['mode']>('aggregate', 'aggregate', 'replace', 'merge-families'),
+      job: fc.constantFrom('j1', 'j2'),
+      families: fc.array(family, { maxLength: 3 }),
+      key: fc.option(fc.constantFrom('k1', 'k2', 'k3')),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+        prefix = `prop${++prefixCounter}:`;
+        const redisStore = store();
+        const memory = new MemoryStore();
+        for (const [i, { mode, job, families, key }] of steps.entries()) {
+          // one family per name per push (a push naming a family twice is refused by both, tested elsewhere)
+          const unique = [...new Map(families.map((f) => [f.name, f])).values()];
+          const request = push(unique, { mode, grouping: { job }, nowMs: 1_000 + i, ...(key ? { idempotencyKey: key } : {}) });
+          const [fromRedis, fromMemory] = [await redisStore.apply(request), await memory.apply(request)];
+          expect(fromRedis.status).toBe(fromMemory.status);
+        }
+        expect(renderGroups(await redisStore.groups(2_000), 'text')).toBe(await memory.exposition(2_000, 'text'));
+      }),
+      { numRuns: 40 },
+    );
+  }, 120_000);
 });

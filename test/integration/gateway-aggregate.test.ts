@@ -1,0 +1,68 @@
+// Aggregation mode end to end on Node: the shared contract against the app over the memory store (no
+// socket) and against the real Node server, and prom-client's Pushgateway pointed at `<gateway>/aggregate`
+// working unchanged (push, pushAdd, delete; plain and gzip).
+import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGatewayApp } from '../../pushgateway/app.js';
+import { loadGatewayConfig } from '../../pushgateway/config.js';
+import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import { MemoryStore } from '../../pushgateway/store/memory.js';
+import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-aggregate.contract.js';
+
+const TOKEN = 'aggregate-token';
+const env = { GATEWAY_PUSH_TOKEN: TOKEN, GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES), GATEWAY_PORT: '0', LOG_LEVEL: 'silent' };
+
+const app = createGatewayApp({ store: new MemoryStore(), config: loadGatewayConfig(env) });
+describeAggregationContract('memory store (app.request)', () => ({ token: TOKEN, fetch: async (path, init) => await app.request(path, init) }));
+
+let gateway: RunningGateway;
+beforeAll(async () => {
+  gateway = await startGateway({ env, hostname: '127.0.0.1' });
+});
+afterAll(async () => {
+  await gateway?.stop();
+});
+describeAggregationContract('Node server', () => ({ token: TOKEN, fetch: (path, init) => fetch(`${gateway.url}${path}`, init) }));
+
+describe("prom-client's Pushgateway against /aggregate", () => {
+  async function lines(job: string): Promise<string[]> {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    return text.split('\n').filter((line) => line.includes(`job="${job}"`) && !line.startsWith('push_'));
+  }
+
+  it.each([
+    ['plain', {}],
+    ['gzip', { 'Content-Encoding': 'gzip' }],
+  ])('pushAdd sends deltas that add up, push (PUT) too, delete removes the group (%s)', async (_what, headers) => {
+    const registry = new Registry();
+    const requests = new Counter({ name: 'client_requests_total', help: 'Requests.', labelNames: ['code'], registers: [registry] });
+    const latency = new Histogram({ name: 'client_latency_seconds', help: 'Latency.', buckets: [0.1, 1], registers: [registry] });
+    const inFlight = new Gauge({ name: 'client_in_flight', help: 'In flight.', registers: [registry] });
+    const job = `prom-client-${_what}`;
+    const pushgateway = new Pushgateway(`${gateway.url}/aggregate`, { headers: { Authorization: `Bearer ${TOKEN}`, ...headers } }, registry);
+
+    requests.inc({ code: '200' }, 3);
+    latency.observe(0.05);
+    inFlight.set(2);
+    const first = await pushgateway.pushAdd({ jobName: job, groupings: { instance: 'lambda-1' } });
+    expect((first.resp as { statusCode: number }).statusCode).toBe(200);
+    registry.resetMetrics(); // the client sends what it counted since its last push: a delta
+    requests.inc({ code: '200' }, 2);
+    latency.observe(0.5);
+    inFlight.set(5);
+    await pushgateway.push({ jobName: job, groupings: { instance: 'lambda-1' } });
+
+    const labels = `instance="lambda-1",job="${job}"`;
+    expect(await lines(job)).toEqual([
+      `client_in_flight{${labels}} 5`,
+      `client_latency_seconds_bucket{${labels},le="0.1"} 1`,
+      `client_latency_seconds_bucket{${labels},le="1"} 2`,
+      `client_latency_seconds_bucket{${labels},le="+Inf"} 2`,
+      `client_latency_seconds_sum{${labels}} 0.55`,
+      `client_latency_seconds_count{${labels}} 2`,
+      `client_requests_total{code="200",${labels}} 5`,
+    ]);
+    await pushgateway.delete({ jobName: job, groupings: { instance: 'lambda-1' } });
+    expect(await lines(job)).toEqual([]);
+  });
+});
