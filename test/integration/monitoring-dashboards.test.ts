@@ -79,7 +79,7 @@ beforeAll(async () => {
 
   // 3. Slow queries: another session holds an exclusive lock on users for a while, so the API's
   //    SELECTs and INSERTs on it wait (real PostgreSQL lock waits, no sleep in the app).
-  const locker = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
+  const locker = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
   try {
     const session = await locker.reserve();
     await session`begin`;
@@ -88,7 +88,13 @@ beforeAll(async () => {
       [...Array.from({ length: 6 }, () => api('/api/users')), ...Array.from({ length: 4 }, (_, i) => api('/api/users', json({ email: `slow${i}@example.com`, name: 'Slow' })))],
       10,
     );
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Hold the lock until the API's queries are all queued behind it, then 0.7 s more: each of them
+    // takes longer than the 0.5 s bucket whatever the speed of the machine.
+    await waitUntil(
+      async () => (await locker`select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)[0]!.waiting >= 6,
+      { what: 'the API queries to wait for the lock', timeoutMs: 30_000, intervalMs: 50 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 700));
     await session`commit`;
     session.release();
     tally(await waiting);
@@ -170,7 +176,7 @@ describe('dashboards on real data', () => {
       `sum(increase(http_requests_total{job="${API_JOB}",status=~"5.."}[1h])) / sum(increase(http_requests_total{job="${API_JOB}"}[1h]))`,
     );
     expect(errorRatio).toBeGreaterThan(0);
-    // The lock held for 1.5 s: some SELECT took longer than half a second.
+    // The lock held the queries for over 0.7 s: SELECTs took longer than half a second.
     const slowSelects = await scalarQuery(
       stack.prometheus.url,
       `sum(db_query_duration_seconds_count{job="${API_JOB}",operation="SELECT"}) - sum(db_query_duration_seconds_bucket{job="${API_JOB}",operation="SELECT",le="0.5"})`,
