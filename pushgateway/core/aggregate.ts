@@ -158,7 +158,8 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
     const current = stored(family.name);
     const metrics = current ? current.family.metrics.slice() : [];
     // Map iteration follows insertion order, which is metric order: its keys are the new labelTexts.
-    const index = current ? new Map(seriesIndex(current)) : new Map<string, number>();
+    let index = current ? new Map(seriesIndex(current)) : new Map<string, number>();
+    let added = false;
     for (let i = 0; i < family.metrics.length; i++) {
       const metric = family.metrics[i]!;
       const text = labelTexts[i]!;
@@ -172,11 +173,21 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
       if (position === undefined) {
         index.set(text, metrics.length);
         metrics.push(next);
+        added = true;
       } else {
         metrics[position] = next;
       }
     }
-    const texts = [...index.keys()];
+    let texts = [...index.keys()];
+    if (added) {
+      // New series take their place in label order, so the rendered family does not depend on which
+      // instance pushed first (and matches the Redis store, which renders in label order too).
+      const order = texts.map((text, i) => [text, i] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const sorted = order.map(([, i]) => metrics[i]!);
+      for (let i = 0; i < sorted.length; i++) metrics[i] = sorted[i]!;
+      texts = order.map(([text]) => text);
+      index = new Map(texts.map((text, i) => [text, i]));
+    }
     seriesIndexCache.set(texts, index);
     merged.push({ family: { name: family.name, help: family.help ?? current?.family.help, type: family.type, metrics }, labelTexts: texts });
   }
