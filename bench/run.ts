@@ -15,10 +15,11 @@ import type { Suite } from './lib/suite.js';
 import { apiOverheadSuite } from './suites/api-overhead.js';
 import { gatewaySuite } from './suites/gateway.js';
 import { gatewayRedisSuite } from './suites/gateway-redis.js';
+import { gatewayWorkersSuite } from './suites/gateway-workers.js';
 import { logShippingSuite } from './suites/log-shipping.js';
 import { queryTimingSuite } from './suites/query-timing.js';
 
-const suites: Suite[] = [apiOverheadSuite, gatewaySuite, gatewayRedisSuite, logShippingSuite, queryTimingSuite];
+const suites: Suite[] = [apiOverheadSuite, gatewaySuite, gatewayRedisSuite, gatewayWorkersSuite, logShippingSuite, queryTimingSuite];
 
 function usage(): string {
   return ['usage: npm run bench [-- <suite>…] [--list]', 'suites:', ...suites.map((suite) => `  ${suite.name.padEnd(10)} ${suite.description}`)].join('\n');

@@ -4,7 +4,7 @@
 // what is measured is the sustained rate with nothing dropped, not how fast a buffer fills.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { loggingConfigFromEnv } from '../../api/logging/config.js';
+import { loggingSettings } from '../../api/logging/config.js';
 import { createLogger } from '../../api/logging/logger.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -12,10 +12,15 @@ const linesPerRound = Number(process.env.BENCH_LINES ?? 100_000);
 const QUEUE_CAP = 20_000;
 const CHUNK = 500;
 
-const { logger, shipper, close } = createLogger(loggingConfigFromEnv(process.env), {
+const elasticsearchUrl = process.env.ELASTICSEARCH_URL;
+if (!elasticsearchUrl) throw new Error('ELASTICSEARCH_URL must be set: there is nothing to ship to');
+const problems: string[] = [];
+const config = loggingSettings({ logLevel: 'info', serviceName: 'api', elasticsearch: { url: elasticsearchUrl } }, process.env, problems);
+if (problems.length) throw new Error(problems.join('; '));
+const { logger, shipper, close } = createLogger(config, {
   stdout: pino.destination({ dest: '/dev/null', sync: false }),
 });
-if (!shipper) throw new Error('ELASTICSEARCH_URL must be set: there is nothing to ship to');
+if (!shipper) throw new Error('the logger built no shipper although ELASTICSEARCH_URL is set');
 
 async function shipRound(): Promise<{ linesPerSecond: number; dropped: number }> {
   const before = shipper!.stats();
