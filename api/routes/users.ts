@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { pageQuerySchema, defaultPageSize } from '../pagination.js';
 import type { AppEnv } from '../types.js';
 import { requireJson, storableText, validate } from '../validation.js';
-import { notFound, pathId } from './ids.js';
+import { methodNotAllowed, notFound, pathId } from './ids.js';
 import { createTaskSchema } from './tasks.js';
 
 const email = storableText().trim().toLowerCase().max(254).pipe(z.email('email must be an email address'));
@@ -64,5 +64,8 @@ export function usersRoutes() {
       const { limit = defaultPageSize, cursor, done } = c.req.valid('query');
       if (!(await c.var.repository.userExists(userId))) throw notFound('user', userId);
       return c.json(await c.var.repository.listTasks(userId, { limit, after: cursor, done }));
-    });
+    })
+    .all('/', methodNotAllowed(['GET', 'HEAD', 'POST']))
+    .all('/:id', methodNotAllowed(['GET', 'HEAD', 'PATCH', 'DELETE']))
+    .all('/:id/tasks', methodNotAllowed(['GET', 'HEAD', 'POST']));
 }

@@ -234,6 +234,19 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
         await expectError(await api('/'), 404, 'not_found');
       });
 
+      it('405 with Allow for a known path and an unsupported method; HEAD works like GET without a body', async () => {
+        const user = await createUser();
+        const put = await api(`/api/users/${user.id}`, json({ name: 'x' }, 'PUT'));
+        expect(put.headers.get('allow')).toBe('GET, HEAD, PATCH, DELETE');
+        await expectError(put, 405, 'method_not_allowed');
+        await expectError(await api('/api/users', { method: 'DELETE' }), 405, 'method_not_allowed');
+        await expectError(await api(`/api/tasks/${user.id}`, { method: 'POST' }), 405, 'method_not_allowed');
+        const head = await api(`/api/users/${user.id}`, { method: 'HEAD' });
+        expect(head.status).toBe(200);
+        expect(await head.text()).toBe('');
+        expect(await (await api(`/api/users/${user.id}`)).json()).toEqual(user);
+      });
+
       it('never answers 5xx to random bodies, queries and ids (property)', async () => {
         const user = await createUser();
         const requests = fc.oneof(
