@@ -42,10 +42,10 @@ const toRequest = (push: ValidPush, nowMs: number): PushRequest =>
 
 const invalidFamilies: fc.Arbitrary<MetricFamily[]> = fc.oneof(
   fc.integer({ min: -50, max: -1 }).map((v) => [counter(v, 'x')]),
-  fc.constant([histogram([1, 1], 1, [0.5, Infinity])]),
-  fc.constant([{ name: 'events_total', help: undefined, type: 'gauge', metrics: [{ labels: { kind: 'x' }, value: 1 }] } satisfies MetricFamily]),
-  fc.constant([counter(1, 'x'), { name: 'q', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }], sum: 1, count: 1 }] } satisfies MetricFamily]),
-  fc.constant([counter(1, 'x'), counter(2, 'x')]),
+  fc.constant<MetricFamily[]>([histogram([1, 1], 1, [0.5, Infinity])]),
+  fc.constant<MetricFamily[]>([{ name: 'events_total', help: undefined, type: 'gauge', metrics: [{ labels: { kind: 'x' }, value: 1 }] } satisfies MetricFamily]),
+  fc.constant<MetricFamily[]>([counter(1, 'x'), { name: 'q', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }], sum: 1, count: 1 }] } satisfies MetricFamily]),
+  fc.constant<MetricFamily[]>([counter(1, 'x'), counter(2, 'x')]),
 );
 
 describe('aggregation through the memory store', () => {
