@@ -122,6 +122,7 @@ export const gatewaySuite: Suite = {
         { name: 'ours /aggregate', server: oursAggregate, prefix: '/aggregate/metrics/job/bench', method: 'POST', idempotency: true },
       ];
 
+      const idleRss = new Map(targets.map((target) => [target.name, target.server.rssBytes()]));
       const notes: string[] = [];
       log(`filling ${GROUPS} groups × ${API_LIKE_SERIES} series in each gateway`);
       for (const target of [...targets]) {
@@ -179,6 +180,7 @@ export const gatewaySuite: Suite = {
         ['p99 ms, 5k stored', ...names.map((name) => formatSpread(spread(p99(at5k, name)), 1))],
         ['pushes/s, 55k stored', ...names.map((name) => formatSpread(spread(rate(at55k, name))))],
         ['p99 ms, 55k stored', ...names.map((name) => formatSpread(spread(p99(at55k, name)), 1))],
+        ['RSS MiB idle, before any push', ...names.map((name) => formatNumber(idleRss.get(name)! / 2 ** 20, 1))],
         ['RSS MiB after loading 55k', ...names.map((name) => formatNumber(rss.get(name)! / 2 ** 20, 1))],
       ];
       const scrapeMs = (name: string, kind: 'plain' | 'gzip') => scrape.get(name)!.map((run) => run[kind].seconds * 1000);
