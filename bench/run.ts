@@ -3,7 +3,8 @@
 //   npm run bench -- api gateway  chosen suites
 //   npm run bench -- --list       names and descriptions
 //   BENCH_QUICK=1 npm run bench   smoke run: 2 short rounds, smaller stores
-// BENCH_ROUNDS / BENCH_SECONDS override rounds and seconds per measurement.
+// BENCH_ROUNDS / BENCH_SECONDS override rounds and seconds per measurement. A suite is not started once
+// BENCH_BUDGET_SECONDS (default 540) have passed, so a run on a busy machine still ends near 10 minutes.
 // Results also go to bench/results/latest.md (Markdown, for bench/README.md) and latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -50,8 +51,14 @@ async function main(): Promise<number> {
 
   const tables: Table[] = [];
   const failures: string[] = [];
+  const budgetSeconds = Number(process.env.BENCH_BUDGET_SECONDS ?? 540);
   for (const suite of chosen) {
     const suiteStart = Date.now();
+    if ((suiteStart - startedAt.getTime()) / 1000 > budgetSeconds) {
+      failures.push(`${suite.name}: not run, the ${budgetSeconds} s budget (BENCH_BUDGET_SECONDS) was spent`);
+      console.error(`\n-- suite ${suite.name} skipped: over the ${budgetSeconds} s budget`);
+      continue;
+    }
     console.log(`\n-- suite ${suite.name}`);
     try {
       const produced = await suite.run(settings, (line) => console.log(`   ${line}`));
