@@ -16,11 +16,17 @@ export function pushTimeLine(family: typeof pushTimeFamily | typeof pushFailureT
   return `${family.name}{${labelText(group.labels)}} ${formatGoFloat(ms / 1000)}\n`;
 }
 
-/** Sample lines of one stored family (labels already include the grouping labels). */
-export function familyLines(family: MetricFamily): string {
-  let out = '';
-  for (const metric of family.metrics) out += renderMetricLines(family.name, metric, labelText(metric.labels));
-  return out;
+/**
+ * Sample lines of one stored family (labels already include the grouping labels), as one flat string.
+ * `labelTexts` are the metrics' label texts when already known (validation computes them).
+ */
+export function familyLines(family: MetricFamily, labelTexts?: readonly string[]): string {
+  const lines = new Array<string>(family.metrics.length);
+  for (let i = 0; i < lines.length; i++) {
+    const metric = family.metrics[i]!;
+    lines[i] = renderMetricLines(family.name, metric, labelTexts?.[i] ?? labelText(metric.labels));
+  }
+  return lines.join('');
 }
 
 export function compareGroupKeys(a: string, b: string): number {
@@ -46,7 +52,7 @@ export function renderGroups(groups: readonly Group[], format: ExpositionFormat)
   }
   const families: RenderableFamily[] = [];
   for (const [name, list] of byName) {
-    families.push({ name, help: chooseHelp(list.map((f) => f.help)), type: list[0]!.type, lines: list.map(familyLines).join('') });
+    families.push({ name, help: chooseHelp(list.map((f) => f.help)), type: list[0]!.type, lines: list.map((family) => familyLines(family)).join('') });
   }
   if (sorted.length > 0) {
     for (const timeFamily of [pushTimeFamily, pushFailureTimeFamily]) {

@@ -110,12 +110,10 @@ export function escapeLabelValue(value: string): string {
 /** `a="1",b="x"` with names sorted: the label part of a series key and of every rendered sample line. */
 export function labelText(labels: Labels): string {
   const names = Object.keys(labels).sort();
-  let text = '';
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    text += `${i === 0 ? '' : ','}${name}="${escapeLabelValue(labels[name]!)}"`;
-  }
-  return text;
+  const parts = new Array<string>(names.length);
+  for (let i = 0; i < names.length; i++) parts[i] = `${names[i]!}="${escapeLabelValue(labels[names[i]!]!)}"`;
+  // join gives one flat string; `+=` would keep a tree of string pieces alive for every stored series.
+  return parts.join(',');
 }
 
 /** Canonical group key: the sorted, escaped grouping labels (instance included). Unambiguous because values are quoted and escaped. */

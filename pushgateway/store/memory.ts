@@ -6,7 +6,7 @@ import { chooseHelp, compareGroupKeys, familyLines, pushFailureTimeFamily, pushT
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
 import { renderHeader, type ExpositionFormat } from '../core/render.js';
-import { checkAgainstStore, preparePush, seriesKey, type PreparedFamily, type PreparedPush, type PushValidationView } from '../core/validate.js';
+import { checkAgainstStore, preparePush, type PreparedFamily, type PreparedPush, type PushValidationView } from '../core/validate.js';
 import { aggregateFamilies } from '../core/aggregate.js';
 import { ExpiryQueue } from '../core/expiry.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
@@ -44,7 +44,9 @@ interface FamilyEntry {
 export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSource {
   private readonly states = new Map<string, GroupState>();
   private readonly familyIndex = new Map<string, FamilyEntry>();
-  private readonly seriesOwners = new Map<string, string>();
+  // Series index by family, then label text: the label texts are the ones the families keep anyway, so the
+  // index adds no key strings of its own (about 100 bytes per series less than one flat seriesKey map).
+  private readonly seriesOwners = new SeriesIndex();
   private readonly maxSeries: number;
   private deduplicatedPushes = 0;
   // TTL: group keys in the order of their last push (attempt), so expiring never scans every group.
@@ -74,7 +76,8 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 
   seriesOwner(key: string): string | undefined {
-    return this.seriesOwners.get(key);
+    const brace = key.indexOf('{'); // metric names have no brace; see core/validate seriesKey
+    return this.seriesOwners.get(key.slice(0, brace), key.slice(brace + 1, -1));
   }
 
   async apply(push: PushRequest): Promise<PushOutcome> {
@@ -201,6 +204,12 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     }
   }
 
+  /** One live group by key (the Durable Object store persists the group a push changed). */
+  group(key: string, nowMs: number): Group | undefined {
+    this.expire(nowMs);
+    return this.states.get(key)?.group;
+  }
+
   /** SnapshotSource: the groups and the remembered keys at one instant (store/persistence). */
   snapshot(nowMs: number): StoreSnapshot {
     this.expire(nowMs);
@@ -249,9 +258,9 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
 
   private indexFamily(state: GroupState, { family, labelTexts }: PreparedFamily): void {
     const { key } = state.group;
-    state.stored.set(family.name, { family, labelTexts, lines: familyLines(family) });
+    state.stored.set(family.name, { family, labelTexts, lines: familyLines(family, labelTexts) });
     state.group.families.set(family.name, family);
-    for (const text of labelTexts) this.seriesOwners.set(seriesKey(family.name, text), key);
+    for (const text of labelTexts) this.seriesOwners.set(family.name, text, key);
     const entry = this.familyIndex.get(family.name);
     if (entry) {
       entry.type = family.type; // validation guarantees other holders agree
@@ -268,7 +277,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     if (!stored) return;
     state.stored.delete(name);
     state.group.families.delete(name);
-    for (const text of stored.labelTexts) this.seriesOwners.delete(seriesKey(name, text));
+    for (const text of stored.labelTexts) this.seriesOwners.delete(name, text);
     const entry = this.familyIndex.get(name)!;
     entry.holders.delete(state.group.key);
     if (entry.holders.size === 0) {
@@ -306,5 +315,30 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     for (const group of groups) block += pushTimeLine(family, group);
     this.timeBlocks.set(cacheKey, block);
     return block;
+  }
+}
+
+/** family name → label text → group key, with a running count of series. */
+class SeriesIndex {
+  private readonly byFamily = new Map<string, Map<string, string>>();
+  size = 0;
+
+  get(familyName: string, labelText: string): string | undefined {
+    return this.byFamily.get(familyName)?.get(labelText);
+  }
+
+  set(familyName: string, labelText: string, groupKey: string): void {
+    let owners = this.byFamily.get(familyName);
+    if (!owners) this.byFamily.set(familyName, (owners = new Map()));
+    const before = owners.size;
+    owners.set(labelText, groupKey);
+    this.size += owners.size - before;
+  }
+
+  delete(familyName: string, labelText: string): void {
+    const owners = this.byFamily.get(familyName);
+    if (!owners?.delete(labelText)) return;
+    this.size--;
+    if (owners.size === 0) this.byFamily.delete(familyName);
   }
 }
