@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/pglite';
 import * as schema from '../../drizzle/schema.js';
+import { lockDataDir } from './data-dir-lock.js';
 import type { AppDatabase, Database } from './types.js';
 
 export interface PgliteOptions {
@@ -18,7 +19,16 @@ export async function createPgliteClient(dir: string): Promise<PGlite> {
 }
 
 export async function createPgliteDatabase(dir: string, options: PgliteOptions = {}): Promise<Database & { client: PGlite }> {
-  const raw = await createPgliteClient(dir);
+  const inMemory = dir.startsWith('memory://');
+  if (!inMemory) mkdirSync(dir, { recursive: true });
+  const unlock = inMemory ? () => {} : lockDataDir(dir);
+  let raw: PGlite;
+  try {
+    raw = await createPgliteClient(dir);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const client = options.wrapClient ? options.wrapClient(raw) : raw;
   const db = drizzle(client, { schema }) as unknown as AppDatabase;
   return {
@@ -30,6 +40,7 @@ export async function createPgliteDatabase(dir: string, options: PgliteOptions =
     },
     async close() {
       if (!raw.closed) await raw.close();
+      unlock();
     },
   };
 }

@@ -47,6 +47,18 @@ async function npmStart(name: string, pgliteDir: string) {
   return { proc, base, exit };
 }
 
+/** Runs `npm start` expecting it to exit by itself (a refusal to start); gives its exit code and output. */
+async function runToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const child = spawn('npm', ['start', '--silent'], { cwd: repoRoot, env: { ...process.env, HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const killTimer = setTimeout(() => child.kill('SIGTERM'), 90_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(killTimer);
+  return { code, output };
+}
+
 describe('npm start', () => {
   it('serves health and CRUD on embedded PGlite, exits 0 on SIGTERM, and keeps its data', async () => {
     const pgliteDir = join(dir, 'pglite');
@@ -70,6 +82,12 @@ describe('npm start', () => {
     expect(task.status).toBe(201);
     expect(first.proc.logTail(50)).toContain(`API listening on ${first.base}`);
 
+    // A second instance on the same PGlite folder would corrupt it: it refuses to start, naming the holder.
+    const intruder = await runToExit({ PGLITE_DIR: pgliteDir, PORT: String(await freePort()), GATEWAY_PORT: String(await freePort()) });
+    expect(intruder.code).toBe(1);
+    expect(intruder.output).toContain(`PGLITE_DIR ${pgliteDir} is in use by process`);
+    expect((await fetch(`${first.base}/api/users/${user.id}`)).status).toBe(200);
+
     first.proc.child.kill('SIGTERM');
     const [code] = await first.exit;
     expect(code, first.proc.logTail()).toBe(0);
@@ -87,15 +105,7 @@ describe('npm start', () => {
   }, 300_000);
 
   it('refuses to start on a bad variable, naming it', async () => {
-    const child = spawn('npm', ['start', '--silent'], {
-      cwd: repoRoot,
-      env: { ...process.env, PORT: 'eighty', LOG_LEVEL: 'loud', PGLITE_DIR: join(dir, 'never') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const { code, output } = await runToExit({ PORT: 'eighty', LOG_LEVEL: 'loud', PGLITE_DIR: join(dir, 'never') });
     expect(code).toBe(1);
     expect(output).toContain('PORT must be an integer');
     expect(output).toContain('LOG_LEVEL must be one of');
