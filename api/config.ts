@@ -2,6 +2,8 @@
 // Node's `process.env` and a Worker's `env` bindings (non-string bindings such as HYPERDRIVE are
 // ignored here). Every problem is collected, and start-up stops with a message naming each variable.
 
+import { loggingSettings, type LoggingConfig } from './logging/config.js';
+
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
 
@@ -24,6 +26,8 @@ export interface Config {
   serviceName: string;
   logFile?: string;
   elasticsearch?: ElasticsearchConfig;
+  /** Logger, file rotation and Elasticsearch shipping settings (api/logging/config.ts reads the logging-only rows). */
+  logging: LoggingConfig;
   pushgatewayUrl?: string;
   pushgatewayToken?: string;
   pushIntervalMs: number;
@@ -130,6 +134,7 @@ export function parseConfig(env: Env): Config {
     cacheTtlSeconds: integer('CACHE_TTL_SECONDS', 60, 1, 86_400),
     healthCheckTimeoutMs: integer('HEALTH_CHECK_TIMEOUT_MS', 1_000, 10, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 300_000),
+    logging: { level: logLevel, serviceName },
   };
   if (databaseUrl) config.databaseUrl = databaseUrl;
   if (upstashUrl && upstashToken) config.upstash = { url: upstashUrl, token: upstashToken };
@@ -140,6 +145,7 @@ export function parseConfig(env: Env): Config {
     if (apiKey) config.elasticsearch.apiKey = apiKey;
     if (username && password) Object.assign(config.elasticsearch, { username, password });
   }
+  config.logging = loggingSettings(config, env, problems);
   const pushgatewayUrl = url('PUSHGATEWAY_URL', ['http:', 'https:']);
   if (pushgatewayUrl) config.pushgatewayUrl = pushgatewayUrl;
   const pushgatewayToken = read(env, 'PUSHGATEWAY_TOKEN');

@@ -3,10 +3,11 @@
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Redis } from '@upstash/redis';
-import pino from 'pino';
 import { createApp } from './app.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { openDatabase } from './db/open.js';
+import { accessLog } from './logging/access-log.js';
+import { createLogger } from './logging/logger.js';
 import { upstashOptions } from './redis.js';
 import { createNodeObservability } from './observability/node.js';
 import { createShutdownHooks } from './shutdown.js';
@@ -24,10 +25,15 @@ function loadConfig(): Config {
 }
 
 const config = loadConfig();
-const logger = pino({ level: config.logLevel, base: { service: config.serviceName } });
+// ECS JSON to stdout, to LOG_FILE (rotated) and to Elasticsearch when ELASTICSEARCH_URL is set.
+const logging = createLogger(config.logging);
+const { logger } = logging;
 const shutdownHooks = createShutdownHooks();
+// Registered first, so it runs last: the other hooks' lines are shipped too.
+shutdownHooks.add('log shipping', () => logging.flush(config.shutdownTimeoutMs));
 
 const observability = createNodeObservability({ config, logger });
+logging.countInto(observability.metrics);
 const database = await openDatabase(config, {
   wrapPostgresClient: observability.wrapPostgresClient,
   wrapPgliteClient: observability.wrapPgliteClient,
@@ -49,7 +55,7 @@ const app = createApp({
   database,
   ...(redis ? { redis } : {}),
   logger,
-  middleware: [observability.middleware],
+  middleware: [observability.middleware, accessLog({ logger })],
   clientAddress: (c) => getConnInfo(c).remote.address,
   settings: config,
 });
@@ -82,7 +88,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   clearTimeout(forceTimer);
   await shutdownHooks.run({ logger, timeoutMs: config.shutdownTimeoutMs });
   logger.info('stopped');
-  logger.flush();
+  await logging.close(2_000);
   process.exit(0);
 }
 // A second signal while stopping exits at once (an impatient Ctrl-C).

@@ -6,12 +6,13 @@
 // with `DATABASE_URL=… npm run db:migrate` before deploying.
 import { Redis } from '@upstash/redis/cloudflare';
 import type { Context } from 'hono';
-import pino from 'pino';
 import { createApp, type App } from './app.js';
 import { parseConfig, type Config } from './config.js';
 import { createPostgresDatabase } from './db/postgres.js';
 import type { Database } from './db/types.js';
 import { createWorkerObservability, type WorkerObservability } from './observability/worker.js';
+import { accessLog } from './logging/access-log.js';
+import { createWorkerLogger, type WorkerLogger } from './logging/worker-logger.js';
 import { upstashOptions } from './redis.js';
 
 export interface WorkerEnv {
@@ -28,6 +29,7 @@ interface IsolateRuntime {
   app: App;
   config: Config;
   observability: WorkerObservability;
+  logging: WorkerLogger;
 }
 
 // One app per isolate, built from the first request's env (env is fixed for an isolate's lifetime).
@@ -39,18 +41,21 @@ function runtimeFor(env: WorkerEnv): IsolateRuntime {
   if (!env.HYPERDRIVE && !config.databaseUrl) {
     throw new Error('Invalid configuration:\n  - bind a Hyperdrive config as HYPERDRIVE or set the DATABASE_URL secret');
   }
-  const logger = pino({ level: config.logLevel, base: { service: config.serviceName }, browser: { asObject: true } });
+  // pino's browser build writing the Node logger's ECS JSON to the console, shipped with fetch in waitUntil.
+  const logging = createWorkerLogger(config.logging);
+  const { logger } = logging;
   const redis = config.upstash ? new Redis(upstashOptions({ ...config.upstash, timeoutMs: config.healthCheckTimeoutMs })) : undefined;
   const observability = createWorkerObservability({ config, logger });
+  logging.countInto(observability.metrics);
   const app = createApp({
     database: (c: Context) => (c.env as RequestEnv).requestDatabase(),
-    middleware: [observability.middleware],
+    middleware: [observability.middleware, accessLog({ logger })],
     ...(redis ? { redis } : {}),
     logger,
     clientAddress: (c) => c.req.header('cf-connecting-ip'),
     settings: config,
   });
-  runtime = { app, config, observability };
+  runtime = { app, config, observability, logging };
   return runtime;
 }
 
@@ -76,6 +81,7 @@ export default {
     } finally {
       if (database) ctx.waitUntil(database.close());
       current.observability.afterRequest(ctx);
+      ctx.waitUntil(current.logging.flush(10_000));
     }
   },
 } satisfies ExportedHandler<WorkerEnv>;

@@ -14,8 +14,6 @@ import { LogShipper, type ShipperReport } from './shipper.js';
 import { createElasticsearchClient, elasticsearchClientTransport } from './transport-client.js';
 
 export interface CreateLoggerOptions {
-  /** The API's `log_events_shipped_total` / `log_events_dropped_total` (from `createApiMetrics`). */
-  metrics?: LogShippingMetrics;
   /** Replaces stdout (tests); default: asynchronous fd 1, flushed on close. */
   stdout?: DestinationStream;
   /** Replaces the client built from `config.elasticsearch` (tests: `@elastic/elasticsearch-mock`). */
@@ -28,6 +26,8 @@ export interface AppLogger {
   logger: Logger;
   /** Present when `ELASTICSEARCH_URL` is set. */
   shipper?: LogShipper;
+  /** Counts shipped/dropped lines in the API's `log_events_*` counters (from `createApiMetrics`), past ones included. */
+  countInto(metrics: LogShippingMetrics): void;
   /** Ships what is buffered (within `timeoutMs`) without closing anything. */
   flush(timeoutMs?: number): Promise<void>;
   /** Shutdown: ships what is buffered, then closes the file transport and flushes stdout. */
@@ -90,7 +90,6 @@ export function createLogger(config: LoggingConfig, options: CreateLoggerOptions
       maxBufferBytes: config.elasticsearch.maxBufferBytes,
       flushIntervalMs: config.elasticsearch.flushIntervalMs,
       ...options.shipper,
-      ...(options.metrics ? { counters: shipperCounters(options.metrics) } : {}),
       report,
     });
   }
@@ -103,6 +102,7 @@ export function createLogger(config: LoggingConfig, options: CreateLoggerOptions
   return {
     logger,
     ...(shipper ? { shipper } : {}),
+    countInto: (metrics) => shipper?.attachCounters(shipperCounters(metrics)),
     flush: async (timeoutMs = 10_000) => {
       await shipper?.flush(timeoutMs);
     },

@@ -197,4 +197,18 @@ describe('LogShipper', () => {
     expect(counted).toEqual({ shipped: 1, dropped: {} });
     expect(reports[0]?.message).toBe('shipping logs to Elasticsearch failed, retrying with backoff');
   });
+
+  it('attachCounters adds what was counted before it, then counts on', async () => {
+    const { transport } = scriptedTransport();
+    const shipper = new LogShipper({ transport, mode: 'background', maxBatchBytes: 100 });
+    shipper.write(line(1));
+    shipper.write(line(2, 200)); // too large
+    await shipper.flush(5_000);
+    const counted = { shipped: 0, dropped: {} as Partial<Record<DropReason, number>> };
+    shipper.attachCounters({ shipped: (count) => (counted.shipped += count), dropped: (reason, count) => (counted.dropped[reason] = (counted.dropped[reason] ?? 0) + count) });
+    expect(counted).toEqual({ shipped: 1, dropped: { too_large: 1 } });
+    shipper.write(line(3));
+    await shipper.flush(5_000);
+    expect(counted.shipped).toBe(2);
+  });
 });

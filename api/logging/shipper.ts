@@ -89,7 +89,7 @@ export class LogShipper {
   readonly #maxBufferBytes: number;
   readonly #minBackoffMs: number;
   readonly #maxBackoffMs: number;
-  readonly #counters: ShipperCounters | undefined;
+  #counters: ShipperCounters | undefined;
   readonly #report: ShipperReport;
 
   #queue: string[] = [];
@@ -196,6 +196,16 @@ export class LogShipper {
       this.#heldBytes -= this.#queuedBytes;
       this.#queuedBytes = 0;
     }
+  }
+
+  /**
+   * Counts into `counters` from now on, first adding what was counted before (the logger exists before the
+   * metrics registry that holds the counters, and its first lines must not go uncounted).
+   */
+  attachCounters(counters: ShipperCounters): void {
+    this.#counters = counters;
+    if (this.#stats.shipped > 0) counters.shipped(this.#stats.shipped);
+    for (const [reason, count] of Object.entries(this.#stats.dropped) as Array<[DropReason, number]>) if (count > 0) counters.dropped(reason, count);
   }
 
   stats(): ShipperStats {

@@ -2,19 +2,10 @@
 // `compatible-with=8` media types match the 8.19 cluster in compose. Its own retries are off (maxRetries: 0):
 // the shipper owns retry and backoff for every runtime, so there is one policy to reason about.
 import { Client, errors } from '@elastic/elasticsearch';
+import { bulkFilterPath, type ElasticsearchConnection } from './bulk-protocol.js';
 import type { BulkAttempt, BulkItemResult, BulkTransport } from './shipper.js';
 
-export interface ElasticsearchConnection {
-  url: string;
-  apiKey?: string;
-  username?: string;
-  password?: string;
-  /** Per-request timeout; a timed-out bulk is retried (default 30 s). */
-  requestTimeoutMs?: number;
-}
-
-/** Only what the shipper reads comes back, which keeps large responses cheap to parse. */
-export const bulkFilterPath = 'errors,items.*.status,items.*.error.type,items.*.error.reason';
+export type { ElasticsearchConnection } from './bulk-protocol.js';
 
 export function createElasticsearchClient(connection: ElasticsearchConnection): Client {
   return new Client({

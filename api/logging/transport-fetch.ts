@@ -2,11 +2,7 @@
 // `_bulk` request is made with `fetch`, speaking what the client speaks: the same `compatible-with=8` media
 // types, the same auth headers, the same product check on the answer.
 import type { BulkAttempt, BulkItemResult, BulkTransport } from './shipper.js';
-import type { ElasticsearchConnection } from './transport-client.js';
-import { bulkFilterPath } from './transport-client.js';
-
-export const ndjsonContentType = 'application/vnd.elasticsearch+x-ndjson; compatible-with=8';
-export const jsonAccept = 'application/vnd.elasticsearch+json; compatible-with=8';
+import { bulkFilterPath, jsonAccept, ndjsonContentType, type ElasticsearchConnection } from './bulk-protocol.js';
 
 export function authorizationHeader(connection: ElasticsearchConnection): string | undefined {
   if (connection.apiKey) return `ApiKey ${connection.apiKey}`;

@@ -11,8 +11,6 @@ import { LogShipper, type ShipperReport } from './shipper.js';
 import { fetchBulkTransport } from './transport-fetch.js';
 
 export interface CreateWorkerLoggerOptions {
-  /** The API's `log_events_shipped_total` / `log_events_dropped_total` (from `createApiMetrics`). */
-  metrics?: LogShippingMetrics;
   /** Where each JSON line goes besides the shipper (default `console.log`; Workers Logs parse JSON lines). */
   console?: (line: string) => void;
   fetch?: typeof fetch;
@@ -22,6 +20,8 @@ export interface CreateWorkerLoggerOptions {
 export interface WorkerLogger {
   logger: Logger;
   shipper?: LogShipper;
+  /** Counts shipped/dropped lines in the API's `log_events_*` counters (from `createApiMetrics`), past ones included. */
+  countInto(metrics: LogShippingMetrics): void;
   /** Ships what is buffered within `timeoutMs`; pass the promise to `ctx.waitUntil`. Never rejects. */
   flush(timeoutMs?: number): Promise<void>;
 }
@@ -50,11 +50,11 @@ export function createWorkerLogger(config: LoggingConfig, options: CreateWorkerL
   let shipper: LogShipper | undefined;
   if (config.elasticsearch) {
     shipper = new LogShipper({
-      transport: fetchBulkTransport(config.elasticsearch, config.elasticsearch.dataStream, options.fetch),
+      // A bulk request must settle well inside the 30 s waitUntil allows after the response.
+      transport: fetchBulkTransport({ requestTimeoutMs: 5_000, ...config.elasticsearch }, config.elasticsearch.dataStream, options.fetch),
       mode: 'on-demand',
       maxBufferBytes: config.elasticsearch.maxBufferBytes,
       ...options.shipper,
-      ...(options.metrics ? { counters: shipperCounters(options.metrics) } : {}),
       report,
     });
   }
@@ -96,6 +96,7 @@ export function createWorkerLogger(config: LoggingConfig, options: CreateWorkerL
   return {
     logger,
     ...(shipper ? { shipper } : {}),
+    countInto: (metrics) => shipper?.attachCounters(shipperCounters(metrics)),
     flush: async (timeoutMs = 10_000) => {
       await shipper?.flush(timeoutMs);
     },

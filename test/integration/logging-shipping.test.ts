@@ -41,9 +41,9 @@ function harness(backend: Backend, overrides: Partial<ElasticsearchLogConfig> = 
   };
   const appLogger = createLogger(config, {
     stdout: { write: (chunk: string) => void stdout.push(chunk) },
-    metrics,
     shipper: { minBackoffMs: 20, maxBackoffMs: 200, ...shipper },
   });
+  appLogger.countInto(metrics);
   const run = randomUUID();
   const logger = appLogger.logger.child({ labels: { test_run: run } });
   const app = new Hono();

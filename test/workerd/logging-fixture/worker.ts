@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { accessLog } from '../../../api/logging/access-log.js';
-import { loggingConfigFromEnv } from '../../../api/logging/config.js';
+import { parseConfig } from '../../../api/config.js';
 import { createWorkerLogger, type WorkerLogger } from '../../../api/logging/worker-logger.js';
 
 let logging: WorkerLogger | undefined;
@@ -30,7 +30,7 @@ function build(logger: Logger): Hono {
 
 export default {
   async fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
-    logging ??= createWorkerLogger(loggingConfigFromEnv(env), { shipper: { minBackoffMs: 20, maxBackoffMs: 200 } });
+    logging ??= createWorkerLogger(parseConfig(env).logging, { shipper: { minBackoffMs: 20, maxBackoffMs: 200 } });
     app ??= build(logging.logger);
     const response = await app.fetch(request, env, ctx);
     ctx.waitUntil(logging.flush(3_000));
