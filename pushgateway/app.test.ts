@@ -30,6 +30,13 @@ describe('gateway app: pushes', () => {
     expect(text).not.toContain('job="api"');
   });
 
+  it('answers 405 to other methods on a group URL', async () => {
+    const { send } = gateway();
+    const response = await send('GET', '/metrics/job/a');
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('DELETE, POST, PUT');
+  });
+
   it('reads base64 grouping values and empty ones', async () => {
     const { send, metrics } = gateway();
     expect((await send('PUT', `/metrics/job@base64/${Buffer.from('a/b').toString('base64url')}/path@base64/=`, 'm 1\n')).status).toBe(200);

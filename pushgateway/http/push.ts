@@ -113,4 +113,10 @@ export function registerPushRoutes(app: Hono<Env>, prefix: string, mode: { put: 
     }
     return c.body(null, 202); // also when the group did not exist, as the official gateway
   });
+  // Other methods on a group URL: 405 naming the allowed ones, as the official gateway answers.
+  // (Hono's `/metrics/*` also matches `/metrics` itself, which is the scrape endpoint: passed on.)
+  app.on(['GET', 'HEAD', 'PATCH', 'OPTIONS'], `${prefix}/metrics/*`, async (c, next) => {
+    if (c.req.path === `${prefix}/metrics`) return await next();
+    return jsonError(405, 'method_not_allowed', 'a group URL accepts PUT, POST and DELETE', { allow: 'DELETE, POST, PUT' });
+  });
 }

@@ -13,7 +13,7 @@ import { startOfficialPushgateway, type RunningService } from '../services/index
 const protobufType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
 interface Step {
-  method: 'PUT' | 'POST' | 'DELETE';
+  method: 'PUT' | 'POST' | 'DELETE' | 'GET';
   path: string;
   body?: string | Uint8Array;
   headers?: Record<string, string>;
@@ -113,6 +113,7 @@ describe('parity with the official Pushgateway 1.5.1', () => {
       del('/metrics/job/batch/instance/a'),
       del('/metrics/job/never'),
       put('/metrics/job/empty', ''),
+      { method: 'GET', path: '/metrics/job/batch/instance/b' }, // 405 on both
     ]);
   });
 
