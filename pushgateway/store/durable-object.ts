@@ -1,0 +1,144 @@
+// The gateway's state on Cloudflare Workers: one Durable Object holds a MemoryStore (the same validation,
+// aggregation, idempotency and TTL code as on Node) and persists it in its own SQLite-backed storage, one
+// entry per group plus one per remembered Idempotency-Key, so a push writes only what it changed
+// (O(size of its group)), never the whole store. A Durable Object runs one event at a time and its storage
+// writes are confirmed before its response leaves (output gates), so a push that was answered 200 is
+// durable, and an Idempotency-Key is stored in the same write batch as the data it protects.
+//
+// Why one object for the whole gateway: validation is global (a family's type and a series' owner span
+// all groups), so sharding by group would need cross-object coordination; one object serves on the order of
+// a thousand pushes per second. Beyond that, use GATEWAY_STORE=redis (same Worker, shared Redis).
+import { DurableObject } from 'cloudflare:workers';
+import { groupKey } from '../core/grouping.js';
+import { IDEMPOTENCY_WINDOW_MS, scopedIdempotencyKey, type RememberedKey } from '../core/idempotency.js';
+import type { Group, Labels } from '../core/model.js';
+import type { ExpositionFormat } from '../core/render.js';
+import { MemoryStore } from './memory.js';
+import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
+import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
+
+export interface GatewayObjectEnv {
+  GATEWAY_GROUP_TTL_SECONDS?: string;
+  GATEWAY_MAX_SERIES?: string;
+}
+
+const GROUP_PREFIX = 'group:';
+const KEY_PREFIX = 'key:';
+const DEDUPLICATED = 'meta:deduplicated';
+/** Storage left behind by TTL expiry and old keys is swept this often (an alarm), not on the push path. */
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+function whole(value: string | undefined, fallback: number): number {
+  return value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : fallback;
+}
+
+export class GatewayStoreObject extends DurableObject<GatewayObjectEnv> {
+  private readonly store: MemoryStore;
+
+  constructor(ctx: DurableObjectState, env: GatewayObjectEnv) {
+    super(ctx, env);
+    // The Worker validated these variables (pushgateway/config.ts) before it ever reached this object.
+    this.store = new MemoryStore({ groupTtlMs: whole(env.GATEWAY_GROUP_TTL_SECONDS, 0) * 1000, maxSeries: whole(env.GATEWAY_MAX_SERIES, 1_000_000) });
+    void ctx.blockConcurrencyWhile(() => this.load());
+  }
+
+  private async load(): Promise<void> {
+    const groups: Group[] = [];
+    for (const text of (await this.ctx.storage.list<string>({ prefix: GROUP_PREFIX })).values()) groups.push(...decodeSnapshot(text, groupKey).groups);
+    const idempotencyKeys: RememberedKey[] = [...(await this.ctx.storage.list<number>({ prefix: KEY_PREFIX })).entries()].map(([key, appliedMs]) => ({ key: key.slice(KEY_PREFIX.length), appliedMs }));
+    const deduplicatedPushes = (await this.ctx.storage.get<number>(DEDUPLICATED)) ?? 0;
+    this.store.restore({ groups, idempotencyKeys, deduplicatedPushes });
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + SWEEP_INTERVAL_MS);
+  }
+
+  /** Writes one group as it is now (or removes it when it no longer exists). Not awaited: output gates. */
+  private persistGroup(key: string, nowMs: number): void {
+    const group = this.store.group(key, nowMs);
+    if (group) void this.ctx.storage.put(GROUP_PREFIX + key, encodeSnapshot({ groups: [group], idempotencyKeys: [], deduplicatedPushes: 0 }, nowMs));
+    else void this.ctx.storage.delete(GROUP_PREFIX + key);
+  }
+
+  async apply(push: PushRequest): Promise<PushOutcome> {
+    const outcome = await this.store.apply(push);
+    const key = groupKey(push.grouping);
+    if (outcome.status === 'applied' || outcome.status === 'invalid') this.persistGroup(key, push.nowMs);
+    if (outcome.status === 'applied' && push.mode === 'aggregate' && push.idempotencyKey !== undefined) {
+      void this.ctx.storage.put(KEY_PREFIX + scopedIdempotencyKey(key, push.idempotencyKey), push.nowMs);
+    }
+    if (outcome.status === 'replayed') void this.ctx.storage.put(DEDUPLICATED, (await this.store.stats(push.nowMs)).deduplicatedPushes);
+    return outcome;
+  }
+
+  async deleteGroup(grouping: Labels, nowMs: number): Promise<boolean> {
+    const existed = await this.store.deleteGroup(grouping, nowMs);
+    if (existed) void this.ctx.storage.delete(GROUP_PREFIX + groupKey(grouping));
+    return existed;
+  }
+
+  async wipe(): Promise<void> {
+    await this.store.wipe();
+    const keys = [...(await this.ctx.storage.list({ prefix: GROUP_PREFIX })).keys()];
+    for (let i = 0; i < keys.length; i += 128) await this.ctx.storage.delete(keys.slice(i, i + 128));
+  }
+
+  async groups(nowMs: number): Promise<Group[]> {
+    return await this.store.groups(nowMs);
+  }
+
+  async exposition(nowMs: number, format: ExpositionFormat): Promise<string> {
+    return await this.store.exposition(nowMs, format);
+  }
+
+  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+    return await this.store.stats(nowMs);
+  }
+
+  /** Removes the storage of groups the TTL expired and of keys past their window. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const live = new Set((await this.store.groups(now)).map((group) => GROUP_PREFIX + group.key));
+    const stale = [...(await this.ctx.storage.list({ prefix: GROUP_PREFIX })).keys()].filter((key) => !live.has(key));
+    for (const [key, appliedMs] of await this.ctx.storage.list<number>({ prefix: KEY_PREFIX })) if (now - appliedMs >= IDEMPOTENCY_WINDOW_MS) stale.push(key);
+    for (let i = 0; i < stale.length; i += 128) await this.ctx.storage.delete(stale.slice(i, i + 128));
+    await this.ctx.storage.setAlarm(now + SWEEP_INTERVAL_MS);
+  }
+}
+
+/** The GatewayStore the Worker's app uses: every call goes to the one gateway object over RPC. */
+export class DurableObjectStore implements GatewayStore {
+  constructor(
+    private readonly namespace: DurableObjectNamespace<GatewayStoreObject>,
+    private readonly name = 'gateway',
+  ) {}
+
+  // A stub is an I/O object bound to the request that made it: one per call, as the app outlives requests.
+  private get stub(): DurableObjectStub<GatewayStoreObject> {
+    return this.namespace.get(this.namespace.idFromName(this.name));
+  }
+
+  async apply(push: PushRequest): Promise<PushOutcome> {
+    return (await this.stub.apply(push)) as PushOutcome;
+  }
+
+  async deleteGroup(grouping: Labels, nowMs: number): Promise<boolean> {
+    return await this.stub.deleteGroup(grouping, nowMs);
+  }
+
+  async wipe(): Promise<void> {
+    await this.stub.wipe();
+  }
+
+  async groups(nowMs: number): Promise<Group[]> {
+    return (await this.stub.groups(nowMs)) as unknown as Group[];
+  }
+
+  async exposition(nowMs: number, format: ExpositionFormat): Promise<string> {
+    return await this.stub.exposition(nowMs, format);
+  }
+
+  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+    return await this.stub.stats(nowMs);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,59 @@
+// The gateway on Cloudflare Workers: the same Hono app as on Node, with its state in a Durable Object
+// (GATEWAY_STORE=memory, the default: "memory" of one Durable Object, persisted in its storage) or in
+// Redis through Upstash (GATEWAY_STORE=redis). Configuration comes from wrangler.toml vars and secrets under
+// the same names as on Node; a bad value answers 500 naming the variable (Workers have no start-up step
+// that could refuse to start), and is logged.
+import { createGatewayApp } from './app.js';
+import { ConfigError, loadGatewayConfig } from './config.js';
+import { DurableObjectStore, type GatewayStoreObject } from './store/durable-object.js';
+import { RedisStore } from './store/redis.js';
+import type { GatewayStore } from './store/types.js';
+
+export { GatewayStoreObject } from './store/durable-object.js';
+
+export interface GatewayWorkerEnv {
+  GATEWAY_STATE: DurableObjectNamespace<GatewayStoreObject>;
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  [name: string]: unknown;
+}
+
+const log = {
+  warn: (fields: Record<string, unknown>, message: string) => console.warn(JSON.stringify({ level: 'warn', message, ...fields })),
+  error: (fields: Record<string, unknown>, message: string) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
+};
+
+function stringVars(env: GatewayWorkerEnv): Record<string, string | undefined> {
+  const vars: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) if (typeof value === 'string') vars[name] = value;
+  return vars;
+}
+
+function createStore(env: GatewayWorkerEnv, store: 'memory' | 'redis', groupTtlMs: number, maxSeries: number): GatewayStore {
+  if (store === 'memory') return new DurableObjectStore(env.GATEWAY_STATE);
+  if (!env.UPSTASH_REDIS_REST_URL) throw new ConfigError('UPSTASH_REDIS_REST_URL must be set when GATEWAY_STORE=redis');
+  if (!env.UPSTASH_REDIS_REST_TOKEN) throw new ConfigError('UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis');
+  return new RedisStore({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, groupTtlMs, maxSeries });
+}
+
+// One app per isolate and env: the env object is stable for an isolate's lifetime.
+const apps = new WeakMap<object, ReturnType<typeof createGatewayApp>>();
+
+export default {
+  async fetch(request: Request, env: GatewayWorkerEnv, ctx: ExecutionContext): Promise<Response> {
+    let app = apps.get(env);
+    if (!app) {
+      try {
+        const config = loadGatewayConfig(stringVars(env));
+        if (config.pushToken === undefined) log.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
+        app = createGatewayApp({ store: createStore(env, config.store, config.groupTtlSeconds * 1000, config.maxSeries), config, log });
+        apps.set(env, app);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        log.error({ err: error.message }, 'gateway configuration is invalid');
+        return Response.json({ error: { code: 'misconfigured', message: error.message } }, { status: 500 });
+      }
+    }
+    return await app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<GatewayWorkerEnv>;

@@ -1,0 +1,75 @@
+// The Workers build of the gateway (pushgateway/wrangler.toml, bundled exactly as `wrangler deploy` does)
+// in real workerd: the same aggregation contract as on Node, with the state in the Durable Object; and that
+// state — totals and remembered Idempotency-Keys — surviving a restart of workerd (Durable Object storage).
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, removeDir } from '../services/process.js';
+import { bundleWorker, startWorker, type RunningWorker } from '../services/workerd.js';
+import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../integration/gateway-aggregate.contract.js';
+
+const CONFIG = resolve(import.meta.dirname, '../../pushgateway/wrangler.toml');
+const TOKEN = 'workers-push-token';
+const bindings = { GATEWAY_PUSH_TOKEN: TOKEN, GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES) };
+
+let dir: string;
+let scriptPath: string;
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  dir = makeTempDir('gw-workerd');
+  scriptPath = await bundleWorker(CONFIG, join(dir, 'bundle'));
+  worker = await startWorker({ config: CONFIG, scriptPath, bindings });
+}, 180_000);
+afterAll(async () => {
+  await worker?.stop();
+  if (dir) removeDir(dir);
+});
+
+describeAggregationContract('Workers + Durable Object (workerd)', () => ({
+  token: TOKEN,
+  fetch: (path, init) => worker.dispatchFetch(`http://gateway.test${path}`, init),
+}));
+
+describe('Workers gateway state', () => {
+  it('keeps totals and remembered keys across a workerd restart (Durable Object storage)', async () => {
+    const persistDir = join(dir, 'do-state');
+    const options = { config: CONFIG, scriptPath, bindings, miniflareOptions: { durableObjectsPersist: persistDir } };
+    const push = (target: RunningWorker, key: string, value: number) =>
+      target.dispatchFetch('http://gateway.test/aggregate/metrics/job/durable', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'idempotency-key': key },
+        body: `# TYPE kept_total counter\nkept_total ${value}\n`,
+      });
+    const total = async (target: RunningWorker) => /^kept_total\{[^}]*\} (\S+)$/m.exec(await (await target.dispatchFetch('http://gateway.test/metrics')).text())?.[1];
+
+    const first = await startWorker(options);
+    try {
+      expect((await push(first, 'a', 5)).status).toBe(200);
+      expect((await push(first, 'b', 2)).status).toBe(200);
+      expect(await total(first)).toBe('7');
+    } finally {
+      await first.stop();
+    }
+    const second = await startWorker(options);
+    try {
+      expect(await total(second)).toBe('7');
+      const replay = await push(second, 'b', 2);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect((await push(second, 'c', 1)).status).toBe(200);
+      expect(await total(second)).toBe('8');
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
+
+  it('answers 500 naming the variable when the configuration is bad', async () => {
+    const bad = await startWorker({ config: CONFIG, scriptPath, bindings: { ...bindings, GATEWAY_MAX_SERIES: 'lots' } });
+    try {
+      const response = await bad.dispatchFetch('http://gateway.test/metrics');
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toContain('GATEWAY_MAX_SERIES');
+    } finally {
+      await bad.stop();
+    }
+  }, 60_000);
+});
