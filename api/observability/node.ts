@@ -39,7 +39,7 @@ export function createNodeObservability({ config, logger }: { config: Observabil
   const applicationName = `${config.serviceName} ${instance}`;
   // The app's raw client, for the Postgres collector: its bookkeeping query is not app traffic in db_queries_total.
   // (The migration client is wrapped first and replaced by the app's pool.)
-  let statsQuery: { run: RunQuery; applicationName?: string } | undefined;
+  let statsQuery: { run: RunQuery; applicationName?: string; embedded?: boolean } | undefined;
 
   return {
     metrics,
@@ -53,7 +53,7 @@ export function createNodeObservability({ config, logger }: { config: Observabil
     wrapPgliteClient(raw) {
       // Embedded: one in-process connection for the lifetime of the app.
       metrics.databaseConnections.set(1);
-      statsQuery = { run: async (text, params) => (await raw.query<Record<string, unknown>>(text, params)).rows };
+      statsQuery = { run: async (text, params) => (await raw.query<Record<string, unknown>>(text, params)).rows, embedded: true };
       return instrumentPgliteClient(raw, metrics);
     },
     async start({ shutdownHooks }) {
@@ -70,7 +70,10 @@ export function createNodeObservability({ config, logger }: { config: Observabil
       }
 
       const collectors: Collector[] = [...systemCollectors(metrics)];
-      if (statsQuery) collectors.push(postgresCollector(statsQuery.run, metrics, statsQuery.applicationName ? { applicationName: statsQuery.applicationName } : {}));
+      if (statsQuery) {
+        const { run, ...options } = statsQuery;
+        collectors.push(postgresCollector(run, metrics, options));
+      }
       if (config.upstash) collectors.push(redisCollector(metrics, config.upstash));
       // Without Redis its gauges would read a constant, misleading 0: they are not exposed at all then.
       else for (const name of ['redis_connected_clients', 'redis_memory_usage_bytes']) metrics.registry.removeSingleMetric(name);

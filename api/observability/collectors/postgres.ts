@@ -33,6 +33,11 @@ export interface PostgresCollectorOptions {
    * is then read from the server. Without it (embedded PGlite: one in-process connection) it is left alone.
    */
   applicationName?: string;
+  /**
+   * Embedded PGlite runs PostgreSQL in single-user mode: pg_stat_activity lists no client backend, and the one
+   * connection there is, is the app's.
+   */
+  embedded?: boolean;
   now?: () => number;
 }
 
@@ -42,14 +47,14 @@ const statsQuery = `
     (select count(*)::int from pg_stat_activity where application_name = $1) as ours,
     (select (xact_commit + xact_rollback)::text from pg_stat_database where datname = current_database()) as transactions`;
 
-export function postgresCollector(runQuery: RunQuery, metrics: ApiMetrics, { applicationName, now = () => performance.now() }: PostgresCollectorOptions = {}): Collector {
+export function postgresCollector(runQuery: RunQuery, metrics: ApiMetrics, { applicationName, embedded = false, now = () => performance.now() }: PostgresCollectorOptions = {}): Collector {
   let last: { transactions: number; atMs: number } | undefined;
   return {
     name: 'postgres',
     async collect() {
       const [row] = await runQuery(statsQuery, [applicationName ?? '']);
       if (!row) return;
-      metrics.postgresConnections.set(Number(row.connections));
+      metrics.postgresConnections.set(embedded ? 1 : Number(row.connections));
       if (applicationName !== undefined) metrics.databaseConnections.set(Number(row.ours));
       const transactions = Number(row.transactions ?? 0);
       const atMs = now();
