@@ -3,6 +3,7 @@
 // restart, and refuse to start on a bad variable with a message naming it.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../services/index.js';
@@ -45,6 +46,24 @@ async function npmStart(name: string, pgliteDir: string) {
     throw new Error(`${String(error)}\n${proc.logTail()}`);
   });
   return { proc, base, exit };
+}
+
+/** A POST whose body is sent in two halves, the second only when the test says so. */
+function slowPost(url: string, body: string) {
+  const half = Math.floor(body.length / 2);
+  let sendRest!: () => void;
+  let firstHalfSent!: Promise<void>;
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    firstHalfSent = new Promise((resolve) => req.write(body.slice(0, half), () => resolve()));
+    sendRest = () => req.end(body.slice(half));
+  });
+  return { response, firstHalfSent, sendRest: () => sendRest() };
 }
 
 /** Runs `npm start` expecting it to exit by itself (a refusal to start); gives its exit code and output. */
@@ -100,7 +119,16 @@ describe('npm start', () => {
     expect(((await read.json()) as { email: string }).email).toBe('start@example.com');
     const tasks = (await (await fetch(`${second.base}/api/users/${user.id}/tasks`)).json()) as { data: Array<{ title: string }> };
     expect(tasks.data.map((t) => t.title)).toEqual(['survive a restart']);
+
+    // Graceful: a request whose body is still arriving when SIGINT comes is finished, then the process exits 0.
+    const inFlight = slowPost(`${second.base}/api/users`, JSON.stringify({ email: 'late@example.com', name: 'In flight' }));
+    await inFlight.firstHalfSent;
     second.proc.child.kill('SIGINT');
+    await waitUntil(async () => second.proc.logTail(20).includes('finishing requests in flight'), { timeoutMs: 30_000, what: 'shutdown start' });
+    inFlight.sendRest();
+    const late = await inFlight.response;
+    expect(late.status, late.body).toBe(201);
+    expect(JSON.parse(late.body)).toMatchObject({ email: 'late@example.com' });
     expect((await second.exit)[0]).toBe(0);
   }, 300_000);
 
