@@ -159,7 +159,9 @@ function decodeMetric(reader: Reader): RawMetric {
         else if (f === 2) (expectWire(w, 2, 'LabelPair.value'), (labelValue = pair.string()));
         else pair.skip(w);
       }
-      if (labelName in metric.labels) metric.duplicateLabel ??= labelName;
+      // `__proto__` would set a plain object's prototype instead of a label; validation refuses `__` names anyway.
+      if (labelName === '__proto__') throw new ExpositionParseError('protobuf: label name "__proto__" is reserved');
+      if (Object.hasOwn(metric.labels, labelName)) metric.duplicateLabel ??= labelName;
       metric.labels[labelName] = labelValue;
     } else if (field === 6) {
       expectWire(wire, 0, 'Metric.timestamp_ms');

@@ -47,6 +47,10 @@ describe('parseTextExposition', () => {
     ]);
   });
 
+  it('reads labels named like Object.prototype members', () => {
+    expect(parse('b{constructor="1",toString="2"} 1\n')[0]!.metrics[0]!.labels).toEqual({ constructor: '1', toString: '2' });
+  });
+
   it('keeps x_count a family of its own when x is not a declared summary or histogram', () => {
     expect(parse('x 1\nx_count 2\n').map((f) => f.name)).toEqual(['x', 'x_count']);
   });
@@ -84,6 +88,11 @@ describe('parseTextExposition', () => {
     ['b{l="a\nb"} 1\n', 1, 'label value contains a newline'],
     ['b{1l="a"} 1\n', 1, 'invalid label name for metric "b"'],
     ['b{__name__="a"} 1\n', 1, 'label name "__name__" is reserved'],
+    ['b{__proto__="a"} 1\n', 1, 'label name "__proto__" is reserved'],
+    ['b{constructor="a",constructor="b"} 1\n', 1, 'duplicate label names'],
+    ['b{l="a', 1, 'unexpected end of input stream'],
+    ['b{l="a\\', 1, 'unexpected end of input stream'],
+    ['b{l', 1, 'unexpected end of input stream'],
     ['b{l "a"} 1\n', 1, "expected '=' after label name"],
     ['b{l=a} 1\n', 1, 'expected \'"\' at start of label value'],
     ['b{l="a" x="b"} 1\n', 1, 'unexpected end of label value'],

@@ -279,24 +279,34 @@ class TextParser {
 
   /** Reads `name="value",...}`; returns the parsed `le`/`quantile` bound when the family has one. */
   private labels(metricName: string, labels: Labels, specialLabel: string | undefined): number | undefined {
+    const { text } = this;
+    const end = text.length;
     let bound: number | undefined;
-    const seen = new Set<string>();
+    let boundSeen = false;
     while (true) {
       this.skipBlanks();
       if (this.current() === BRACE_CLOSE) {
         this.pos++;
         return bound;
       }
+      // Hot loop: plain locals instead of this.current() per character; running off the end is checked once.
       const start = this.pos;
-      if (isLabelNameStart(this.current())) {
-        this.pos++;
-        while (isLabelNameChar(this.current())) this.pos++;
+      let pos = start;
+      if (pos < end && isLabelNameStart(text.charCodeAt(pos))) {
+        pos++;
+        while (pos < end && isLabelNameChar(text.charCodeAt(pos))) pos++;
       }
-      const labelName = this.text.slice(start, this.pos);
-      if (labelName === '') this.fail(`invalid label name for metric ${JSON.stringify(metricName)}`);
+      this.pos = pos;
+      const labelName = text.slice(start, pos);
+      if (labelName === '') {
+        this.current(); // end of input is reported as such
+        this.fail(`invalid label name for metric ${JSON.stringify(metricName)}`);
+      }
       if (labelName === '__name__') this.fail('label name "__name__" is reserved');
-      if (seen.has(labelName)) this.fail(`duplicate label names for metric ${JSON.stringify(metricName)}`);
-      seen.add(labelName);
+      // `__` names are refused by validation; this one must not even reach a plain object's prototype slot.
+      if (labelName === '__proto__') this.fail('label name "__proto__" is reserved');
+      const isSpecial = labelName === specialLabel;
+      if (isSpecial ? boundSeen : Object.hasOwn(labels, labelName)) this.fail(`duplicate label names for metric ${JSON.stringify(metricName)}`);
       this.skipBlanks();
       if (this.current() !== EQUALS) this.fail(`expected '=' after label name, found ${JSON.stringify(String.fromCharCode(this.current()))}`);
       this.pos++;
@@ -304,10 +314,11 @@ class TextParser {
       if (this.current() !== QUOTE) this.fail(`expected '"' at start of label value, found ${JSON.stringify(String.fromCharCode(this.current()))}`);
       this.pos++;
       const value = this.labelValue();
-      if (labelName === specialLabel) {
+      if (isSpecial) {
         const parsed = parseGoFloat(value);
         if (parsed === undefined) this.fail(`expected float as value for '${specialLabel}' label, got ${JSON.stringify(value)}`);
         bound = parsed;
+        boundSeen = true;
       } else {
         labels[labelName] = value;
       }
@@ -320,22 +331,35 @@ class TextParser {
 
   private labelValue(): string {
     const { text } = this;
+    const end = text.length;
     const start = this.pos;
+    let pos = start;
     let hasEscape = false;
     while (true) {
-      const c = this.current();
+      if (pos >= end) {
+        this.pos = pos;
+        this.fail('unexpected end of input stream');
+      }
+      const c = text.charCodeAt(pos);
       if (c === QUOTE) break;
-      if (c === NEWLINE) this.fail('label value contains a newline');
+      if (c === NEWLINE) {
+        this.pos = pos;
+        this.fail('label value contains a newline');
+      }
       if (c === BACKSLASH) {
-        this.pos++;
-        const e = this.current();
+        pos++;
+        const e = pos < end ? text.charCodeAt(pos) : -1;
+        if (e === -1) {
+          this.pos = pos;
+          this.fail('unexpected end of input stream');
+        }
         if (e !== BACKSLASH && e !== QUOTE && e !== 0x6e) this.fail(`invalid escape sequence '\\${String.fromCharCode(e)}'`);
         hasEscape = true;
       }
-      this.pos++;
+      pos++;
     }
-    const raw = text.slice(start, this.pos);
-    this.pos++; // closing quote
+    const raw = text.slice(start, pos);
+    this.pos = pos + 1; // past the closing quote
     return hasEscape ? raw.replace(/\\(["\\n])/g, (_, e: string) => (e === 'n' ? '\n' : e)) : raw;
   }
 
