@@ -20,7 +20,8 @@ import { gatewayWorkersSuite } from './suites/gateway-workers.js';
 import { logShippingSuite } from './suites/log-shipping.js';
 import { queryTimingSuite } from './suites/query-timing.js';
 
-const suites: Suite[] = [apiOverheadSuite, gatewaySuite, gatewayRedisSuite, gatewayWorkersSuite, logShippingSuite, queryTimingSuite];
+// Targets first, references last: if the time budget runs out, it is the references that are skipped.
+const suites: Suite[] = [apiOverheadSuite, gatewaySuite, logShippingSuite, queryTimingSuite, gatewayRedisSuite, gatewayWorkersSuite];
 
 function usage(): string {
   return ['usage: npm run bench [-- <suite>…] [--list]', 'suites:', ...suites.map((suite) => `  ${suite.name.padEnd(10)} ${suite.description}`)].join('\n');

@@ -34,3 +34,11 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchSett
   if (!(seconds >= 1)) throw new Error(`BENCH_SECONDS must be ≥ 1, got ${env.BENCH_SECONDS}`);
   return { quick, rounds, seconds, warmupSeconds: quick ? 1 : 3 };
 }
+
+/**
+ * The gateway suites measure three variants over two store sizes (and the official gateway is slow to load),
+ * so they run at most `max` rounds to keep the whole run under 10 minutes; BENCH_ROUNDS still lowers it.
+ */
+export function atMostRounds(settings: BenchSettings, max: number): BenchSettings {
+  return { ...settings, rounds: Math.min(settings.rounds, max) };
+}

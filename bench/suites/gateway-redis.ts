@@ -8,6 +8,7 @@ import { API_LIKE_SERIES, apiLikeBody } from '../lib/exposition.js';
 import { LOAD_CPU, startNodeServer, type BenchProcess } from '../lib/processes.js';
 import { formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { pairedRatios, spread } from '../lib/stats.js';
+import { atMostRounds } from '../lib/rounds.js';
 import type { Suite } from '../lib/suite.js';
 import { CLIENTS, GROUPS, fillPushGroups, ingestRounds, pushLoad, startOurGateway, type PushTarget } from './gateway.js';
 
@@ -16,7 +17,8 @@ const BRIDGE_TOKEN = 'bench-bridge-token';
 export const gatewayRedisSuite: Suite = {
   name: 'redis',
   description: 'reference: our gateway on its Redis store (real Redis via the Upstash REST bridge) vs its memory store, push ingest at 5k stored',
-  async run(settings, log) {
+  async run(allSettings, log) {
+    const settings = atMostRounds(allSettings, 3);
     const workDir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
     const servers: BenchProcess[] = [];
     const redis = await startRedis();

@@ -8,6 +8,7 @@ import { API_LIKE_SERIES, apiLikeBody } from '../lib/exposition.js';
 import { repoRoot, startNodeServer, type BenchProcess } from '../lib/processes.js';
 import { formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { pairedRatios, spread } from '../lib/stats.js';
+import { atMostRounds } from '../lib/rounds.js';
 import type { Suite } from '../lib/suite.js';
 import { CLIENTS, GROUPS, fillPushGroups, ingestRounds, pushLoad, startOurGateway, type PushTarget } from './gateway.js';
 
@@ -16,7 +17,8 @@ const workerConfigs = ['pushgateway/wrangler.toml', 'wrangler.gateway.toml'];
 export const gatewayWorkersSuite: Suite = {
   name: 'workers',
   description: 'reference: our gateway Worker in workerd (Miniflare) vs the Node gateway, push ingest at 5k stored',
-  async run(settings, log) {
+  async run(allSettings, log) {
+    const settings = atMostRounds(allSettings, 3);
     const config = workerConfigs.find((candidate) => existsSync(join(repoRoot, candidate)));
     if (!config) throw new Error(`no gateway Worker config found (looked for ${workerConfigs.join(', ')})`);
     const workDir = mkdtempSync(join(tmpdir(), 'bench-workers-'));
