@@ -1,7 +1,6 @@
 // The Node logger: pino with ECS fields (`@elastic/ecs-pino-format`), secret-named fields redacted before
-// serialization, and up to three destinations fed by one serialized line — stdout, a rotated file (pino-roll,
-// in pino's transport worker thread) and the Elasticsearch shipper (in-process, O(1) per line: it queues the
-// string pino already made).
+// serialization, and up to three destinations fed by one serialized line — stdout, a rotated file (pino-roll)
+// and the Elasticsearch shipper (in-process, O(1) per line: it queues the string pino already made).
 import { hostname } from 'node:os';
 import type { Client } from '@elastic/elasticsearch';
 import { ecsFormat } from '@elastic/ecs-pino-format';
@@ -10,6 +9,7 @@ import type { LoggingConfig } from './config.js';
 import { shipperCounters, type LogShippingMetrics } from './metrics.js';
 import { avoidEcsConflicts } from './ecs.js';
 import { redactSecrets } from './redact.js';
+import { openRotatingFile } from './rotating-file.js';
 import { LogShipper, type ShipperReport } from './shipper.js';
 import { createElasticsearchClient, elasticsearchClientTransport } from './transport-client.js';
 
@@ -30,7 +30,7 @@ export interface AppLogger {
   countInto(metrics: LogShippingMetrics): void;
   /** Ships what is buffered (within `timeoutMs`) without closing anything. */
   flush(timeoutMs?: number): Promise<void>;
-  /** Shutdown: ships what is buffered, then closes the file transport and flushes stdout. */
+  /** Shutdown: ships what is buffered, then closes the log file and flushes stdout. */
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -63,16 +63,7 @@ export function createLogger(config: LoggingConfig, options: CreateLoggerOptions
   const loggerOptions = ecsLoggerOptions(config);
   const stdout = options.stdout ?? pino.destination({ dest: 1, sync: false });
   const file = config.file
-    ? pino.transport({
-        target: 'pino-roll',
-        options: {
-          file: config.file.path,
-          // pino-roll reads a bare number as megabytes; kilobytes keep LOG_FILE_MAX_BYTES close to exact.
-          size: `${Math.max(1, Math.ceil(config.file.maxBytes / 1024))}k`,
-          limit: { count: config.file.backups },
-          mkdir: true,
-        },
-      })
+    ? openRotatingFile(config.file, (error) => process.stderr.write(`LOG_FILE ${config.file!.path}: ${error.message}\n`))
     : undefined;
   const local: DestinationStream[] = file ? [stdout, file] : [stdout];
 
@@ -108,7 +99,7 @@ export function createLogger(config: LoggingConfig, options: CreateLoggerOptions
     },
     close: async (timeoutMs = 10_000) => {
       await shipper?.close(timeoutMs);
-      if (file) await endStream(file, timeoutMs);
+      if (file) await file.close(timeoutMs);
       const flushSync = (stdout as { flushSync?: () => void }).flushSync;
       try {
         flushSync?.call(stdout);
@@ -129,17 +120,4 @@ function redactChildBindings(logger: Logger): Logger {
     return child.call(this, redactSecrets(bindings), options);
   } as Logger['child'];
   return logger;
-}
-
-/** Ends pino's transport worker and waits until the file is written and closed. */
-function endStream(stream: DestinationStream, timeoutMs: number): Promise<void> {
-  const closable = stream as DestinationStream & { end(): void; once(event: string, listener: () => void): void };
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    closable.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    closable.end();
-  });
 }
