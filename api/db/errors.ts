@@ -1,15 +1,26 @@
 // Classifying database errors. Drizzle wraps driver errors (DrizzleQueryError), so the driver's code
 // may sit on a `cause`; this walks the chain.
 
-function codes(error: unknown): string[] {
-  const found: string[] = [];
+function chain(error: unknown): Array<{ code?: unknown; message?: unknown }> {
+  const found: Array<{ code?: unknown; message?: unknown }> = [];
   for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') found.push(code);
+    found.push(current as { code?: unknown; message?: unknown });
     current = (current as { cause?: unknown }).cause;
   }
   return found;
 }
+
+function codes(error: unknown): string[] {
+  return chain(error)
+    .map((link) => link.code)
+    .filter((code): code is string => typeof code === 'string');
+}
+
+/**
+ * On Workers, postgres.js talks through `cloudflare:sockets`, whose errors carry no code, only a message
+ * ("proxy request failed, cannot connect to the specified address", "Network connection lost", …).
+ */
+const socketFailureMessage = /cannot connect|connection (?:refused|reset|lost|closed|terminated)|network connection lost|socket (?:closed|hang up)/i;
 
 /** The SQLSTATE of a PostgreSQL error (five characters, e.g. 23505), if there is one. */
 export function sqlState(error: unknown): string | undefined {
@@ -37,7 +48,8 @@ const unreachableCodes = new Set([
  * shutting down 57P0x, too many connections 53300): the request was fine, the dependency is not — 503.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  return codes(error).some(
-    (code) => unreachableCodes.has(code) || /^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || code === '53300',
+  return (
+    codes(error).some((code) => unreachableCodes.has(code) || /^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || code === '53300') ||
+    (sqlState(error) === undefined && chain(error).some((link) => typeof link.message === 'string' && socketFailureMessage.test(link.message)))
   );
 }

@@ -92,6 +92,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     bindings: { ...(configBindings ?? {}), ...(options.bindings ?? {}) },
     ...(options.hyperdrives ? { hyperdrives: options.hyperdrives } : {}),
     durableObjectsPersist: false,
+    // A fixed placeholder `request.cf`: Miniflare would otherwise download one (no network in tests).
+    cf: false,
     log: new Log(LogLevel.WARN),
     ...(options.miniflareOptions ?? {}),
     host: '127.0.0.1',

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
 import { defineApiSuite } from '../integration/api-suite.js';
-import { startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../services/index.js';
+import { freePort, startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../services/index.js';
 import { makeTempDir, removeDir } from '../services/process.js';
 import { bundleWorker, startWorker, type RunningWorker } from '../services/workerd.js';
 
@@ -86,6 +86,20 @@ describe('Worker specifics', () => {
       expect(worker.output()).not.toContain('fail open');
     } finally {
       await limited.stop();
+    }
+  });
+
+  it('answers 503 (not 500) while the database is unreachable, and health says so', async () => {
+    const down = await startWorker({ config, scriptPath, bindings: { DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/none`, LOG_LEVEL: 'error' } });
+    try {
+      const health = await fetch(new URL('/api/health', down.url));
+      expect(health.status).toBe(503);
+      const list = await fetch(new URL('/api/users', down.url));
+      const text = await list.text();
+      expect(list.status, text).toBe(503);
+      expect(JSON.parse(text)).toEqual({ error: { code: 'unavailable', message: 'Database unavailable; retry later' } });
+    } finally {
+      await down.stop();
     }
   });
 
