@@ -151,14 +151,18 @@ class UnreachableStore implements GatewayStore {
 }
 
 describe('gateway app: a store that is down', () => {
-  it('answers 503 to pushes, deletes, scrapes and readiness, counts the failures, and stays healthy', async () => {
-    const { send } = gateway({}, new UnreachableStore());
+  it('answers 503 to pushes, deletes, scrapes and readiness, logs the failures, and stays healthy', async () => {
+    const logged: string[] = [];
+    const app = createGatewayApp({ store: new UnreachableStore(), config: defaultGatewayConfig, log: { warn: () => {}, error: (_fields, message) => logged.push(message) } });
+    const send = (method: string, path: string, body?: string) => app.request(path, { method, ...(body === undefined ? {} : { body }) });
     const push = await send('PUT', '/metrics/job/a', 'm 1\n');
     expect(push.status).toBe(503);
     expect(((await push.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
     expect((await send('DELETE', '/metrics/job/a')).status).toBe(503);
     expect((await send('GET', '/metrics')).status).toBe(503);
+    expect((await send('GET', '/api/v1/metrics')).status).toBe(503);
     expect((await send('GET', '/-/ready')).status).toBe(503);
     expect((await send('GET', '/-/healthy')).status).toBe(200);
+    expect(logged.filter((line) => line.includes('gateway store failed'))).toHaveLength(4); // readiness probes answer 503 without logging
   });
 });

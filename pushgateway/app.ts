@@ -60,6 +60,10 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
     flags: statusFlags(config),
     version,
     storeErrors: () => storeErrors,
+    onStoreError: (error) => {
+      storeErrors++;
+      log.error({ err: error instanceof Error ? error.message : String(error) }, 'gateway store failed on a read');
+    },
     seriesLimit: config.maxSeries,
     ...(extraMetrics ? { extraMetrics } : {}),
   });

@@ -17,8 +17,10 @@ export interface ReadRouteOptions {
   /** Flags shown by /api/v1/status (the effective configuration, secrets left out). */
   flags: Record<string, string>;
   version: string;
-  /** Store failures seen by push handlers (gateway_store_errors_total). */
+  /** Store failures so far (gateway_store_errors_total). */
   storeErrors: () => number;
+  /** Called when the store fails on a read (counted and logged like failures on pushes). */
+  onStoreError: (error: unknown) => void;
   /** Extra text appended to /metrics (the Node entry adds process metrics). */
   extraMetrics?: (format: ExpositionFormat) => string;
   /** GATEWAY_MAX_SERIES (0 = no limit), exposed as gateway_series_limit for the GatewayNearSeriesLimit alert. */
@@ -67,7 +69,10 @@ export function apiGroup(group: Group): Record<string, unknown> {
 
 export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRouteOptions): void {
   const { store, clock, requests } = options;
-  const unavailable = () => jsonError(503, 'store_unavailable', 'the gateway store is unavailable');
+  const unavailable = (error: unknown) => {
+    options.onStoreError(error);
+    return jsonError(503, 'store_unavailable', 'the gateway store is unavailable');
+  };
 
   app.get('/metrics', async (c) => {
     const format = negotiateFormat(c.req.header('accept'));
@@ -77,8 +82,8 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
     try {
       pushed = store.exposition ? await store.exposition(now, format) : renderGroups(await store.groups(now), format);
       stats = await store.stats(now);
-    } catch {
-      return unavailable();
+    } catch (error) {
+      return unavailable(error);
     }
     const limit = options.seriesLimit === undefined ? '' : seriesLimitMetric(format, options.seriesLimit);
     const body = pushed + selfMetrics(format, stats, requests, options.storeErrors()) + limit + (options.extraMetrics?.(format) ?? '') + endOfExposition(format);
@@ -89,8 +94,8 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
     try {
       const groups = await store.groups(clock());
       return c.json({ status: 'success', data: groups.map(apiGroup) });
-    } catch {
-      return unavailable();
+    } catch (error) {
+      return unavailable(error);
     }
   });
 
