@@ -110,8 +110,8 @@ beforeAll(async () => {
   });
   expect(refused.status).toBe(401);
 
-  // 5. Server errors: the database goes away under load.
-  await stack.stopPostgres();
+  // 5. Server errors: the users table goes away (a broken migration) under load.
+  await stack.breakUsersTable();
   const failing = await sendAll([...Array.from({ length: 10 }, () => api('/api/users')), ...created.slice(0, 10).map((id) => api(`/api/users/${id}/tasks`))]);
   serverErrors = failing.filter((status) => status >= 500).length;
   tally(failing);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import postgresClient from 'postgres';
 import { parse, stringify } from 'yaml';
 import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
 import {
@@ -87,8 +88,12 @@ export interface MonitoringStack {
   postgres: RunningPostgres;
   databaseUrl: string;
   prometheus: RunningService;
-  /** Stops PostgreSQL (the API then answers database routes with errors). */
-  stopPostgres(): Promise<void>;
+  /**
+   * Renames the users table away, as a broken migration would: the API's user routes then fail with
+   * 500 at once. (Stopping PostgreSQL also gives 5xx, but the answers then slow down to seconds under
+   * concurrency while the driver backs off reconnecting, which would make the tests slow.)
+   */
+  breakUsersTable(): Promise<void>;
   /** The API process's last log lines, for failure messages. */
   apiLogTail(): string;
   stop(): Promise<void>;
@@ -101,10 +106,7 @@ export async function startMonitoringStack(options: { rules: string; alertmanage
   };
   try {
     const postgres = await startPostgres();
-    let postgresStopped = false;
-    cleanups.push(async () => {
-      if (!postgresStopped) await postgres.stop();
-    });
+    cleanups.push(() => postgres.stop());
     const databaseUrl = await postgres.createDatabase('monitoring');
 
     const redis = await startRedis();
@@ -150,6 +152,7 @@ export async function startMonitoringStack(options: { rules: string; alertmanage
         SERVICE_NAME: API_JOB,
         LOG_LEVEL: 'warn',
         RATE_LIMIT_MAX: '1000000',
+        SHUTDOWN_TIMEOUT_MS: '2000',
         ELASTICSEARCH_URL: unreachableElasticsearch,
       },
     });
@@ -179,9 +182,13 @@ export async function startMonitoringStack(options: { rules: string; alertmanage
       postgres,
       databaseUrl,
       prometheus,
-      async stopPostgres() {
-        postgresStopped = true;
-        await postgres.stop('SIGINT');
+      async breakUsersTable() {
+        const admin = postgresClient(databaseUrl, { max: 1, onnotice: () => {} });
+        try {
+          await admin`alter table users rename to users_offline`;
+        } finally {
+          await admin.end({ timeout: 1 });
+        }
       },
       // Long JSON log lines are cut so a failure message stays readable.
       apiLogTail: () => api.logTail(20).split('\n').map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line)).join('\n'),
