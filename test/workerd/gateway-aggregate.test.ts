@@ -1,9 +1,11 @@
 // The Workers build of the gateway (pushgateway/wrangler.toml, bundled exactly as `wrangler deploy` does)
 // in real workerd: the same aggregation contract as on Node, with the state in the Durable Object; and that
-// state — totals and remembered Idempotency-Keys — surviving a restart of workerd (Durable Object storage).
+// state — totals and remembered Idempotency-Keys — surviving a restart of workerd (Durable Object storage);
+// and the same contract with GATEWAY_STORE=redis (real Redis 7 behind the Upstash REST bridge).
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, removeDir } from '../services/process.js';
+import { makeTempDir, removeDir, type RunningService } from '../services/process.js';
+import { startRedis, startRedisBridge, type RunningRedisBridge } from '../services/redis.js';
 import { bundleWorker, startWorker, type RunningWorker } from '../services/workerd.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../integration/gateway-aggregate.contract.js';
 
@@ -72,4 +74,29 @@ describe('Workers gateway state', () => {
       await bad.stop();
     }
   }, 60_000);
+});
+
+describe('Workers gateway on the Redis store', () => {
+  let redis: RunningService;
+  let bridge: RunningRedisBridge;
+  let redisWorker: RunningWorker;
+  beforeAll(async () => {
+    redis = await startRedis();
+    bridge = await startRedisBridge(redis.url);
+    redisWorker = await startWorker({
+      config: CONFIG,
+      scriptPath,
+      bindings: { ...bindings, GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token },
+    });
+  }, 180_000);
+  afterAll(async () => {
+    await redisWorker?.stop();
+    await bridge?.stop();
+    await redis?.stop();
+  });
+
+  describeAggregationContract('Workers + Redis (workerd)', () => ({
+    token: TOKEN,
+    fetch: (path, init) => redisWorker.dispatchFetch(`http://gateway.test${path}`, init),
+  }));
 });
