@@ -37,6 +37,11 @@ logging.countInto(observability.metrics);
 const database = await openDatabase(config, {
   wrapPostgresClient: observability.wrapPostgresClient,
   wrapPgliteClient: observability.wrapPgliteClient,
+}).catch(async (error: unknown) => {
+  // Unreachable PostgreSQL, a failed migration, a PGLITE_DIR in use: one clear line, logs flushed, exit 1.
+  logger.fatal({ err: error }, `cannot open the database: ${error instanceof Error ? error.message : String(error)}`);
+  await shutdownHooks.run({ logger, timeoutMs: config.shutdownTimeoutMs });
+  process.exit(1);
 });
 shutdownHooks.add('database', () => database.close());
 logger.info(
