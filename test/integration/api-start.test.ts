@@ -132,10 +132,19 @@ describe('npm start', () => {
     expect((await second.exit)[0]).toBe(0);
   }, 300_000);
 
-  it('refuses to start on a bad variable, naming it', async () => {
+  it('refuses to start on a bad variable (naming it) or an unreachable database (exit 1, no secret logged)', async () => {
     const { code, output } = await runToExit({ PORT: 'eighty', LOG_LEVEL: 'loud', PGLITE_DIR: join(dir, 'never') });
     expect(code).toBe(1);
     expect(output).toContain('PORT must be an integer');
     expect(output).toContain('LOG_LEVEL must be one of');
-  }, 120_000);
+
+    const unreachable = await runToExit({
+      DATABASE_URL: `postgres://postgres:not-in-logs@127.0.0.1:${await freePort()}/none`,
+      PORT: String(await freePort()),
+      GATEWAY_PORT: String(await freePort()),
+    });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.output).toContain('cannot open the database: connect ECONNREFUSED');
+    expect(unreachable.output).not.toContain('not-in-logs');
+  }, 180_000);
 });
