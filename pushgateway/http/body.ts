@@ -58,6 +58,10 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limitBytes) throw new BodyTooLargeError(limitBytes, '');
   const encoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  // A declared length within the limit (checked above) bounds the body, so it is read at once: on Node
+  // that is @hono/node-server's direct read, several times cheaper per push than a web stream (and
+  // `request.body` is not touched first, since touching it builds the stream).
+  if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared)) return new Uint8Array(await request.arrayBuffer());
   if (!request.body) return new Uint8Array(0);
   if (encoding === 'identity' || encoding === '') return await readLimited(request.body, limitBytes, '');
   if (encoding !== 'gzip' && encoding !== 'x-gzip') throw new UnsupportedEncodingError(encoding);
