@@ -121,15 +121,16 @@ describe('MetricsPusher', () => {
   it('retries an unknown outcome with the same body and key, and holds newer increments back', async () => {
     const { requests, gateway, pusher, total } = setup();
     requests.inc(1);
-    gateway.script = ['applied-then-5xx', 'timeout-unapplied', 'ok'];
+    // First cycle: the attempt and one immediate retry; second cycle: one more retry.
+    gateway.script = ['applied-then-5xx', 'timeout-unapplied', '5xx-unapplied', 'ok'];
     expect((await pusher.push()).pending).toBe(true);
     requests.inc(10);
     expect((await pusher.push()).pending).toBe(true);
     await pusher.push(); // the retry is acknowledged (replayed), then the 10 go out under a new key
     const deltaPushes = gateway.requests.filter((r) => !r.url.includes('/instance/'));
-    expect(deltaPushes.slice(0, 3).map((r) => r.body)).toEqual(Array(3).fill(deltaPushes[0]!.body));
-    expect(new Set(deltaPushes.slice(0, 3).map((r) => r.headers['Idempotency-Key'])).size).toBe(1);
-    expect(deltaPushes[3]!.headers['Idempotency-Key']).not.toBe(deltaPushes[0]!.headers['Idempotency-Key']);
+    expect(deltaPushes.slice(0, 4).map((r) => r.body)).toEqual(Array(4).fill(deltaPushes[0]!.body));
+    expect(new Set(deltaPushes.slice(0, 4).map((r) => r.headers['Idempotency-Key'])).size).toBe(1);
+    expect(deltaPushes[4]!.headers['Idempotency-Key']).not.toBe(deltaPushes[0]!.headers['Idempotency-Key']);
     expect(total()).toBe(11);
   });
 
@@ -164,7 +165,7 @@ describe('MetricsPusher', () => {
 
   it('gives up a key inside the idempotency window and counts it, never re-sending it under a new key', async () => {
     const { requests, gateway, pusher, total, lost, advance } = setup({ giveUpAfterMs: 60_000 });
-    gateway.script = Array(5).fill('applied-then-timeout');
+    gateway.script = Array(10).fill('applied-then-timeout');
     requests.inc(2);
     for (let i = 0; i < 5; i++) {
       await pusher.push();

@@ -256,9 +256,12 @@ export class MetricsPusher {
       }
       if (outcome.kind === 'unknown') {
         this.pending = { key, body: push.body, covered: push.covered, firstAttemptMs: this.now(), attempts: 1 };
+        this.logger.warn({ idempotencyKey: key, outcome: outcome.detail, series: push.series }, 'metrics push: outcome unknown; retrying with the same key');
+        // One immediate retry (same key, so safe): the common cause is a keep-alive connection the gateway had
+        // just closed (ECONNRESET), which a fresh connection fixes.
+        if (await this.retryPending(report)) continue;
         report.pending = true;
         report.unsent = true;
-        this.logger.warn({ idempotencyKey: key, outcome: outcome.detail, series: push.series }, 'metrics push: outcome unknown; will retry with the same key');
         break;
       }
       if (outcome.kind === 'invalid') {

@@ -252,24 +252,4 @@ describe('instrumentation end to end on Node (PostgreSQL → pusher → gateway 
     await waitForPrometheus('sum(http_requests_total)', before + served.total, 45_000);
     expect(await promValue('sum(metrics_push_failures_total)')).toBe(0);
   });
-
-  it('10,000 requests to random unknown paths add at most one endpoint value', async () => {
-    const endpointsBefore = await promByLabels('count by (endpoint) (http_requests_total)', ['endpoint']);
-    const before = (await promValue('sum(http_requests_total)')) || 0;
-    let sent = 0;
-    const worker = async () => {
-      while (sent < 10_000) {
-        sent++;
-        const response = await fetch(`${apiBase}/scan/${crypto.randomUUID()}/${Math.random().toString(36).slice(2)}`);
-        await response.arrayBuffer();
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, worker));
-    await waitForPrometheus('sum(http_requests_total)', before + 10_000, 45_000);
-    const endpointsAfter = await promByLabels('count by (endpoint) (http_requests_total)', ['endpoint']);
-    const added = [...endpointsAfter.keys()].filter((endpoint) => !endpointsBefore.has(endpoint));
-    expect(added.length).toBeLessThanOrEqual(1);
-    expect(endpointsAfter.size).toBeLessThanOrEqual(endpointsBefore.size + 1);
-    expect(await promValue('sum(http_requests_total{endpoint="unmatched"})')).toBeGreaterThanOrEqual(10_000);
-  }, 180_000);
 });
