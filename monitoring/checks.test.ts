@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   amtoolCheckConfig,
+  amtoolRenderTemplates,
   composeConfig,
   dashboardLint,
   promtoolCheckConfig,
@@ -34,6 +35,12 @@ describe('static checks of the monitoring stack', () => {
     expect(result.ok, result.output).toBe(true);
     expect(result.output).toMatch(/3 receivers/);
     expect(result.output).toMatch(/3 inhibit rules/);
+  });
+
+  it('amtool renders the email and Slack templates', async () => {
+    const result = await amtoolRenderTemplates();
+    expect(result.ok, result.output).toBe(true);
+    expect(result.output).toContain('<h2>[');
   });
 
   it('docker-compose validates the compose file with both profiles', async () => {

@@ -57,6 +57,21 @@ export async function amtoolCheckConfig(): Promise<CheckResult> {
   return { name: 'amtool check-config monitoring/alertmanager.yml', ...(await runBinary('amtool', ['check-config', 'alertmanager.yml'], monitoringDir)) };
 }
 
+/** The named templates alertmanager.yml's receivers use. */
+export const notificationTemplates = ['notification.title', 'slack.text', 'email.html'];
+
+/** Renders each notification template with amtool's sample alerts: catches errors that only show when sending. */
+export async function amtoolRenderTemplates(): Promise<CheckResult> {
+  const outputs: string[] = [];
+  let ok = true;
+  for (const name of notificationTemplates) {
+    const result = await runBinary('amtool', ['template', 'render', '--template.glob=alertmanager/templates/*.tmpl', `--template.text={{ template "${name}" . }}`], monitoringDir);
+    ok &&= result.ok && result.output.trim().length > 0;
+    outputs.push(`--- ${name}\n${result.output}`);
+  }
+  return { name: `amtool template render (${notificationTemplates.join(', ')})`, ok, output: outputs.join('\n') };
+}
+
 /** The env files docker-compose.prod.yml names; `config` refuses to run when one is missing. */
 export const composeEnvFiles = ['api.env', 'gateway.env', 'redis-http.env', 'kibana.env'];
 
@@ -98,6 +113,7 @@ export async function runAllChecks(): Promise<CheckResult[]> {
     await promtoolCheckRules(),
     await promtoolTestRules(),
     await amtoolCheckConfig(),
+    await amtoolRenderTemplates(),
     await composeConfig(),
     await shellcheckScripts(),
     dashboardLint(),
