@@ -27,7 +27,7 @@ export async function startGatewayProcess(name: string, dir: string, env: Record
     await waitUntil(async () => {
       if (child.child.exitCode !== null) throw new Error(`exited with ${child.child.exitCode}`);
       return await httpOk(`${url}/-/ready`);
-    }, { what: `gateway ${name}`, timeoutMs: 60_000 });
+    }, { what: `gateway ${name}`, timeoutMs: 120_000 });
   } catch (error) {
     await child.stop('SIGKILL');
     throw new Error(`${String(error)}\n${child.logTail()}`);

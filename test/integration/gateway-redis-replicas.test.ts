@@ -25,9 +25,11 @@ beforeAll(async () => {
   redis = await startRedis();
   const bridgePort = await freePort();
   bridge = spawnLogged('bridge', process.execPath, ['--import', 'tsx', 'api/redis-bridge/node.ts'], dir, {
-    env: { PATH: process.env.PATH ?? '', REDIS_URL: redis.url, BRIDGE_TOKEN, BRIDGE_PORT: String(bridgePort), BRIDGE_HOST: '127.0.0.1' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL: redis.url, BRIDGE_TOKEN, BRIDGE_PORT: String(bridgePort), BRIDGE_HOST: '127.0.0.1' },
   });
-  await waitUntil(() => httpOk(`http://127.0.0.1:${bridgePort}/`), { what: 'redis bridge' });
+  await waitUntil(() => httpOk(`http://127.0.0.1:${bridgePort}/`), { what: 'redis bridge', timeoutMs: 120_000 }).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${bridge.logTail()}`);
+  });
   const env = {
     GATEWAY_STORE: 'redis',
     UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${bridgePort}`,
