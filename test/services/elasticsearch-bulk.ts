@@ -3,7 +3,8 @@
 // - `GET /` cluster info and `x-elastic-product: Elasticsearch` on every answer (the client's product check);
 // - `compatible-with=N` media types: 7 and 8 accepted, anything else refused with 400 like the server does;
 // - `POST /_bulk`, `POST /<target>/_bulk`: NDJSON in, `{took, errors, items}` out, one item per action with
-//   its own status; data streams (`logs-*-*`) take only `create` and documents with `@timestamp`;
+//   its own status, `filter_path` applied as the server applies it; data streams (`logs-*-*`) take only
+//   `create` and documents with `@timestamp`;
 // - faults on demand: the next N items answered 429/400/…, the next N requests answered 429/503, the server
 //   taken down (connections refused) and brought back on the same port;
 // - `PUT/GET /_ilm/policy/<name>`, `/_index_template/<name>`, `/_component_template/<name>` for the setup script;
@@ -97,6 +98,40 @@ function escapeRegExp(text: string): string {
 function backingIndex(target: string): string {
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '.');
   return `.ds-${target}-${day}-000001`;
+}
+
+interface BulkResponse {
+  errors: boolean;
+  took: number;
+  items: Array<Record<string, Record<string, unknown>>>;
+}
+
+/**
+ * `filter_path` as Elasticsearch applies it to a bulk response, for the paths a bulk client asks for:
+ * `errors`, `took`, `items.*.<field>` and `items.*.error.<field>` (others are left out, as they would be).
+ */
+function filterBulkResponse(response: BulkResponse, filterPath: string): Record<string, unknown> {
+  const paths = filterPath.split(',').map((path) => path.trim());
+  const filtered: Record<string, unknown> = {};
+  if (paths.includes('errors')) filtered.errors = response.errors;
+  if (paths.includes('took')) filtered.took = response.took;
+  const itemFields = paths.filter((path) => path.startsWith('items.*.')).map((path) => path.slice('items.*.'.length).split('.'));
+  if (itemFields.length > 0) {
+    filtered.items = response.items.map((item) => {
+      const [op, result] = Object.entries(item)[0]!;
+      const kept: Record<string, unknown> = {};
+      for (const [field, inner] of itemFields) {
+        const value = result[field!];
+        if (value === undefined) continue;
+        if (inner === undefined) kept[field!] = value;
+        else if (typeof value === 'object' && value !== null && (value as Record<string, unknown>)[inner] !== undefined) {
+          kept[field!] = { ...(kept[field!] as object | undefined), [inner]: (value as Record<string, unknown>)[inner] };
+        }
+      }
+      return { [op]: kept };
+    });
+  }
+  return filtered;
 }
 
 /** The major a `compatible-with=N` media type asks for, or undefined without one. */
@@ -238,7 +273,8 @@ export async function startElasticsearchStandIn(options: ElasticsearchStandInOpt
     if (bulkPath && (method === 'POST' || method === 'PUT')) {
       if (!req.headers['content-type']) return send(res, 406, { error: 'Content-Type header is missing', status: 406 }, accept);
       const outcome = bulk(bulkPath[1] ? decodeURIComponent(bulkPath[1]) : undefined, body);
-      return send(res, outcome.status, outcome.body, accept);
+      const filterPath = url.searchParams.get('filter_path');
+      return send(res, outcome.status, outcome.status === 200 && filterPath ? filterBulkResponse(outcome.body as BulkResponse, filterPath) : outcome.body, accept);
     }
     const setting = /^\/(_ilm\/policy|_index_template|_component_template)\/([^/]+)$/.exec(url.pathname);
     if (setting) {
