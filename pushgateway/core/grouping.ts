@@ -11,10 +11,6 @@ const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const base64Suffix = '@base64';
 
-export function isValidLabelName(name: string): boolean {
-  return labelNamePattern.test(name);
-}
-
 /** Valid and not reserved: names starting with `__` are Prometheus-internal and refused in pushes. */
 export function isPushableLabelName(name: string): boolean {
   return labelNamePattern.test(name) && !name.startsWith('__');

@@ -171,12 +171,3 @@ export function checkAgainstStore(push: PreparedPush, mode: PushMode, view: Push
   }
   return undefined;
 }
-
-/** preparePush + checkAgainstStore. */
-export function validatePush(push: PushRequest, view: PushValidationView): PrepareResult {
-  const prepared = preparePush(push);
-  if (!prepared.ok) return prepared;
-  const refusal = checkAgainstStore(prepared.push, push.mode, view);
-  return refusal === undefined ? prepared : { ok: false, message: refusal };
-}
-
