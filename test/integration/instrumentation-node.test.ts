@@ -252,4 +252,38 @@ describe('instrumentation end to end on Node (PostgreSQL → pusher → gateway 
     await waitForPrometheus('sum(http_requests_total)', before + served.total, 45_000);
     expect(await promValue('sum(metrics_push_failures_total)')).toBe(0);
   });
+
+  it('pushes what is left once more at shutdown (SIGTERM), before the database closes', async () => {
+    // A second API process whose interval never fires during the test: only the shutdown push can deliver.
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      PUSHGATEWAY_URL: gateway.url,
+      PUSHGATEWAY_TOKEN: 'push-secret',
+      PUSH_INTERVAL_MS: '3600000',
+      SERVICE_NAME: 'api-shutdown',
+      LOG_LEVEL: 'warn',
+    };
+    for (const variable of ['ELASTICSEARCH_URL', 'LOG_FILE', 'PGLITE_DIR', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN']) delete env[variable];
+    const second = spawnLogged('api-shutdown', join(repoRoot, 'node_modules/.bin/tsx'), ['api/node.ts'], dir, { cwd: repoRoot, env });
+    try {
+      await waitUntil(async () => (await fetch(`${base}/livez`, { signal: AbortSignal.timeout(2_000) })).ok, { timeoutMs: 120_000, intervalMs: 250, what: 'second API' });
+      for (let i = 0; i < 7; i++) expect((await fetch(`${base}/api/users`)).status).toBe(200);
+      const exited = new Promise<number | null>((resolve) => second.child.once('exit', (code) => resolve(code)));
+      second.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      await second.stop('SIGKILL');
+    }
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    const listed = text
+      .split('\n')
+      .filter((line) => line.startsWith('http_requests_total{') && line.includes('job="api-shutdown"') && line.includes('endpoint="/api/users"'))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    expect(listed).toBe(7);
+  }, 180_000);
 });
