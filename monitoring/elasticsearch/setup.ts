@@ -43,7 +43,31 @@ export interface KibanaImportResult {
   errors?: unknown[];
 }
 
-export async function importKibanaSavedObjects(kibanaUrl: string, authorization: string | undefined): Promise<KibanaImportResult> {
+/**
+ * Imports the saved objects, waiting while Kibana answers 503 or refuses connections: it reports healthy to
+ * compose before its saved-objects service is ready ("Kibana server is not ready yet").
+ */
+export async function importKibanaSavedObjects(
+  kibanaUrl: string,
+  authorization: string | undefined,
+  { waitMs = 120_000, retryEveryMs = 3_000 }: { waitMs?: number; retryEveryMs?: number } = {},
+): Promise<KibanaImportResult> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await importOnce(kibanaUrl, authorization);
+    } catch (error) {
+      const notReady = error instanceof KibanaNotReady || (error instanceof TypeError && String(error.message).includes('fetch failed'));
+      if (!notReady || Date.now() + retryEveryMs > deadline) throw error;
+      console.log(`Kibana not ready (${(error as Error).message}); retrying in ${retryEveryMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, retryEveryMs));
+    }
+  }
+}
+
+class KibanaNotReady extends Error {}
+
+async function importOnce(kibanaUrl: string, authorization: string | undefined): Promise<KibanaImportResult> {
   const form = new FormData();
   form.append('file', new Blob([readFileSync(savedObjectsPath)], { type: 'application/ndjson' }), 'saved-objects.ndjson');
   const headers: Record<string, string> = { 'kbn-xsrf': 'setup-elasticsearch' };
@@ -55,6 +79,7 @@ export async function importKibanaSavedObjects(kibanaUrl: string, authorization:
     signal: AbortSignal.timeout(30_000),
   });
   const text = await response.text();
+  if (response.status === 503) throw new KibanaNotReady(`503 ${text.slice(0, 200)}`);
   if (!response.ok) throw new Error(`Kibana saved objects import failed: ${response.status} ${text.slice(0, 500)}`);
   const result = JSON.parse(text) as KibanaImportResult;
   if (!result.success) throw new Error(`Kibana saved objects import reported errors: ${JSON.stringify(result.errors).slice(0, 1000)}`);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createElasticsearchClient } from '../../api/logging/transport-client.js';
-import { applyElasticsearchSetup, ilmPolicy, readIndexTemplate, savedObjectsPath } from '../../monitoring/elasticsearch/setup.js';
+import { applyElasticsearchSetup, ilmPolicy, importKibanaSavedObjects, readIndexTemplate, savedObjectsPath } from '../../monitoring/elasticsearch/setup.js';
 import { startElasticsearchStandIn, startKibanaStandIn, type ElasticsearchStandIn, type KibanaStandIn } from '../services/elasticsearch-bulk.js';
 
 const execFileAsync = promisify(execFile);
@@ -59,6 +59,13 @@ describe('npm run setup:elasticsearch (stand-ins)', () => {
     const { stdout } = await execFileAsync(tsx, [setupScript], { env, timeout: 60_000 });
     expect(stdout).toContain('delete after 30d');
     expect(elasticsearch.ilmPolicies.get('logs-api')).toEqual(ilmPolicy(30));
+  });
+
+  it('waits while Kibana answers 503 (started, not ready) and then imports', async () => {
+    kibana.notReadyFor(2);
+    const result = await importKibanaSavedObjects(kibana.url, undefined, { retryEveryMs: 50 });
+    expect(result).toMatchObject({ success: true, successCount: savedObjectCount });
+    expect(kibana.requests.slice(-3).map((request) => request.path.split('?')[0])).toEqual(Array(3).fill('/api/saved_objects/_import'));
   });
 
   it('fails with a clear message on refused credentials and on a missing ELASTICSEARCH_URL', async () => {

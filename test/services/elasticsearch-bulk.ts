@@ -355,6 +355,8 @@ export interface KibanaStandIn {
   /** Saved objects imported, by `type:id`. */
   savedObjects: Map<string, Record<string, unknown>>;
   requests: RecordedRequest[];
+  /** The next `count` requests are answered 503 "Kibana server is not ready yet", as while Kibana starts. */
+  notReadyFor(count: number): void;
   stop(): Promise<void>;
 }
 
@@ -363,6 +365,7 @@ export async function startKibanaStandIn(): Promise<KibanaStandIn> {
   const port = await freePort();
   const savedObjects = new Map<string, Record<string, unknown>>();
   const requests: RecordedRequest[] = [];
+  let notReady = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -374,6 +377,10 @@ export async function startKibanaStandIn(): Promise<KibanaStandIn> {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
+      if (notReady > 0) {
+        notReady--;
+        return reply(503, { statusCode: 503, error: 'Service Unavailable', message: 'Kibana server is not ready yet' });
+      }
       if (req.method === 'GET' && url.pathname === '/api/status') return reply(200, { status: { overall: { level: 'available' } } });
       if (req.method !== 'POST' || url.pathname !== '/api/saved_objects/_import') return reply(404, { statusCode: 404, error: 'Not Found', message: 'Not Found' });
       if (!req.headers['kbn-xsrf']) return reply(400, { statusCode: 400, error: 'Bad Request', message: 'Request must contain a kbn-xsrf header.' });
@@ -417,6 +424,9 @@ export async function startKibanaStandIn(): Promise<KibanaStandIn> {
     url: `http://127.0.0.1:${port}`,
     savedObjects,
     requests,
+    notReadyFor: (count) => {
+      notReady = count;
+    },
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
