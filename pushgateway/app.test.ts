@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createGatewayApp } from './app.js';
 import { defaultGatewayConfig, type GatewayConfig } from './config.js';
@@ -107,6 +107,16 @@ describe('gateway app: reads', () => {
     const omBody = await om.text();
     expect(omBody).toContain('# TYPE c counter\nc_total{instance="",job="a"} 1\n');
     expect(omBody.endsWith('# EOF\n')).toBe(true);
+  });
+
+  it('gzips /metrics when the scraper accepts it', async () => {
+    const { send } = gateway();
+    await send('PUT', '/metrics/job/a', Array.from({ length: 100 }, (_, i) => `m{i="${i}"} ${i}\n`).join(''));
+    const response = await send('GET', '/metrics', undefined, { 'accept-encoding': 'gzip' });
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+    const text = gunzipSync(Buffer.from(await response.arrayBuffer())).toString('utf8');
+    expect(text).toContain('m{i="99",instance="",job="a"} 99\n');
+    expect((await send('GET', '/metrics')).headers.get('content-encoding')).toBeNull();
   });
 
   it('serves the official JSON API, health and readiness', async () => {

@@ -2,6 +2,7 @@
 // Middleware order: request counting (sees every final status, 401s included), auth, body reading
 // (size limit, gzip), then the official-compatible routes over the store.
 import { Hono } from 'hono';
+import { compress } from 'hono/compress';
 import type { GatewayConfig } from './config.js';
 import { gatewayAuth } from './http/auth.js';
 import { pushBodyReader, type BodyVariables } from './http/body.js';
@@ -48,6 +49,8 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
   app.use('*', gatewayAuth({ pushToken: config.pushToken, ...(config.scrape ? { scrape: config.scrape } : {}) }));
   app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
   app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
+  // Scrapes are gzip-compressed when the scraper accepts it (Prometheus does), as the official gateway does.
+  app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') }));
 
   registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, onStoreError: () => storeErrors++ });
   // Aggregation mode (DESIGN.md): the same grammar under /aggregate; PUT and POST both add deltas.
