@@ -41,7 +41,8 @@ async function npmStart(name: string, pgliteDir: string) {
       if (proc.child.exitCode !== null) throw new Error(`npm start exited early:\n${proc.logTail()}`);
       return (await fetch(`${base}/livez`, { signal: AbortSignal.timeout(2_000) })).ok;
     },
-    { timeoutMs: 120_000, intervalMs: 250, what: 'npm start' },
+    // Generous: a fresh PGlite cluster (initdb in WebAssembly) is slow on a busy 2-core machine.
+    { timeoutMs: 300_000, intervalMs: 250, what: 'npm start' },
   ).catch((error: unknown) => {
     throw new Error(`${String(error)}\n${proc.logTail()}`);
   });
@@ -130,7 +131,7 @@ describe('npm start', () => {
     expect(late.status, late.body).toBe(201);
     expect(JSON.parse(late.body)).toMatchObject({ email: 'late@example.com' });
     expect((await second.exit)[0]).toBe(0);
-  }, 300_000);
+  }, 900_000);
 
   it('refuses to start on a bad variable (naming it) or an unreachable database (exit 1, no secret logged)', async () => {
     const { code, output } = await runToExit({ PORT: 'eighty', LOG_LEVEL: 'loud', PGLITE_DIR: join(dir, 'never') });
