@@ -41,32 +41,28 @@ describe('instrumentPgliteClient (real PGlite, Drizzle on top)', () => {
 
   it('times every statement Drizzle sends, migrations, transactions and failures included', async () => {
     const metrics = createApiMetrics();
-    {
-      const client = instrumentPgliteClient(raw, metrics);
-      const db = drizzle(client, { schema }) as unknown as AppDatabase;
-      await migrate(drizzle(client), { migrationsFolder });
-      const afterMigrations = await queryCounts(metrics.registry);
-      // The migrator's bookkeeping (schema, table, lookup, record) and the migration's own DDL in a transaction.
-      expect(afterMigrations.OTHER).toBeGreaterThanOrEqual(5);
-      expect(afterMigrations.SELECT).toBeGreaterThanOrEqual(1);
-      expect(afterMigrations.INSERT).toBeGreaterThanOrEqual(1);
+    const client = instrumentPgliteClient(raw, metrics);
+    const db = drizzle(client, { schema }) as unknown as AppDatabase;
+    await migrate(drizzle(client), { migrationsFolder });
+    const afterMigrations = await queryCounts(metrics.registry);
+    // The migrator's bookkeeping (schema, table, lookup, record) and the migration's own DDL in a transaction.
+    expect(afterMigrations.OTHER).toBeGreaterThanOrEqual(5);
+    expect(afterMigrations.SELECT).toBeGreaterThanOrEqual(1);
+    expect(afterMigrations.INSERT).toBeGreaterThanOrEqual(1);
 
-      const expected = await runKnownWorkload(db, 'pglite');
-      expect(difference(await queryCounts(metrics.registry), afterMigrations)).toEqual(expected);
-      const total = Object.values(await queryCounts(metrics.registry)).reduce((a, b) => a + b, 0);
-      expect(await durationCount(metrics.registry)).toBe(total);
-    }
+    const expected = await runKnownWorkload(db, 'pglite');
+    expect(difference(await queryCounts(metrics.registry), afterMigrations)).toEqual(expected);
+    const total = Object.values(await queryCounts(metrics.registry)).reduce((a, b) => a + b, 0);
+    expect(await durationCount(metrics.registry)).toBe(total);
   });
 
   it('leaves the client fully usable: raw query, exec, sql template and instanceof', async () => {
     const metrics = createApiMetrics();
-    {
-      const client = instrumentPgliteClient(raw, metrics);
-      expect(client instanceof PGlite).toBe(true);
-      expect((await client.query<{ n: number }>('select 41 + 1 as n')).rows[0]?.n).toBe(42);
-      await client.exec('create table t (n int); insert into t values (1);');
-      expect((await client.sql<{ n: number }>`select n from t`).rows).toEqual([{ n: 1 }]);
-      expect(await queryCounts(metrics.registry)).toEqual({ SELECT: 2, INSERT: 0, UPDATE: 0, DELETE: 0, OTHER: 1 });
-    }
+    const client = instrumentPgliteClient(raw, metrics);
+    expect(client instanceof PGlite).toBe(true);
+    expect((await client.query<{ n: number }>('select 41 + 1 as n')).rows[0]?.n).toBe(42);
+    await client.exec('create table t (n int); insert into t values (1);');
+    expect((await client.sql<{ n: number }>`select n from t`).rows).toEqual([{ n: 1 }]);
+    expect(await queryCounts(metrics.registry)).toEqual({ SELECT: 2, INSERT: 0, UPDATE: 0, DELETE: 0, OTHER: 1 });
   });
 });
