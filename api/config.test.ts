@@ -74,6 +74,12 @@ describe('parseConfig', () => {
     expect.assertions(3);
   });
 
+  it('reads CLIENT_IP_HEADER as a lower-case header name', () => {
+    expect(parseConfig({ CLIENT_IP_HEADER: 'X-Real-IP' }).clientIpHeader).toBe('x-real-ip');
+    expect(parseConfig({}).clientIpHeader).toBeUndefined();
+    expect(() => parseConfig({ CLIENT_IP_HEADER: 'x real ip' })).toThrow(/CLIENT_IP_HEADER must be a header name/);
+  });
+
   it('refuses half-set credential pairs', () => {
     expect(() => parseConfig({ UPSTASH_REDIS_REST_TOKEN: 't' })).toThrow(/UPSTASH_REDIS_REST_URL must be set/);
     expect(() => parseConfig({ ELASTICSEARCH_URL: 'http://es:9200', ELASTICSEARCH_USERNAME: 'elastic' })).toThrow(/set together/);

@@ -18,6 +18,11 @@ export interface Config {
   port: number;
   /** Interface the Node server binds; 0.0.0.0 by default so containers are reachable. */
   host: string;
+  /**
+   * Node behind a reverse proxy: the request header holding the client address (e.g. `x-real-ip`), which
+   * the proxy must overwrite. Unset: the socket address. Used as the rate-limit key.
+   */
+  clientIpHeader?: string;
   databaseUrl?: string;
   /** PGlite data folder when DATABASE_URL is unset; `memory://` keeps it in memory. */
   pgliteDir: string;
@@ -91,6 +96,10 @@ export function parseConfig(env: Env): Config {
   const port = integer('PORT', 3000, 1, 65535);
   const gatewayPort = integer('GATEWAY_PORT', 9091, 1, 65535);
   const host = read(env, 'HOST') ?? '0.0.0.0';
+  const clientIpHeader = read(env, 'CLIENT_IP_HEADER')?.toLowerCase();
+  if (clientIpHeader !== undefined && !/^[a-z0-9-]{1,64}$/.test(clientIpHeader)) {
+    problems.push(`CLIENT_IP_HEADER must be a header name, got "${clientIpHeader}"`);
+  }
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
   const pgliteDir = read(env, 'PGLITE_DIR') ?? '.data/pglite';
 
@@ -137,6 +146,7 @@ export function parseConfig(env: Env): Config {
     logging: { level: logLevel, serviceName },
   };
   if (databaseUrl) config.databaseUrl = databaseUrl;
+  if (clientIpHeader) config.clientIpHeader = clientIpHeader;
   if (upstashUrl && upstashToken) config.upstash = { url: upstashUrl, token: upstashToken };
   const logFile = read(env, 'LOG_FILE');
   if (logFile) config.logFile = logFile;

@@ -61,7 +61,7 @@ const app = createApp({
   ...(redis ? { redis } : {}),
   logger,
   middleware: [observability.middleware, accessLog({ logger })],
-  clientAddress: (c) => getConnInfo(c).remote.address,
+  clientAddress: config.clientIpHeader ? (c) => c.req.header(config.clientIpHeader!) : (c) => getConnInfo(c).remote.address,
   settings: config,
 });
 
