@@ -13,6 +13,7 @@ import { repoRoot, stopAll } from './lib/processes.js';
 import { renderMarkdown, renderText, type Table } from './lib/report.js';
 import { settingsFromEnv } from './lib/rounds.js';
 import type { Suite } from './lib/suite.js';
+import { apiLayersSuite } from './suites/api-layers.js';
 import { apiOverheadSuite } from './suites/api-overhead.js';
 import { gatewaySuite } from './suites/gateway.js';
 import { gatewayRedisSuite } from './suites/gateway-redis.js';
@@ -21,7 +22,7 @@ import { logShippingSuite } from './suites/log-shipping.js';
 import { queryTimingSuite } from './suites/query-timing.js';
 
 // Targets first, references last: if the time budget runs out, it is the references that are skipped.
-const suites: Suite[] = [apiOverheadSuite, gatewaySuite, logShippingSuite, queryTimingSuite, gatewayRedisSuite, gatewayWorkersSuite];
+const suites: Suite[] = [apiOverheadSuite, gatewaySuite, logShippingSuite, queryTimingSuite, gatewayRedisSuite, gatewayWorkersSuite, apiLayersSuite];
 
 function usage(): string {
   return ['usage: npm run bench [-- <suite>…] [--list]', 'suites:', ...suites.map((suite) => `  ${suite.name.padEnd(10)} ${suite.description}`)].join('\n');

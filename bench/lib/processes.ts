@@ -78,9 +78,21 @@ export interface BenchProcess {
   child: ChildProcess;
   /** Resident set size now, from /proc (bytes). */
   rssBytes(): number;
+  /** CPU time (user + system) the process has used so far, from /proc (seconds, 10 ms resolution). */
+  cpuSeconds(): number;
   logTail(lines?: number): string;
   stop(): Promise<void>;
 }
+
+export function cpuSecondsOf(pid: number): number {
+  // /proc/<pid>/stat: fields after the parenthesised command; utime and stime are the 14th and 15th, in ticks.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+// USER_HZ, 100 on every Linux this runs on (getconf CLK_TCK).
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export function rssOf(pid: number): number {
   const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -137,6 +149,7 @@ export async function startProcess(options: StartOptions): Promise<BenchProcess>
     pid: child.pid!,
     child,
     rssBytes: () => rssOf(child.pid!),
+    cpuSeconds: () => cpuSecondsOf(child.pid!),
     logTail,
     async stop() {
       running.delete(processHandle);

@@ -10,3 +10,5 @@ app.get('/metrics', printMetrics);
 app.get('/livez', (c) => c.json({ status: 'ok' }));
 
 serve({ fetch: app.fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
+// Exit cleanly on SIGTERM so a --cpu-prof profile (BENCH_CPU_PROF) gets written.
+process.once('SIGTERM', () => process.exit(0));

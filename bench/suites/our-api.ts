@@ -6,6 +6,7 @@ import { LOAD_CPU, repoRoot, startNodeServer, type BenchProcess } from '../lib/p
 
 export interface OurApi {
   url: string;
+  process: BenchProcess;
   describe: string;
   /** What the API pushed to its gateway so far: proof that metrics and log shipping were really on. */
   pushedTotals(): Promise<{ httpRequests: number; logEventsShipped: number; logEventsDropped: number }>;
@@ -48,6 +49,7 @@ export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean
     started.push(api);
     return {
       url: api.url,
+      process: api,
       async pushedTotals() {
         const exposition = await (await fetch(`${gateway.url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text();
         return {

@@ -1,5 +1,6 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`, or BENCH_CPU_PROF=<dir> npm run bench): the functions
-// with the most self time, and the files they live in. Usage: npx tsx bench/tools/top-functions.ts <file> [count]
+// with the most self time, and the files they live in, as shares of the busy samples ((idle) left out: a server
+// measured in alternation is idle while the others are loaded). Usage: npx tsx bench/tools/top-functions.ts <file> [count]
 import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
@@ -15,11 +16,13 @@ if (!file) {
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
-const total = profile.samples.length;
+const idleIds = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+const busySamples = profile.samples.filter((sample) => !idleIds.has(sample));
+const total = busySamples.length;
 const self = new Map<string, number>();
 const byFile = new Map<string, number>();
 const hits = new Map<number, number>();
-for (const sample of profile.samples) hits.set(sample, (hits.get(sample) ?? 0) + 1);
+for (const sample of busySamples) hits.set(sample, (hits.get(sample) ?? 0) + 1);
 for (const node of profile.nodes) {
   const count = hits.get(node.id) ?? 0;
   if (count === 0) continue;
@@ -36,4 +39,4 @@ const top = (map: Map<string, number>, count: number) =>
     .map(([key, value]) => `${((value / total) * 100).toFixed(1).padStart(5)} %  ${key}`)
     .join('\n');
 const count = Number(countArg ?? 25);
-console.log(`${total} samples\n\nself time by function:\n${top(self, count)}\n\nself time by file:\n${top(byFile, 15)}`);
+console.log(`${total} busy samples of ${profile.samples.length}\n\nself time by function:\n${top(self, count)}\n\nself time by file:\n${top(byFile, 15)}`);

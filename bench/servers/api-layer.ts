@@ -1,0 +1,33 @@
+// Our API built up one layer at a time (BENCH_LAYER), served like api/node.ts serves it, to see which layer
+// costs what per request: `app` (createApp: request id, routes), `metrics` (+ request metrics),
+// `access-log` (+ ECS access log, stdout to /dev/null), `shipping` (+ shipping to ELASTICSEARCH_URL).
+import { serve } from '@hono/node-server';
+import type { MiddlewareHandler } from 'hono';
+import pino from 'pino';
+import { createApp } from '../../api/app.js';
+import type { Database } from '../../api/db/types.js';
+import { accessLog } from '../../api/logging/access-log.js';
+import { loggingSettings } from '../../api/logging/config.js';
+import { createLogger } from '../../api/logging/logger.js';
+import { createApiMetrics } from '../../api/observability/metrics.js';
+import { requestMetrics } from '../../api/observability/request-metrics.js';
+
+const layers = ['app', 'metrics', 'access-log', 'shipping'] as const;
+const layer = process.env.BENCH_LAYER as (typeof layers)[number];
+if (!layers.includes(layer)) throw new Error(`BENCH_LAYER must be one of ${layers.join(', ')}`);
+const depth = layers.indexOf(layer);
+
+// /livez never touches the database; createApp only needs something of the Database shape.
+const database: Database = { db: {} as Database['db'], driver: 'postgres', ping: async () => {}, close: async () => {} };
+const problems: string[] = [];
+const elasticsearch = depth >= 3 ? { url: process.env.ELASTICSEARCH_URL ?? '' } : undefined;
+const config = loggingSettings({ logLevel: 'info', serviceName: 'api', ...(elasticsearch ? { elasticsearch } : {}) }, {}, problems);
+if (problems.length) throw new Error(problems.join('; '));
+const logging = createLogger(config, { stdout: pino.destination({ dest: '/dev/null', sync: false }) });
+const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
+const middleware: MiddlewareHandler[] = [];
+if (depth >= 1) middleware.push(requestMetrics(createApiMetrics()));
+if (depth >= 2) middleware.push(accessLog({ logger }));
+
+serve({ fetch: createApp({ database, logger, middleware }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
+process.once('SIGTERM', () => void logging.close(2_000).finally(() => process.exit(0)));
