@@ -80,12 +80,14 @@ export function createNodeObservability({ config, logger }: { config: Observabil
       const running = startCollectors(collectors, { intervalMs: config.pushIntervalMs, logger });
       await running.collectNow();
 
+      // The in-process gateway honours GATEWAY_PUSH_TOKEN like a standalone one; push with it when no token is given.
+      const token = config.pushgatewayToken ?? gateway?.config.pushToken;
       const pusher = new MetricsPusher({
         registry: metrics.registry,
         url: gatewayUrl,
         job: config.serviceName,
         instance,
-        ...(config.pushgatewayToken ?? gateway?.config.pushToken ? { token: (config.pushgatewayToken ?? gateway?.config.pushToken)! } : {}),
+        ...(token ? { token } : {}),
         onGiveUp: (count) => metrics.metricsPushFailuresTotal.inc(count),
         logger,
       });
