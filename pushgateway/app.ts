@@ -21,6 +21,11 @@ export interface GatewayAppOptions {
   /** Extra exposition text for /metrics (the Node entry adds process metrics). */
   extraMetrics?: (format: ExpositionFormat) => string;
   version?: string;
+  /**
+   * gzip /metrics in the app (default). The Worker entry turns it off: workerd compresses a response whose
+   * Content-Encoding is set by itself, so compressing here would send the scrape gzipped twice.
+   */
+  compressScrapes?: boolean;
 }
 
 const silentLog: GatewayLog = { warn() {}, error() {} };
@@ -40,7 +45,7 @@ function statusFlags(config: GatewayConfig): Record<string, string> {
   };
 }
 
-export function createGatewayApp({ store, config, log = silentLog, clock = Date.now, extraMetrics, version = '0.1.0' }: GatewayAppOptions): Hono<{ Variables: BodyVariables }> {
+export function createGatewayApp({ store, config, log = silentLog, clock = Date.now, extraMetrics, version = '0.1.0', compressScrapes = true }: GatewayAppOptions): Hono<{ Variables: BodyVariables }> {
   const app = new Hono<{ Variables: BodyVariables }>();
   const requests = new RequestCounter();
   let storeErrors = 0;
@@ -50,7 +55,7 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
   app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
   app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
   // Scrapes are gzip-compressed when the scraper accepts it (Prometheus does), as the official gateway does.
-  app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') }));
+  if (compressScrapes) app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') }));
 
   registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, onStoreError: () => storeErrors++ });
   // Aggregation mode (DESIGN.md): the same grammar under /aggregate; PUT and POST both add deltas.

@@ -46,7 +46,8 @@ export default {
       try {
         const config = loadGatewayConfig(stringVars(env));
         if (config.pushToken === undefined) log.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
-        app = createGatewayApp({ store: createStore(env, config.store, config.groupTtlSeconds * 1000, config.maxSeries), config, log });
+        // No compression in the app: on Workers the runtime (and Cloudflare's edge) compresses responses.
+        app = createGatewayApp({ store: createStore(env, config.store, config.groupTtlSeconds * 1000, config.maxSeries), config, log, compressScrapes: false });
         apps.set(env, app);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
