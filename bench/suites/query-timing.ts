@@ -5,6 +5,7 @@ import { migratePostgresDatabase } from '../../api/db/migrate.js';
 import { runNodeScript } from '../lib/processes.js';
 import { formatNumber, formatSpread, type Table } from '../lib/report.js';
 import { spread } from '../lib/stats.js';
+import { atMostRounds } from '../lib/rounds.js';
 import type { Suite } from '../lib/suite.js';
 
 const QUERIES = 10_000;
@@ -13,7 +14,9 @@ const TARGET_OVERHEAD_PERCENT = 3;
 export const queryTimingSuite: Suite = {
   name: 'queries',
   description: '10,000 Drizzle point selects on real PostgreSQL, with query timing vs without',
-  async run(settings, log) {
+  async run(allSettings, log) {
+    // 10,000 selects × 2 variants per round take 20 s a round on a busy machine: 3 rounds keep the run bounded.
+    const settings = atMostRounds(allSettings, 3);
     const postgres = await startPostgres();
     try {
       const url = await postgres.createDatabase('bench');
