@@ -1,7 +1,7 @@
 // Remembered Idempotency-Keys: a push whose key was applied within the window is not applied again.
 // Keys are scoped to their group (the same key pushed to two groups is two pushes). Memory is bounded:
 // past `maxKeys` the oldest key is forgotten early — that shortens the window for the oldest pushes
-// under overload instead of growing without limit, and it is counted so operators can see it.
+// under overload instead of growing without limit (counted in `evictedEarly`).
 import { ExpiryQueue } from './expiry.js';
 
 /** DESIGN.md: a key applied in the last 10 minutes is not applied again. */
