@@ -211,4 +211,13 @@ describe('LogShipper', () => {
     await shipper.flush(5_000);
     expect(counted.shipped).toBe(2);
   });
+
+  it('flush() returns at its deadline even while a request hangs', async () => {
+    const hanging = { send: (): Promise<BulkAttempt> => new Promise(() => {}) };
+    const { shipper } = countingShipper({ transport: hanging });
+    shipper.write(line(1));
+    // Resolving at all is the point: the request never answers.
+    await shipper.flush(100);
+    expect(shipper.stats().heldBytes).toBeGreaterThan(0);
+  });
 });

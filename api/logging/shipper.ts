@@ -172,7 +172,8 @@ export class LogShipper {
     this.#wake();
     try {
       while (Date.now() < deadline) {
-        if (this.#drain) await this.#drain;
+        // A request to a hung server can outlive the deadline (up to its own timeout): do not wait for it.
+        if (this.#drain) await raceDeadline(this.#drain, deadline);
         else if (this.#queuedLines() > 0) this.#kick();
         else break;
       }
@@ -187,6 +188,9 @@ export class LogShipper {
     await this.flush(timeoutMs);
     this.#closed = true;
     this.#clearTimer();
+    // A drain backing off puts its batch back as soon as it wakes; one waiting on a hung request is left to it.
+    this.#wake();
+    if (this.#drain) await raceDeadline(this.#drain, Date.now() + 1_000);
     const left = this.#queuedLines();
     if (left > 0) {
       this.#drop('shutdown', left);
@@ -330,7 +334,7 @@ export class LogShipper {
       if (wait <= 0 || this.#closed) return batch;
       // While a flush waits (finite deadline), the backoff timer must keep Node alive until the deadline.
       await this.#sleep(wait, Number.isFinite(deadline()));
-      if (Date.now() >= deadline()) return batch;
+      if (Date.now() >= deadline() || this.#closed) return batch;
       backoff = Math.min(backoff * 2, this.#maxBackoffMs);
     }
   }
@@ -439,6 +443,15 @@ export class LogShipper {
   /** Ends backoff sleeps early so a drain re-checks its (possibly lowered) deadline now. */
   #wake(): void {
     for (const wake of [...this.#wakers]) wake();
+  }
+}
+
+async function raceDeadline(work: Promise<void>, deadline: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
