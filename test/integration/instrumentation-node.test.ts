@@ -272,18 +272,19 @@ describe('instrumentation end to end on Node (PostgreSQL → pusher → gateway 
     const second = spawnLogged('api-shutdown', join(repoRoot, 'node_modules/.bin/tsx'), ['api/node.ts'], dir, { cwd: repoRoot, env });
     try {
       await waitUntil(async () => (await fetch(`${base}/livez`, { signal: AbortSignal.timeout(2_000) })).ok, { timeoutMs: 120_000, intervalMs: 250, what: 'second API' });
-      for (let i = 0; i < 7; i++) expect((await fetch(`${base}/api/users`)).status).toBe(200);
+      for (let i = 0; i < 7; i++) expect((await fetch(`${base}/api/users`)).status, second.logTail()).toBe(200);
       const exited = new Promise<number | null>((resolve) => second.child.once('exit', (code) => resolve(code)));
       second.child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await exited, `exit code of the second API; its log:\n${second.logTail()}`).toBe(0);
     } finally {
       await second.stop('SIGKILL');
     }
+    const log = second.logTail(40);
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
     const listed = text
       .split('\n')
       .filter((line) => line.startsWith('http_requests_total{') && line.includes('job="api-shutdown"') && line.includes('endpoint="/api/users"'))
       .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-    expect(listed).toBe(7);
+    expect(listed, `requests of the second API on the gateway; its log:\n${log}`).toBe(7);
   }, 180_000);
 });
