@@ -59,13 +59,34 @@ export function createRedisBridgeApp({ client, token, maxBodyBytes = 10 * 1024 *
   app.get('/', (c) => c.json({ result: 'upstash-rest-bridge' }));
   app.use('*', bearerAuth({ token, noAuthenticationHeader: { message: { error: 'Unauthorized' } }, invalidTokenMessage: { error: 'Unauthorized' } }));
 
-  const readJson = async (request: Request): Promise<unknown> => {
+  /** Parses a request body as JSON within the size limit; a string is the error message for a 400. */
+  const readJson = async (request: Request): Promise<{ body: unknown } | { invalid: string }> => {
     const length = Number(request.headers.get('content-length') ?? '0');
-    if (length > maxBodyBytes) throw new RangeError('request body too large');
+    if (length > maxBodyBytes) return { invalid: 'ERR invalid request body: request body too large' };
     const text = await request.text();
-    if (text.length > maxBodyBytes) throw new RangeError('request body too large');
-    return JSON.parse(text);
+    if (text.length > maxBodyBytes) return { invalid: 'ERR invalid request body: request body too large' };
+    try {
+      return { body: JSON.parse(text) };
+    } catch (error) {
+      return { invalid: `ERR invalid request body: ${errorMessage(error)}` };
+    }
   };
+
+  /** Reads a batch body (`/pipeline`, `/multi-exec`): a non-empty array of command arrays. */
+  const readCommands = async (request: Request): Promise<{ commands: string[][] } | { invalid: string }> => {
+    const parsed = await readJson(request);
+    if ('invalid' in parsed) return parsed;
+    const { body } = parsed;
+    if (!Array.isArray(body) || body.length === 0 || !body.every(isCommand)) {
+      return { invalid: 'ERR the body must be a non-empty JSON array of command arrays' };
+    }
+    return { commands: body.map(normalizeCommand) };
+  };
+
+  const wantsBase64 = (request: Request) => request.headers.get('upstash-encoding') === 'base64';
+
+  const toRestReplies = (replies: unknown[], base64: boolean): RestReply[] =>
+    replies.map((reply) => (reply instanceof Error ? { error: reply.message } : { result: encodeReply(reply, base64) }));
 
   const run = async (command: string[], base64: boolean): Promise<RestReply> => {
     try {
@@ -76,56 +97,33 @@ export function createRedisBridgeApp({ client, token, maxBodyBytes = 10 * 1024 *
   };
 
   app.post('/', async (c) => {
-    const base64 = c.req.header('upstash-encoding') === 'base64';
-    let body: unknown;
-    try {
-      body = await readJson(c.req.raw);
-    } catch (error) {
-      return c.json({ error: `ERR invalid request body: ${errorMessage(error)}` }, 400);
-    }
-    if (!isCommand(body)) return c.json({ error: 'ERR the body must be a non-empty JSON array of strings' }, 400);
-    const reply = await run(normalizeCommand(body), base64);
+    const parsed = await readJson(c.req.raw);
+    if ('invalid' in parsed) return c.json({ error: parsed.invalid }, 400);
+    if (!isCommand(parsed.body)) return c.json({ error: 'ERR the body must be a non-empty JSON array of strings' }, 400);
+    const reply = await run(normalizeCommand(parsed.body), wantsBase64(c.req.raw));
     return c.json(reply, 'error' in reply ? 400 : 200);
   });
 
   app.post('/pipeline', async (c) => {
-    const base64 = c.req.header('upstash-encoding') === 'base64';
-    let body: unknown;
-    try {
-      body = await readJson(c.req.raw);
-    } catch (error) {
-      return c.json({ error: `ERR invalid request body: ${errorMessage(error)}` }, 400);
-    }
-    if (!Array.isArray(body) || body.length === 0 || !body.every(isCommand)) {
-      return c.json({ error: 'ERR the body must be a non-empty JSON array of command arrays' }, 400);
-    }
+    const parsed = await readCommands(c.req.raw);
+    if ('invalid' in parsed) return c.json({ error: parsed.invalid }, 400);
+    const base64 = wantsBase64(c.req.raw);
     // node-redis pipelines commands sent without awaiting each other on one connection, in order.
-    const replies = await Promise.all(body.map((command) => run(normalizeCommand(command), base64)));
-    return c.json(replies);
+    return c.json(await Promise.all(parsed.commands.map((command) => run(command, base64))));
   });
 
   app.post('/multi-exec', async (c) => {
-    const base64 = c.req.header('upstash-encoding') === 'base64';
-    let body: unknown;
-    try {
-      body = await readJson(c.req.raw);
-    } catch (error) {
-      return c.json({ error: `ERR invalid request body: ${errorMessage(error)}` }, 400);
-    }
-    if (!Array.isArray(body) || body.length === 0 || !body.every(isCommand)) {
-      return c.json({ error: 'ERR the body must be a non-empty JSON array of command arrays' }, 400);
-    }
+    const parsed = await readCommands(c.req.raw);
+    if ('invalid' in parsed) return c.json({ error: parsed.invalid }, 400);
+    const base64 = wantsBase64(c.req.raw);
     const transaction = client.multi();
-    for (const command of body) transaction.addCommand(normalizeCommand(command));
+    for (const command of parsed.commands) transaction.addCommand(command);
     try {
-      const replies = await transaction.exec();
-      return c.json(replies.map((reply) => (reply instanceof Error ? { error: reply.message } : { result: encodeReply(reply, base64) })));
+      return c.json(toRestReplies(await transaction.exec(), base64));
     } catch (error) {
       // node-redis raises MultiErrorReply when a queued command failed at EXEC time; it keeps the replies.
       const replies = (error as { replies?: unknown[] }).replies;
-      if (Array.isArray(replies)) {
-        return c.json(replies.map((reply) => (reply instanceof Error ? { error: reply.message } : { result: encodeReply(reply, base64) })));
-      }
+      if (Array.isArray(replies)) return c.json(toRestReplies(replies, base64));
       return c.json({ error: errorMessage(error) }, 400);
     }
   });

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import postgres from 'postgres';
-import { freePort, makeTempDir, removeDir, requireBinary, spawnLogged, waitUntil, type RunningService } from './process.js';
+import { freePort, makeTempDir, requireBinary, serviceWhenReady, spawnLogged, type RunningService } from './process.js';
 
 function postgresBinDir(): string {
   let versions: string[] = [];
@@ -47,30 +47,23 @@ export async function startPostgres(): Promise<RunningPostgres> {
     { ...(ids ?? {}) },
   );
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  try {
-    await waitUntil(
-      async () => {
-        const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-        try {
-          await sql`select 1`;
-          return true;
-        } finally {
-          await sql.end({ timeout: 1 });
-        }
-      },
-      { what: 'PostgreSQL', timeoutMs: 60_000 },
-    );
-  } catch (error) {
-    await proc.stop('SIGKILL');
-    throw new Error(`${String(error)}\n${proc.logTail()}`);
-  }
+  // SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, stop cleanly.
+  const service = await serviceWhenReady(
+    proc,
+    { url, port, dir, what: 'PostgreSQL', timeoutMs: 60_000, defaultStopSignal: 'SIGINT' },
+    async () => {
+      const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+      try {
+        await sql`select 1`;
+        return true;
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    },
+  );
   let counter = 0;
   return {
-    url,
-    port,
-    pid: proc.child.pid!,
-    dir,
-    logTail: proc.logTail,
+    ...service,
     async createDatabase(name = `test_${process.pid}_${++counter}`) {
       const admin = postgres(url, { max: 1, onnotice: () => {} });
       try {
@@ -79,11 +72,6 @@ export async function startPostgres(): Promise<RunningPostgres> {
         await admin.end({ timeout: 1 });
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
-    },
-    async stop(signal = 'SIGINT') {
-      // SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, stop cleanly.
-      await proc.stop(signal);
-      removeDir(dir);
     },
   };
 }

@@ -103,6 +103,34 @@ export function spawnLogged(name: string, command: string, args: string[], dir: 
   return { child, logFile, logTail, stop };
 }
 
+/**
+ * Waits until a spawned service answers, then describes it; if it never does, kills it and throws with the
+ * end of its log, so a failed start explains itself.
+ */
+export async function serviceWhenReady(
+  proc: SpawnedProcess,
+  service: { url: string; port: number; dir: string; what: string; timeoutMs?: number; defaultStopSignal?: NodeJS.Signals },
+  probe: () => Promise<boolean>,
+): Promise<RunningService> {
+  try {
+    await waitUntil(probe, { what: service.what, timeoutMs: service.timeoutMs ?? 30_000 });
+  } catch (error) {
+    await proc.stop('SIGKILL');
+    throw new Error(`${String(error)}\n${proc.logTail()}`);
+  }
+  return {
+    url: service.url,
+    port: service.port,
+    pid: proc.child.pid!,
+    dir: service.dir,
+    logTail: proc.logTail,
+    async stop(signal = service.defaultStopSignal ?? 'SIGTERM') {
+      await proc.stop(signal);
+      removeDir(service.dir);
+    },
+  };
+}
+
 /** Removes a temp dir, ignoring races with a process that is still shutting down. */
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });

@@ -1,7 +1,7 @@
 // Real Prometheus, the official Pushgateway and Alertmanager (Debian packages) on loopback ports.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, httpOk, makeTempDir, removeDir, requireBinary, spawnLogged, waitUntil, type RunningService } from './process.js';
+import { freePort, httpOk, makeTempDir, requireBinary, serviceWhenReady, spawnLogged, type RunningService } from './process.js';
 
 async function startHttpService(options: {
   name: string;
@@ -16,23 +16,7 @@ async function startHttpService(options: {
   const port = await freePort();
   const proc = spawnLogged(options.name, binary, options.args(port, dir), dir);
   const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitUntil(() => httpOk(`${url}${options.readyPath}`), { what: options.name, timeoutMs: options.timeoutMs ?? 30_000 });
-  } catch (error) {
-    await proc.stop('SIGKILL');
-    throw new Error(`${String(error)}\n${proc.logTail()}`);
-  }
-  return {
-    url,
-    port,
-    pid: proc.child.pid!,
-    dir,
-    logTail: proc.logTail,
-    async stop(signal = 'SIGTERM') {
-      await proc.stop(signal);
-      removeDir(dir);
-    },
-  };
+  return serviceWhenReady(proc, { url, port, dir, what: options.name, timeoutMs: options.timeoutMs }, () => httpOk(`${url}${options.readyPath}`));
 }
 
 /** The official Prometheus Pushgateway 1.5 with persistence off. */

@@ -3,7 +3,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from 'redis';
 import { createRedisBridgeApp } from '../../api/redis-bridge/app.js';
-import { freePort, makeTempDir, removeDir, requireBinary, spawnLogged, waitUntil, type RunningService } from './process.js';
+import { freePort, makeTempDir, requireBinary, serviceWhenReady, spawnLogged, type RunningService } from './process.js';
 
 export async function startRedis(): Promise<RunningService> {
   const binary = requireBinary(['/usr/bin/redis-server'], 'redis-server');
@@ -16,35 +16,16 @@ export async function startRedis(): Promise<RunningService> {
     dir,
   );
   const url = `redis://127.0.0.1:${port}`;
-  try {
-    await waitUntil(
-      async () => {
-        const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
-        client.on('error', () => {});
-        try {
-          await client.connect();
-          return (await client.ping()) === 'PONG';
-        } finally {
-          if (client.isOpen) await client.quit();
-        }
-      },
-      { what: 'Redis' },
-    );
-  } catch (error) {
-    await proc.stop('SIGKILL');
-    throw new Error(`${String(error)}\n${proc.logTail()}`);
-  }
-  return {
-    url,
-    port,
-    pid: proc.child.pid!,
-    dir,
-    logTail: proc.logTail,
-    async stop(signal = 'SIGTERM') {
-      await proc.stop(signal);
-      removeDir(dir);
-    },
-  };
+  return serviceWhenReady(proc, { url, port, dir, what: 'Redis' }, async () => {
+    const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return (await client.ping()) === 'PONG';
+    } finally {
+      if (client.isOpen) await client.quit();
+    }
+  });
 }
 
 export interface RunningRedisBridge {
