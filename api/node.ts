@@ -54,7 +54,12 @@ if (!redis) logger.info('UPSTASH_REDIS_REST_URL not set: cache and rate limit ar
 
 // Collectors, the pusher (every PUSH_INTERVAL_MS; the final push is a shutdown hook that runs before the
 // database closes) and, without PUSHGATEWAY_URL, the in-process gateway.
-await observability.start({ shutdownHooks });
+await observability.start({ shutdownHooks }).catch(async (error: unknown) => {
+  // e.g. GATEWAY_PORT already taken by another process: one clear line, the database closed, exit 1.
+  logger.fatal({ err: error }, `cannot start metrics: ${error instanceof Error ? error.message : String(error)}`);
+  await shutdownHooks.run({ logger, timeoutMs: config.shutdownTimeoutMs });
+  process.exit(1);
+});
 
 const app = createApp({
   database,

@@ -58,8 +58,14 @@ export async function startGateway({ env = process.env, hostname }: { env?: Reco
   const persistence = store instanceof MemoryStore && config.persistenceFile !== undefined ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger) : undefined;
   const app = createGatewayApp({ store, config, log: logger, extraMetrics: processMetrics });
   const hooks: Array<() => Promise<void>> = [];
-  const server: ServerType = await new Promise((resolve) => {
+  // A port already in use must be a start-up error naming the variable, not an unhandled 'error' event.
+  const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, ...(hostname ? { hostname } : {}) }, () => resolve(s));
+    s.once('error', (error: NodeJS.ErrnoException) => {
+      void persistence?.stop();
+      void store.close();
+      reject(error.code === 'EADDRINUSE' ? new ConfigError(`GATEWAY_PORT ${config.port} is already in use`) : error);
+    });
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../services/index.js';
@@ -147,5 +148,18 @@ describe('npm start', () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.output).toContain('cannot open the database: connect ECONNREFUSED');
     expect(unreachable.output).not.toContain('not-in-logs');
+  }, 180_000);
+
+  it('exits 1 naming GATEWAY_PORT when the in-process gateway cannot listen', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const takenPort = (taken.address() as AddressInfo).port;
+    try {
+      const { code, output } = await runToExit({ PGLITE_DIR: 'memory://', PORT: String(await freePort()), GATEWAY_PORT: String(takenPort) });
+      expect(code).toBe(1);
+      expect(output).toContain(`GATEWAY_PORT ${takenPort} is already in use`);
+    } finally {
+      taken.close();
+    }
   }, 180_000);
 });
