@@ -75,6 +75,17 @@ describe('migrations on PostgreSQL', () => {
         body: JSON.stringify({ email: 'down@example.com', name: 'Down' }),
       });
       expect(create.status).toBe(503);
+
+      // Waves of concurrent requests during the outage keep failing fast instead of queueing behind
+      // postgres.js' default reconnect backoff (up to 20 s per attempt, shared by the pool). The bound is
+      // generous (8x the capped backoff) so only the uncapped behaviour can miss it.
+      for (let wave = 0; wave < 4; wave++) {
+        const statuses = await Promise.race([
+          Promise.all(Array.from({ length: 10 }, () => app.request('/api/users').then((response) => response.status))),
+          new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 8_000)),
+        ]);
+        expect(statuses, `wave ${wave}`).toEqual(new Array(10).fill(503));
+      }
     } finally {
       await unreachable.close();
     }
