@@ -237,6 +237,22 @@ export async function startNodeServer(
   });
 }
 
+/**
+ * Waits until `server` stops using CPU (< 20 ms in 250 ms), at most `maxMs`. After a load run the server may
+ * still be working through requests that were in flight (the official gateway at 55k takes seconds per push);
+ * measuring the next variant on the same core before it is done would charge that work to the next one.
+ */
+export async function settle(server: BenchProcess, maxMs = 30_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let last = server.cpuSeconds();
+  while (Date.now() < deadline) {
+    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
+    const now = server.cpuSeconds();
+    if (now - last < 0.02) return;
+    last = now;
+  }
+}
+
 /** Stops whatever is still running (on error or Ctrl-C), so a bench never leaves servers behind. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((processHandle) => processHandle.stop().catch(() => {})));

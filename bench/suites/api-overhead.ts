@@ -1,7 +1,7 @@
 // 1. What our instrumentation costs: GET /livez on our API with everything on, against a bare Hono app,
 //    the same app with @hono/prometheus, and a naive prom-client + pino middleware.
 import { runWrk, type LoadResult } from '../lib/load.js';
-import { startNodeServer, type BenchProcess } from '../lib/processes.js';
+import { settle, startNodeServer, type BenchProcess } from '../lib/processes.js';
 import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
@@ -68,6 +68,7 @@ export const apiOverheadSuite: Suite = {
             const cpuBefore = target.server.cpuSeconds();
             const result = await runWrk({ url: `${target.url}/livez`, connections: CONNECTIONS, durationSeconds: settings.seconds });
             const cpuMicrosPerRequest = ((target.server.cpuSeconds() - cpuBefore) * 1e6) / result.requests;
+            await settle(target.server, 5_000);
             log(
               `round ${round + 1} ${target.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${cpuMicrosPerRequest.toFixed(0)} µs CPU/request` +
                 (result.errors + result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : ''),

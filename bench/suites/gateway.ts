@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { requireBinary } from '../../test/services/process.js';
 import { API_LIKE_SERIES, apiLikeBody, preloadBody } from '../lib/exposition.js';
 import { runWrk, timeRequests, type LoadResult, type TimedFetch } from '../lib/load.js';
-import { SERVER_CPU, startNodeServer, startProcess, type BenchProcess } from '../lib/processes.js';
+import { SERVER_CPU, settle, startNodeServer, startProcess, type BenchProcess } from '../lib/processes.js';
 import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate, atMostRounds, type BenchSettings } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
@@ -90,6 +90,7 @@ export async function ingestRounds(targets: PushTarget[], bodyFile: string, sett
       name: target.name,
       measure: async (round) => {
         const result = await pushLoad(target, bodyFile, settings.seconds);
+        await settle(target.server);
         log(`${label} round ${round + 1} ${target.name}: ${result.rps.toFixed(0)} pushes/s, p99 ${result.p99Ms.toFixed(1)} ms${result.errors + result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : ''}`);
         if (result.non2xx > 0) throw new Error(`${target.name} refused ${result.non2xx} pushes during the ${label} round`);
         return result;
@@ -165,6 +166,7 @@ export const gatewaySuite: Suite = {
         scrapeTargets.map((target) => ({
           name: target.name,
           measure: async (round) => {
+            await settle(target.server);
             const plain = await timeRequests(`${target.server.url}/metrics`);
             const gzip = await timeRequests(`${target.server.url}/metrics`, { headers: ['Accept-Encoding: gzip'] });
             log(`scrape round ${round + 1} ${target.name}: ${(plain.seconds * 1000).toFixed(1)} ms plain, ${(gzip.seconds * 1000).toFixed(1)} ms gzip`);
