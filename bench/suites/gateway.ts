@@ -102,7 +102,7 @@ export async function ingestRounds(targets: PushTarget[], bodyFile: string, sett
 
 export const gatewaySuite: Suite = {
   name: 'gateway',
-  description: 'our gateway vs the official Pushgateway: push ingest at 5k/55k stored, /metrics scrape at 50k, RSS; Redis store and Workers build for reference',
+  description: 'our gateway vs the official Pushgateway: push ingest at 5k/55k stored, /metrics scrape at 50k, RSS',
   async run(allSettings, log) {
     const settings = atMostRounds(allSettings, 3);
     const workDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
