@@ -83,6 +83,35 @@ describe('LogShipper', () => {
     await expect.poll(() => sent.flat(), { timeout: 5_000 }).toEqual([line(1).trimEnd()]);
   });
 
+  it('after a full batch, leaves the few lines written meanwhile for the flush interval (no tiny bulk requests)', async () => {
+    const sent: string[][] = [];
+    const inFlight: Array<() => void> = [];
+    const transport = {
+      send(body: string): Promise<BulkAttempt> {
+        const lines = body.split('\n').filter((_, index) => index % 2 === 1);
+        sent.push(lines);
+        return new Promise((resolve) => inFlight.push(() => resolve(created(lines))));
+      },
+    };
+    const { shipper, counted } = countingShipper({ transport, maxBatchLines: 3, flushIntervalMs: 60_000 });
+    for (let n = 0; n < 3; n++) shipper.write(line(n));
+    await expect.poll(() => sent.length).toBe(1);
+    shipper.write(line(3));
+    shipper.write(line(4));
+    inFlight.shift()!();
+    await expect.poll(() => counted.shipped).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sent).toHaveLength(1);
+    expect(shipper.stats().queuedLines).toBe(2);
+
+    const flushed = shipper.flush(5_000);
+    await expect.poll(() => inFlight.length).toBe(1);
+    inFlight.shift()!();
+    await flushed;
+    expect(sent[1]).toEqual([line(3).trimEnd(), line(4).trimEnd()]);
+    expect(counted.shipped).toBe(5);
+  });
+
   it('retries only the items answered 429, and counts the other refusals as rejected', async () => {
     const { sent, transport } = scriptedTransport([
       (lines) => ({

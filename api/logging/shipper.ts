@@ -250,7 +250,7 @@ export class LogShipper {
 
   async #runDrain(deadline: () => number): Promise<void> {
     try {
-      for (let batch = this.#takeBatch(); batch; batch = this.#takeBatch()) {
+      for (let batch = this.#takeBatch(); batch; batch = this.#shipMoreNow(deadline()) ? this.#takeBatch() : undefined) {
         const left = await this.#ship(batch, deadline);
         if (left) {
           this.#putBack(left);
@@ -261,6 +261,17 @@ export class LogShipper {
       // #ship catches transport failures; anything here is a bug, and logging must still never crash the app.
       this.#report('error', 'log shipper drain failed', { 'error.message': String(error) });
     }
+  }
+
+  /**
+   * Whether a drain goes on to the next batch. In background mode it does only for a full batch (or while a
+   * flush has set a deadline): what trickles in meanwhile waits for the flush interval. Otherwise, at API
+   * rates, every bulk request carried just the few lines written during the previous one (76 lines per
+   * request at 830 req/s in `npm run bench`), and the per-request cost dominated shipping.
+   */
+  #shipMoreNow(deadline: number): boolean {
+    if (this.#mode === 'on-demand' || deadline !== Number.POSITIVE_INFINITY) return true;
+    return this.#queuedBytes >= this.#maxBatchBytes || this.#queuedLines() >= this.#maxBatchLines;
   }
 
   #takeBatch(): Batch | undefined {
