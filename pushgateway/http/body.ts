@@ -2,6 +2,7 @@
 // the limit is passed, and a gzip body is inflated with the limit applied to the *inflated* size, so a
 // small gzip bomb cannot expand in memory. Uses the web-standard DecompressionStream (not node:zlib) so
 // the same code runs on Node and on workerd.
+import { jsonError } from './errors.js';
 import type { MiddlewareHandler } from 'hono';
 
 export class BodyTooLargeError extends Error {
@@ -87,12 +88,6 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   }
 }
 
-function jsonError(status: 413 | 415 | 400, code: string, message: string): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-  });
-}
 
 export type BodyVariables = { pushBody: Uint8Array };
 

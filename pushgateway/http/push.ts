@@ -54,14 +54,19 @@ export function registerPushRoutes(app: Hono<Env>, prefix: string, mode: { put: 
     return jsonError(503, 'store_unavailable', 'the gateway store is unavailable; nothing was changed, retry later');
   };
 
-  const push = (pushMode: PushMode) => async (c: Context<Env>) => {
-    let grouping;
+  /** The grouping labels of the request's URL, or the 400 that refuses them. */
+  const readGrouping = (c: Context<Env>) => {
     try {
-      grouping = parseGroupingPath(groupingPath(c, prefix));
+      return parseGroupingPath(groupingPath(c, prefix));
     } catch (error) {
       if (error instanceof GroupingError) return jsonError(400, 'invalid_grouping', error.message);
       throw error;
     }
+  };
+
+  const push = (pushMode: PushMode) => async (c: Context<Env>) => {
+    const grouping = readGrouping(c);
+    if (grouping instanceof Response) return grouping;
     // pushBodyReader (http/body.ts) has read and inflated the body under the size limit.
     const body = c.get('pushBody');
     let parsed: ParsedExposition;
@@ -99,13 +104,8 @@ export function registerPushRoutes(app: Hono<Env>, prefix: string, mode: { put: 
   app.put(`${prefix}/metrics/*`, push(mode.put));
   app.post(`${prefix}/metrics/*`, push(mode.post));
   app.delete(`${prefix}/metrics/*`, async (c) => {
-    let grouping;
-    try {
-      grouping = parseGroupingPath(groupingPath(c, prefix));
-    } catch (error) {
-      if (error instanceof GroupingError) return jsonError(400, 'invalid_grouping', error.message);
-      throw error;
-    }
+    const grouping = readGrouping(c);
+    if (grouping instanceof Response) return grouping;
     try {
       await store.deleteGroup(grouping, clock());
     } catch (error) {

@@ -81,7 +81,7 @@ describe('migrations on PostgreSQL', () => {
       // generous (8x the capped backoff) so only the uncapped behaviour can miss it.
       for (let wave = 0; wave < 4; wave++) {
         const statuses = await Promise.race([
-          Promise.all(Array.from({ length: 10 }, () => app.request('/api/users').then((response) => response.status))),
+          Promise.all(Array.from({ length: 10 }, async () => (await app.request('/api/users')).status)),
           new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 8_000)),
         ]);
         expect(statuses, `wave ${wave}`).toEqual(new Array(10).fill(503));
