@@ -64,7 +64,9 @@ export async function startGateway({ env = process.env, hostname }: { env?: Reco
     s.once('error', (error: NodeJS.ErrnoException) => {
       void persistence?.stop();
       void store.close();
-      reject(error.code === 'EADDRINUSE' ? new ConfigError(`GATEWAY_PORT ${config.port} is already in use`) : error);
+      if (error.code === 'EADDRINUSE') reject(new ConfigError(`GATEWAY_PORT ${config.port} is already in use`));
+      else if (hostname && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code ?? '')) reject(new ConfigError(`cannot listen on GATEWAY_HOST ${hostname}: ${error.code}`));
+      else reject(error);
     });
   });
   const address = server.address();
@@ -116,7 +118,9 @@ async function startPersistence(store: MemoryStore, file: string, intervalSecond
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   try {
-    const gateway = await startGateway();
+    // GATEWAY_HOST: the interface to bind (default: every interface, as a server in a container needs);
+    // 127.0.0.1 keeps it local, as the tests do.
+    const gateway = await startGateway({ hostname: process.env.GATEWAY_HOST?.trim() || undefined });
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
         void gateway.stop().then(() => process.exit(0));

@@ -1,0 +1,55 @@
+// `npm run gateway` binds the interface GATEWAY_HOST names, and refuses one it cannot bind with a message
+// naming the variable. Read from the kernel's socket table, so the test sees what really listens.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir, removeDir } from '../services/index.js';
+import { startGatewayProcess } from './gateway-processes.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const dir = makeTempDir('gateway-host');
+afterAll(() => removeDir(dir));
+
+/** Local addresses (hex, as in /proc/net/tcp*) of the sockets listening on `port`. */
+function listeningAddresses(port: number): string[] {
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  const addresses: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6 on this kernel
+    }
+    for (const row of text.trim().split('\n').slice(1)) {
+      const [, local, , state] = row.trim().split(/\s+/);
+      const [address, localPort] = (local ?? '').split(':');
+      if (state === '0A' && localPort === portHex && address) addresses.push(address);
+    }
+  }
+  return addresses;
+}
+
+describe('gateway listen address', () => {
+  it('listens on 127.0.0.1 only when GATEWAY_HOST=127.0.0.1', async () => {
+    const gateway = await startGatewayProcess('host', dir, {});
+    try {
+      expect(listeningAddresses(gateway.port)).toEqual(['0100007F']);
+    } finally {
+      await gateway.stop('SIGTERM');
+    }
+  });
+
+  it('exits 1 naming GATEWAY_HOST when that interface cannot be bound', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', resolve(repoRoot, 'pushgateway/node.ts')], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GATEWAY_HOST: '192.0.2.1', GATEWAY_PORT: '0' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr + result.stdout).toContain('cannot listen on GATEWAY_HOST 192.0.2.1: EADDRNOTAVAIL');
+  });
+});
