@@ -2,6 +2,7 @@
 // Node's `process.env` and a Worker's `env` bindings (non-string bindings such as HYPERDRIVE are
 // ignored here). Every problem is collected, and start-up stops with a message naming each variable.
 
+import { readEnv as read, readIntegerEnv, type Env } from './env.js';
 import { loggingSettings, type LoggingConfig } from './logging/config.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -51,29 +52,10 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, unknown>;
-
-/** Reads a string variable; empty strings count as unset (a blank line in a .env file must not mean ""). */
-function read(env: Env, name: string): string | undefined {
-  const value = env[name];
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
 export function parseConfig(env: Env): Config {
   const problems: string[] = [];
 
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = read(env, name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return value;
-  };
+  const integer = (name: string, fallback: number, min: number, max: number) => readIntegerEnv(env, problems, name, fallback, min, max);
 
   const url = (name: string, protocols: string[]): string | undefined => {
     const raw = read(env, name);

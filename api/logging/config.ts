@@ -1,6 +1,7 @@
 // Logging settings. The shared variables (LOG_LEVEL, SERVICE_NAME, LOG_FILE, ELASTICSEARCH_URL and its
 // credentials) are validated by api/config.ts; this reads the logging-only rows on top of them and reports a
 // bad value as a problem naming the variable, so start-up lists it with every other one.
+import { readEnv as read, readIntegerEnv, type Env } from '../env.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -41,25 +42,8 @@ export interface BaseLoggingSettings {
 
 export const defaultDataStream = 'logs-api-default';
 
-type Env = Record<string, unknown>;
-
-function read(env: Env, name: string): string | undefined {
-  const value = env[name];
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
 export function loggingSettings(base: BaseLoggingSettings, env: Env, problems: string[]): LoggingConfig {
-  const integer = (name: string, fallback: number, minimum: number): number => {
-    const raw = read(env, name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw)) || Number(raw) < minimum) {
-      problems.push(`${name} must be an integer ≥ ${minimum}, got "${raw}"`);
-      return fallback;
-    }
-    return Number(raw);
-  };
+  const integer = (name: string, fallback: number, minimum: number) => readIntegerEnv(env, problems, name, fallback, minimum);
 
   const config: LoggingConfig = { level: base.logLevel, serviceName: base.serviceName };
   const serviceVersion = read(env, 'SERVICE_VERSION');

@@ -6,12 +6,13 @@ import type { Client } from '@elastic/elasticsearch';
 import { ecsFormat } from '@elastic/ecs-pino-format';
 import pino, { type DestinationStream, type Logger, type LoggerOptions, type StreamEntry } from 'pino';
 import type { LoggingConfig } from './config.js';
-import { shipperCounters, type LogShippingMetrics } from './metrics.js';
+import { shipperCounters } from './metrics.js';
 import { avoidEcsConflicts } from './ecs.js';
 import { redactSecrets } from './redact.js';
 import { openRotatingFile } from './rotating-file.js';
-import { LogShipper, type ShipperReport } from './shipper.js';
+import { LogShipper, type ShipperReport, type ShipperTuning } from './shipper.js';
 import { createElasticsearchClient, elasticsearchClientTransport } from './transport-client.js';
+import type { WorkerLogger } from './worker-logger.js';
 
 export interface CreateLoggerOptions {
   /** Replaces stdout (tests); default: asynchronous fd 1, flushed on close. */
@@ -19,17 +20,10 @@ export interface CreateLoggerOptions {
   /** Replaces the client built from `config.elasticsearch` (tests: `@elastic/elasticsearch-mock`). */
   elasticsearchClient?: Client;
   /** Shipper tuning beyond the config (tests and benchmarks). */
-  shipper?: { maxBatchBytes?: number; maxBatchLines?: number; minBackoffMs?: number; maxBackoffMs?: number };
+  shipper?: ShipperTuning;
 }
 
-export interface AppLogger {
-  logger: Logger;
-  /** Present when `ELASTICSEARCH_URL` is set. */
-  shipper?: LogShipper;
-  /** Counts shipped/dropped lines in the API's `log_events_*` counters (from `createApiMetrics`), past ones included. */
-  countInto(metrics: LogShippingMetrics): void;
-  /** Ships what is buffered (within `timeoutMs`) without closing anything. */
-  flush(timeoutMs?: number): Promise<void>;
+export interface AppLogger extends WorkerLogger {
   /** Shutdown: ships what is buffered, then closes the log file and flushes stdout. */
   close(timeoutMs?: number): Promise<void>;
 }

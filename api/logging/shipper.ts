@@ -38,6 +38,9 @@ export interface ShipperCounters {
 /** Where the shipper says what went wrong. Must not write back into the shipper. */
 export type ShipperReport = (level: 'warn' | 'error' | 'info', message: string, fields: Record<string, unknown>) => void;
 
+/** Batching and backoff knobs that tests and benchmarks tune beyond the configuration. */
+export type ShipperTuning = Partial<Pick<ShipperOptions, 'maxBatchBytes' | 'maxBatchLines' | 'minBackoffMs' | 'maxBackoffMs'>>;
+
 export interface ShipperOptions {
   transport: BulkTransport;
   mode: 'background' | 'on-demand';

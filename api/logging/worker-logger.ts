@@ -7,18 +7,20 @@ import type { Logger } from 'pino';
 import type { LoggingConfig } from './config.js';
 import { ecsRecord } from './ecs.js';
 import { shipperCounters, type LogShippingMetrics } from './metrics.js';
-import { LogShipper, type ShipperReport } from './shipper.js';
+import { LogShipper, type ShipperReport, type ShipperTuning } from './shipper.js';
 import { fetchBulkTransport } from './transport-fetch.js';
 
 export interface CreateWorkerLoggerOptions {
   /** Where each JSON line goes besides the shipper (default `console.log`; Workers Logs parse JSON lines). */
   console?: (line: string) => void;
   fetch?: typeof fetch;
-  shipper?: { maxBatchBytes?: number; maxBatchLines?: number; minBackoffMs?: number; maxBackoffMs?: number };
+  shipper?: ShipperTuning;
 }
 
+/** What both runtimes' loggers offer; the Node one (logger.ts) adds `close`. */
 export interface WorkerLogger {
   logger: Logger;
+  /** Present when `ELASTICSEARCH_URL` is set. */
   shipper?: LogShipper;
   /** Counts shipped/dropped lines in the API's `log_events_*` counters (from `createApiMetrics`), past ones included. */
   countInto(metrics: LogShippingMetrics): void;
