@@ -3,7 +3,7 @@
 // (size limit, gzip), then the official-compatible routes over the store.
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
-import type { GatewayConfig } from './config.js';
+import type { GatewayConfig } from './config/gateway.js';
 import { gatewayAuth } from './http/auth.js';
 import { pushBodyReader, type BodyVariables } from './http/body.js';
 import { jsonError } from './http/errors.js';

@@ -5,7 +5,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { createGatewayApp } from './app.js';
-import { ConfigError, loadGatewayConfig, type GatewayConfig } from './config.js';
+import { ConfigError } from './config/env.js';
+import { loadGatewayConfig, type GatewayConfig } from './config/gateway.js';
 import { formatGoFloat } from './core/float.js';
 import { renderHeader, type ExpositionFormat } from './core/render.js';
 import { groupKey } from './core/grouping.js';
@@ -42,9 +43,9 @@ function createStore(config: GatewayConfig, env: Record<string, string | undefin
   if (config.store === 'redis') {
     const url = env.UPSTASH_REDIS_REST_URL?.trim();
     const token = env.UPSTASH_REDIS_REST_TOKEN?.trim();
-    if (!url) throw new ConfigError('UPSTASH_REDIS_REST_URL must be set when GATEWAY_STORE=redis');
-    if (!token) throw new ConfigError('UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis');
-    if (config.persistenceFile !== undefined) throw new ConfigError('GATEWAY_PERSISTENCE_FILE applies to GATEWAY_STORE=memory; with redis, Redis keeps the state (configure its AOF/RDB)');
+    if (!url) throw new ConfigError(['UPSTASH_REDIS_REST_URL must be set when GATEWAY_STORE=redis']);
+    if (!token) throw new ConfigError(['UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis']);
+    if (config.persistenceFile !== undefined) throw new ConfigError(['GATEWAY_PERSISTENCE_FILE applies to GATEWAY_STORE=memory; with redis, Redis keeps the state (configure its AOF/RDB)']);
     return new RedisStore({ url, token, groupTtlMs, maxSeries: config.maxSeries });
   }
   return new MemoryStore({ maxSeries: config.maxSeries, groupTtlMs });
@@ -64,8 +65,8 @@ export async function startGateway({ env = process.env, hostname }: { env?: Reco
     s.once('error', (error: NodeJS.ErrnoException) => {
       void persistence?.stop();
       void store.close();
-      if (error.code === 'EADDRINUSE') reject(new ConfigError(`GATEWAY_PORT ${config.port} is already in use`));
-      else if (hostname && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code ?? '')) reject(new ConfigError(`cannot listen on GATEWAY_HOST ${hostname}: ${error.code}`));
+      if (error.code === 'EADDRINUSE') reject(new ConfigError([`GATEWAY_PORT ${config.port} is already in use`]));
+      else if (hostname && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code ?? '')) reject(new ConfigError([`cannot listen on GATEWAY_HOST ${hostname}: ${error.code}`]));
       else reject(error);
     });
   });

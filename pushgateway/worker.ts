@@ -4,7 +4,8 @@
 // the same names as on Node; a bad value answers 500 naming the variable (Workers have no start-up step
 // that could refuse to start), and is logged.
 import { createGatewayApp } from './app.js';
-import { ConfigError, loadGatewayConfig } from './config.js';
+import { ConfigError } from './config/env.js';
+import { loadGatewayConfig } from './config/gateway.js';
 import { DurableObjectStore, type GatewayStoreObject } from './store/durable-object.js';
 import { RedisStore } from './store/redis.js';
 import type { GatewayStore } from './store/types.js';
@@ -31,8 +32,8 @@ function stringVars(env: GatewayWorkerEnv): Record<string, string | undefined> {
 
 function createStore(env: GatewayWorkerEnv, store: 'memory' | 'redis', groupTtlMs: number, maxSeries: number): GatewayStore {
   if (store === 'memory') return new DurableObjectStore(env.GATEWAY_STATE);
-  if (!env.UPSTASH_REDIS_REST_URL) throw new ConfigError('UPSTASH_REDIS_REST_URL must be set when GATEWAY_STORE=redis');
-  if (!env.UPSTASH_REDIS_REST_TOKEN) throw new ConfigError('UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis');
+  if (!env.UPSTASH_REDIS_REST_URL) throw new ConfigError(['UPSTASH_REDIS_REST_URL must be set when GATEWAY_STORE=redis']);
+  if (!env.UPSTASH_REDIS_REST_TOKEN) throw new ConfigError(['UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis']);
   return new RedisStore({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, groupTtlMs, maxSeries });
 }
 

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../pushgateway/app.js';
-import { loadGatewayConfig } from '../../pushgateway/config.js';
+import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-aggregate.contract.js';

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './env.js';
+import { defaultGatewayConfig, loadGatewayConfig } from './gateway.js';
+
+describe('loadGatewayConfig', () => {
+  it('uses the documented defaults', () => {
+    expect(loadGatewayConfig({})).toEqual(defaultGatewayConfig);
+    expect(defaultGatewayConfig.port).toBe(9091);
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadGatewayConfig({
+        GATEWAY_PORT: '9999', GATEWAY_HOST: '127.0.0.1', GATEWAY_PUSH_TOKEN: 't', GATEWAY_SCRAPE_USER: 'u', GATEWAY_SCRAPE_PASSWORD: 'p', GATEWAY_STORE: 'memory',
+        GATEWAY_PERSISTENCE_FILE: '/tmp/x', GATEWAY_PERSISTENCE_INTERVAL_SECONDS: '30', GATEWAY_GROUP_TTL_SECONDS: '60', GATEWAY_MAX_BODY_BYTES: '1000', GATEWAY_MAX_SERIES: '0', GATEWAY_ENABLE_ADMIN_API: 'true',
+      }),
+    ).toEqual({ port: 9999, host: '127.0.0.1', pushToken: 't', scrape: { user: 'u', password: 'p' }, store: 'memory', upstash: undefined, persistenceFile: '/tmp/x', persistenceIntervalSeconds: 30, groupTtlSeconds: 60, maxBodyBytes: 1000, maxSeries: 0, enableAdminApi: true });
+  });
+
+  it('reads the Upstash endpoint for the Redis store', () => {
+    const config = loadGatewayConfig({ GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: 'https://eu1.upstash.io', UPSTASH_REDIS_REST_TOKEN: 'tok' });
+    expect(config.upstash).toEqual({ url: 'https://eu1.upstash.io', token: 'tok' });
+  });
+
+  it.each([
+    [{ GATEWAY_PORT: 'x' }, 'GATEWAY_PORT'],
+    [{ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT'],
+    [{ GATEWAY_STORE: 'file' }, 'GATEWAY_STORE'],
+    [{ GATEWAY_GROUP_TTL_SECONDS: '-1' }, 'GATEWAY_GROUP_TTL_SECONDS'],
+    [{ GATEWAY_MAX_BODY_BYTES: '0' }, 'GATEWAY_MAX_BODY_BYTES'],
+    [{ GATEWAY_MAX_SERIES: '1.5' }, 'GATEWAY_MAX_SERIES'],
+    [{ GATEWAY_ENABLE_ADMIN_API: 'yes' }, 'GATEWAY_ENABLE_ADMIN_API'],
+    [{ GATEWAY_SCRAPE_USER: 'u' }, 'GATEWAY_SCRAPE_PASSWORD'],
+    [{ GATEWAY_STORE: 'redis' }, 'UPSTASH_REDIS_REST_URL'],
+    [{ GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: 'https://x', UPSTASH_REDIS_REST_TOKEN: 't', GATEWAY_PERSISTENCE_FILE: '/tmp/x' }, 'GATEWAY_PERSISTENCE_FILE'],
+  ])('refuses %j naming the variable', (env, name) => {
+    expect(() => loadGatewayConfig(env)).toThrow(ConfigError);
+    expect(() => loadGatewayConfig(env)).toThrow(name);
+  });
+
+  it('names every bad variable at once', () => {
+    expect(() => loadGatewayConfig({ GATEWAY_PORT: 'x', GATEWAY_MAX_SERIES: 'y', GATEWAY_STORE: 'file' })).toThrow(/GATEWAY_STORE[\s\S]*GATEWAY_PORT[\s\S]*GATEWAY_MAX_SERIES/);
+  });
+});

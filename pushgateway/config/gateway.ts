@@ -1,0 +1,84 @@
+// Gateway settings (names fixed by DESIGN.md), read with the shared EnvReader so a bad value stops start-up
+// with a message naming the variable, together with every other problem. The API reads these too when it
+// runs the gateway in its own process (readGatewayConfig into the API's reader).
+import { type Env, EnvReader } from './env.js';
+
+export interface GatewayConfig {
+  port: number;
+  /** Interface to bind on Node; undefined = every interface (a server in a container needs that). */
+  host: string | undefined;
+  /** Bearer token for PUT/POST/DELETE; undefined = pushes are open (logged as a warning). */
+  pushToken: string | undefined;
+  /** Basic-auth credentials for reads; undefined = reads are open. */
+  scrape: { user: string; password: string } | undefined;
+  store: 'memory' | 'redis';
+  /** Upstash REST endpoint of the Redis store; set exactly when store is 'redis'. */
+  upstash: { url: string; token: string } | undefined;
+  persistenceFile: string | undefined;
+  /** How often the snapshot is written (and always on shutdown). */
+  persistenceIntervalSeconds: number;
+  /** 0 = groups never expire. */
+  groupTtlSeconds: number;
+  maxBodyBytes: number;
+  /** 0 = no limit on stored series. */
+  maxSeries: number;
+  enableAdminApi: boolean;
+}
+
+export const defaultGatewayConfig: GatewayConfig = {
+  port: 9091,
+  host: undefined,
+  pushToken: undefined,
+  scrape: undefined,
+  store: 'memory',
+  upstash: undefined,
+  persistenceFile: undefined,
+  persistenceIntervalSeconds: 5,
+  groupTtlSeconds: 0,
+  maxBodyBytes: 16 * 1024 * 1024,
+  maxSeries: 1_000_000,
+  enableAdminApi: false,
+};
+
+/** Reads the gateway's variables into `reader`; problems are recorded there, not thrown. */
+export function readGatewayConfig(reader: EnvReader): GatewayConfig {
+  const defaults = defaultGatewayConfig;
+  const store = reader.oneOf('GATEWAY_STORE', ['memory', 'redis'], defaults.store);
+  const user = reader.string('GATEWAY_SCRAPE_USER');
+  const password = reader.string('GATEWAY_SCRAPE_PASSWORD');
+  if ((user === undefined) !== (password === undefined)) {
+    reader.problem(user === undefined ? 'GATEWAY_SCRAPE_PASSWORD must be set together with GATEWAY_SCRAPE_USER' : 'GATEWAY_SCRAPE_USER must be set together with GATEWAY_SCRAPE_PASSWORD');
+  }
+  const persistenceFile = reader.string('GATEWAY_PERSISTENCE_FILE');
+  let upstash: GatewayConfig['upstash'];
+  if (store === 'redis') {
+    const url = reader.url('UPSTASH_REDIS_REST_URL', ['http:', 'https:']);
+    const token = reader.string('UPSTASH_REDIS_REST_TOKEN');
+    if (!reader.string('UPSTASH_REDIS_REST_URL')) reader.problem('UPSTASH_REDIS_REST_URL must be set when GATEWAY_STORE=redis');
+    if (!token) reader.problem('UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis');
+    if (url && token) upstash = { url, token };
+    if (persistenceFile !== undefined) {
+      reader.problem('GATEWAY_PERSISTENCE_FILE applies to GATEWAY_STORE=memory; with redis, Redis keeps the state (configure its AOF/RDB)');
+    }
+  }
+  return {
+    port: reader.integer('GATEWAY_PORT', defaults.port, 0, 65_535),
+    host: reader.string('GATEWAY_HOST'),
+    pushToken: reader.string('GATEWAY_PUSH_TOKEN'),
+    scrape: user !== undefined && password !== undefined ? { user, password } : undefined,
+    store,
+    upstash,
+    persistenceFile,
+    persistenceIntervalSeconds: reader.integer('GATEWAY_PERSISTENCE_INTERVAL_SECONDS', defaults.persistenceIntervalSeconds, 1, 86_400),
+    groupTtlSeconds: reader.integer('GATEWAY_GROUP_TTL_SECONDS', defaults.groupTtlSeconds, 0, 10 * 365 * 86_400),
+    maxBodyBytes: reader.integer('GATEWAY_MAX_BODY_BYTES', defaults.maxBodyBytes, 1, 1024 * 1024 * 1024),
+    maxSeries: reader.integer('GATEWAY_MAX_SERIES', defaults.maxSeries, 0, 100_000_000),
+    enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
+  };
+}
+
+/** The gateway's settings from an environment; throws one ConfigError naming every bad variable. */
+export function loadGatewayConfig(env: Env): GatewayConfig {
+  const reader = new EnvReader(env);
+  return reader.finish(readGatewayConfig(reader));
+}
