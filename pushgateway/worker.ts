@@ -6,16 +6,14 @@
 import { createGatewayApp } from './app.js';
 import { ConfigError } from './config/env.js';
 import { loadGatewayConfig } from './config/gateway.js';
-import { DurableObjectStore, type GatewayStoreObject } from './store/durable-object.js';
-import { RedisStore } from './store/redis.js';
-import type { GatewayStore } from './store/types.js';
+import { createStore } from './store/create.js';
+import type { GatewayStoreObject } from './store/durable-object.js';
 
 export { GatewayStoreObject } from './store/durable-object.js';
 
 export interface GatewayWorkerEnv {
   GATEWAY_STATE: DurableObjectNamespace<GatewayStoreObject>;
-  UPSTASH_REDIS_REST_URL?: string;
-  UPSTASH_REDIS_REST_TOKEN?: string;
+  /** GATEWAY_* and UPSTASH_* variables, read by loadGatewayConfig. */
   [name: string]: unknown;
 }
 
@@ -23,19 +21,6 @@ const log = {
   warn: (fields: Record<string, unknown>, message: string) => console.warn(JSON.stringify({ level: 'warn', message, ...fields })),
   error: (fields: Record<string, unknown>, message: string) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
 };
-
-function stringVars(env: GatewayWorkerEnv): Record<string, string | undefined> {
-  const vars: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(env)) if (typeof value === 'string') vars[name] = value;
-  return vars;
-}
-
-function createStore(env: GatewayWorkerEnv, store: 'memory' | 'redis', groupTtlMs: number, maxSeries: number): GatewayStore {
-  if (store === 'memory') return new DurableObjectStore(env.GATEWAY_STATE);
-  if (!env.UPSTASH_REDIS_REST_URL) throw new ConfigError(['UPSTASH_REDIS_REST_URL must be set when GATEWAY_STORE=redis']);
-  if (!env.UPSTASH_REDIS_REST_TOKEN) throw new ConfigError(['UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis']);
-  return new RedisStore({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, groupTtlMs, maxSeries });
-}
 
 // One app per isolate and env: the env object is stable for an isolate's lifetime.
 const apps = new WeakMap<object, ReturnType<typeof createGatewayApp>>();
@@ -45,14 +30,14 @@ export default {
     let app = apps.get(env);
     if (!app) {
       try {
-        const config = loadGatewayConfig(stringVars(env));
+        const config = loadGatewayConfig(env);
         if (config.pushToken === undefined) log.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
         // No compression in the app: on Workers the runtime (and Cloudflare's edge) compresses responses.
-        app = createGatewayApp({ store: createStore(env, config.store, config.groupTtlSeconds * 1000, config.maxSeries), config, log, compressScrapes: false });
+        app = createGatewayApp({ store: createStore(config, { gatewayState: env.GATEWAY_STATE }), config, log, compressScrapes: false });
         apps.set(env, app);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        log.error({ err: error.message }, 'gateway configuration is invalid');
+        log.error({ err: error.message }, 'gateway configuration is invalid: fix the variables named (wrangler.toml [vars] or secrets; for `wrangler dev`, .dev.vars)');
         return Response.json({ error: { code: 'misconfigured', message: error.message } }, { status: 500 });
       }
     }

@@ -7,7 +7,8 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { MiddlewareHandler } from 'hono';
 import type { Sql } from 'postgres';
 import { MetricsPusher, type PusherLogger } from '../../pushgateway/client/index.js';
-import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import type { Config } from '../config.js';
 import type { ShutdownHooks } from '../shutdown.js';
 import { postgresCollector, postgresRunQuery, tagPostgresConnections, type RunQuery } from './collectors/postgres.js';
@@ -61,8 +62,8 @@ export function createNodeObservability({ config, logger }: { config: Observabil
       let gatewayUrl = config.pushgatewayUrl;
       if (!gatewayUrl) {
         gateway = await startGateway({
-          env: { ...process.env, GATEWAY_PORT: String(config.gatewayPort), GATEWAY_STORE: 'memory' },
-          hostname: config.host,
+          config: loadGatewayConfig({ ...process.env, GATEWAY_PORT: String(config.gatewayPort), GATEWAY_STORE: 'memory', GATEWAY_HOST: config.host }),
+          logger: createGatewayLogger(process.env.LOG_LEVEL),
         });
         gatewayUrl = `http://127.0.0.1:${gateway.port}`;
         shutdownHooks.add('in-process gateway', () => gateway!.stop());

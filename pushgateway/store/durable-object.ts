@@ -9,18 +9,16 @@
 // all groups), so sharding by group would need cross-object coordination; one object serves on the order of
 // a thousand pushes per second. Beyond that, use GATEWAY_STORE=redis (same Worker, shared Redis).
 import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../config/env.js';
+import { loadGatewayConfig } from '../config/gateway.js';
 import { groupKey } from '../core/grouping.js';
 import { IDEMPOTENCY_WINDOW_MS, scopedIdempotencyKey, type RememberedKey } from '../core/idempotency.js';
 import type { Group, Labels } from '../core/model.js';
 import type { ExpositionFormat } from '../core/render.js';
+import { memoryStoreOptions } from './create.js';
 import { MemoryStore } from './memory.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
-import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
-
-export interface GatewayObjectEnv {
-  GATEWAY_GROUP_TTL_SECONDS?: string;
-  GATEWAY_MAX_SERIES?: string;
-}
+import type { PushOutcome, PushRequest } from './types.js';
 
 const GROUP_PREFIX = 'group:';
 const KEY_PREFIX = 'key:';
@@ -28,17 +26,14 @@ const DEDUPLICATED = 'meta:deduplicated';
 /** Storage left behind by TTL expiry and old keys is swept this often (an alarm), not on the push path. */
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
-function whole(value: string | undefined, fallback: number): number {
-  return value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : fallback;
-}
-
-export class GatewayStoreObject extends DurableObject<GatewayObjectEnv> {
+export class GatewayStoreObject extends DurableObject<Env> {
   private readonly store: MemoryStore;
 
-  constructor(ctx: DurableObjectState, env: GatewayObjectEnv) {
+  constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // The Worker validated these variables (pushgateway/config.ts) before it ever reached this object.
-    this.store = new MemoryStore({ groupTtlMs: whole(env.GATEWAY_GROUP_TTL_SECONDS, 0) * 1000, maxSeries: whole(env.GATEWAY_MAX_SERIES, 1_000_000) });
+    // The object shares the Worker's variables and reads them with the same reader. It cannot throw here:
+    // the Worker reaches this object only after the same variables were read without a problem.
+    this.store = new MemoryStore(memoryStoreOptions(loadGatewayConfig(env)));
     void ctx.blockConcurrencyWhile(() => this.load());
   }
 
@@ -102,43 +97,4 @@ export class GatewayStoreObject extends DurableObject<GatewayObjectEnv> {
     for (let i = 0; i < stale.length; i += 128) await this.ctx.storage.delete(stale.slice(i, i + 128));
     await this.ctx.storage.setAlarm(now + SWEEP_INTERVAL_MS);
   }
-}
-
-/** The GatewayStore the Worker's app uses: every call goes to the one gateway object over RPC. */
-export class DurableObjectStore implements GatewayStore {
-  constructor(
-    private readonly namespace: DurableObjectNamespace<GatewayStoreObject>,
-    private readonly name = 'gateway',
-  ) {}
-
-  // A stub is an I/O object bound to the request that made it: one per call, as the app outlives requests.
-  private get stub(): DurableObjectStub<GatewayStoreObject> {
-    return this.namespace.get(this.namespace.idFromName(this.name));
-  }
-
-  async apply(push: PushRequest): Promise<PushOutcome> {
-    return (await this.stub.apply(push)) as PushOutcome;
-  }
-
-  async deleteGroup(grouping: Labels, nowMs: number): Promise<boolean> {
-    return await this.stub.deleteGroup(grouping, nowMs);
-  }
-
-  async wipe(): Promise<void> {
-    await this.stub.wipe();
-  }
-
-  async groups(nowMs: number): Promise<Group[]> {
-    return (await this.stub.groups(nowMs)) as unknown as Group[];
-  }
-
-  async exposition(nowMs: number, format: ExpositionFormat): Promise<string> {
-    return await this.stub.exposition(nowMs, format);
-  }
-
-  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
-    return await this.stub.stats(nowMs);
-  }
-
-  async close(): Promise<void> {}
 }

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../pushgateway/app.js';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
-import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-aggregate.contract.js';
 
@@ -17,7 +17,7 @@ describeAggregationContract('memory store (app.request)', () => ({ token: TOKEN,
 
 let gateway: RunningGateway;
 beforeAll(async () => {
-  gateway = await startGateway({ env, hostname: '127.0.0.1' });
+  gateway = await startGateway({ config: loadGatewayConfig({ ...env, GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('silent') });
 });
 afterAll(async () => {
   await gateway?.stop();

@@ -3,13 +3,14 @@
 // expositions must agree), and a real Prometheus 2.42 scraping ours with honor_labels: true.
 import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import { queryPrometheus, startOfficialPushgateway, startPrometheus, waitUntil, type RunningService } from '../services/index.js';
 
 let ours: RunningGateway;
 
 beforeAll(async () => {
-  ours = await startGateway({ env: { GATEWAY_PORT: '0', LOG_LEVEL: 'silent' }, hostname: '127.0.0.1' });
+  ours = await startGateway({ config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('silent') });
 });
 
 afterAll(async () => {

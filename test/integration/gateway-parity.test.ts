@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MetricFamily } from '../../pushgateway/core/model.js';
 import { encodeDelimited } from '../../pushgateway/core/protobuf.fixtures.js';
-import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import { startOfficialPushgateway, type RunningService } from '../services/index.js';
 
 const protobufType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
@@ -29,7 +30,7 @@ let ours: RunningGateway;
 beforeAll(async () => {
   [official, ours] = await Promise.all([
     startOfficialPushgateway(['--web.enable-admin-api']),
-    startGateway({ env: { GATEWAY_PORT: '0', GATEWAY_ENABLE_ADMIN_API: 'true', LOG_LEVEL: 'silent' }, hostname: '127.0.0.1' }),
+    startGateway({ config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_ENABLE_ADMIN_API: 'true', GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('silent') }),
   ]);
 });
 

@@ -12,7 +12,8 @@ import { createApiMetrics } from '../../api/observability/metrics.js';
 import { instrumentPostgresClient } from '../../api/observability/query-timing.js';
 import { requestMetrics } from '../../api/observability/request-metrics.js';
 import { MetricsPusher } from '../../pushgateway/client/index.js';
-import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import { startPostgres, type RunningPostgres } from '../services/index.js';
 
 let pg: RunningPostgres;
@@ -23,7 +24,7 @@ beforeAll(async () => {
   pg = await startPostgres();
   const url = await pg.createDatabase('cardinality');
   await migratePostgresDatabase(url);
-  gateway = await startGateway({ env: { GATEWAY_PORT: '0', LOG_LEVEL: 'warn' }, hostname: '127.0.0.1' });
+  gateway = await startGateway({ config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('warn') });
   const metrics = createApiMetrics();
   database = createPostgresDatabase(url, { wrapClient: (raw) => instrumentPostgresClient(raw, metrics) });
   Object.assign(globalThis, { __cardinalityMetrics: metrics });

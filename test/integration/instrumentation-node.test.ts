@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import {
   freePort,
   makeTempDir,
@@ -37,7 +38,7 @@ let api: SpawnedProcess;
 let apiBase: string;
 
 async function startOurGateway(): Promise<RunningGateway> {
-  return await startGateway({ env: gatewayEnv, hostname: '127.0.0.1' });
+  return await startGateway({ config: loadGatewayConfig({ ...gatewayEnv, GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger(gatewayEnv.LOG_LEVEL) });
 }
 
 beforeAll(async () => {

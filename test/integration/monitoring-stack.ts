@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgresClient from 'postgres';
 import { parse, stringify } from 'yaml';
-import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import {
   freePort,
   httpOk,
@@ -117,15 +118,15 @@ export async function startMonitoringStack(options: { rules: string; alertmanage
     const gatewayPushToken = randomBytes(16).toString('hex');
     const scrapePassword = randomBytes(16).toString('hex');
     const gateway = await startGateway({
-      hostname: '127.0.0.1',
-      env: {
+      config: loadGatewayConfig({
+        GATEWAY_HOST: '127.0.0.1',
         GATEWAY_PORT: '0',
         GATEWAY_PUSH_TOKEN: gatewayPushToken,
         GATEWAY_SCRAPE_USER: 'prometheus',
         GATEWAY_SCRAPE_PASSWORD: scrapePassword,
         GATEWAY_MAX_SERIES: '20000',
-        LOG_LEVEL: 'warn',
-      },
+      }),
+      logger: createGatewayLogger('warn'),
     });
     cleanups.push(() => gateway.stop());
 

@@ -4,7 +4,8 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
-import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
+import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import { startPostgres, waitUntil, type RunningPostgres } from '../services/index.js';
 import { makeTempDir, removeDir } from '../services/process.js';
 import { bundleWorker, startWorker, type RunningWorker } from '../services/workerd.js';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   [postgres, scriptPath] = await Promise.all([startPostgres(), bundleWorker(config, bundleDir)]);
   const databaseUrl = await postgres.createDatabase();
   await migratePostgresDatabase(databaseUrl);
-  gateway = await startGateway({ env: { GATEWAY_PORT: '0', GATEWAY_PUSH_TOKEN: 'worker-push-secret', LOG_LEVEL: 'warn' }, hostname: '127.0.0.1' });
+  gateway = await startGateway({ config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_PUSH_TOKEN: 'worker-push-secret', GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('warn') });
   worker = await startWorker({
     config,
     scriptPath,

@@ -1,0 +1,91 @@
+// The gateway's Node server: the app over the store the configuration chooses, served on config.port
+// (and config.host). Used by `npm run gateway` (node.ts), by the API when it runs the gateway in its own
+// process, and by tests. It reads no environment: the caller passes a parsed GatewayConfig. stop() stops
+// accepting, writes the last persistence snapshot and closes the store.
+import { serve, type ServerType } from '@hono/node-server';
+import pino from 'pino';
+import { createGatewayApp } from './app.js';
+import { ConfigError } from './config/env.js';
+import type { GatewayConfig } from './config/gateway.js';
+import { groupKey } from './core/grouping.js';
+import type { GatewayLog } from './http/push.js';
+import { processMetrics } from './process-metrics.js';
+import { createStore } from './store/create.js';
+import { MemoryStore } from './store/memory.js';
+import { loadSnapshot, startSnapshotting } from './store/persistence.js';
+import type { GatewayStore } from './store/types.js';
+
+export interface GatewayLogger extends GatewayLog {
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  config: GatewayConfig;
+  store: GatewayStore;
+  stop(): Promise<void>;
+}
+
+/** pino's level names, for reading LOG_LEVEL with the EnvReader. */
+export const logLevels = [...Object.keys(pino.levels.values), 'silent'];
+
+export function createGatewayLogger(level = 'info'): GatewayLogger {
+  return pino({ level, base: { service: 'pushgateway' } });
+}
+
+export async function startGateway({ config, logger = createGatewayLogger() }: { config: GatewayConfig; logger?: GatewayLogger }): Promise<RunningGateway> {
+  if (config.pushToken === undefined) logger.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
+  const store = createStore(config);
+  const persistence = store instanceof MemoryStore && config.persistenceFile !== undefined ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger) : undefined;
+  const app = createGatewayApp({ store, config, log: logger, extraMetrics: processMetrics });
+  const { host } = config;
+  // A port already in use must be a start-up error naming the variable, not an unhandled 'error' event.
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, ...(host ? { hostname: host } : {}) }, () => resolve(s));
+    s.once('error', (error: NodeJS.ErrnoException) => {
+      void persistence?.stop();
+      void store.close();
+      if (error.code === 'EADDRINUSE') reject(new ConfigError([`GATEWAY_PORT ${config.port} is already in use`]));
+      else if (host && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code ?? '')) reject(new ConfigError([`cannot listen on GATEWAY_HOST ${host}: ${error.code}`]));
+      else reject(error);
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, store: config.store }, 'gateway listening');
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${host ?? '127.0.0.1'}:${port}`,
+    port,
+    config,
+    store,
+    stop: () =>
+      (stopping ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Never rejects: a failed write is logged and counted by the snapshotter, and the store still closes.
+        await persistence?.stop();
+        await store.close();
+        logger.info({}, 'gateway stopped');
+      })()),
+  };
+}
+
+/** Loads the snapshot (a corrupt one is moved aside and reported) and keeps writing new ones. */
+async function startPersistence(store: MemoryStore, file: string, intervalSeconds: number, logger: GatewayLogger) {
+  const loaded = await loadSnapshot(file, groupKey);
+  if (loaded.status === 'loaded') {
+    store.restore(loaded.snapshot);
+    logger.info({ file, groups: loaded.snapshot.groups.length }, 'persistence: snapshot loaded');
+  } else if (loaded.status === 'corrupt') {
+    logger.error({ file, reason: loaded.reason, movedTo: loaded.movedTo }, 'persistence: the snapshot is corrupt; it was moved aside and the gateway starts empty');
+  } else {
+    logger.info({ file }, 'persistence: no snapshot yet; starting empty');
+  }
+  return startSnapshotting({
+    file,
+    intervalMs: intervalSeconds * 1000,
+    source: store,
+    log: { info: (message) => logger.info({}, message), error: (message) => logger.error({}, message) },
+  });
+}
