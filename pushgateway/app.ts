@@ -1,4 +1,4 @@
-// The gateway's Hono app, runtime-neutral: the Node entry (node.ts) and the Worker entry serve it.
+// The gateway's Hono app, runtime-neutral: the Node server (server.ts) and the Worker entry (worker.ts) serve it.
 // Middleware order: request counting (sees every final status, 401s included), auth, body reading
 // (size limit, gzip), then the official-compatible routes over the store.
 import { Hono } from 'hono';
@@ -10,7 +10,7 @@ import { jsonError } from './http/errors.js';
 import { registerPushRoutes, type GatewayLog } from './http/push.js';
 import { registerReadRoutes } from './http/read.js';
 import { RequestCounter, requestCounting } from './http/request-metrics.js';
-import type { ExpositionFormat } from './core/render.js';
+import type { ExpositionFormat } from './core/exposition-format.js';
 import type { GatewayStore } from './store/types.js';
 
 export interface GatewayAppOptions {
@@ -18,7 +18,7 @@ export interface GatewayAppOptions {
   config: GatewayConfig;
   log?: GatewayLog;
   clock?: () => number;
-  /** Extra exposition text for /metrics (the Node entry adds process metrics). */
+  /** Extra exposition text for /metrics (the Node server adds process metrics). */
   extraMetrics?: (format: ExpositionFormat) => string;
   version?: string;
   /**

@@ -1,7 +1,7 @@
 // process_* metrics as the official gateway exposes them (a subset), so RSS and CPU compare side by side
 // on one dashboard. Node only: workerd has no process to measure.
 import { formatGoFloat } from './core/float.js';
-import { renderHeader, type ExpositionFormat } from './core/render.js';
+import { renderHeader, type ExpositionFormat } from './core/exposition-format.js';
 
 const startedAtSeconds = Date.now() / 1000;
 

@@ -5,7 +5,7 @@
 // `current` values it covers. Only when the gateway acknowledges the push does the baseline move to them. So a
 // push that certainly was not applied is simply forgotten — its increments are still `current - baseline` and
 // go out, merged, with the next push — and a push whose outcome is unknown is re-sent byte for byte.
-import { renderHeader, renderSample } from './exposition.js';
+import { renderHeader, renderSample } from './push-text.js';
 import type { FamilySnapshot, HistogramSeries, ScalarSeries, Snapshot } from './snapshot.js';
 
 /** Identity of a series across families: family name + label key. */

@@ -12,13 +12,13 @@ export type TransportResult =
   /** The request may have reached the gateway (timeout, reset mid-request…). */
   | { kind: 'unknown'; error: string };
 
-export type PushOutcome =
+export type AttemptOutcome =
   | { kind: 'acknowledged' }
   | { kind: 'invalid'; detail: string }
   | { kind: 'not-applied'; detail: string; tooLarge: boolean }
   | { kind: 'unknown'; detail: string };
 
-export function classify(result: TransportResult): PushOutcome {
+export function classify(result: TransportResult): AttemptOutcome {
   if (result.kind === 'not-sent') return { kind: 'not-applied', detail: result.error, tooLarge: false };
   if (result.kind === 'unknown') return { kind: 'unknown', detail: result.error };
   const { status } = result;

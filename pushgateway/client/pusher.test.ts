@@ -6,7 +6,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { TransportResult } from './outcome.js';
 import { MetricsPusher, type PusherLogger } from './pusher.js';
-import type { PushRequest } from './transport.js';
+import type { TransportRequest } from './transport.js';
 
 /** How one attempt goes: applied and answered, or one of the failures the client must survive. */
 type Behaviour = 'ok' | 'applied-then-5xx' | 'applied-then-timeout' | 'timeout-unapplied' | '5xx-unapplied' | 'refused' | '429' | '413' | '400';
@@ -16,10 +16,10 @@ class ModelGateway {
   readonly totals = new Map<string, number>();
   readonly gauges = new Map<string, number>();
   readonly appliedKeys = new Set<string>();
-  readonly requests: PushRequest[] = [];
+  readonly requests: TransportRequest[] = [];
   script: Behaviour[] = [];
 
-  transport = async (request: PushRequest): Promise<TransportResult> => {
+  transport = async (request: TransportRequest): Promise<TransportResult> => {
     this.requests.push(request);
     const key = request.headers['Idempotency-Key']!;
     const isGauge = request.url.includes('/instance/');

@@ -11,7 +11,7 @@
 // Memory is bounded: the pending body is at most `maxPushBytes`; beyond that, changed series wait for the next
 // push in the same cycle, and a single series that can never fit is given up, counted and logged.
 import { Baseline, buildDeltaPush, buildGaugePush, type CoveredSeries } from './delta.js';
-import { classify, type PushOutcome } from './outcome.js';
+import { classify, type AttemptOutcome } from './outcome.js';
 import { snapshotFromPromJson, type PromJsonMetric } from './snapshot.js';
 import { fetchTransport, type PushTransport } from './transport.js';
 
@@ -179,7 +179,7 @@ export class MetricsPusher {
     this.options.onGiveUp?.(count);
   }
 
-  private async send(url: string, body: string, key: string): Promise<PushOutcome> {
+  private async send(url: string, body: string, key: string): Promise<AttemptOutcome> {
     return classify(await this.transport({ url, body, headers: { ...this.headers, 'Idempotency-Key': key } }));
   }
 

@@ -1,7 +1,7 @@
 // A point-in-time copy of a prom-client registry's counters, gauges and histograms, keyed for delta arithmetic.
 // Built from `registry.getMetricsAsJSON()`, prom-client's public read API. Summaries are left out: the gateway's
 // aggregation mode refuses them (quantiles cannot be summed).
-import type { Labels } from './exposition.js';
+import type { Labels } from '../core/model.js';
 
 export interface ScalarSeries {
   labels: Labels;

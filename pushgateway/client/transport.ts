@@ -2,13 +2,13 @@
 // Only fetch and AbortSignal, so it runs unchanged on Node and on workerd.
 import type { TransportResult } from './outcome.js';
 
-export interface PushRequest {
+export interface TransportRequest {
   url: string;
   body: string;
   headers: Record<string, string>;
 }
 
-export type PushTransport = (request: PushRequest) => Promise<TransportResult>;
+export type PushTransport = (request: TransportRequest) => Promise<TransportResult>;
 
 /** Error codes (undici's `cause.code` on Node) that mean no byte of the request left this process. */
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { familiesArb } from './arbitraries.fixtures.js';
-import { renderFamilies } from './render.js';
+import { renderFamilies } from './exposition-format.js';
 import { decodeTextBody, ExpositionParseError, parseTextExposition } from './text-parser.js';
 
 const parse = (text: string) => parseTextExposition(text).families;

@@ -1,6 +1,7 @@
 // PUT/POST/DELETE /metrics/job/<JOB>{/<LABEL>/<VALUE>}: parse the grouping and the body, hand the push
 // to the store (which validates it whole), map the outcome to the official gateway's status codes.
-// The same handlers serve /aggregate (issue 5) with mode 'aggregate'.
+// The same handlers serve /aggregate with mode 'aggregate', so grouping and body are read by the same rules in
+// both modes.
 import type { Context, Hono } from 'hono';
 import { GroupingError, parseGroupingPath } from '../core/grouping.js';
 import { decodeDelimitedMetricFamilies } from '../core/protobuf.js';

@@ -2,9 +2,9 @@
 // JSON API (/api/v1/metrics, /api/v1/status), health and readiness.
 import type { Env, Hono } from 'hono';
 import { formatGoFloat } from '../core/float.js';
-import { pushFailureTimeFamily, pushTimeFamily, renderGroups } from '../core/exposition.js';
+import { pushFailureTimeFamily, pushTimeFamily, renderGroups } from '../core/scrape-body.js';
 import { isHistogram, isSummary, type Group, type Metric, type MetricFamily } from '../core/model.js';
-import { contentTypes, endOfExposition, negotiateFormat, renderHeader, type ExpositionFormat } from '../core/render.js';
+import { contentTypes, endOfExposition, negotiateFormat, renderHeader, type ExpositionFormat } from '../core/exposition-format.js';
 import type { GatewayStore } from '../store/types.js';
 import { jsonError } from './errors.js';
 import type { RequestCounter } from './request-metrics.js';
@@ -21,7 +21,7 @@ export interface ReadRouteOptions {
   storeErrors: () => number;
   /** Called when the store fails on a read (counted and logged like failures on pushes). */
   onStoreError: (error: unknown) => void;
-  /** Extra text appended to /metrics (the Node entry adds process metrics). */
+  /** Extra text appended to /metrics (the Node server adds process metrics). */
   extraMetrics?: (format: ExpositionFormat) => string;
   /** GATEWAY_MAX_SERIES (0 = no limit), exposed as gateway_series_limit for the GatewayNearSeriesLimit alert. */
   seriesLimit?: number;

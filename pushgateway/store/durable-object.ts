@@ -14,7 +14,7 @@ import { loadGatewayConfig } from '../config/gateway.js';
 import { groupKey } from '../core/grouping.js';
 import { IDEMPOTENCY_WINDOW_MS, scopedIdempotencyKey, type RememberedKey } from '../core/idempotency.js';
 import type { Group, Labels } from '../core/model.js';
-import type { ExpositionFormat } from '../core/render.js';
+import type { ExpositionFormat } from '../core/exposition-format.js';
 import { memoryStoreOptions } from './create.js';
 import { MemoryStore } from './memory.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { renderGroups } from '../core/exposition.js';
+import { renderGroups } from '../core/scrape-body.js';
 import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
 import { parseTextExposition } from '../core/text-parser.js';
 import { MemoryStore } from './memory.js';

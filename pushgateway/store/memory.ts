@@ -2,15 +2,15 @@
 // holds — family name → type and holding groups, series key → group — and a render cache: each family's
 // block of /metrics text is rendered once after it changes, and the whole body is reused until anything
 // changes. Validation is the shared pure code in core/validate.ts; this store is its PushValidationView.
-import { chooseHelp, compareGroupKeys, familyLines, pushFailureTimeFamily, pushTimeFamily, pushTimeLine } from '../core/exposition.js';
+import { chooseHelp, compareGroupKeys, familyLines, pushFailureTimeFamily, pushTimeFamily, pushTimeLine } from '../core/scrape-body.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
-import { renderHeader, type ExpositionFormat } from '../core/render.js';
+import { renderHeader, type ExpositionFormat } from '../core/exposition-format.js';
 import { checkAgainstStore, preparePush, type PreparedFamily, type PreparedPush, type PushValidationView } from '../core/validate.js';
 import { aggregateFamilies } from '../core/aggregate.js';
 import { ExpiryQueue } from '../core/expiry.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
-import type { SnapshotSource, StoreSnapshot } from './persistence.js';
+import type { SnapshotSource, StoreSnapshot } from './snapshot-codec.js';
 import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -129,7 +129,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return { groups: this.states.size, series: this.seriesOwners.size, deduplicatedPushes: this.deduplicatedPushes };
   }
 
-  /** The pushed part of /metrics (see core/exposition renderGroups, which gives the same text uncached). */
+  /** The pushed part of /metrics (see core/scrape-body renderGroups, which gives the same text uncached). */
   async exposition(nowMs: number, format: ExpositionFormat): Promise<string> {
     this.expire(nowMs);
     const cached = this.bodies[format];

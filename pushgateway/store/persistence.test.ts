@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Group, MetricFamily } from '../core/model.js';
-import { decodeSnapshot, encodeSnapshot, loadSnapshot, startSnapshotting, type SnapshotSource, type StoreSnapshot } from './persistence.js';
+import { loadSnapshot, startSnapshotting } from './persistence.js';
+import { decodeSnapshot, encodeSnapshot, type SnapshotSource, type StoreSnapshot } from './snapshot-codec.js';
 
 const keyOf = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort());
 

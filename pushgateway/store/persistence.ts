@@ -11,8 +11,6 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CorruptSnapshotError, decodeSnapshot, encodeSnapshot, type SnapshotSource, type StoreSnapshot } from './snapshot-codec.js';
 
-export { CorruptSnapshotError, decodeSnapshot, encodeSnapshot, type SnapshotSource, type StoreSnapshot };
-
 /** Writes `text` to `file` atomically: temp file in the same directory, fsync, rename, fsync the directory. */
 export async function writeFileAtomically(file: string, text: string): Promise<void> {
   const temp = `${file}.tmp-${process.pid}`;

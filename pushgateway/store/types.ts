@@ -2,7 +2,7 @@
 // HTTP handlers talk only to this; validation of a push happens inside `apply`, on the whole push, before
 // anything is changed, so a refused push leaves the store as it was (but for push_failure_time_seconds).
 import type { Group, Labels, MetricFamily } from '../core/model.js';
-import type { ExpositionFormat } from '../core/render.js';
+import type { ExpositionFormat } from '../core/exposition-format.js';
 
 /**
  * How a push changes its group:
@@ -48,7 +48,7 @@ export interface GatewayStore {
   groups(nowMs: number): Promise<Group[]>;
   /**
    * The pushed part of GET /metrics, for stores that keep a render cache. Stores without one leave it out
-   * and the HTTP layer renders `groups()` with core/exposition renderGroups, which gives the same text.
+   * and the HTTP layer renders `groups()` with core/scrape-body renderGroups, which gives the same text.
    */
   exposition?(nowMs: number, format: ExpositionFormat): Promise<string>;
   /** Counters about the store itself, for gateway_groups / gateway_series. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { groupKey } from '../../pushgateway/core/grouping.js';
 import type { ScalarMetric } from '../../pushgateway/core/model.js';
-import { decodeSnapshot } from '../../pushgateway/store/persistence.js';
+import { decodeSnapshot } from '../../pushgateway/store/snapshot-codec.js';
 import { freePort, makeTempDir, removeDir } from '../services/process.js';
 import { scrape, startGatewayProcess, type GatewayProcess } from './gateway-processes.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createGatewayApp } from '../../pushgateway/app.js';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
-import { renderGroups } from '../../pushgateway/core/exposition.js';
+import { renderGroups } from '../../pushgateway/core/scrape-body.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
 import type { HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
 import { parseLabelText, RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';

@@ -5,7 +5,7 @@
 import { formatGoFloat } from './float.js';
 import { labelText } from './grouping.js';
 import type { Group, MetricFamily } from './model.js';
-import { renderExposition, renderMetricLines, type ExpositionFormat, type RenderableFamily } from './render.js';
+import { renderExposition, renderMetricLines, type ExpositionFormat, type RenderableFamily } from './exposition-format.js';
 
 export const pushTimeFamily = { name: 'push_time_seconds', help: 'Last Unix time when changing this group in the Pushgateway succeeded.', type: 'gauge' } as const;
 export const pushFailureTimeFamily = { name: 'push_failure_time_seconds', help: 'Last Unix time when changing this group in the Pushgateway failed.', type: 'gauge' } as const;

@@ -1,7 +1,6 @@
 // Text exposition format 0.0.4 for the pushes the client sends. Hand-written rather than prom-client's
 // `registry.metrics()` because the client sends *deltas* and selected series, values prom-client cannot render.
-
-export type Labels = Record<string, string>;
+import type { Labels } from '../core/model.js';
 
 function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { negotiateFormat, renderFamilies } from './render.js';
+import { negotiateFormat, renderFamilies } from './exposition-format.js';
 import type { MetricFamily } from './model.js';
 
 const families: MetricFamily[] = [
