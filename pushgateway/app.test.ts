@@ -2,7 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createGatewayApp } from './app.js';
 import { defaultGatewayConfig, type GatewayConfig } from './config/gateway.js';
-import { encodeDelimited } from './core/protobuf.fixtures.js';
+import { encodeDelimited } from '../test/support/protobuf-bodies.js';
 import { MemoryStore } from './store/memory.js';
 import type { GatewayStore } from './store/types.js';
 

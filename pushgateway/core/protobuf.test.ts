@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { familiesArb } from './arbitraries.fixtures.js';
+import { familiesArb } from '../../test/support/exposition-arbitraries.js';
 import { decodeDelimitedMetricFamilies } from './protobuf.js';
-import { encodeDelimited, encodeMetricFamily } from './protobuf.fixtures.js';
+import { encodeDelimited, encodeMetricFamily } from '../../test/support/protobuf-bodies.js';
 import { ExpositionParseError } from './text-parser.js';
 
 function decodeError(bytes: Uint8Array): ExpositionParseError {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { familiesArb } from './arbitraries.fixtures.js';
+import { familiesArb } from '../../test/support/exposition-arbitraries.js';
 import { renderFamilies } from './exposition-format.js';
 import { decodeTextBody, ExpositionParseError, parseTextExposition } from './text-parser.js';
 

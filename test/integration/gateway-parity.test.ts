@@ -6,7 +6,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MetricFamily } from '../../pushgateway/core/model.js';
-import { encodeDelimited } from '../../pushgateway/core/protobuf.fixtures.js';
+import { encodeDelimited } from '../../test/support/protobuf-bodies.js';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import { startOfficialPushgateway, type RunningService } from '../services/index.js';

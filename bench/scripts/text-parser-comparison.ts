@@ -1,10 +1,10 @@
 // Evidence for the parser decision in pushgateway/README.md ("Parser decision"): our text parser vs the
 // npm parse-prometheus-text-format 1.1.1, on accept/refuse verdicts the parity suite checks against the
-// official gateway and on speed. Not part of the gateway or the tests; run it by hand:
+// official gateway and on speed. Not a suite of `npm run bench` (the library is not a dependency); run it by hand:
 //   npm install --no-save --prefix /tmp/parsebench parse-prometheus-text-format@1.1.1
-//   npx tsx pushgateway/core/parser-decision.ts
+//   npx tsx bench/scripts/text-parser-comparison.ts      (PARSER_LIB_DIR=<prefix> for another install folder)
 import { createRequire } from 'node:module';
-import { parseTextExposition } from './text-parser.js';
+import { parseTextExposition } from '../../pushgateway/core/text-parser.js';
 
 const require = createRequire(import.meta.url);
 const libraryDir = process.env.PARSER_LIB_DIR ?? '/tmp/parsebench';

@@ -1,7 +1,7 @@
-// Test helper (not used at run time): a small encoder for delimited io.prometheus.client.MetricFamily
+// Test helper: a small encoder for delimited io.prometheus.client.MetricFamily
 // bodies, so tests can build the protobuf pushes Go's client_golang sends.
-import type { MetricFamily } from './model.js';
-import { isHistogram, isSummary } from './model.js';
+import type { MetricFamily } from '../../pushgateway/core/model.js';
+import { isHistogram, isSummary } from '../../pushgateway/core/model.js';
 
 class Writer {
   private readonly bytes: number[] = [];

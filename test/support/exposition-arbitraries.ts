@@ -1,7 +1,7 @@
-// Test helper (not used at run time): fast-check arbitraries for metric families that any valid
+// Test helper: fast-check arbitraries for metric families that any valid
 // exposition can carry, shared by the parser, decoder and store property tests.
 import fc from 'fast-check';
-import type { Labels, Metric, MetricFamily, MetricType } from './model.js';
+import type { Labels, Metric, MetricFamily, MetricType } from '../../pushgateway/core/model.js';
 
 const nameTail = fc.stringMatching(/^[a-z0-9_]{0,8}$/);
 export const labelNameArb = fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9_]{0,6}$/).filter((n) => n !== 'le' && n !== 'quantile' && n !== 'job' && n !== 'instance');
