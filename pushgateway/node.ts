@@ -6,9 +6,7 @@ import { createGatewayLogger, logLevels, startGateway } from './server.js';
 
 try {
   const reader = new EnvReader(process.env);
-  const config = readGatewayConfig(reader);
-  const logLevel = reader.oneOf('LOG_LEVEL', logLevels, 'info');
-  reader.finish(undefined);
+  const { config, logLevel } = reader.finish({ config: readGatewayConfig(reader), logLevel: reader.oneOf('LOG_LEVEL', logLevels, 'info') });
 
   const gateway = await startGateway({ config, logger: createGatewayLogger(logLevel) });
 
