@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { monitoringDir, repoRoot } from './checks.js';
-import { githubAnchors } from './readme-anchors.js';
+import { monitoringDir, repoRoot } from './static-checks.js';
+import { githubAnchors } from '../test/support/markdown-anchors.js';
 
 interface Rule {
   alert: string;

@@ -6,7 +6,7 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { pathToFileURL } from 'node:url';
-import { freePort, makeTempDir, removeDir, waitUntil } from '../../test/services/process.js';
+import { freePort, makeTempDir, removeDir, waitUntil } from '../../test/support/services/process.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 // Inside node_modules so that the bundles' bare imports (hono, prom-client…) resolve to the installed packages.

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
-import { queryPrometheus, startOfficialPushgateway, startPrometheus, waitUntil, type RunningService } from '../services/index.js';
+import { queryPrometheus, startOfficialPushgateway, startPrometheus, waitUntil, type RunningService } from '../support/services/index.js';
 
 let ours: RunningGateway;
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MetricFamily } from '../../pushgateway/core/model.js';
 import { encodeDelimited } from '../../pushgateway/core/protobuf.fixtures.js';
 import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
-import { startOfficialPushgateway, type RunningService } from '../services/index.js';
+import { startOfficialPushgateway, type RunningService } from '../support/services/index.js';
 
 const protobufType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 

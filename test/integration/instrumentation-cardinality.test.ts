@@ -13,7 +13,7 @@ import { instrumentPostgresClient } from '../../api/observability/query-timing.j
 import { requestMetrics } from '../../api/observability/request-metrics.js';
 import { MetricsPusher } from '../../pushgateway/client/index.js';
 import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
-import { startPostgres, type RunningPostgres } from '../services/index.js';
+import { startPostgres, type RunningPostgres } from '../support/services/index.js';
 
 let pg: RunningPostgres;
 let database: Database;

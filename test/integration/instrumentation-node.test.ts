@@ -20,7 +20,7 @@ import {
   type RunningRedisBridge,
   type RunningService,
   type SpawnedProcess,
-} from '../services/index.js';
+} from '../support/services/index.js';
 
 const repoRoot = join(import.meta.dirname, '../..');
 const PUSH_INTERVAL_MS = 500;

@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { queryPrometheus, startAlertmanager, waitUntil, type RunningService } from '../services/index.js';
-import { alertRules, API_JOB, repoRoot, sendAll, startMonitoringStack, type MonitoringStack } from './monitoring-stack.js';
+import { queryPrometheus, startAlertmanager, waitUntil, type RunningService } from '../support/services/index.js';
+import { alertRules, API_JOB, repoRoot, sendAll, startMonitoringStack, type MonitoringStack } from '../support/monitoring-stack.js';
 
 interface Notification {
   receiver: string;

@@ -5,9 +5,9 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
 import { startGateway, type RunningGateway } from '../../pushgateway/node.js';
-import { startPostgres, waitUntil, type RunningPostgres } from '../services/index.js';
-import { makeTempDir, removeDir } from '../services/process.js';
-import { bundleWorker, startWorker, type RunningWorker } from '../services/workerd.js';
+import { startPostgres, waitUntil, type RunningPostgres } from '../support/services/index.js';
+import { makeTempDir, removeDir } from '../support/services/process.js';
+import { bundleWorker, startWorker, type RunningWorker } from '../support/services/workerd.js';
 
 const config = resolve(import.meta.dirname, '../../wrangler.toml');
 

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessLog } from '../../api/logging/access-log.js';
 import { createLogger } from '../../api/logging/logger.js';
-import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../services/elasticsearch-bulk.js';
-import { startWorker, type RunningWorker } from '../services/workerd.js';
+import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
+import { startWorker, type RunningWorker } from '../support/services/workerd.js';
 
-const fixture = join(import.meta.dirname, 'logging-fixture', 'wrangler.toml');
+const fixture = join(import.meta.dirname, '..', 'support', 'logging-worker', 'wrangler.toml');
 const apiKey = 'd29ya2VyOmtleQ==';
 
 /** Fields that differ by nature between two runs or runtimes. */
