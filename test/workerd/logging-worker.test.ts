@@ -21,7 +21,7 @@ function comparable(document: Record<string, unknown>): Record<string, unknown> 
   return rest;
 }
 
-/** The same routes as the fixture, served by the Node logger, for a line-by-line comparison. */
+/** The same routes as the logging worker, served by the Node logger, for a line-by-line comparison. */
 async function nodeLineFor(path: string): Promise<Record<string, unknown>> {
   const chunks: string[] = [];
   const { logger } = createLogger({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
