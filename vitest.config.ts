@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // One suite, three tiers told apart by folder (unit tests sit beside their module; tests that
-// start real services live in test/integration; tests inside workerd live in test/workerd).
+// start real services live in test/integration; tests inside workerd live in test/workerd). What the
+// tests share (the services harness, contract suites, fixtures) lives in test/support, never run itself.
 // Files run in forked processes, two at a time: the machine has 2 cores and the integration
 // tiers start real PostgreSQL, Redis, Prometheus and workerd processes of their own.
 export default defineConfig({

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { repoRoot } from './checks.js';
+import { repoRoot } from './static-checks.js';
 
 interface Service {
   image?: string;

@@ -2,7 +2,7 @@
 // collectors: a Worker has no OS to read and no interval), the request middleware, and a pusher that runs after
 // each request inside `ctx.waitUntil`, coalesced so an isolate has at most one push in flight. An isolate can be
 // evicted at any time after its last request: increments counted after its last acknowledged push are then lost,
-// which is the price of pushing from a platform without background work (see README "Metrics").
+// which is the price of pushing from a platform without background work (see docs/metrics.md).
 import type { MiddlewareHandler } from 'hono';
 import type { Sql } from 'postgres';
 import { Registry } from 'prom-client';

@@ -2,11 +2,11 @@
 // TypeScript entries are bundled with esbuild (already installed as tsx's own dependency) and run on plain
 // `node`: running them under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { pathToFileURL } from 'node:url';
-import { freePort, makeTempDir, removeDir, waitUntil } from '../../test/services/process.js';
+import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil } from '../../test/support/services/process.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 // Inside node_modules so that the bundles' bare imports (hono, prom-client…) resolve to the installed packages.
@@ -120,11 +120,9 @@ const running = new Set<BenchProcess>();
 export async function startProcess(options: StartOptions): Promise<BenchProcess> {
   const dir = makeTempDir(`bench-${options.name}`);
   const port = await freePort();
-  const logFile = join(dir, `${options.name}.log`);
-  const fd = openSync(logFile, 'a');
   const [command, args] = pinned(options.cpu ?? SERVER_CPU, options.command, options.args(port, dir));
-  const child = spawn(command, args, {
-    stdio: ['ignore', fd, fd],
+  // Detached by default: the child leads its own process group, so wrappers like taskset/wrangler stop with it.
+  const spawned = spawnLogged(options.name, command, args, dir, {
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -133,14 +131,7 @@ export async function startProcess(options: StartOptions): Promise<BenchProcess>
     },
     detached: options.detached ?? true,
   });
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-  const logTail = (lines = 20) => {
-    try {
-      return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
-  };
+  const { child, logTail } = spawned;
   let url = `http://127.0.0.1:${port}`;
   const processHandle: BenchProcess = {
     name: options.name,
@@ -153,23 +144,7 @@ export async function startProcess(options: StartOptions): Promise<BenchProcess>
     logTail,
     async stop() {
       running.delete(processHandle);
-      if (child.exitCode === null && child.signalCode === null) {
-        // The child leads its own process group (detached), so wrappers like taskset/wrangler go with it.
-        try {
-          process.kill(-child.pid!, 'SIGTERM');
-        } catch {
-          child.kill('SIGTERM');
-        }
-        const killer = setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            child.kill('SIGKILL');
-          }
-        }, 5_000);
-        await exited;
-        clearTimeout(killer);
-      }
+      await spawned.stop();
       removeDir(dir);
     },
   };

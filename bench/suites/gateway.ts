@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireBinary } from '../../test/services/process.js';
+import { requireBinary } from '../../test/support/services/process.js';
 import { API_LIKE_SERIES, apiLikeBody, preloadBody } from '../lib/exposition.js';
 import { runWrk, timeRequests, type LoadResult, type TimedFetch } from '../lib/load.js';
 import { SERVER_CPU, settle, startNodeServer, startProcess, type BenchProcess } from '../lib/processes.js';

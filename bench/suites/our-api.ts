@@ -23,7 +23,7 @@ function sumOf(exposition: string, metric: string): number {
 }
 
 export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean; databaseUrl: string }): Promise<OurApi> {
-  for (const entry of ['api/node.ts', 'pushgateway/node.ts', 'test/services/elasticsearch-bulk.ts']) {
+  for (const entry of ['api/node.ts', 'pushgateway/node.ts', 'test/support/services/elasticsearch-bulk.ts']) {
     if (!existsSync(join(repoRoot, entry))) throw new Error(`${entry} does not exist yet`);
   }
   const started: BenchProcess[] = [];

@@ -10,8 +10,8 @@ import { openDatabase } from '../../api/db/open.js';
 import { createPostgresDatabase } from '../../api/db/postgres.js';
 import type { Database } from '../../api/db/types.js';
 import { upstashOptions } from '../../api/redis.js';
-import { freePort, startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../services/index.js';
-import { defineApiSuite } from './api-suite.js';
+import { freePort, startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
+import { defineApiSuite } from '../support/api-contract.js';
 
 let pg: RunningPostgres;
 let redisServer: RunningService;

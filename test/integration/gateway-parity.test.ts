@@ -6,10 +6,10 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MetricFamily } from '../../pushgateway/core/model.js';
-import { encodeDelimited } from '../../test/support/protobuf-bodies.js';
+import { encodeDelimited } from '../support/protobuf-bodies.js';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
-import { startOfficialPushgateway, type RunningService } from '../services/index.js';
+import { startOfficialPushgateway, type RunningService } from '../support/services/index.js';
 
 const protobufType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 

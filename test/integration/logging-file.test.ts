@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../api/config.js';
 import { createLogger } from '../../api/logging/logger.js';
-import { makeTempDir, removeDir } from '../services/process.js';
+import { makeTempDir, removeDir } from '../support/services/process.js';
 
 describe('file logs (LOG_FILE)', () => {
   const dirs: string[] = [];

@@ -14,7 +14,7 @@ import { createLogger, type AppLogger, type CreateLoggerOptions } from '../../ap
 import { createElasticsearchClient } from '../../api/logging/transport-client.js';
 import { createApiMetrics, type ApiMetrics } from '../../api/observability/metrics.js';
 import { applyElasticsearchSetup } from '../../monitoring/elasticsearch/setup.js';
-import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../services/elasticsearch-bulk.js';
+import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
 
 interface Backend {
   connection: Omit<ElasticsearchLogConfig, 'dataStream' | 'maxBufferBytes' | 'flushIntervalMs'>;

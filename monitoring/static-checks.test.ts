@@ -8,7 +8,7 @@ import {
   promtoolCheckRules,
   promtoolTestRules,
   shellcheckScripts,
-} from './checks.js';
+} from './static-checks.js';
 
 // The real binaries (Debian prometheus, prometheus-alertmanager, docker-compose, shellcheck).
 describe('static checks of the monitoring stack', () => {

@@ -24,7 +24,7 @@ import {
   type RunningPostgres,
   type RunningRedisBridge,
   type RunningService,
-} from '../services/index.js';
+} from './services/index.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const monitoringDir = join(repoRoot, 'monitoring');

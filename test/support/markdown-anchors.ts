@@ -1,4 +1,5 @@
-// The anchors GitHub gives to Markdown headings, so alert runbook links can be checked against the README.
+// The anchors GitHub gives to Markdown headings, so alert runbook links can be checked against
+// docs/runbooks.md.
 // GitHub's rule: lower-case, drop everything but letters, digits, spaces, `-` and `_`, spaces to `-`;
 // a repeated heading gets `-1`, `-2`…
 export function githubAnchors(markdown: string): string[] {

@@ -93,10 +93,23 @@ export function spawnLogged(name: string, command: string, args: string[], dir: 
       return '';
     }
   };
+  // A detached child leads its own process group: signalling the group also stops what it spawned itself
+  // (wrangler's workerd, the command a `taskset` wrapper runs).
+  const signalChild = (signal: NodeJS.Signals) => {
+    if (options.detached) {
+      try {
+        process.kill(-child.pid!, signal);
+        return;
+      } catch {
+        // The group is gone already; the child itself may still be exiting.
+      }
+    }
+    child.kill(signal);
+  };
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(signal);
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    signalChild(signal);
+    const killTimer = setTimeout(() => signalChild('SIGKILL'), 10_000);
     await exited;
     clearTimeout(killTimer);
   };

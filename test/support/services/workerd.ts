@@ -11,7 +11,7 @@ import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { makeTempDir, removeDir } from './process.js';
 
 const execFileAsync = promisify(execFile);
-const repoRoot = resolve(dirname(new URL(import.meta.url).pathname), '../..');
+const repoRoot = resolve(dirname(new URL(import.meta.url).pathname), '../../..');
 const wranglerBin = join(repoRoot, 'node_modules', '.bin', 'wrangler');
 
 /** Environment for wrangler so a bundle needs no network and no account. */

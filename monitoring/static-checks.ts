@@ -1,5 +1,5 @@
-// The static checks of the monitoring stack, run by `npm run check:monitoring` (monitoring/check.ts)
-// and by the test suite (monitoring/checks.test.ts): the real promtool, amtool, docker-compose and
+// The static checks of the monitoring stack, run by `npm run check:monitoring` (the CLI, monitoring/check.ts)
+// and by the test suite (monitoring/static-checks.test.ts): the real promtool, amtool, docker-compose and
 // shellcheck binaries, plus the dashboard lint (monitoring/grafana/dashboards.ts).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,7 @@
 // so `@upstash/redis` can talk to it.
 import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from 'redis';
-import { createRedisBridgeApp } from '../../api/redis-bridge/app.js';
+import { createRedisBridgeApp } from '../redis-bridge/app.js';
 import { freePort, makeTempDir, requireBinary, serviceWhenReady, spawnLogged, type RunningService } from './process.js';
 
 export async function startRedis(): Promise<RunningService> {

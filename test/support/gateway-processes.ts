@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTextExposition } from '../../pushgateway/core/text-parser.js';
 import type { MetricFamily } from '../../pushgateway/core/model.js';
-import { freePort, httpOk, spawnLogged, waitUntil, type SpawnedProcess } from '../services/process.js';
+import { freePort, httpOk, spawnLogged, waitUntil, type SpawnedProcess } from './services/process.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
