@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createUuidv7Generator, isUuid, uuidv7 } from './ids.js';
+import { createUuidv7Generator, isUuid, uuidv7 } from './uuid.js';
 import { decodeCursor, pageQuerySchema, toPage } from './pagination.js';
 
 describe('uuidv7', () => {
