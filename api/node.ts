@@ -67,7 +67,7 @@ if (config.pushgatewayUrl) {
   push = { url: config.pushgatewayUrl, ...(config.pushgatewayToken ? { token: config.pushgatewayToken } : {}) };
 } else {
   // e.g. GATEWAY_PORT already taken by another process.
-  const gateway = await startGateway({ config: config.gateway }).catch(exitOnStartupFailure('cannot start metrics'));
+  const gateway = await startGateway({ config: config.gateway }).catch(exitOnStartupFailure('cannot start the in-process gateway'));
   shutdownHooks.add('in-process gateway', () => gateway.stop());
   logger.info({ url: `http://localhost:${gateway.port}/metrics` }, `PUSHGATEWAY_URL not set: gateway started in this process on port ${gateway.port}`);
   // It honours GATEWAY_PUSH_TOKEN like a standalone one; pushed with that token unless PUSHGATEWAY_TOKEN is given.
