@@ -84,4 +84,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '3000.5' })).toThrow(/PORT/);
     expect(() => loadConfig({ PORT: '0' })).toThrow(/PORT/);
   });
+
+  it('reads the in-process gateway settings with the gateway rules, in the same problem list', () => {
+    expect(loadConfig({ GATEWAY_PORT: '0' }).gateway.port).toBe(0);
+    let error: unknown;
+    try {
+      loadConfig({ GATEWAY_PORT: '70000', PORT: 'x', GATEWAY_MAX_SERIES: 'many' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems } = error as ConfigError;
+    expect(problems).toHaveLength(3);
+    expect(problems.filter((problem) => problem.startsWith('GATEWAY_PORT'))).toEqual(['GATEWAY_PORT must be an integer from 0 to 65535, got "70000"']);
+  });
+
+  it('keeps the in-process gateway in memory, on HOST unless GATEWAY_HOST is set', () => {
+    const config = loadConfig({ HOST: '127.0.0.1', GATEWAY_PUSH_TOKEN: 'push-secret', GATEWAY_ENABLE_ADMIN_API: 'true' });
+    expect(config.gateway).toMatchObject({ store: 'memory', host: '127.0.0.1', pushToken: 'push-secret', enableAdminApi: true });
+    expect(loadConfig({ HOST: '127.0.0.1', GATEWAY_HOST: '::1' }).gateway.host).toBe('::1');
+  });
 });
