@@ -1,4 +1,4 @@
-// The Node logger: pino with ECS fields (`@elastic/ecs-pino-format`), secret-named fields redacted before
+// Logging on Node: pino with ECS fields (`@elastic/ecs-pino-format`), secret-named fields redacted before
 // serialization, and up to three destinations fed by one serialized line — stdout, a rotated file (pino-roll)
 // and the Elasticsearch shipper (in-process, O(1) per line: it queues the string pino already made).
 import { hostname } from 'node:os';
