@@ -21,13 +21,13 @@ export interface WorkerObservability {
   afterRequest(ctx: ExecutionContext): void;
 }
 
-export function createWorkerObservability({ config, logger }: { config: Pick<Config, 'serviceName' | 'pushgatewayUrl' | 'pushgatewayToken'>; logger: PusherLogger }): WorkerObservability {
+export function createWorkerObservability({ config, logger }: { config: Pick<Config, 'logging' | 'pushgatewayUrl' | 'pushgatewayToken'>; logger: PusherLogger }): WorkerObservability {
   const metrics = createApiMetrics(new Registry(), { nodeCollectors: false });
   const pusher = config.pushgatewayUrl
     ? new MetricsPusher({
         registry: metrics.registry,
         url: config.pushgatewayUrl,
-        job: config.serviceName,
+        job: config.logging.serviceName,
         // Isolates come and go: each is its own instance, and the gateway's TTL retires the gauges of dead ones.
         instance: `worker-${crypto.randomUUID()}`,
         ...(config.pushgatewayToken ? { token: config.pushgatewayToken } : {}),

@@ -6,7 +6,7 @@ import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../api/app.js';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
-import { openDatabase } from '../../api/db/open.js';
+import { openDatabase } from '../../api/db/node.js';
 import { createPostgresDatabase } from '../../api/db/postgres.js';
 import type { Database } from '../../api/db/types.js';
 import { upstashOptions } from '../../api/redis.js';

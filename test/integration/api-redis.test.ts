@@ -7,7 +7,7 @@ import pino from 'pino';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type AppDeps } from '../../api/app.js';
-import { openDatabase } from '../../api/db/open.js';
+import { openDatabase } from '../../api/db/node.js';
 import type { Database } from '../../api/db/types.js';
 import { upstashOptions } from '../../api/redis.js';
 import { users } from '../../drizzle/schema.js';

@@ -3,7 +3,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Registry } from 'prom-client';
 import { expect } from 'vitest';
-import { uuidv7 } from '../../api/ids.js';
+import { uuidv7 } from '../../api/uuid.js';
 import type { AppDatabase } from '../../api/db/types.js';
 import type { SqlOperation } from '../../api/observability/metrics.js';
 import { tasks, users } from '../../drizzle/schema.js';

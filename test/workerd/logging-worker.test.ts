@@ -6,7 +6,7 @@ import { requestId } from 'hono/request-id';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessLog } from '../../api/logging/access-log.js';
-import { createLogger } from '../../api/logging/logger.js';
+import { createNodeLogging } from '../../api/logging/node.js';
 import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
 import { startWorker, type RunningWorker } from '../support/services/workerd.js';
 
@@ -24,7 +24,7 @@ function comparable(document: Record<string, unknown>): Record<string, unknown> 
 /** The same routes as the logging worker, served by the Node logger, for a line-by-line comparison. */
 async function nodeLineFor(path: string): Promise<Record<string, unknown>> {
   const chunks: string[] = [];
-  const { logger } = createLogger({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
+  const { logger } = createNodeLogging({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
   const app = new Hono();
   app.use(requestId());
   app.use(accessLog({ logger }));

@@ -5,10 +5,11 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { accessLog } from '../../../api/logging/access-log.js';
-import { parseConfig } from '../../../api/config.js';
-import { createWorkerLogger, type WorkerLogger } from '../../../api/logging/worker-logger.js';
+import { loadConfig } from '../../../api/config.js';
+import type { Logging } from '../../../api/logging/types.js';
+import { createWorkerLogging } from '../../../api/logging/worker.js';
 
-let logging: WorkerLogger | undefined;
+let logging: Logging | undefined;
 let app: Hono | undefined;
 
 function build(logger: Logger): Hono {
@@ -30,7 +31,7 @@ function build(logger: Logger): Hono {
 
 export default {
   async fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
-    logging ??= createWorkerLogger(parseConfig(env).logging, { shipper: { minBackoffMs: 20, maxBackoffMs: 200 } });
+    logging ??= createWorkerLogging(loadConfig(env).logging, { shipper: { minBackoffMs: 20, maxBackoffMs: 200 } });
     app ??= build(logging.logger);
     const response = await app.fetch(request, env, ctx);
     ctx.waitUntil(logging.flush(3_000));

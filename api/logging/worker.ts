@@ -1,4 +1,4 @@
-// The Workers logger: pino's browser build (the one that runs on workerd; the Node build needs worker
+// Logging on Workers: pino's browser build (the one that runs on workerd; the Node build needs worker
 // threads and fs) made to write the same ECS JSON line as the Node logger, to the console (Workers Logs) and
 // into an on-demand shipper that the Worker entry flushes in `ctx.waitUntil`.
 // It is imported by path so the same build runs under vitest as in the wrangler bundle.
@@ -6,26 +6,16 @@ import pino from 'pino/browser.js';
 import type { Logger } from 'pino';
 import type { LoggingConfig } from './config.js';
 import { ecsRecord } from './ecs.js';
-import { shipperCounters, type LogShippingMetrics } from './metrics.js';
+import { shipperCounters } from './metrics.js';
 import { LogShipper, type ShipperReport, type ShipperTuning } from './shipper.js';
 import { fetchBulkTransport } from './transport-fetch.js';
+import type { Logging } from './types.js';
 
-export interface CreateWorkerLoggerOptions {
+export interface WorkerLoggingOptions {
   /** Where each JSON line goes besides the shipper (default `console.log`; Workers Logs parse JSON lines). */
   console?: (line: string) => void;
   fetch?: typeof fetch;
   shipper?: ShipperTuning;
-}
-
-/** What both runtimes' loggers offer; the Node one (logger.ts) adds `close`. */
-export interface WorkerLogger {
-  logger: Logger;
-  /** Present when `ELASTICSEARCH_URL` is set. */
-  shipper?: LogShipper;
-  /** Counts shipped/dropped lines in the API's `log_events_*` counters (from `createApiMetrics`), past ones included. */
-  countInto(metrics: LogShippingMetrics): void;
-  /** Ships what is buffered within `timeoutMs`; pass the promise to `ctx.waitUntil`. Never rejects. */
-  flush(timeoutMs?: number): Promise<void>;
 }
 
 const levelMethods = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -44,7 +34,7 @@ function errorFirstLikeNode(logger: Logger): void {
   }
 }
 
-export function createWorkerLogger(config: LoggingConfig, options: CreateWorkerLoggerOptions = {}): WorkerLogger {
+export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggingOptions = {}): Logging {
   const print = options.console ?? ((line: string) => console.log(line));
   const report: ShipperReport = (level, message, fields) =>
     print(JSON.stringify(ecsRecord({ 'log.level': level, 'log.logger': 'log-shipper', ...fields, message }, config, new Date())));

@@ -2,7 +2,7 @@
 // (PostgreSQL would otherwise reject the cast with an error).
 import type { Context, Handler } from 'hono';
 import { ApiError } from '../errors.js';
-import { isUuid } from '../ids.js';
+import { isUuid } from '../uuid.js';
 
 export function pathId(c: Context, what: 'user' | 'task'): string {
   const id = c.req.param('id') ?? '';

@@ -1,4 +1,4 @@
-// The Node logger: pino with ECS fields (`@elastic/ecs-pino-format`), secret-named fields redacted before
+// Logging on Node: pino with ECS fields (`@elastic/ecs-pino-format`), secret-named fields redacted before
 // serialization, and up to three destinations fed by one serialized line — stdout, a rotated file (pino-roll)
 // and the Elasticsearch shipper (in-process, O(1) per line: it queues the string pino already made).
 import { hostname } from 'node:os';
@@ -12,9 +12,9 @@ import { redactSecrets } from './redact.js';
 import { openRotatingFile } from './rotating-file.js';
 import { LogShipper, type ShipperReport, type ShipperTuning } from './shipper.js';
 import { createElasticsearchClient, elasticsearchClientTransport } from './transport-client.js';
-import type { WorkerLogger } from './worker-logger.js';
+import type { Logging } from './types.js';
 
-export interface CreateLoggerOptions {
+export interface NodeLoggingOptions {
   /** Replaces stdout (tests); default: asynchronous fd 1, flushed on close. */
   stdout?: DestinationStream;
   /** Replaces the client built from `config.elasticsearch` (tests: `@elastic/elasticsearch-mock`). */
@@ -23,12 +23,12 @@ export interface CreateLoggerOptions {
   shipper?: ShipperTuning;
 }
 
-export interface AppLogger extends WorkerLogger {
+export interface NodeLogging extends Logging {
   /** Shutdown: ships what is buffered, then closes the log file and flushes stdout. */
   close(timeoutMs?: number): Promise<void>;
 }
 
-export function ecsLoggerOptions(config: LoggingConfig): LoggerOptions {
+function ecsLoggerOptions(config: LoggingConfig): LoggerOptions {
   const ecs = ecsFormat({
     apmIntegration: false,
     serviceName: config.serviceName,
@@ -53,7 +53,7 @@ function allLevels(stream: DestinationStream): StreamEntry {
   return { level: 'trace', stream };
 }
 
-export function createLogger(config: LoggingConfig, options: CreateLoggerOptions = {}): AppLogger {
+export function createNodeLogging(config: LoggingConfig, options: NodeLoggingOptions = {}): NodeLogging {
   const loggerOptions = ecsLoggerOptions(config);
   const stdout = options.stdout ?? pino.destination({ dest: 1, sync: false });
   const file = config.file
