@@ -147,7 +147,15 @@ export class Destination {
     let backoffMs = this.options.minBackoffMs;
     for (;;) {
       const attempt = await this.attempt(batch);
-      if (snapshot.abandoned) return;
+      if (snapshot.abandoned) {
+        // Dropped while this request was in flight, and counted as dropped then; the receiver has it after all.
+        if (attempt.kind === 'sent') {
+          this.counters.samplesDropped -= batch.samples;
+          this.counters.samplesSent += batch.samples;
+          this.counters.bytesSent += batch.body.byteLength;
+        }
+        return;
+      }
       if (attempt.kind === 'sent') {
         this.counters.samplesSent += batch.samples;
         this.counters.bytesSent += batch.body.byteLength;
