@@ -120,7 +120,7 @@ export function createRemoteWriter(options: RemoteWriteOptions): RemoteWriter {
   return {
     tick,
     flush,
-    async sendOnce(deadlineMs = clock() + intervalMs) {
+    async sendOnce(deadlineMs = Date.now() + intervalMs) {
       const outcome = await tick();
       await flush(deadlineMs);
       return outcome;
@@ -172,7 +172,7 @@ export function startRemoteWrite(options: RemoteWriteOptions): RunningRemoteWrit
       stopped = true;
       clearTimeout(timer);
       await running;
-      const deadline = clock() + flushTimeoutMs;
+      const deadline = Date.now() + flushTimeoutMs;
       await writer.tick();
       await writer.flush(deadline);
     },
