@@ -54,6 +54,13 @@ export interface RemoteWriter {
   metricsText(format?: ExpositionFormat): string;
 }
 
+/** user:password as UTF-8 in base64 (RFC 7617); btoa alone accepts Latin-1 only. */
+function basicCredentials(username: string, password: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(`${username}:${password}`)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
 export function createRemoteWriter(options: RemoteWriteOptions): RemoteWriter {
   const { config, store, lease, logger } = options;
   const clock = options.clock ?? Date.now;
@@ -64,7 +71,7 @@ export function createRemoteWriter(options: RemoteWriteOptions): RemoteWriter {
   // replica finds it free: at most one interval is missed. See README.md.
   const ttlMs = intervalMs * 1.5;
   const authorization: Record<string, string> =
-    config.auth === undefined ? {} : { authorization: config.auth.kind === 'bearer' ? `Bearer ${config.auth.token}` : `Basic ${btoa(`${config.auth.username}:${config.auth.password}`)}` };
+    config.auth === undefined ? {} : { authorization: config.auth.kind === 'bearer' ? `Bearer ${config.auth.token}` : `Basic ${basicCredentials(config.auth.username, config.auth.password)}` };
   const destinations = config.urls.map(
     (url) =>
       new Destination({

@@ -12,6 +12,7 @@ import { createRemoteWriter, MemoryLease, startRemoteWrite } from './index.js';
 let server: Server;
 let url: string;
 const received: DecodedSeries[][] = [];
+const authorizations: Array<string | undefined> = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -19,6 +20,7 @@ beforeAll(async () => {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       received.push(decodeRequestBody(Buffer.concat(chunks)));
+      authorizations.push(req.headers.authorization);
       res.writeHead(204).end();
     });
   });
@@ -55,6 +57,16 @@ describe('startRemoteWrite', () => {
     expect(running.metricsText()).toContain(`prometheus_remote_storage_samples_total{url="${url}"} ${3 * received.length}\n`);
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(received.length).toBe(before + 1); // no tick after stop
+  });
+});
+
+describe('credentials', () => {
+  it('sends basic auth as UTF-8 base64', async () => {
+    authorizations.length = 0;
+    const store = await storeWithGauge(1);
+    const writer = createRemoteWriter({ config: { ...config([url]), auth: { kind: 'basic', username: 'rw-user', password: 'pä:ss€' } }, store, lease: new MemoryLease(), logger: log });
+    expect(await writer.sendOnce()).toBe('queued');
+    expect(authorizations).toEqual([`Basic ${Buffer.from('rw-user:pä:ss€', 'utf8').toString('base64')}`]);
   });
 });
 

@@ -73,7 +73,8 @@ describe('remote write to Prometheus and VictoriaMetrics', () => {
     const rw = writer(store, [writeUrl(prometheus), writeUrl(victoria)]);
     expect(await rw.sendOnce()).toBe('queued');
     const text = rw.metricsText();
-    expect(text).toMatch(new RegExp(`prometheus_remote_storage_samples_total\\{url="${prometheus.url}/api/v1/write"\\} 1[0-9]\\n`));
+    // 2 orders_total + 5 histogram series + 1 queue_depth + push_time_seconds and push_failure_time_seconds of 2 groups
+    expect(text).toContain(`prometheus_remote_storage_samples_total{url="${prometheus.url}/api/v1/write"} 12\n`);
     expect(text).toContain(`prometheus_remote_storage_samples_failed_total{url="${victoria.url}/api/v1/write"} 0\n`);
 
     for (const query of [(q: string) => queryPrometheus(prometheus.url, q), victoriaQuery]) {
