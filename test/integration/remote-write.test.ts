@@ -1,5 +1,6 @@
 // Remote write out against real receivers: Prometheus 2.42 (--web.enable-remote-write-receiver) and
 // VictoriaMetrics. Metrics are pushed through the gateway app, remote-written, and read back with PromQL.
+import { serve, type ServerType } from '@hono/node-server';
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../pushgateway/app.js';
@@ -85,6 +86,49 @@ describe('remote write to Prometheus and VictoriaMetrics', () => {
       await expectValues(query, `push_time_seconds{job="${job}",instance="a"}`, { a: pushedAt }, (m) => m.instance!);
     }
   }, 60_000);
+
+  it('the receivers give the same PromQL answers, label sets included, as a Prometheus scraping the gateway with honor_labels', async () => {
+    const store = new MemoryStore();
+    const app = createGatewayApp({ store, config: defaultGatewayConfig });
+    const job = uniq();
+    await push(app, `/aggregate/metrics/job/${job}/instance/a`, '# TYPE orders_total counter\norders_total{shop="x"} 3\norders_total{shop="y"} 2\n# TYPE latency_seconds histogram\nlatency_seconds_bucket{le="0.1"} 1\nlatency_seconds_bucket{le="1"} 4\nlatency_seconds_bucket{le="+Inf"} 5\nlatency_seconds_sum 2.5\nlatency_seconds_count 5\n');
+    await push(app, `/aggregate/metrics/job/${job}/instance/a`, '# TYPE orders_total counter\norders_total{shop="x"} 10\n');
+    await push(app, `/metrics/job/${job}`, '# TYPE rpc_seconds summary\nrpc_seconds{quantile="0.5"} 0.2\nrpc_seconds_sum 8\nrpc_seconds_count 30\n# TYPE build_info gauge\nbuild_info{version="1.2"} 1\n');
+    const server: ServerType = await new Promise((resolve) => {
+      const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
+    });
+    const address = server.address();
+    const gatewayPort = typeof address === 'object' && address ? address.port : 0;
+    const scraper = await startPrometheus({
+      config: `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: gateway\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:${gatewayPort}']\n`,
+    });
+    try {
+      expect(await writer(store, [writeUrl(prometheus), writeUrl(victoria)]).sendOnce()).toBe('queued');
+      const queries = [
+        `orders_total{job="${job}"}`,
+        `sum by (shop) (orders_total{job="${job}"})`,
+        `latency_seconds_bucket{job="${job}"}`,
+        `histogram_quantile(0.5, sum by (le) (latency_seconds_bucket{job="${job}"}))`,
+        `{__name__=~"rpc_seconds.*", job="${job}"}`,
+        `build_info{job="${job}"}`,
+        `push_time_seconds{job="${job}"}`,
+        `push_failure_time_seconds{job="${job}"}`,
+      ];
+      const answer = async (baseUrl: string, query: string) =>
+        (await queryPrometheus(baseUrl, query)).map((r) => `${JSON.stringify(Object.entries(r.metric).sort())} ${Number(r.value[1])}`).sort();
+      for (const query of queries) {
+        let scraped: string[] = [];
+        await waitUntil(async () => (scraped = await answer(scraper.url, query)).length > 0, { timeoutMs: 20_000, what: `a scrape answering ${query}` });
+        for (const receiver of [prometheus, victoria]) {
+          let written: string[] = [];
+          await waitUntil(async () => JSON.stringify((written = await answer(receiver.url, query))) === JSON.stringify(scraped), { timeoutMs: 15_000, intervalMs: 200, what: query }).catch(() => expect(written, query).toEqual(scraped));
+        }
+      }
+    } finally {
+      await scraper.stop();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 90_000);
 
   it('a receiver down for a while loses no snapshot once it is back (within the queue bound)', async () => {
     const storageDir = makeTempDir('victoria-metrics-data');
