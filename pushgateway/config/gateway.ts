@@ -1,6 +1,7 @@
 // Gateway settings (names fixed by DESIGN.md), read with the shared EnvReader so a bad value stops start-up
 // with a message naming the variable, together with every other problem. The API reads these too when it
 // runs the gateway in its own process (readGatewayConfig into the API's reader).
+import { readRemoteWriteConfig, type RemoteWriteConfig } from '../remote-write/config.js';
 import { type Env, EnvReader } from './env.js';
 
 export interface GatewayConfig {
@@ -23,6 +24,8 @@ export interface GatewayConfig {
   /** 0 = no limit on stored series. */
   maxSeries: number;
   enableAdminApi: boolean;
+  /** GATEWAY_REMOTE_WRITE_*; undefined = remote write off. */
+  remoteWrite: RemoteWriteConfig | undefined;
 }
 
 export const defaultGatewayConfig: GatewayConfig = {
@@ -38,6 +41,7 @@ export const defaultGatewayConfig: GatewayConfig = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxSeries: 1_000_000,
   enableAdminApi: false,
+  remoteWrite: undefined,
 };
 
 /** Reads the gateway's variables into `reader`; problems are recorded there, not thrown. */
@@ -74,6 +78,7 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     maxBodyBytes: reader.integer('GATEWAY_MAX_BODY_BYTES', defaults.maxBodyBytes, 1, 1024 * 1024 * 1024),
     maxSeries: reader.integer('GATEWAY_MAX_SERIES', defaults.maxSeries, 0, 100_000_000),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
+    remoteWrite: readRemoteWriteConfig(reader),
   };
 }
 
