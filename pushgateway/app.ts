@@ -9,6 +9,7 @@ import { pushBodyReader, type BodyVariables } from './http/body.js';
 import { jsonError } from './http/errors.js';
 import { registerPushRoutes, type GatewayLog } from './http/push.js';
 import { registerReadRoutes } from './http/read.js';
+import { PushSummaries } from './http/push-summaries.js';
 import { RequestCounter, requestCounting } from './http/request-metrics.js';
 import type { ExpositionFormat } from './core/exposition-format.js';
 import type { GatewayStore } from './store/types.js';
@@ -48,14 +49,17 @@ function statusFlags(config: GatewayConfig): Record<string, string> {
 export function createGatewayApp({ store, config, log = silentLog, clock = Date.now, extraMetrics, version = '0.1.0', compressScrapes = true }: GatewayAppOptions): Hono<{ Variables: BodyVariables }> {
   const app = new Hono<{ Variables: BodyVariables }>();
   const requests = new RequestCounter();
+  const pushSummaries = new PushSummaries(clock);
   let storeErrors = 0;
 
   app.use('*', requestCounting(requests));
   app.use('*', gatewayAuth({ pushToken: config.pushToken, ...(config.scrape ? { scrape: config.scrape } : {}) }));
+  app.use('/metrics/*', pushSummaries.middleware());
+  app.use('/aggregate/metrics/*', pushSummaries.middleware());
   app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
   app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
   // Scrapes are gzip-compressed when the scraper accepts it (Prometheus does), as the official gateway does.
-  if (compressScrapes) app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') }));
+  if (compressScrapes) app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') || type.startsWith('application/vnd.google.protobuf') }));
 
   registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, onStoreError: () => storeErrors++ });
   // Aggregation mode (DESIGN.md): the same grammar under /aggregate; PUT and POST both add deltas.
@@ -64,6 +68,7 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
     store,
     clock,
     requests,
+    pushSummaries,
     startedAtMs: clock(),
     flags: statusFlags(config),
     version,

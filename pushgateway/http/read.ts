@@ -4,15 +4,21 @@ import type { Env, Hono } from 'hono';
 import { formatGoFloat } from '../core/float.js';
 import { pushFailureTimeFamily, pushTimeFamily, renderGroups } from '../core/scrape-body.js';
 import { isHistogram, isSummary, type Group, type Metric, type MetricFamily } from '../core/model.js';
-import { contentTypes, endOfExposition, negotiateFormat, renderHeader, type ExpositionFormat } from '../core/exposition-format.js';
+import { contentTypes, endOfExposition, renderHeader, type ExpositionFormat } from '../core/exposition-format.js';
 import type { GatewayStore } from '../store/types.js';
 import { jsonError } from './errors.js';
 import type { RequestCounter } from './request-metrics.js';
+import type { PushSummaries } from './push-summaries.js';
+import { encodeDelimitedFamilies, protobufContentType } from '../core/protobuf-exposition.js';
+import { groupFamilies } from '../core/scrape-families.js';
+import { negotiateScrapeFormat } from '../core/scrape-negotiation.js';
+import { parseTextExposition } from '../core/text-parser.js';
 
 export interface ReadRouteOptions {
   store: GatewayStore;
   clock: () => number;
   requests: RequestCounter;
+  pushSummaries?: PushSummaries;
   startedAtMs: number;
   /** Flags shown by /api/v1/status (the effective configuration, secrets left out). */
   flags: Record<string, string>;
@@ -74,9 +80,29 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
     return jsonError(503, 'store_unavailable', 'the gateway store is unavailable');
   };
 
+  /** The gateway's own metrics (after the pushed ones) as exposition text. */
+  const ownMetrics = (format: ExpositionFormat, stats: { groups: number; series: number; deduplicatedPushes: number }) => {
+    const limit = options.seriesLimit === undefined ? '' : seriesLimitMetric(format, options.seriesLimit);
+    return selfMetrics(format, stats, requests, options.storeErrors()) + (options.pushSummaries?.render(format) ?? '') + limit + (options.extraMetrics?.(format) ?? '');
+  };
+
   app.get('/metrics', async (c) => {
-    const format = negotiateFormat(c.req.header('accept'));
+    const scrapeFormat = negotiateScrapeFormat(c.req.header('accept'));
     const now = clock();
+    if (scrapeFormat === 'protobuf') {
+      let groups;
+      let stats;
+      try {
+        groups = await store.groups(now);
+        stats = await store.stats(now);
+      } catch (error) {
+        return unavailable(error);
+      }
+      // The gateway's own metrics are written once, as text, and read back into families for the encoder.
+      const families = [...groupFamilies(groups), ...parseTextExposition(ownMetrics('text', stats)).families];
+      return c.body(encodeDelimitedFamilies(families), 200, { 'content-type': protobufContentType });
+    }
+    const format = scrapeFormat;
     let pushed: string;
     let stats;
     try {
@@ -85,8 +111,7 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
     } catch (error) {
       return unavailable(error);
     }
-    const limit = options.seriesLimit === undefined ? '' : seriesLimitMetric(format, options.seriesLimit);
-    const body = pushed + selfMetrics(format, stats, requests, options.storeErrors()) + limit + (options.extraMetrics?.(format) ?? '') + endOfExposition(format);
+    const body = pushed + ownMetrics(format, stats) + endOfExposition(format);
     return c.body(body, 200, { 'content-type': contentTypes[format] });
   });
 
