@@ -60,6 +60,11 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
   app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
   // Scrapes are gzip-compressed when the scraper accepts it (Prometheus does), as the official gateway does.
   if (compressScrapes) app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') || type.startsWith('application/vnd.google.protobuf') }));
+  // On Workers the runtime gzips a response that names gzip as its Content-Encoding: naming it is enough.
+  else app.use('/metrics', async (c, next) => {
+    await next();
+    if (c.req.method === 'GET' && c.res.status === 200 && /\bgzip\b/i.test(c.req.header('accept-encoding') ?? '')) c.res.headers.set('content-encoding', 'gzip');
+  });
 
   registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, onStoreError: () => storeErrors++ });
   // Aggregation mode (DESIGN.md): the same grammar under /aggregate; PUT and POST both add deltas.
