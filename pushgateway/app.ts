@@ -3,6 +3,7 @@
 // (size limit, gzip), then the official-compatible routes over the store.
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
+import { getPath } from 'hono/utils/url';
 import type { GatewayConfig } from './config/gateway.js';
 import { gatewayAuth } from './http/auth.js';
 import { pushBodyReader, type BodyVariables } from './http/body.js';
@@ -43,11 +44,23 @@ function statusFlags(config: GatewayConfig): Record<string, string> {
     'group.ttl-seconds': String(config.groupTtlSeconds),
     'max-body-bytes': String(config.maxBodyBytes),
     'max-series': String(config.maxSeries),
+    'web.route-prefix': config.routePrefix,
+    'web.external-url': config.externalUrl ?? '',
   };
 }
 
+const outsidePrefix = '/\u0000outside-route-prefix';
+
+function pathBelowPrefix(path: string, prefix: string): string {
+  if (path === prefix) return '/';
+  return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : outsidePrefix;
+}
+
 export function createGatewayApp({ store, config, log = silentLog, clock = Date.now, extraMetrics, version = '0.1.0', compressScrapes = true }: GatewayAppOptions): Hono<{ Variables: BodyVariables }> {
-  const app = new Hono<{ Variables: BodyVariables }>();
+  // Under a route prefix (GATEWAY_ROUTE_PREFIX / GATEWAY_EXTERNAL_URL) every route moves below it: routing sees the
+  // path without the prefix, and a path outside it matches no route (404).
+  const prefix = config.routePrefix;
+  const app = new Hono<{ Variables: BodyVariables }>(prefix === '' ? {} : { getPath: (request) => pathBelowPrefix(getPath(request), prefix) });
   const requests = new RequestCounter();
   const pushSummaries = new PushSummaries(clock);
   let storeErrors = 0;
@@ -66,9 +79,9 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
     if (c.req.method === 'GET' && c.res.status === 200 && /\bgzip\b/i.test(c.req.header('accept-encoding') ?? '')) c.res.headers.set('content-encoding', 'gzip');
   });
 
-  registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, onStoreError: () => storeErrors++ });
+  registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ });
   // Aggregation mode (DESIGN.md): the same grammar under /aggregate; PUT and POST both add deltas.
-  registerPushRoutes(app, '/aggregate', { put: 'aggregate', post: 'aggregate' }, { store, log, clock, onStoreError: () => storeErrors++ });
+  registerPushRoutes(app, '/aggregate', { put: 'aggregate', post: 'aggregate' }, { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ });
   registerReadRoutes(app, {
     store,
     clock,

@@ -23,6 +23,10 @@ export interface GatewayConfig {
   /** 0 = no limit on stored series. */
   maxSeries: number;
   enableAdminApi: boolean;
+  /** URL under which the gateway is reached from outside (as --web.external-url); undefined = not set. */
+  externalUrl: string | undefined;
+  /** Prefix of every route, "" or "/path" (as --web.route-prefix; defaults to the external URL's path). */
+  routePrefix: string;
 }
 
 export const defaultGatewayConfig: GatewayConfig = {
@@ -38,7 +42,17 @@ export const defaultGatewayConfig: GatewayConfig = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxSeries: 1_000_000,
   enableAdminApi: false,
+  externalUrl: undefined,
+  routePrefix: '',
 };
+
+/** The effective route prefix as the official computeRoutePrefix (main.go): leading "/", no trailing "/", "/" = none. */
+export function computeRoutePrefix(prefix: string | undefined, externalUrl: string | undefined): string {
+  let effective = prefix ?? (externalUrl === undefined ? '' : new URL(externalUrl).pathname);
+  if (effective === '/' || effective === '') return '';
+  if (!effective.startsWith('/')) effective = `/${effective}`;
+  return effective.replace(/\/+$/, '');
+}
 
 /** Reads the gateway's variables into `reader`; problems are recorded there, not thrown. */
 export function readGatewayConfig(reader: EnvReader): GatewayConfig {
@@ -61,6 +75,10 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
       reader.problem('GATEWAY_PERSISTENCE_FILE applies to GATEWAY_STORE=memory; with redis, Redis keeps the state (configure its AOF/RDB)');
     }
   }
+  const externalUrl = reader.url('GATEWAY_EXTERNAL_URL', ['http:', 'https:']);
+  const prefixSetting = reader.string('GATEWAY_ROUTE_PREFIX');
+  if (prefixSetting !== undefined && !/^[A-Za-z0-9/._~-]*$/.test(prefixSetting)) reader.problem('GATEWAY_ROUTE_PREFIX must be a path such as /pushgateway (letters, digits, / . _ ~ -)');
+  const routePrefix = computeRoutePrefix(prefixSetting, externalUrl);
   return {
     port: reader.integer('GATEWAY_PORT', defaults.port, 0, 65_535),
     host: reader.string('GATEWAY_HOST'),
@@ -74,6 +92,8 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     maxBodyBytes: reader.integer('GATEWAY_MAX_BODY_BYTES', defaults.maxBodyBytes, 1, 1024 * 1024 * 1024),
     maxSeries: reader.integer('GATEWAY_MAX_SERIES', defaults.maxSeries, 0, 100_000_000),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
+    externalUrl,
+    routePrefix,
   };
 }
 
