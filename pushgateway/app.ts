@@ -14,6 +14,7 @@ import { PushSummaries } from './http/push-summaries.js';
 import { RequestCounter, requestCounting } from './http/request-metrics.js';
 import type { ExpositionFormat } from './core/exposition-format.js';
 import type { GatewayStore } from './store/types.js';
+import { registerWebPage } from './web/page.js';
 
 export interface GatewayAppOptions {
   store: GatewayStore;
@@ -63,6 +64,7 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
   const app = new Hono<{ Variables: BodyVariables }>(prefix === '' ? {} : { getPath: (request) => pathBelowPrefix(getPath(request), prefix) });
   const requests = new RequestCounter();
   const pushSummaries = new PushSummaries(clock);
+  const startedAtMs = clock();
   let storeErrors = 0;
 
   app.use('*', requestCounting(requests));
@@ -87,7 +89,7 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
     clock,
     requests,
     pushSummaries,
-    startedAtMs: clock(),
+    startedAtMs,
     flags: statusFlags(config),
     version,
     storeErrors: () => storeErrors,
@@ -97,6 +99,20 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
     },
     seriesLimit: config.maxSeries,
     ...(extraMetrics ? { extraMetrics } : {}),
+  });
+
+  registerWebPage(app, {
+    store,
+    clock,
+    routePrefix: prefix,
+    pushTokenRequired: config.pushToken !== undefined,
+    groupTtlSeconds: config.groupTtlSeconds,
+    maxSeries: config.maxSeries,
+    maxBodyBytes: config.maxBodyBytes,
+    storeKind: config.store === 'redis' ? 'redis (Upstash REST)' : config.persistenceFile ? `memory, persisted to ${config.persistenceFile}` : 'memory',
+    version,
+    startedAtMs,
+    flags: statusFlags(config),
   });
 
   if (config.enableAdminApi) {

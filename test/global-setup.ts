@@ -12,6 +12,7 @@ const requiredPackages: Array<{ debianPackage: string; present: () => boolean }>
   { debianPackage: 'prometheus-alertmanager', present: () => existsSync('/usr/bin/prometheus-alertmanager') && existsSync('/usr/bin/amtool') },
   { debianPackage: 'docker-compose', present: () => existsSync('/usr/bin/docker-compose') },
   { debianPackage: 'shellcheck', present: () => existsSync('/usr/bin/shellcheck') },
+  { debianPackage: 'chromium', present: () => existsSync('/usr/bin/chromium') },
 ];
 
 export default function setup(): void {
