@@ -9,7 +9,7 @@ import { renderFamilies } from '../core/exposition-format.js';
 import type { Group } from '../core/model.js';
 import { compareGroupKeys } from '../core/scrape-body.js';
 import type { GatewayStore } from '../store/types.js';
-import { contentSecurityPolicy, pageScript, pageStyles } from './assets.js';
+import { contentSecurityPolicy, pageIcon, pageScript, pageStyles } from './assets.js';
 
 export interface WebPageOptions {
   store: GatewayStore;
@@ -43,15 +43,17 @@ export function groupUrl(prefix: string, labels: Record<string, string>): string
   return url;
 }
 
-const time = (ms: number) => (ms === 0 ? 'never' : new Date(ms).toISOString().replace('.000Z', 'Z'));
+const time = (ms: number) => (ms === 0 ? 'never' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const seriesOf = (group: Group) => [...group.families.values()].reduce((n, family) => n + family.metrics.length, 0);
-const labelList = (labels: Record<string, string>) => Object.entries(labels).map(([name, value]) => <span class="label">{name}="{value}"</span>);
+const byJobFirst = ([a]: [string, string], [b]: [string, string]) => (a === 'job' ? -1 : b === 'job' ? 1 : a < b ? -1 : a > b ? 1 : 0);
+const labelList = (labels: Record<string, string>) => Object.entries(labels).sort(byJobFirst).map(([name, value]) => <span class="label">{name}="{value}"</span>);
 
 const Layout: FC<{ title: string; prefix: string; children?: Child }> = ({ title, prefix, children }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <title>{title}</title>
+      <link rel="icon" href={`${prefix}/static/gateway-icon.svg`} />
       <link rel="stylesheet" href={`${prefix}/static/gateway-page.css`} />
       <script src={`${prefix}/static/gateway-page.js`} defer />
     </head>
@@ -76,7 +78,7 @@ const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ 
       <td>
         {labelList(group.labels)}
         <details>
-          <summary>{group.families.size} families</summary>
+          <summary>{group.families.size === 1 ? '1 family' : `${group.families.size} families`}</summary>
           <pre>{renderFamilies([...group.families.values()], 'text')}</pre>
         </details>
       </td>
@@ -165,5 +167,6 @@ export function registerWebPage<E extends Env>(app: Hono<E>, options: WebPageOpt
   });
 
   app.get('/static/gateway-page.js', (c) => c.body(pageScript, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }));
+  app.get('/static/gateway-icon.svg', (c) => c.body(pageIcon, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=86400' }));
   app.get('/static/gateway-page.css', (c) => c.body(pageStyles, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }));
 }
