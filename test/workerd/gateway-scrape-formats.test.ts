@@ -1,6 +1,6 @@
 // The Workers build in real workerd: scrape formats chosen by Accept (text, OpenMetrics, delimited protobuf),
-// gzip when accepted, and snappy-framed push bodies — the same code paths as on Node, on the runtime that
-// forbids eval and Node built-ins.
+// gzip when accepted, snappy-framed push bodies, and the operator's page (hono/jsx, its script and CSP) — the
+// same code paths as on Node, on the runtime that forbids eval and Node built-ins.
 import { gunzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -65,5 +65,21 @@ describe('Workers gateway scrape formats', () => {
     const byName = new Map(families.map((f) => [f.name, f]));
     expect(byName.get('wk_total')?.metrics).toEqual([{ labels: { a: '1', instance: '', job: 'wk' }, value: 5 }]);
     expect(byName.get('wk_lat')?.metrics[0]).toMatchObject({ sum: 2.5, count: 3 });
+  });
+});
+
+describe('Workers gateway page', () => {
+  it('renders the groups with a strict CSP and serves its own script', async () => {
+    const page = await worker.dispatchFetch('http://gateway.test/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).toContain('job=&quot;wk&quot;');
+    expect(html).toContain('wk_total{a=&quot;1&quot;,instance=&quot;&quot;,job=&quot;wk&quot;} 5');
+    expect(html).toContain('name="token"'); // a push token is set, so the delete form asks for it
+    const script = await worker.dispatchFetch('http://gateway.test/static/gateway-page.js');
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await script.text()).toContain("method: 'DELETE'");
+    expect((await worker.dispatchFetch('http://gateway.test/status')).status).toBe(200);
   });
 });
