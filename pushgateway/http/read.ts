@@ -65,12 +65,25 @@ function apiFamily(family: Pick<MetricFamily, 'type' | 'help' | 'metrics'>, time
 
 export function apiGroup(group: Group): Record<string, unknown> {
   const timeStamp = new Date(group.lastPushMs).toISOString();
-  const entry: Record<string, unknown> = { labels: group.labels, last_push_successful: group.lastFailureMs <= group.lastPushMs };
+  // The group's labels as the URL gave them: the official leaves out an instance the URL did not name, and an empty
+  // instance is what a URL without one means here (core/grouping groupIdentity).
+  const { instance, ...urlLabels } = group.labels;
+  const labels = instance === '' ? urlLabels : group.labels;
+  const entry: Record<string, unknown> = { labels, last_push_successful: group.lastFailureMs <= group.lastPushMs };
   for (const family of group.families.values()) entry[family.name] = apiFamily(family, timeStamp);
   for (const [timeFamily, ms] of [[pushTimeFamily, group.lastPushMs], [pushFailureTimeFamily, group.lastFailureMs]] as const) {
     entry[timeFamily.name] = apiFamily({ ...timeFamily, metrics: [{ labels: group.labels, value: ms / 1000 }] }, timeStamp);
   }
   return entry;
+}
+
+/**
+ * The official build_information keys (main.go buildInfo) that mean something here; like an unstamped Go build,
+ * the ones nobody stamped are empty. `goVersion` is left out: `runtime` says what runs the gateway instead.
+ */
+function buildInformation(version: string): Record<string, string> {
+  const runtime = typeof navigator === 'undefined' ? 'unknown' : navigator.userAgent;
+  return { version, revision: '', branch: '', buildUser: '', buildDate: '', implementation: 'hono-edge-metrics gateway', runtime };
 }
 
 export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRouteOptions): void {
@@ -127,7 +140,7 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
   app.get('/api/v1/status', (c) =>
     c.json({
       status: 'success',
-      data: { flags: options.flags, start_time: new Date(options.startedAtMs).toISOString(), build_information: { version: options.version, implementation: 'hono-edge-metrics gateway' } },
+      data: { flags: options.flags, start_time: new Date(options.startedAtMs).toISOString(), build_information: buildInformation(options.version) },
     }),
   );
 

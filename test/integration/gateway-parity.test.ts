@@ -294,4 +294,33 @@ describe('parity with the official Pushgateway 1.5.1', () => {
     expect(mine.map((f) => f.name)).toEqual(['c_total', 'g', 'h', 'push_failure_time_seconds', 'push_time_seconds', 's', 'u']);
     expect(mine).toEqual(theirs);
   });
+
+  it('answers /api/v1/metrics with the same groups, families and string values (api/v1/api.go metrics)', async () => {
+    await runOnBoth([
+      put('/metrics/job/api/instance/i', '# HELP c_total Things.\n# TYPE c_total counter\nc_total{k="v"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 4\nh_sum 7.5\nh_count 4\n# TYPE s summary\ns{quantile="0.9"} 2\ns_sum 9\ns_count 5\n'),
+      put('/metrics/job/api2', '# HELP g A gauge.\n# TYPE g gauge\ng 1e-07\n'),
+    ]);
+    const groups = async (base: string) => {
+      const body = (await (await fetch(`${base}/api/v1/metrics`)).json()) as { status: string; data: Array<Record<string, unknown>> };
+      expect(body.status).toBe('success');
+      const masked = JSON.parse(JSON.stringify(body.data), (key, value) => {
+        if (key === 'time_stamp') return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? '<time>' : value;
+        return value;
+      }) as Array<Record<string, { metrics?: Array<{ value?: string }> }>>;
+      for (const group of masked) for (const name of ['push_time_seconds', 'push_failure_time_seconds']) for (const m of group[name]?.metrics ?? []) m.value = m.value === '0' ? '0' : '<time>';
+      return masked.sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)));
+    };
+    expect(await groups(ours.url)).toEqual(await groups(official.url));
+  });
+
+  it('answers /api/v1/status with the fields of the official: flags, start_time, build_information (api/v1/api.go status)', async () => {
+    const status = async (base: string) => (await (await fetch(`${base}/api/v1/status`)).json()) as { status: string; data: Record<string, unknown> };
+    const [theirs, mine] = [await status(official.url), await status(ours.url)];
+    expect(Object.keys(mine.data).sort()).toEqual(Object.keys(theirs.data).sort());
+    expect(mine.status).toBe(theirs.status);
+    expect(Object.keys(mine.data.build_information as object)).toEqual(expect.arrayContaining(Object.keys(theirs.data.build_information as object).filter((key) => key !== 'goVersion')));
+    expect(Date.parse(String(mine.data.start_time))).not.toBeNaN();
+    expect(theirs.data.flags).toMatchObject({ 'web.enable-admin-api': 'true' });
+    expect(mine.data.flags).toMatchObject({ 'web.enable-admin-api': 'true', 'web.route-prefix': '' });
+  });
 });
