@@ -7,6 +7,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { formatGoFloat } from '../core/float.js';
 import { renderHeader, type ExpositionFormat } from '../core/exposition-format.js';
+import type { BodyVariables } from './body.js';
 
 const quantiles = [0.1, 0.5, 0.9] as const;
 const windowMs = 10 * 60 * 1000;
@@ -85,13 +86,14 @@ export class PushSummaries {
   }
 
   /** Observes PUT and POST requests (the official instruments its push handler only); `timer` is monotonic. */
-  middleware(timer: () => number = () => performance.now()): MiddlewareHandler {
+  middleware(timer: () => number = () => performance.now()): MiddlewareHandler<{ Variables: BodyVariables }> {
     return async (c, next) => {
       if (c.req.method !== 'PUT' && c.req.method !== 'POST') return await next();
       const started = timer();
       await next();
       const declared = Number(c.req.header('content-length') ?? Number.NaN);
-      const body = c.get('pushBody' as never) as Uint8Array | undefined;
+      // pushBody is unset when the body reader refused the request before reading it whole.
+      const body: Uint8Array | undefined = c.get('pushBody');
       const bodyBytes = Number.isFinite(declared) ? declared : (body?.byteLength ?? 0);
       this.observe(c.req.method.toLowerCase(), (timer() - started) / 1000, approximateRequestSize(c.req.raw, bodyBytes));
     };
