@@ -1,8 +1,11 @@
 // The gateway's page in a real browser (Debian chromium driven by playwright-core): groups pushed here appear,
 // one is expanded, deleted with the push token after the confirmation, and is gone from /metrics; the strict
 // Content-Security-Policy produces no violation (the page's own script still runs); without the scrape
-// credentials the page answers 401. A screenshot is written for the README (docs/images/gateway-page.png).
-import { resolve } from 'node:path';
+// credentials the page answers 401. A screenshot is taken into a temp dir; to refresh the README's, run with
+// GATEWAY_PAGE_SCREENSHOT=docs/images/gateway-page.png.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
@@ -10,7 +13,8 @@ import { createGatewayLogger, startGateway, type RunningGateway } from '../../pu
 
 const TOKEN = 'page-push-token';
 const reader = { username: 'reader', password: 'reader-secret' };
-const SCREENSHOT = resolve(import.meta.dirname, '../../docs/images/gateway-page.png');
+const screenshotDir = mkdtempSync(join(tmpdir(), 'gw-page-shot-'));
+const SCREENSHOT = process.env.GATEWAY_PAGE_SCREENSHOT ? resolve(process.env.GATEWAY_PAGE_SCREENSHOT) : join(screenshotDir, 'gateway-page.png');
 
 let gateway: RunningGateway;
 let browser: Browser;
@@ -43,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await gateway?.stop();
+  rmSync(screenshotDir, { recursive: true, force: true });
 });
 
 describe('the gateway page in Chromium', () => {
@@ -65,6 +70,7 @@ describe('the gateway page in Chromium', () => {
     expect(await nightly.locator('details').getAttribute('open')).not.toBeNull();
     expect(await nightly.locator('pre').textContent()).toContain('rows_exported{instance="batch-1",job="nightly-export",table="orders"} 1520');
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
 
     const backup = page.locator('tr', { hasText: 'job="backup"' });
     let dialogMessage = '';
