@@ -90,7 +90,8 @@ const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ 
         {options.groupTtlSeconds > 0 ? <div class="muted">in {Math.max(0, Math.round((group.lastPushMs + options.groupTtlSeconds * 1000 - now) / 1000))} s</div> : null}
       </td>
       <td>
-        <form data-delete-url={groupUrl(options.routePrefix, group.labels)} data-group={name}>
+        {/* method="post": should the script not run, a plain submit must not put the token into a URL. */}
+        <form method="post" data-delete-url={groupUrl(options.routePrefix, group.labels)} data-group={name}>
           {options.pushTokenRequired ? <input type="password" name="token" placeholder="push token" aria-label={`push token for ${name}`} autocomplete="off" required /> : null}
           <button type="submit">Delete</button>
           <span class="result" role="status" />
