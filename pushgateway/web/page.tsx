@@ -71,7 +71,9 @@ const Layout: FC<{ title: string; prefix: string; children?: Child }> = ({ title
 
 const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ group, options, now }) => {
   const failed = group.lastFailureMs > group.lastPushMs;
-  const expires = options.groupTtlSeconds > 0 ? time(group.lastPushMs + options.groupTtlSeconds * 1000) : 'never (no TTL)';
+  // Any push attempt, refused ones included, keeps a group alive (as the stores expire them).
+  const expiresAtMs = Math.max(group.lastPushMs, group.lastFailureMs) + options.groupTtlSeconds * 1000;
+  const expires = options.groupTtlSeconds > 0 ? time(expiresAtMs) : 'never (no TTL)';
   const name = Object.entries(group.labels).map(([k, v]) => `${k}="${v}"`).join(', ');
   return (
     <tr data-group={name}>
@@ -87,7 +89,7 @@ const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ 
       <td>{seriesOf(group)}</td>
       <td>
         {expires}
-        {options.groupTtlSeconds > 0 ? <div class="muted">in {Math.max(0, Math.round((group.lastPushMs + options.groupTtlSeconds * 1000 - now) / 1000))} s</div> : null}
+        {options.groupTtlSeconds > 0 ? <div class="muted">in {Math.max(0, Math.round((expiresAtMs - now) / 1000))} s</div> : null}
       </td>
       <td>
         {/* method="post": should the script not run, a plain submit must not put the token into a URL. */}
