@@ -1,6 +1,6 @@
 // The gateway's Hono app, runtime-neutral: the Node server (server.ts) and the Worker entry (worker.ts) serve it.
-// Middleware order: request counting (sees every final status, 401s included), auth, body reading
-// (size limit, gzip), then the official-compatible routes over the store.
+// Middleware order: request counting (sees every final status, 401s included), auth, push timing, body reading
+// (size limit, gzip, snappy), then the official-compatible routes over the store and the page.
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { getPath } from 'hono/utils/url';
