@@ -13,6 +13,7 @@ const requiredPackages: Array<{ debianPackage: string; present: () => boolean }>
   { debianPackage: 'victoria-metrics', present: () => existsSync('/usr/bin/victoria-metrics') },
   { debianPackage: 'docker-compose', present: () => existsSync('/usr/bin/docker-compose') },
   { debianPackage: 'shellcheck', present: () => existsSync('/usr/bin/shellcheck') },
+  { debianPackage: 'chromium', present: () => existsSync('/usr/bin/chromium') },
 ];
 
 export default function setup(): void {

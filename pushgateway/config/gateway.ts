@@ -26,6 +26,10 @@ export interface GatewayConfig {
   enableAdminApi: boolean;
   /** GATEWAY_REMOTE_WRITE_*; undefined = remote write off. */
   remoteWrite: RemoteWriteConfig | undefined;
+  /** URL under which the gateway is reached from outside (as --web.external-url); undefined = not set. */
+  externalUrl: string | undefined;
+  /** Prefix of every route, "" or "/path" (as --web.route-prefix; defaults to the external URL's path). */
+  routePrefix: string;
 }
 
 export const defaultGatewayConfig: GatewayConfig = {
@@ -42,7 +46,17 @@ export const defaultGatewayConfig: GatewayConfig = {
   maxSeries: 1_000_000,
   enableAdminApi: false,
   remoteWrite: undefined,
+  externalUrl: undefined,
+  routePrefix: '',
 };
+
+/** The effective route prefix as the official computeRoutePrefix (main.go): leading "/", no trailing "/", "/" = none. */
+export function computeRoutePrefix(prefix: string | undefined, externalUrl: string | undefined): string {
+  let effective = prefix ?? (externalUrl === undefined ? '' : new URL(externalUrl).pathname);
+  if (effective === '/' || effective === '') return '';
+  if (!effective.startsWith('/')) effective = `/${effective}`;
+  return effective.replace(/\/+$/, '');
+}
 
 /** Reads the gateway's variables into `reader`; problems are recorded there, not thrown. */
 export function readGatewayConfig(reader: EnvReader): GatewayConfig {
@@ -65,6 +79,10 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
       reader.problem('GATEWAY_PERSISTENCE_FILE applies to GATEWAY_STORE=memory; with redis, Redis keeps the state (configure its AOF/RDB)');
     }
   }
+  const externalUrl = reader.url('GATEWAY_EXTERNAL_URL', ['http:', 'https:']);
+  const prefixSetting = reader.string('GATEWAY_ROUTE_PREFIX');
+  if (prefixSetting !== undefined && !/^[A-Za-z0-9/._~-]*$/.test(prefixSetting)) reader.problem('GATEWAY_ROUTE_PREFIX must be a path such as /pushgateway (letters, digits, / . _ ~ -)');
+  const routePrefix = computeRoutePrefix(prefixSetting, externalUrl);
   return {
     port: reader.integer('GATEWAY_PORT', defaults.port, 0, 65_535),
     host: reader.string('GATEWAY_HOST'),
@@ -79,6 +97,8 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     maxSeries: reader.integer('GATEWAY_MAX_SERIES', defaults.maxSeries, 0, 100_000_000),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
     remoteWrite: readRemoteWriteConfig(reader),
+    externalUrl,
+    routePrefix,
   };
 }
 

@@ -4,6 +4,7 @@
 // the same code runs on Node and on workerd.
 import { jsonError } from './errors.js';
 import type { MiddlewareHandler } from 'hono';
+import { decodeSnappyFramed, SnappyFrameError, SnappyTooLargeError } from './snappy-framed.js';
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limitBytes: number, what: string) {
@@ -14,14 +15,14 @@ export class BodyTooLargeError extends Error {
 
 export class UnsupportedEncodingError extends Error {
   constructor(readonly encoding: string) {
-    super(`Content-Encoding ${encoding} is not supported; send identity or gzip`);
+    super(`Content-Encoding ${encoding} is not supported; send identity, gzip or snappy (framed)`);
     this.name = 'UnsupportedEncodingError';
   }
 }
 
 export class CorruptBodyError extends Error {
-  constructor(cause: unknown) {
-    super(`the gzip body cannot be inflated: ${cause instanceof Error ? cause.message : String(cause)}`);
+  constructor(cause: unknown, what = 'the gzip body cannot be inflated: ') {
+    super(`${what}${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'CorruptBodyError';
   }
 }
@@ -65,6 +66,7 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared)) return new Uint8Array(await request.arrayBuffer());
   if (!request.body) return new Uint8Array(0);
   if (encoding === 'identity' || encoding === '') return await readLimited(request.body, limitBytes, '');
+  if (encoding === 'snappy') return decodeSnappyBody(await readLimited(request.body, limitBytes, ''), limitBytes);
   if (encoding !== 'gzip' && encoding !== 'x-gzip') throw new UnsupportedEncodingError(encoding);
   const compressed = request.body;
   // The compressed stream is counted too, so a huge body of zeros is stopped before it is all inflated.
@@ -88,6 +90,15 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   }
 }
 
+function decodeSnappyBody(compressed: Uint8Array, limitBytes: number): Uint8Array {
+  try {
+    return decodeSnappyFramed(compressed, limitBytes);
+  } catch (error) {
+    if (error instanceof SnappyTooLargeError) throw new BodyTooLargeError(limitBytes, ' once decompressed');
+    if (error instanceof SnappyFrameError) throw new CorruptBodyError(error, '');
+    throw error;
+  }
+}
 
 export type BodyVariables = { pushBody: Uint8Array };
 
