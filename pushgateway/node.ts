@@ -2,7 +2,6 @@
 // the variable), serves on GATEWAY_PORT (9091), and on SIGTERM/SIGINT stops accepting, runs the
 // shutdown hooks (persistence writes its last snapshot there) and closes the store.
 import { serve, type ServerType } from '@hono/node-server';
-import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { createGatewayApp } from './app.js';
 import { ConfigError } from './config/env.js';
@@ -117,7 +116,7 @@ async function startPersistence(store: MemoryStore, file: string, intervalSecond
   });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.main) {
   try {
     // GATEWAY_HOST: the interface to bind (default: every interface, as a server in a container needs);
     // 127.0.0.1 keeps it local, as the tests do.
