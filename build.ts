@@ -7,10 +7,10 @@ import { build, type Plugin } from 'esbuild';
 
 const root = import.meta.dirname;
 
-const nodeEntries = ['api/node.ts', 'pushgateway/node.ts', 'api/db/migrate-cli.ts', 'monitoring/elasticsearch/setup.ts'];
+export const nodeEntries = ['api/node.ts', 'pushgateway/node.ts', 'api/db/migrate-cli.ts', 'monitoring/elasticsearch/setup.ts'];
 
 /** Where an entry's JavaScript goes: `api/db/migrate-cli.ts` → `dist/api/db/migrate-cli.js`. */
-function outputOf(entry: string): string {
+export function outputOf(entry: string): string {
   return join(root, 'dist', entry.replace(/\.ts$/, '.js'));
 }
 
@@ -41,8 +41,8 @@ function keepModuleMeta(entry: string, outfile: string): Plugin {
   };
 }
 
-async function buildEntry(entry: string): Promise<void> {
-  const outfile = outputOf(entry);
+/** Bundles one entry into `outfile` (benchmarks bundle their own servers the same way, elsewhere). */
+export async function buildEntry(entry: string, outfile = outputOf(entry)): Promise<void> {
   const result = await build({
     absWorkingDir: root,
     entryPoints: [entry],
@@ -66,4 +66,4 @@ async function buildEntry(entry: string): Promise<void> {
   }
 }
 
-await Promise.all(nodeEntries.map(buildEntry));
+if (import.meta.main) await Promise.all(nodeEntries.map((entry) => buildEntry(entry)));
