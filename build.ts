@@ -52,6 +52,8 @@ export async function buildEntry(entry: string, outfile = outputOf(entry)): Prom
     platform: 'node',
     format: 'esm',
     target: 'node22',
+    // Two modules may declare the same name (ConfigError); the bundle renames one, but logs report class names.
+    keepNames: true,
     write: false,
     logLevel: 'warning',
     plugins: [keepModuleMeta(entry, outfile)],
