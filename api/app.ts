@@ -2,14 +2,14 @@
 // worker.ts) and the tests build the dependencies; nothing here reads the environment or opens sockets.
 import { Ratelimit } from '@upstash/ratelimit';
 import type { Redis } from '@upstash/redis';
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { createUserCache } from './cache.js';
 import type { Database } from './db/types.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
-import { runHealthChecks, type HealthCheck } from './health.js';
+import { type HealthCheck, runHealthChecks } from './health.js';
 import { rateLimit } from './rate-limit.js';
 import { createRepository } from './repository.js';
 import { tasksRoutes } from './routes/tasks.js';

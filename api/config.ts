@@ -2,8 +2,8 @@
 // or a Worker's `env` bindings (non-string bindings such as HYPERDRIVE are ignored). Every problem is
 // collected, and start-up stops with one message naming each variable.
 import { type Env, EnvReader } from '../pushgateway/config/env.js';
-import { readGatewayConfig, type GatewayConfig } from '../pushgateway/config/gateway.js';
-import { readLoggingConfig, type LoggingConfig } from './logging/config.js';
+import { type GatewayConfig, readGatewayConfig } from '../pushgateway/config/gateway.js';
+import { type LoggingConfig, readLoggingConfig } from './logging/config.js';
 
 export interface Config {
   port: number;

@@ -1,12 +1,12 @@
 // Data access for users and tasks over Drizzle: one place that knows the SQL, maps database errors
 // (unique and foreign-key violations) to API errors, and shapes rows into their public JSON form.
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
-import { tasks, users, type Task, type User } from '../drizzle/schema.js';
+import { type Task, tasks, type User, users } from '../drizzle/schema.js';
 import { sqlState } from './db/errors.js';
 import type { AppDatabase } from './db/types.js';
 import { ApiError } from './errors.js';
+import { type Page, toPage } from './pagination.js';
 import { uuidv7 } from './uuid.js';
-import { toPage, type Page } from './pagination.js';
 
 export interface UserJson {
   id: string;
@@ -119,7 +119,9 @@ export function createRepository(db: AppDatabase) {
       const rows = await db
         .select()
         .from(tasks)
-        .where(and(eq(tasks.userId, userId), after ? gt(tasks.id, after) : undefined, done === undefined ? undefined : eq(tasks.done, done)))
+        .where(
+          and(eq(tasks.userId, userId), after ? gt(tasks.id, after) : undefined, done === undefined ? undefined : eq(tasks.done, done)),
+        )
         .orderBy(asc(tasks.id))
         .limit(limit + 1);
       return toPage(rows.map(toTaskJson), limit);

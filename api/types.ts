@@ -1,6 +1,7 @@
 // The Hono environment shared by the app and its routes.
-import type { Database } from './db/types.js';
+
 import type { UserCache } from './cache.js';
+import type { Database } from './db/types.js';
 import type { Repository } from './repository.js';
 
 export interface AppVariables {

@@ -4,8 +4,8 @@
 import { Redis } from '@upstash/redis/cloudflare';
 import type { Context } from 'hono';
 import { EnvReader } from '../pushgateway/config/env.js';
-import { createApp, type App } from './app.js';
-import { readConfig, type Config } from './config.js';
+import { type App, createApp } from './app.js';
+import { type Config, readConfig } from './config.js';
 import type { Database } from './db/types.js';
 import { openRequestDatabase } from './db/worker.js';
 import { accessLog } from './logging/access-log.js';

@@ -2,12 +2,12 @@
 // serialization, and up to three destinations fed by one serialized line — stdout, a rotated file (pino-roll)
 // and the Elasticsearch shipper (in-process, O(1) per line: it queues the string pino already made).
 import { hostname } from 'node:os';
-import type { Client } from '@elastic/elasticsearch';
 import { ecsFormat } from '@elastic/ecs-pino-format';
+import type { Client } from '@elastic/elasticsearch';
 import pino, { type DestinationStream, type Logger, type LoggerOptions, type StreamEntry } from 'pino';
 import type { LoggingConfig } from './config.js';
-import { shipperCounters } from './metrics.js';
 import { avoidEcsConflicts } from './ecs.js';
+import { shipperCounters } from './metrics.js';
 import { redactSecrets } from './redact.js';
 import { openRotatingFile } from './rotating-file.js';
 import { LogShipper, type ShipperReport, type ShipperTuning } from './shipper.js';

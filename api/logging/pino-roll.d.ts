@@ -1,6 +1,7 @@
 // pino-roll 4 ships no types: its default export opens the first file and resolves to a sonic-boom stream.
 declare module 'pino-roll' {
   import type { EventEmitter } from 'node:events';
+
   interface RollingFileStream extends EventEmitter {
     write(data: string): boolean;
     end(): void;

@@ -1,8 +1,9 @@
 // Workers transport: `@elastic/elasticsearch` does not build on workerd (it needs node:http/undici), so the
 // `_bulk` request is made with `fetch`, speaking what the client speaks: the same `compatible-with=8` media
 // types, the same auth headers, the same product check on the answer.
+
+import { bulkFilterPath, type ElasticsearchConnection, jsonAccept, ndjsonContentType } from './bulk-protocol.js';
 import type { BulkAttempt, BulkItemResult, BulkTransport } from './shipper.js';
-import { bulkFilterPath, jsonAccept, ndjsonContentType, type ElasticsearchConnection } from './bulk-protocol.js';
 
 export function authorizationHeader(connection: ElasticsearchConnection): string | undefined {
   if (connection.apiKey) return `ApiKey ${connection.apiKey}`;

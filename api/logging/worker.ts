@@ -2,8 +2,9 @@
 // threads and fs) made to write the same ECS JSON line as the Node logger, to the console (Workers Logs) and
 // into an on-demand shipper that the Worker entry flushes in `ctx.waitUntil`.
 // It is imported by path so the same build runs under vitest as in the wrangler bundle.
-import pino from 'pino/browser.js';
+
 import type { Logger } from 'pino';
+import pino from 'pino/browser.js';
 import type { LoggingConfig } from './config.js';
 import { ecsRecord } from './ecs.js';
 import { shipperCounters } from './metrics.js';

@@ -8,11 +8,11 @@ import type { Sql } from 'postgres';
 import { MetricsPusher, type PusherLogger } from '../../pushgateway/client/index.js';
 import type { Config } from '../config.js';
 import type { ShutdownHooks } from '../shutdown.js';
-import { postgresCollector, postgresRunQuery, tagPostgresConnections, type RunQuery } from './collectors/postgres.js';
+import { postgresCollector, postgresRunQuery, type RunQuery, tagPostgresConnections } from './collectors/postgres.js';
 import { redisCollector } from './collectors/redis.js';
-import { startCollectors, type Collector, type CollectorLogger } from './collectors/scheduler.js';
+import { type Collector, type CollectorLogger, startCollectors } from './collectors/scheduler.js';
 import { systemCollectors } from './collectors/system.js';
-import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { instrumentPgliteClient, instrumentPostgresClient } from './query-timing.js';
 import { requestMetrics } from './request-metrics.js';
 
@@ -37,7 +37,13 @@ export interface NodeObservability {
   start(options: { shutdownHooks: ShutdownHooks; push: PushTarget }): Promise<void>;
 }
 
-export function createNodeObservability({ config, logger }: { config: ObservabilityConfig; logger: PusherLogger & CollectorLogger }): NodeObservability {
+export function createNodeObservability({
+  config,
+  logger,
+}: {
+  config: ObservabilityConfig;
+  logger: PusherLogger & CollectorLogger;
+}): NodeObservability {
   const metrics = createApiMetrics(undefined, { redis: config.upstash !== undefined });
   const instance = `${hostname()}:${process.pid}`;
   const applicationName = `${config.logging.serviceName} ${instance}`;

@@ -2,10 +2,10 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrationsFolder } from '../db/migrate.js';
-import type { AppDatabase } from '../db/types.js';
 import * as schema from '../../drizzle/schema.js';
 import { difference, durationCount, queryCounts, runKnownWorkload } from '../../test/support/query-workload.js';
+import { migrationsFolder } from '../db/migrate.js';
+import type { AppDatabase } from '../db/types.js';
 import { createApiMetrics } from './metrics.js';
 import { instrumentPgliteClient, sqlOperation } from './query-timing.js';
 

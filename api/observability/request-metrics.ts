@@ -6,7 +6,7 @@
 // cached per (method, endpoint, status): the hot path does three Map lookups and no label-object allocation.
 import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import type { Counter, Histogram, Gauge } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 
 /** The `endpoint` value of every request no route handler matched (404s of unknown paths). */
 export const UNMATCHED_ENDPOINT = 'unmatched';

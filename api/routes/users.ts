@@ -1,7 +1,7 @@
 // /api/users and /api/users/:id/tasks.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { pageQuerySchema, defaultPageSize } from '../pagination.js';
+import { defaultPageSize, pageQuerySchema } from '../pagination.js';
 import type { AppEnv } from '../types.js';
 import { requireJson, storableText, validate } from '../validation.js';
 import { methodNotAllowed, notFound, pathId } from './path-errors.js';
@@ -16,7 +16,10 @@ export const updateUserSchema = z
   .refine((patch) => patch.email !== undefined || patch.name !== undefined, 'give at least one of email, name');
 
 const taskListQuery = pageQuerySchema.extend({
-  done: z.enum(['true', 'false'], 'done must be true or false').transform((value) => value === 'true').optional(),
+  done: z
+    .enum(['true', 'false'], 'done must be true or false')
+    .transform((value) => value === 'true')
+    .optional(),
 });
 
 export function usersRoutes() {

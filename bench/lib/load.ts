@@ -2,8 +2,8 @@
 // (autocannon) would need a core of its own to keep up with a Node server on these 2-core machines.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { LOAD_CPU, pinned, repoRoot } from './processes.js';
 import { requireBinary } from '../../test/support/services/process.js';
+import { LOAD_CPU, pinned, repoRoot } from './processes.js';
 
 const wrkDir = join(repoRoot, 'bench', 'wrk');
 

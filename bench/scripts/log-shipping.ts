@@ -4,9 +4,9 @@
 // what is measured is the sustained rate with nothing dropped, not how fast a buffer fills.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { EnvReader } from '../../pushgateway/config/env.js';
 import { readLoggingConfig } from '../../api/logging/config.js';
 import { createNodeLogging } from '../../api/logging/node.js';
+import { EnvReader } from '../../pushgateway/config/env.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const linesPerRound = Number(process.env.BENCH_LINES ?? 100_000);

@@ -1,12 +1,13 @@
 // 1. What our instrumentation costs: GET /livez on our API with everything on, against a bare Hono app,
 //    the same app with @hono/prometheus, and a naive prom-client + pino middleware.
-import { runWrk, type LoadResult } from '../lib/load.js';
-import { settle, startNodeServer, type BenchProcess } from '../lib/processes.js';
+
+import { startPostgres } from '../../test/support/services/postgres.js';
+import { type LoadResult, runWrk } from '../lib/load.js';
+import { type BenchProcess, settle, startNodeServer } from '../lib/processes.js';
 import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
-import { startPostgres } from '../../test/support/services/postgres.js';
 import { startOurApi } from './our-api.js';
 
 const CONNECTIONS = 50;
@@ -107,7 +108,7 @@ export const apiOverheadSuite: Suite = {
         rows,
         notes: [
           'median (min–max) over rounds; ratios are taken per round (variants measured back to back), then summarised',
-          'CPU µs/req: CPU time the server process used during the round (/proc, user+system) ÷ requests served; capacity ÷ bare = bare\'s CPU µs/req ÷ this one\'s',
+          "CPU µs/req: CPU time the server process used during the round (/proc, user+system) ÷ requests served; capacity ÷ bare = bare's CPU µs/req ÷ this one's",
           'servers pinned to CPU 1, wrk and helper processes (gateway, _bulk stand-in) to CPU 0',
           ...notes,
           ...failures,
@@ -131,4 +132,3 @@ export const apiOverheadSuite: Suite = {
     }
   },
 };
-

@@ -5,18 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis } from '../../test/support/services/redis.js';
 import { API_LIKE_SERIES, apiLikeBody } from '../lib/exposition.js';
-import { LOAD_CPU, startNodeServer, type BenchProcess } from '../lib/processes.js';
+import { type BenchProcess, LOAD_CPU, startNodeServer } from '../lib/processes.js';
 import { formatRatio, formatSpread, type Table } from '../lib/report.js';
-import { pairedRatios, spread } from '../lib/stats.js';
 import { atMostRounds } from '../lib/rounds.js';
+import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
-import { CLIENTS, GROUPS, fillPushGroups, ingestRounds, pushLoad, startOurGateway, type PushTarget } from './gateway.js';
+import { CLIENTS, fillPushGroups, GROUPS, ingestRounds, type PushTarget, pushLoad, startOurGateway } from './gateway.js';
 
 const BRIDGE_TOKEN = 'bench-bridge-token';
 
 export const gatewayRedisSuite: Suite = {
   name: 'redis',
-  description: 'reference: our gateway on its Redis store (real Redis via the Upstash REST bridge) vs its memory store, push ingest at 5k stored',
+  description:
+    'reference: our gateway on its Redis store (real Redis via the Upstash REST bridge) vs its memory store, push ingest at 5k stored',
   async run(allSettings, log) {
     const settings = atMostRounds(allSettings, 3);
     const workDir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
@@ -34,7 +35,11 @@ export const gatewayRedisSuite: Suite = {
       servers.push(bridge);
       const memory = await startOurGateway('gateway-memory');
       servers.push(memory);
-      const redisBacked = await startOurGateway('gateway-redis', { GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: BRIDGE_TOKEN });
+      const redisBacked = await startOurGateway('gateway-redis', {
+        GATEWAY_STORE: 'redis',
+        UPSTASH_REDIS_REST_URL: bridge.url,
+        UPSTASH_REDIS_REST_TOKEN: BRIDGE_TOKEN,
+      });
       servers.push(redisBacked);
       const targets: PushTarget[] = [
         { name: 'memory', server: memory, prefix: '/metrics/job/bench', method: 'PUT', idempotency: false },

@@ -5,12 +5,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_LIKE_SERIES, apiLikeBody } from '../lib/exposition.js';
-import { repoRoot, startNodeServer, type BenchProcess } from '../lib/processes.js';
+import { type BenchProcess, repoRoot, startNodeServer } from '../lib/processes.js';
 import { formatRatio, formatSpread, type Table } from '../lib/report.js';
-import { pairedRatios, spread } from '../lib/stats.js';
 import { atMostRounds } from '../lib/rounds.js';
+import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
-import { CLIENTS, GROUPS, fillPushGroups, ingestRounds, pushLoad, startOurGateway, type PushTarget } from './gateway.js';
+import { CLIENTS, fillPushGroups, GROUPS, ingestRounds, type PushTarget, pushLoad, startOurGateway } from './gateway.js';
 
 const workerConfigs = ['pushgateway/wrangler.toml', 'wrangler.gateway.toml'];
 

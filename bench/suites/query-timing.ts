@@ -1,11 +1,12 @@
 // 4. Query timing: the cost of timing every query (db_queries_total, db_query_duration_seconds) on 10,000
 //    point selects through Drizzle against real PostgreSQL.
-import { startPostgres } from '../../test/support/services/postgres.js';
+
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
+import { startPostgres } from '../../test/support/services/postgres.js';
 import { runNodeScript } from '../lib/processes.js';
 import { formatNumber, formatSpread, type Table } from '../lib/report.js';
-import { spread } from '../lib/stats.js';
 import { atMostRounds } from '../lib/rounds.js';
+import { spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
 
 const QUERIES = 10_000;
@@ -41,7 +42,9 @@ export const queryTimingSuite: Suite = {
             `< ${TARGET_OVERHEAD_PERCENT} % ${overhead.median < TARGET_OVERHEAD_PERCENT ? 'met' : 'MISSED'}`,
           ],
         ],
-        notes: ['one connection each, queries in sequence; both variants in one process, alternating per round; PostgreSQL on loopback, unpinned'],
+        notes: [
+          'one connection each, queries in sequence; both variants in one process, alternating per round; PostgreSQL on loopback, unpinned',
+        ],
       };
       return [table];
     } finally {

@@ -1,7 +1,7 @@
 // Gateway settings (names fixed by DESIGN.md), read with the shared EnvReader so a bad value stops start-up
 // with a message naming the variable, together with every other problem. The API reads these too when it
 // runs the gateway in its own process (readGatewayConfig into the API's reader).
-import { readRemoteWriteConfig, type RemoteWriteConfig } from '../remote-write/config.js';
+import { type RemoteWriteConfig, readRemoteWriteConfig } from '../remote-write/config.js';
 import { type Env, EnvReader } from './env.js';
 
 export interface GatewayConfig {
@@ -65,7 +65,11 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
   const user = reader.string('GATEWAY_SCRAPE_USER');
   const password = reader.string('GATEWAY_SCRAPE_PASSWORD');
   if ((user === undefined) !== (password === undefined)) {
-    reader.problem(user === undefined ? 'GATEWAY_SCRAPE_PASSWORD must be set together with GATEWAY_SCRAPE_USER' : 'GATEWAY_SCRAPE_USER must be set together with GATEWAY_SCRAPE_PASSWORD');
+    reader.problem(
+      user === undefined
+        ? 'GATEWAY_SCRAPE_PASSWORD must be set together with GATEWAY_SCRAPE_USER'
+        : 'GATEWAY_SCRAPE_USER must be set together with GATEWAY_SCRAPE_PASSWORD',
+    );
   }
   const persistenceFile = reader.string('GATEWAY_PERSISTENCE_FILE');
   let upstash: GatewayConfig['upstash'];
@@ -81,7 +85,8 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
   }
   const externalUrl = reader.url('GATEWAY_EXTERNAL_URL', ['http:', 'https:']);
   const prefixSetting = reader.string('GATEWAY_ROUTE_PREFIX');
-  if (prefixSetting !== undefined && !/^[A-Za-z0-9/._~-]*$/.test(prefixSetting)) reader.problem('GATEWAY_ROUTE_PREFIX must be a path such as /pushgateway (letters, digits, / . _ ~ -)');
+  if (prefixSetting !== undefined && !/^[A-Za-z0-9/._~-]*$/.test(prefixSetting))
+    reader.problem('GATEWAY_ROUTE_PREFIX must be a path such as /pushgateway (letters, digits, / . _ ~ -)');
   const routePrefix = computeRoutePrefix(prefixSetting, externalUrl);
   return {
     port: reader.integer('GATEWAY_PORT', defaults.port, 0, 65_535),

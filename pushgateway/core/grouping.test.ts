@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { groupKey, GroupingError, labelText, parseGroupingPath } from './grouping.js';
+import { GroupingError, groupKey, labelText, parseGroupingPath } from './grouping.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 

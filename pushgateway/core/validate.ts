@@ -4,9 +4,10 @@
 // gathers a copy of the store with the push in it). Every lookup is by key — family name, series key —
 // so the cost grows with the push, never with the store, and a store whose state lives elsewhere
 // (Redis, a Durable Object) can prefetch `lookupKeys(prepared)` and answer from a map.
+
+import type { PushMode, PushRequest } from '../store/types.js';
 import { groupIdentity, groupKey, isPushableLabelName, isValidMetricName, labelText } from './grouping.js';
 import type { Labels, MetricFamily, MetricType } from './model.js';
-import type { PushMode, PushRequest } from '../store/types.js';
 
 /** The official gateway's prefix for consistency errors, kept so messages read the same. */
 export const invalidPushPrefix = 'pushed metrics are invalid or inconsistent with existing metrics: ';
@@ -109,13 +110,15 @@ function typeOf(prepared: PreparedFamily[], name: string): MetricType | undefine
 function suffixCollision(name: string, type: MetricType, typeAfterPush: (name: string) => MetricType | undefined): string | undefined {
   const own = type === 'histogram' ? histogramSuffixes : type === 'summary' ? summarySuffixes : [];
   for (const suffix of own) {
-    if (typeAfterPush(name + suffix) !== undefined) return `collected metric named ${JSON.stringify(name + suffix)} collides with ${type} named ${JSON.stringify(name)}`;
+    if (typeAfterPush(name + suffix) !== undefined)
+      return `collected metric named ${JSON.stringify(name + suffix)} collides with ${type} named ${JSON.stringify(name)}`;
   }
   for (const suffix of histogramSuffixes) {
     if (!name.endsWith(suffix)) continue;
     const base = name.slice(0, -suffix.length);
     const baseType = typeAfterPush(base);
-    if (baseType === 'histogram' || (baseType === 'summary' && suffix !== '_bucket')) return `collected metric named ${JSON.stringify(name)} collides with ${baseType} named ${JSON.stringify(base)}`;
+    if (baseType === 'histogram' || (baseType === 'summary' && suffix !== '_bucket'))
+      return `collected metric named ${JSON.stringify(name)} collides with ${baseType} named ${JSON.stringify(base)}`;
   }
   return undefined;
 }

@@ -2,12 +2,16 @@
 // the limit is passed, and a gzip body is inflated with the limit applied to the *inflated* size, so a
 // small gzip bomb cannot expand in memory. Uses the web-standard DecompressionStream (not node:zlib) so
 // the same code runs on Node and on workerd.
-import { jsonError } from './errors.js';
+
 import type { MiddlewareHandler } from 'hono';
+import { jsonError } from './errors.js';
 import { decodeSnappyFramed, SnappyFrameError, SnappyTooLargeError } from './snappy-framed.js';
 
 export class BodyTooLargeError extends Error {
-  constructor(readonly limitBytes: number, what: string) {
+  constructor(
+    readonly limitBytes: number,
+    what: string,
+  ) {
     super(`the request body exceeds ${limitBytes} bytes${what}`);
     this.name = 'BodyTooLargeError';
   }

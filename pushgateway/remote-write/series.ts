@@ -3,9 +3,10 @@
 // _bucket/_sum/_count, summaries as quantile series plus _sum/_count, and push_time_seconds and
 // push_failure_time_seconds per group. Empty label values are left out, as a scrape drops them and the
 // remote-write spec forbids them; labels are sorted by name in byte order, as the spec requires.
-import { pushFailureTimeFamily, pushTimeFamily } from '../core/scrape-body.js';
+
 import { formatGoFloat } from '../core/float.js';
-import { isHistogram, isSummary, type Group, type Labels } from '../core/model.js';
+import { type Group, isHistogram, isSummary, type Labels } from '../core/model.js';
+import { pushFailureTimeFamily, pushTimeFamily } from '../core/scrape-body.js';
 import type { RemoteSample } from './encode.js';
 
 function byteOrder(a: readonly [string, string], b: readonly [string, string]): number {
@@ -29,11 +30,13 @@ export function samplesOfGroups(groups: readonly Group[], timestampMs: number): 
     for (const family of group.families.values()) {
       for (const metric of family.metrics) {
         if (isHistogram(metric)) {
-          for (const bucket of metric.buckets) add(`${family.name}_bucket`, metric.labels, bucket.cumulativeCount, ['le', formatGoFloat(bucket.upperBound)]);
+          for (const bucket of metric.buckets)
+            add(`${family.name}_bucket`, metric.labels, bucket.cumulativeCount, ['le', formatGoFloat(bucket.upperBound)]);
           add(`${family.name}_sum`, metric.labels, metric.sum);
           add(`${family.name}_count`, metric.labels, metric.count);
         } else if (isSummary(metric)) {
-          for (const quantile of metric.quantiles) add(family.name, metric.labels, quantile.value, ['quantile', formatGoFloat(quantile.quantile)]);
+          for (const quantile of metric.quantiles)
+            add(family.name, metric.labels, quantile.value, ['quantile', formatGoFloat(quantile.quantile)]);
           add(`${family.name}_sum`, metric.labels, metric.sum);
           add(`${family.name}_count`, metric.labels, metric.count);
         } else {

@@ -1,8 +1,9 @@
 // The GatewayStore the Worker's app uses: a thin RPC client of the one gateway Durable Object
 // (store/durable-object.ts). Kept apart from the object's class, which imports `cloudflare:workers`, so that
 // choosing a store (store/create.ts) loads on Node too.
-import type { Group, Labels } from '../core/model.js';
+
 import type { ExpositionFormat } from '../core/exposition-format.js';
+import type { Group, Labels } from '../core/model.js';
 import type { GatewayStoreObject } from './durable-object.js';
 import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
 

@@ -1,8 +1,9 @@
 // The store interface every backend implements (memory, file-persisted memory, Redis, Durable Object).
 // HTTP handlers talk only to this; validation of a push happens inside `apply`, on the whole push, before
 // anything is changed, so a refused push leaves the store as it was (but for push_failure_time_seconds).
-import type { Group, Labels, MetricFamily } from '../core/model.js';
+
 import type { ExpositionFormat } from '../core/exposition-format.js';
+import type { Group, Labels, MetricFamily } from '../core/model.js';
 
 /**
  * How a push changes its group:

@@ -12,8 +12,8 @@ import { postgresCollector, postgresRunQuery, tagPostgresConnections } from '../
 import { createApiMetrics } from '../../api/observability/metrics.js';
 import { instrumentPostgresClient, uninstrumentedPostgresClient } from '../../api/observability/query-timing.js';
 import * as schema from '../../drizzle/schema.js';
-import { startPostgres, type RunningPostgres } from '../support/services/index.js';
 import { difference, durationCount, queryCounts, runKnownWorkload } from '../support/query-workload.js';
+import { type RunningPostgres, startPostgres } from '../support/services/index.js';
 
 let pg: RunningPostgres;
 let url: string;
@@ -73,7 +73,7 @@ describe('query timing over real PostgreSQL (postgres.js + Drizzle)', () => {
     }
   });
 
-  it('collects postgres_connections, this instance\'s database_connections and postgres_queries_per_second', async () => {
+  it("collects postgres_connections, this instance's database_connections and postgres_queries_per_second", async () => {
     const metrics = createApiMetrics();
     const raw = createPostgresClient(url, { max: 4 });
     const other = createPostgresClient(url, { max: 1 });

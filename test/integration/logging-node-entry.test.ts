@@ -2,8 +2,8 @@
 // stream, and SIGTERM ships what is still buffered — the last line ("stopped") included — before the exit.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../support/services/process.js';
-import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
+import { type ElasticsearchStandIn, startElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
+import { freePort, makeTempDir, removeDir, type SpawnedProcess, spawnLogged, waitUntil } from '../support/services/process.js';
 
 describe('npm start ships its logs to Elasticsearch and flushes them on SIGTERM', () => {
   let standIn: ElasticsearchStandIn;
@@ -60,7 +60,9 @@ describe('npm start ships its logs to Elasticsearch and flushes them on SIGTERM'
     expect(messages.some((message) => message.startsWith('API listening on'))).toBe(true);
     expect(messages).toContain('stopped');
     // A plain value under an ECS object name (`{ url }` in the start-up line) was kept, as labels.url.
-    expect(documents.find((document) => (document.message as string).startsWith('API listening on'))).toMatchObject({ labels: { url: expect.stringMatching(/^http:/) } });
+    expect(documents.find((document) => (document.message as string).startsWith('API listening on'))).toMatchObject({
+      labels: { url: expect.stringMatching(/^http:/) },
+    });
     expect(api.logTail(200)).not.toContain('log_shipper.dropped');
   });
 });

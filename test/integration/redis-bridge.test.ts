@@ -1,7 +1,7 @@
 // The Upstash REST bridge against real Redis 7, driven by the real @upstash/redis client.
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, startRedisBridge, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
+import { type RunningRedisBridge, type RunningService, startRedis, startRedisBridge } from '../support/services/index.js';
 
 describe('Upstash REST bridge over real Redis', () => {
   let redis: RunningService;
@@ -57,7 +57,11 @@ describe('Upstash REST bridge over real Redis', () => {
   });
 
   it('answers 400 to a body that is not a command', async () => {
-    const response = await fetch(bridge.url, { method: 'POST', body: '{"not":"a command"}', headers: { authorization: `Bearer ${bridge.token}` } });
+    const response = await fetch(bridge.url, {
+      method: 'POST',
+      body: '{"not":"a command"}',
+      headers: { authorization: `Bearer ${bridge.token}` },
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toMatch(/JSON array/);
   });

@@ -9,11 +9,14 @@ import { fileURLToPath } from 'node:url';
 import postgresClient from 'postgres';
 import { parse, stringify } from 'yaml';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
-import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
+import { createGatewayLogger, type RunningGateway, startGateway } from '../../pushgateway/server.js';
 import {
   freePort,
   httpOk,
   makeTempDir,
+  type RunningPostgres,
+  type RunningRedisBridge,
+  type RunningService,
   removeDir,
   spawnLogged,
   startPostgres,
@@ -21,9 +24,6 @@ import {
   startRedis,
   startRedisBridge,
   waitUntil,
-  type RunningPostgres,
-  type RunningRedisBridge,
-  type RunningService,
 } from './services/index.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,7 +51,12 @@ interface PrometheusConfig {
  * The shipped prometheus.yml with its targets replaced: the gateway by ours, the exporters (not
  * installed here) by a loopback port where nothing listens, so their `up` series exist with value 0.
  */
-export function testPrometheusConfig(options: { gateway: string; deadTarget: string; alertmanager?: string; scrapePasswordFile: string }): string {
+export function testPrometheusConfig(options: {
+  gateway: string;
+  deadTarget: string;
+  alertmanager?: string;
+  scrapePasswordFile: string;
+}): string {
   const config = parse(readFileSync(join(monitoringDir, 'prometheus.yml'), 'utf8')) as PrometheusConfig;
   config.global = { ...config.global, scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s' };
   config.rule_files = ['{{dir}}/alerts.yml'];
@@ -192,7 +197,12 @@ export async function startMonitoringStack(options: { rules: string; alertmanage
         }
       },
       // Long JSON log lines are cut so a failure message stays readable.
-      apiLogTail: () => api.logTail(20).split('\n').map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line)).join('\n'),
+      apiLogTail: () =>
+        api
+          .logTail(20)
+          .split('\n')
+          .map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line))
+          .join('\n'),
       stop: stopAll,
     };
   } catch (error) {

@@ -3,9 +3,9 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Registry } from 'prom-client';
 import { expect } from 'vitest';
-import { uuidv7 } from '../../api/uuid.js';
 import type { AppDatabase } from '../../api/db/types.js';
 import type { SqlOperation } from '../../api/observability/metrics.js';
+import { uuidv7 } from '../../api/uuid.js';
 import { tasks, users } from '../../drizzle/schema.js';
 
 export type OperationCounts = Record<SqlOperation, number>;
@@ -21,7 +21,9 @@ export async function queryCounts(registry: Registry): Promise<OperationCounts> 
 export async function durationCount(registry: Registry): Promise<number> {
   const metric = registry.getSingleMetric('db_query_duration_seconds');
   if (!metric) throw new Error('db_query_duration_seconds is not registered');
-  return (await metric.get()).values.filter((v) => (v as { metricName?: string }).metricName === 'db_query_duration_seconds_count').reduce((sum, v) => sum + v.value, 0);
+  return (await metric.get()).values
+    .filter((v) => (v as { metricName?: string }).metricName === 'db_query_duration_seconds_count')
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 export function difference(after: OperationCounts, before: OperationCounts): OperationCounts {

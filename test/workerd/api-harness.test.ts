@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir } from '../support/services/process.js';
-import { startWorker, type RunningWorker } from '../support/services/workerd.js';
+import { type RunningWorker, startWorker } from '../support/services/workerd.js';
 
 const workerSource = `
 import { DurableObject } from 'cloudflare:workers';

@@ -4,10 +4,10 @@
 // and the same contract with GATEWAY_STORE=redis (real Redis 7 behind the Upstash REST bridge).
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, removeDir, type RunningService } from '../support/services/process.js';
-import { startRedis, startRedisBridge, type RunningRedisBridge } from '../support/services/redis.js';
-import { bundleWorker, startWorker, type RunningWorker } from '../support/services/workerd.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../support/gateway-contract.js';
+import { makeTempDir, type RunningService, removeDir } from '../support/services/process.js';
+import { type RunningRedisBridge, startRedis, startRedisBridge } from '../support/services/redis.js';
+import { bundleWorker, type RunningWorker, startWorker } from '../support/services/workerd.js';
 
 const CONFIG = resolve(import.meta.dirname, '../../pushgateway/wrangler.toml');
 const TOKEN = 'workers-push-token';
@@ -42,7 +42,8 @@ describe('Workers gateway state', () => {
         headers: { authorization: `Bearer ${TOKEN}`, 'idempotency-key': key },
         body: `# TYPE kept_total counter\nkept_total ${value}\n`,
       });
-    const total = async (target: RunningWorker) => /^kept_total\{[^}]*\} (\S+)$/m.exec(await (await target.dispatchFetch('http://gateway.test/metrics')).text())?.[1];
+    const total = async (target: RunningWorker) =>
+      /^kept_total\{[^}]*\} (\S+)$/m.exec(await (await target.dispatchFetch('http://gateway.test/metrics')).text())?.[1];
 
     const first = await startWorker(options);
     try {

@@ -1,21 +1,30 @@
 // The Workers logging path in real workerd: pino's browser build writing ECS JSON, the fetch-based NDJSON
 // shipper flushing in waitUntil into the `_bulk` stand-in — the same lines the Node logger ships for the
 // same requests, with the same retry rules.
+
+import { join } from 'node:path';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessLog } from '../../api/logging/access-log.js';
 import { createNodeLogging } from '../../api/logging/node.js';
-import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
-import { startWorker, type RunningWorker } from '../support/services/workerd.js';
+import { type ElasticsearchStandIn, startElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
+import { type RunningWorker, startWorker } from '../support/services/workerd.js';
 
 const fixture = join(import.meta.dirname, '..', 'support', 'logging-worker', 'wrangler.toml');
 const apiKey = 'd29ya2VyOmtleQ==';
 
 /** Fields that differ by nature between two runs or runtimes. */
 function comparable(document: Record<string, unknown>): Record<string, unknown> {
-  const { '@timestamp': _t, 'process.pid': _p, 'host.hostname': _h, 'event.duration': _d, 'http.request.id': _r, 'trace.id': _i, ...rest } = document;
+  const {
+    '@timestamp': _t,
+    'process.pid': _p,
+    'host.hostname': _h,
+    'event.duration': _d,
+    'http.request.id': _r,
+    'trace.id': _i,
+    ...rest
+  } = document;
   const error = rest.error as Record<string, unknown> | undefined;
   if (error) rest.error = { ...error, stack_trace: typeof error.stack_trace };
   return rest;
@@ -24,7 +33,10 @@ function comparable(document: Record<string, unknown>): Record<string, unknown> 
 /** The same routes as the logging worker, served by the Node logger, for a line-by-line comparison. */
 async function nodeLineFor(path: string): Promise<Record<string, unknown>> {
   const chunks: string[] = [];
-  const { logger } = createNodeLogging({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
+  const { logger } = createNodeLogging(
+    { level: 'info', serviceName: 'api' },
+    { stdout: { write: (chunk: string) => void chunks.push(chunk) } },
+  );
   const app = new Hono();
   app.use(requestId());
   app.use(accessLog({ logger }));
@@ -84,7 +96,12 @@ describe('Workers logging in workerd', () => {
   });
 
   it('keeps secrets out of the shipped NDJSON and out of the console', async () => {
-    await (await worker.dispatchFetch('http://worker/api/login', { method: 'POST', headers: { authorization: 'Bearer SECRET-BEARER', cookie: 'sid=SECRET-COOKIE' } })).arrayBuffer();
+    await (
+      await worker.dispatchFetch('http://worker/api/login', {
+        method: 'POST',
+        headers: { authorization: 'Bearer SECRET-BEARER', cookie: 'sid=SECRET-COOKIE' },
+      })
+    ).arrayBuffer();
     await expect.poll(() => accessDocuments('/api/login').length, { timeout: 10_000 }).toBe(1);
     const loginLine = standIn.documents('logs-api-default').find((document) => document.message === 'login attempt')!;
     expect(loginLine).toMatchObject({ body: { username: 'ann', password: '[Redacted]' }, headers: { authorization: '[Redacted]' } });

@@ -4,8 +4,8 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
-import { accessLog } from '../../../api/logging/access-log.js';
 import { loadConfig } from '../../../api/config.js';
+import { accessLog } from '../../../api/logging/access-log.js';
 import type { Logging } from '../../../api/logging/types.js';
 import { createWorkerLogging } from '../../../api/logging/worker.js';
 
@@ -18,7 +18,10 @@ function build(logger: Logger): Hono {
   built.use(accessLog({ logger }));
   built.get('/api/users/:id', (c) => c.json({ id: c.req.param('id') }));
   built.post('/api/login', (c) => {
-    logger.info({ body: { username: 'ann', password: 'SECRET-PW' }, headers: { authorization: c.req.header('authorization') } }, 'login attempt');
+    logger.info(
+      { body: { username: 'ann', password: 'SECRET-PW' }, headers: { authorization: c.req.header('authorization') } },
+      'login attempt',
+    );
     return c.json({ ok: true });
   });
   built.get('/api/boom', () => {

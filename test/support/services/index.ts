@@ -1,4 +1,4 @@
-export * from './process.js';
 export * from './postgres.js';
-export * from './redis.js';
+export * from './process.js';
 export * from './prometheus.js';
+export * from './redis.js';

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import postgres from 'postgres';
-import { freePort, makeTempDir, requireBinary, serviceWhenReady, spawnLogged, type RunningService } from './process.js';
+import { freePort, makeTempDir, type RunningService, requireBinary, serviceWhenReady, spawnLogged } from './process.js';
 
 function postgresBinDir(): string {
   let versions: string[] = [];

@@ -1,7 +1,7 @@
 // Start and stop real service processes for tests: free loopback ports, readiness polling,
 // logs kept in the service's temp dir so a failure can say why, and stop-by-PID.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, chownSync } from 'node:fs';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

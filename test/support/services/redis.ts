@@ -1,9 +1,9 @@
 // A real Redis 7 server (Debian `redis-server`) on loopback, and the Upstash REST bridge in front of it
 // so `@upstash/redis` can talk to it.
-import { serve, type ServerType } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import { createClient } from 'redis';
 import { createRedisBridgeApp } from '../redis-bridge/app.js';
-import { freePort, makeTempDir, requireBinary, serviceWhenReady, spawnLogged, type RunningService } from './process.js';
+import { freePort, makeTempDir, type RunningService, requireBinary, serviceWhenReady, spawnLogged } from './process.js';
 
 export async function startRedis(): Promise<RunningService> {
   const binary = requireBinary(['/usr/bin/redis-server'], 'redis-server');

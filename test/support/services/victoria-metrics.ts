@@ -1,6 +1,6 @@
 // Real VictoriaMetrics (Debian `victoria-metrics`) on a loopback port: a remote-write receiver at
 // /api/v1/write with PromQL at /api/v1/query.
-import { freePort, httpOk, makeTempDir, requireBinary, serviceWhenReady, spawnLogged, type RunningService } from './process.js';
+import { freePort, httpOk, makeTempDir, type RunningService, requireBinary, serviceWhenReady, spawnLogged } from './process.js';
 
 export interface VictoriaMetricsOptions {
   /** Reuse a port and a data directory (to restart "the same" receiver); the caller then removes the dir. */
