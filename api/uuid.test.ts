@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createUuidv7Generator, isUuid, uuidv7 } from './uuid.js';
+import { createUuidv7Generator, isUuid } from './uuid.js';
 
 describe('uuidv7', () => {
   it('is a version 7, RFC 9562 variant UUID whose order follows its timestamp', () => {

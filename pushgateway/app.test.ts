@@ -135,6 +135,7 @@ describe('gateway app: reads', () => {
       '/metrics/job/j/instance/i',
       '# HELP m help me\n# TYPE m counter\nm{a="1"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n',
     );
+    // biome-ignore lint/suspicious/noExplicitAny: the official API's JSON, asserted field by field below
     const api = (await (await send('GET', '/api/v1/metrics')).json()) as { status: string; data: Array<Record<string, any>> };
     expect(api.status).toBe('success');
     const group = api.data[0]!;

@@ -472,6 +472,6 @@ async function raceDeadline(work: Promise<void>, deadline: number): Promise<void
 /** pino lines end with `\n` already; each gets its action line in front. */
 export function bulkBody(lines: readonly string[]): string {
   let body = '';
-  for (const line of lines) body += line.endsWith('\n') ? actionLine + line : actionLine + line + '\n';
+  for (const line of lines) body += line.endsWith('\n') ? actionLine + line : `${actionLine + line}\n`;
   return body;
 }

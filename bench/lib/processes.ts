@@ -2,7 +2,7 @@
 // TypeScript entries are compiled as production compiles them (build.ts) and run on plain `node`: running them
 // under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildEntry, nodeEntries, outputOf } from '../../build.js';
 import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil } from '../../test/support/services/process.js';

@@ -42,9 +42,14 @@ export function renderText(table: Table): string {
 }
 
 export function renderMarkdown(table: Table): string {
-  const escape = (cell: string) => cell.replaceAll('|', '\\|');
-  const out = [`### ${table.title}`, '', `| ${table.columns.map(escape).join(' | ')} |`, `|${table.columns.map(() => '---').join('|')}|`];
-  for (const row of table.rows) out.push(`| ${row.map(escape).join(' | ')} |`);
+  const escapeCell = (cell: string) => cell.replaceAll('|', '\\|');
+  const out = [
+    `### ${table.title}`,
+    '',
+    `| ${table.columns.map(escapeCell).join(' | ')} |`,
+    `|${table.columns.map(() => '---').join('|')}|`,
+  ];
+  for (const row of table.rows) out.push(`| ${row.map(escapeCell).join(' | ')} |`);
   if (table.notes?.length) out.push('', ...table.notes.map((note) => `- ${note}`));
   return out.join('\n');
 }

@@ -59,6 +59,7 @@ describe('Grafana dashboards', () => {
     expect(substituteVariables('rate(x{endpoint=~"$endpoint"}[$__rate_interval])', variables, builtins)).toBe(
       'rate(x{endpoint=~".*"}[1m])',
     );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's ${var:format} variable syntax, not a template literal
     expect(substituteVariables('x{e=~"${endpoint:regex}"}', variables, builtins, { endpoint: '/api/users' })).toBe('x{e=~"/api/users"}');
     expect(() => substituteVariables('x{a="$other"}', variables, builtins)).toThrow(/no value for \$other/);
   });

@@ -177,7 +177,7 @@ export function substituteVariables(
   builtins: BuiltinValues,
   values: Record<string, string> = {},
 ): string {
-  const valueOf = (name: string): string => {
+  const variableValue = (name: string): string => {
     if (name in values) return values[name]!;
     if (name in builtins) return builtins[name as keyof BuiltinValues];
     const variable = variables.find((candidate) => candidate.name === name);
@@ -185,7 +185,7 @@ export function substituteVariables(
     throw new Error(`no value for $${name}`);
   };
   return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (_match, braced: string | undefined, plain: string | undefined) =>
-    valueOf((braced ?? plain)!),
+    variableValue((braced ?? plain)!),
   );
 }
 

@@ -30,7 +30,9 @@ function seriesIndex(keyed: KeyedFamily): Map<string, number> {
   let index = seriesIndexCache.get(keyed.labelTexts);
   if (!index) {
     index = new Map();
-    keyed.labelTexts.forEach((text, position) => index!.set(text, position));
+    keyed.labelTexts.forEach((text, position) => {
+      index!.set(text, position);
+    });
     seriesIndexCache.set(keyed.labelTexts, index);
   }
   return index;

@@ -99,7 +99,7 @@ export function endOfExposition(format: ExpositionFormat): string {
 
 /** Picks OpenMetrics when the Accept header prefers it (as Prometheus does), else text 0.0.4. */
 export function negotiateFormat(accept: string | undefined | null): ExpositionFormat {
-  if (!accept || !accept.includes('application/openmetrics-text')) return 'text';
+  if (!accept?.includes('application/openmetrics-text')) return 'text';
   let openMetricsQ = 0;
   let textQ = 0;
   for (const part of accept.split(',')) {

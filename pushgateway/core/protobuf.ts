@@ -122,11 +122,19 @@ function decodeFamily(reader: Reader, index: number): { family: MetricFamily; ti
   const raw: RawMetric[] = [];
   while (!reader.done()) {
     const [field, wire] = reader.tag();
-    if (field === 1) expectWire(wire, 2, 'MetricFamily.name'), (name = reader.string());
-    else if (field === 2) expectWire(wire, 2, 'MetricFamily.help'), (help = reader.string());
-    else if (field === 3) expectWire(wire, 0, 'MetricFamily.type'), (typeNumber = reader.varint());
-    else if (field === 4) expectWire(wire, 2, 'MetricFamily.metric'), raw.push(decodeMetric(reader.sub()));
-    else reader.skip(wire);
+    if (field === 1) {
+      expectWire(wire, 2, 'MetricFamily.name');
+      name = reader.string();
+    } else if (field === 2) {
+      expectWire(wire, 2, 'MetricFamily.help');
+      help = reader.string();
+    } else if (field === 3) {
+      expectWire(wire, 0, 'MetricFamily.type');
+      typeNumber = reader.varint();
+    } else if (field === 4) {
+      expectWire(wire, 2, 'MetricFamily.metric');
+      raw.push(decodeMetric(reader.sub()));
+    } else reader.skip(wire);
   }
   const where = name ? `metric family ${JSON.stringify(name)}` : `metric family #${index}`;
   if (name === '') throw new ExpositionParseError(`protobuf: ${where} has no name`);
@@ -158,9 +166,13 @@ function decodeMetric(reader: Reader): RawMetric {
       let labelValue = '';
       while (!pair.done()) {
         const [f, w] = pair.tag();
-        if (f === 1) expectWire(w, 2, 'LabelPair.name'), (labelName = pair.string());
-        else if (f === 2) expectWire(w, 2, 'LabelPair.value'), (labelValue = pair.string());
-        else pair.skip(w);
+        if (f === 1) {
+          expectWire(w, 2, 'LabelPair.name');
+          labelName = pair.string();
+        } else if (f === 2) {
+          expectWire(w, 2, 'LabelPair.value');
+          labelValue = pair.string();
+        } else pair.skip(w);
       }
       // `__proto__` would set a plain object's prototype instead of a label; validation refuses `__` names anyway.
       if (labelName === '__proto__') throw new ExpositionParseError('protobuf: label name "__proto__" is reserved');
@@ -186,8 +198,10 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
     let value = 0;
     while (!reader.done()) {
       const [field, wire] = reader.tag();
-      if (field === 1) expectWire(wire, 1, `${type}.value`), (value = reader.double());
-      else reader.skip(wire);
+      if (field === 1) {
+        expectWire(wire, 1, `${type}.value`);
+        value = reader.double();
+      } else reader.skip(wire);
     }
     return { labels, value };
   }
@@ -197,18 +211,26 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
     const quantiles: Quantile[] = [];
     while (!reader.done()) {
       const [field, wire] = reader.tag();
-      if (field === 1) expectWire(wire, 0, 'Summary.sample_count'), (count = reader.varint());
-      else if (field === 2) expectWire(wire, 1, 'Summary.sample_sum'), (sum = reader.double());
-      else if (field === 3) {
+      if (field === 1) {
+        expectWire(wire, 0, 'Summary.sample_count');
+        count = reader.varint();
+      } else if (field === 2) {
+        expectWire(wire, 1, 'Summary.sample_sum');
+        sum = reader.double();
+      } else if (field === 3) {
         expectWire(wire, 2, 'Summary.quantile');
         const q = reader.sub();
         let quantile = 0;
         let value = 0;
         while (!q.done()) {
           const [f, w] = q.tag();
-          if (f === 1) expectWire(w, 1, 'Quantile.quantile'), (quantile = q.double());
-          else if (f === 2) expectWire(w, 1, 'Quantile.value'), (value = q.double());
-          else q.skip(w);
+          if (f === 1) {
+            expectWire(w, 1, 'Quantile.quantile');
+            quantile = q.double();
+          } else if (f === 2) {
+            expectWire(w, 1, 'Quantile.value');
+            value = q.double();
+          } else q.skip(w);
         }
         quantiles.push({ quantile, value });
       } else reader.skip(wire);
@@ -221,20 +243,32 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
   const buckets: Bucket[] = [];
   while (!reader.done()) {
     const [field, wire] = reader.tag();
-    if (field === 1) expectWire(wire, 0, 'Histogram.sample_count'), (count = reader.varint());
-    else if (field === 4) expectWire(wire, 1, 'Histogram.sample_count_float'), (count = reader.double());
-    else if (field === 2) expectWire(wire, 1, 'Histogram.sample_sum'), (sum = reader.double());
-    else if (field === 3) {
+    if (field === 1) {
+      expectWire(wire, 0, 'Histogram.sample_count');
+      count = reader.varint();
+    } else if (field === 4) {
+      expectWire(wire, 1, 'Histogram.sample_count_float');
+      count = reader.double();
+    } else if (field === 2) {
+      expectWire(wire, 1, 'Histogram.sample_sum');
+      sum = reader.double();
+    } else if (field === 3) {
       expectWire(wire, 2, 'Histogram.bucket');
       const b = reader.sub();
       let upperBound = 0;
       let cumulativeCount = 0;
       while (!b.done()) {
         const [f, w] = b.tag();
-        if (f === 1) expectWire(w, 0, 'Bucket.cumulative_count'), (cumulativeCount = b.varint());
-        else if (f === 4) expectWire(w, 1, 'Bucket.cumulative_count_float'), (cumulativeCount = b.double());
-        else if (f === 2) expectWire(w, 1, 'Bucket.upper_bound'), (upperBound = b.double());
-        else b.skip(w);
+        if (f === 1) {
+          expectWire(w, 0, 'Bucket.cumulative_count');
+          cumulativeCount = b.varint();
+        } else if (f === 4) {
+          expectWire(w, 1, 'Bucket.cumulative_count_float');
+          cumulativeCount = b.double();
+        } else if (f === 2) {
+          expectWire(w, 1, 'Bucket.upper_bound');
+          upperBound = b.double();
+        } else b.skip(w);
       }
       buckets.push({ upperBound, cumulativeCount });
     } else if (field >= 5 && field <= 14) {

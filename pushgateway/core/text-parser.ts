@@ -186,21 +186,34 @@ class TextParser {
   private comment(): void {
     this.pos++; // '#'
     this.skipBlanks();
-    if (this.current() === NEWLINE) return this.nextLine();
+    if (this.current() === NEWLINE) {
+      this.nextLine();
+      return;
+    }
     const keyword = this.readUntilWhitespace();
-    if (this.current() === NEWLINE) return this.nextLine();
+    if (this.current() === NEWLINE) {
+      this.nextLine();
+      return;
+    }
     if (keyword !== 'HELP' && keyword !== 'TYPE') {
       this.readRestOfLine(false);
-      return this.nextLine();
+      this.nextLine();
+      return;
     }
     this.skipBlanks();
     const name = this.readMetricName();
-    if (this.current() === NEWLINE) return this.nextLine(); // `# HELP name` with nothing after: a plain comment
+    if (this.current() === NEWLINE) {
+      this.nextLine();
+      return;
+    } // `# HELP name` with nothing after: a plain comment
     const after = this.current();
     if (after !== SPACE && after !== TAB) this.fail('invalid metric name in comment');
     const family = this.familyFor(name).family;
     this.skipBlanks();
-    if (this.current() === NEWLINE) return this.nextLine();
+    if (this.current() === NEWLINE) {
+      this.nextLine();
+      return;
+    }
     if (keyword === 'HELP') {
       if (family.help !== undefined) this.fail(`second HELP line for metric name ${JSON.stringify(family.name)}`);
       family.help = this.readRestOfLine(true);

@@ -34,16 +34,14 @@ export interface ReadRouteOptions {
 }
 
 function seriesLimitMetric(format: ExpositionFormat, limit: number): string {
-  return (
-    renderHeader(
-      {
-        name: 'gateway_series_limit',
-        help: 'Series the gateway accepts before refusing pushes with 429 (GATEWAY_MAX_SERIES; 0 = no limit).',
-        type: 'gauge',
-      },
-      format,
-    ) + `gateway_series_limit ${formatGoFloat(limit)}\n`
-  );
+  return `${renderHeader(
+    {
+      name: 'gateway_series_limit',
+      help: 'Series the gateway accepts before refusing pushes with 429 (GATEWAY_MAX_SERIES; 0 = no limit).',
+      type: 'gauge',
+    },
+    format,
+  )}gateway_series_limit ${formatGoFloat(limit)}\n`;
 }
 
 function selfMetrics(

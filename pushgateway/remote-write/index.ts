@@ -15,7 +15,6 @@ import { renderRemoteWriteMetrics } from './metrics.js';
 import { samplesOfGroups } from './series.js';
 
 export type { RemoteWriteConfig } from './config.js';
-export { readRemoteWriteConfig } from './config.js';
 export { MemoryLease, RedisLease, type RemoteWriteLease } from './lease.js';
 
 export interface RemoteWriteLog {

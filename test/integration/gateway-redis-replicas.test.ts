@@ -146,7 +146,9 @@ describe('2 gateway processes sharing Redis', () => {
         expected.perClient[id]! += delta;
         expected.total += delta;
         expected.sum += sum;
-        buckets.forEach((count, b) => (expected.buckets[b]! += count));
+        buckets.forEach((count, b) => {
+          expected.buckets[b]! += count;
+        });
       }
     };
 
