@@ -163,7 +163,7 @@ class UnreachableStore implements GatewayStore {
 describe('gateway app: a store that is down', () => {
   it('answers 503 to pushes, deletes, scrapes and readiness, logs the failures, and stays healthy', async () => {
     const logged: string[] = [];
-    const app = createGatewayApp({ store: new UnreachableStore(), config: defaultGatewayConfig, log: { warn: () => {}, error: (_fields, message) => logged.push(message) } });
+    const app = createGatewayApp({ store: new UnreachableStore(), config: defaultGatewayConfig, log: { debug: () => {}, warn: () => {}, error: (_fields, message) => logged.push(message) } });
     const send = (method: string, path: string, body?: string) => app.request(path, { method, ...(body === undefined ? {} : { body }) });
     const push = await send('PUT', '/metrics/job/a', 'm 1\n');
     expect(push.status).toBe(503);

@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import type { GatewayConfig } from './config/gateway.js';
 import { gatewayAuth } from './http/auth.js';
-import { pushBodyReader, type BodyVariables } from './http/body.js';
+import { clientClosedRequest, pushBodyReader, type BodyVariables } from './http/body.js';
 import { jsonError } from './http/errors.js';
 import { registerPushRoutes, type GatewayLog } from './http/push.js';
 import { registerReadRoutes } from './http/read.js';
@@ -28,7 +28,7 @@ export interface GatewayAppOptions {
   compressScrapes?: boolean;
 }
 
-const silentLog: GatewayLog = { warn() {}, error() {} };
+const silentLog: GatewayLog = { debug() {}, warn() {}, error() {} };
 
 /** Flags for /api/v1/status: the effective configuration, with secrets reduced to whether they are set. */
 function statusFlags(config: GatewayConfig): Record<string, string> {
@@ -52,8 +52,8 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
 
   app.use('*', requestCounting(requests));
   app.use('*', gatewayAuth({ pushToken: config.pushToken, ...(config.scrape ? { scrape: config.scrape } : {}) }));
-  app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
-  app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
+  app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes, log }));
+  app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes, log }));
   // Scrapes are gzip-compressed when the scraper accepts it (Prometheus does), as the official gateway does.
   if (compressScrapes) app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') }));
 
@@ -89,7 +89,12 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
   }
 
   app.notFound(() => jsonError(404, 'not_found', 'no such route'));
-  app.onError((error) => {
+  app.onError((error, c) => {
+    // Whatever failed after the client went away is reported as its disconnect, not as a gateway failure.
+    if (c.req.raw.signal.aborted) {
+      log.debug({ err: error.message, path: c.req.path }, 'request abandoned by the client');
+      return jsonError(clientClosedRequest, 'client_closed_request', 'the client closed the connection');
+    }
     log.error({ err: error.message }, 'unhandled gateway error');
     return jsonError(500, 'internal', 'internal error');
   });
