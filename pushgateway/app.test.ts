@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createGatewayApp } from './app.js';
 import { defaultGatewayConfig, type GatewayConfig } from './config/gateway.js';
 import { encodeDelimited } from '../test/support/protobuf-bodies.js';
+import { memoryStoreOptions } from './store/create.js';
 import { MemoryStore } from './store/memory.js';
 import type { GatewayStore } from './store/types.js';
 
@@ -28,6 +29,20 @@ describe('gateway app: pushes', () => {
     expect((await send('DELETE', '/metrics/job/never-pushed')).status).toBe(202);
     text = await metrics();
     expect(text).not.toContain('job="api"');
+  });
+
+  it('refuses a series past GATEWAY_MAX_LABEL_VALUE_BYTES or GATEWAY_MAX_LABELS_PER_SERIES with 400 naming the metric, storing nothing', async () => {
+    const limits = { ...defaultGatewayConfig, maxLabelValueBytes: 16, maxLabelsPerSeries: 4 };
+    const { send, metrics } = gateway(limits, new MemoryStore(memoryStoreOptions(limits)));
+    const long = await send('PUT', '/metrics/job/big', `big_value{a="${'x'.repeat(17)}"} 1\n`);
+    expect(long.status).toBe(400);
+    expect(await long.json()).toEqual({ error: { code: 'invalid_push', message: expect.stringContaining('metric "big_value"') } });
+    const many = await send('PUT', '/metrics/job/big', 'many_labels{a="1",b="2",c="3"} 1\n');
+    expect(many.status).toBe(400);
+    expect(await many.json()).toEqual({ error: { code: 'invalid_push', message: expect.stringContaining('GATEWAY_MAX_LABELS_PER_SERIES=4') } });
+    const text = await metrics();
+    expect(text).not.toContain('big_value');
+    expect(text).not.toContain('many_labels');
   });
 
   it('answers 405 to other methods on a group URL', async () => {

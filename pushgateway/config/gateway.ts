@@ -22,6 +22,10 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   /** 0 = no limit on stored series. */
   maxSeries: number;
+  /** Longest label value in UTF-8 bytes; 0 = no limit. */
+  maxLabelValueBytes: number;
+  /** Most labels on one series (grouping labels and instance included); 0 = no limit. */
+  maxLabelsPerSeries: number;
   enableAdminApi: boolean;
 }
 
@@ -37,6 +41,8 @@ export const defaultGatewayConfig: GatewayConfig = {
   groupTtlSeconds: 0,
   maxBodyBytes: 16 * 1024 * 1024,
   maxSeries: 1_000_000,
+  maxLabelValueBytes: 4096,
+  maxLabelsPerSeries: 64,
   enableAdminApi: false,
 };
 
@@ -73,6 +79,8 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     groupTtlSeconds: reader.integer('GATEWAY_GROUP_TTL_SECONDS', defaults.groupTtlSeconds, 0, 10 * 365 * 86_400),
     maxBodyBytes: reader.integer('GATEWAY_MAX_BODY_BYTES', defaults.maxBodyBytes, 1, 1024 * 1024 * 1024),
     maxSeries: reader.integer('GATEWAY_MAX_SERIES', defaults.maxSeries, 0, 100_000_000),
+    maxLabelValueBytes: reader.integer('GATEWAY_MAX_LABEL_VALUE_BYTES', defaults.maxLabelValueBytes, 0, 1024 * 1024 * 1024),
+    maxLabelsPerSeries: reader.integer('GATEWAY_MAX_LABELS_PER_SERIES', defaults.maxLabelsPerSeries, 0, 100_000),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
   };
 }

@@ -14,8 +14,12 @@ export interface StoreBindings {
   gatewayState?: DurableObjectNamespace<GatewayStoreObject>;
 }
 
-export function memoryStoreOptions(config: Pick<GatewayConfig, 'groupTtlSeconds' | 'maxSeries'>): MemoryStoreOptions {
-  return { groupTtlMs: config.groupTtlSeconds * 1000, maxSeries: config.maxSeries };
+export function memoryStoreOptions(config: Pick<GatewayConfig, 'groupTtlSeconds' | 'maxSeries' | 'maxLabelValueBytes' | 'maxLabelsPerSeries'>): MemoryStoreOptions {
+  return {
+    groupTtlMs: config.groupTtlSeconds * 1000,
+    maxSeries: config.maxSeries,
+    seriesLimits: { maxLabelValueBytes: config.maxLabelValueBytes, maxLabelsPerSeries: config.maxLabelsPerSeries },
+  };
 }
 
 export function createStore(config: GatewayConfig, bindings: StoreBindings = {}): GatewayStore {

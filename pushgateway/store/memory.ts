@@ -6,7 +6,7 @@ import { chooseHelp, compareGroupKeys, familyLines, pushFailureTimeFamily, pushT
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
 import { renderHeader, type ExpositionFormat } from '../core/exposition-format.js';
-import { checkAgainstStore, preparePush, type PreparedFamily, type PreparedPush, type PushValidationView } from '../core/validate.js';
+import { checkAgainstStore, preparePush, unlimitedSeries, type PreparedFamily, type PreparedPush, type PushValidationView, type SeriesLimits } from '../core/validate.js';
 import { aggregateFamilies } from '../core/aggregate.js';
 import { ExpiryQueue } from '../core/expiry.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
@@ -20,6 +20,8 @@ export interface MemoryStoreOptions {
   groupTtlMs?: number;
   /** Bound on remembered Idempotency-Keys (core/idempotency). */
   maxIdempotencyKeys?: number;
+  /** Label value length and label count per series (core/validate). */
+  seriesLimits?: SeriesLimits;
 }
 
 interface StoredFamily {
@@ -48,6 +50,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   // index adds no key strings of its own (about 100 bytes per series less than one flat seriesKey map).
   private readonly seriesOwners = new SeriesIndex();
   private readonly maxSeries: number;
+  private readonly seriesLimits: SeriesLimits;
   private deduplicatedPushes = 0;
   // TTL: group keys in the order of their last push (attempt), so expiring never scans every group.
   private readonly activity: ExpiryQueue<string>;
@@ -61,6 +64,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
 
   constructor(options: MemoryStoreOptions = {}) {
     this.maxSeries = options.maxSeries ?? 0;
+    this.seriesLimits = options.seriesLimits ?? unlimitedSeries;
     this.activity = new ExpiryQueue(options.groupTtlMs ?? 0);
     this.idempotency = new IdempotencyKeys(options.maxIdempotencyKeys);
   }
@@ -83,7 +87,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   async apply(push: PushRequest): Promise<PushOutcome> {
     this.expire(push.nowMs);
     if (push.mode === 'aggregate') return this.applyAggregate(push);
-    const prepared = preparePush(push);
+    const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, push.mode, this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
@@ -172,7 +176,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
         return { status: 'replayed' };
       }
     }
-    const prepared = preparePush(push);
+    const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, 'aggregate', this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);

@@ -23,7 +23,7 @@ import { formatGoFloat, parseGoFloat } from '../core/float.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, scopedIdempotencyKey } from '../core/idempotency.js';
 import type { Group, Labels, Metric, MetricFamily, MetricType } from '../core/model.js';
-import { checkAgainstStore, lookupKeys, preparePush, type PreparedPush, type PushValidationView } from '../core/validate.js';
+import { checkAgainstStore, lookupKeys, preparePush, unlimitedSeries, type PreparedPush, type PushValidationView, type SeriesLimits } from '../core/validate.js';
 import { deleteScript, factsScript, pushScript, readGroupsScript, recordFailureScript, statsScript } from './redis-scripts.js';
 import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
 
@@ -38,6 +38,8 @@ export interface RedisStoreOptions {
   groupTtlMs?: number;
   /** GATEWAY_MAX_SERIES; 0 = no limit. */
   maxSeries?: number;
+  /** Label value length and label count per series (core/validate). */
+  seriesLimits?: SeriesLimits;
   /** How often a push re-validates when concurrent pushes keep changing the facts it relied on. */
   maxConflictRetries?: number;
 }
@@ -124,6 +126,7 @@ export class RedisStore implements GatewayStore {
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly maxSeries: number;
+  private readonly seriesLimits: SeriesLimits;
   private readonly maxConflictRetries: number;
   private readonly scripts;
   private readonly factsByShape = new Map<string, Facts>();
@@ -135,6 +138,7 @@ export class RedisStore implements GatewayStore {
     this.prefix = options.keyPrefix ?? 'pushgateway:';
     this.ttlMs = options.groupTtlMs ?? 0;
     this.maxSeries = options.maxSeries ?? 0;
+    this.seriesLimits = options.seriesLimits ?? unlimitedSeries;
     this.maxConflictRetries = options.maxConflictRetries ?? 20;
     this.scripts = {
       push: this.redis.createScript<ScriptResult>(pushScript),
@@ -162,7 +166,7 @@ export class RedisStore implements GatewayStore {
       const problem = checkIdempotencyKey(push.idempotencyKey);
       if (problem) return { status: 'invalid', message: problem };
     }
-    const prepared = preparePush(push);
+    const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return await this.refuse(push, prepared.message);
     if (push.mode === 'aggregate') {
       const problem = checkDeltaPush(prepared.push.families);
