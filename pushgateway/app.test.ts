@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createGatewayApp } from './app.js';
 import { defaultGatewayConfig, type GatewayConfig } from './config/gateway.js';
 import { encodeDelimited } from '../test/support/protobuf-bodies.js';
+import { IDEMPOTENCY_KEY_HEAP_BYTES } from './core/idempotency.js';
 import { memoryStoreOptions } from './store/create.js';
 import { MemoryStore } from './store/memory.js';
 import type { GatewayStore } from './store/types.js';
@@ -43,6 +44,17 @@ describe('gateway app: pushes', () => {
     const text = await metrics();
     expect(text).not.toContain('big_value');
     expect(text).not.toContain('many_labels');
+  });
+
+  it('bounds the remembered Idempotency-Keys by GATEWAY_MAX_IDEMPOTENCY_BYTES and counts the keys forgotten early', async () => {
+    const config = { ...defaultGatewayConfig, maxIdempotencyBytes: 2 * IDEMPOTENCY_KEY_HEAP_BYTES };
+    const { send, metrics } = gateway(config, new MemoryStore(memoryStoreOptions(config)));
+    expect(await metrics()).toContain('gateway_idempotency_keys_evicted_total 0\n');
+    for (const key of ['k1', 'k2', 'k3']) expect((await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': key })).status).toBe(200);
+    expect(await metrics()).toContain('gateway_idempotency_keys_evicted_total 1\n');
+    // k3 is still remembered; k1, the oldest, was forgotten and applies again.
+    expect((await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': 'k3' })).headers.get('idempotent-replayed')).toBe('true');
+    expect((await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': 'k1' })).headers.get('idempotent-replayed')).toBeNull();
   });
 
   it('answers 405 to other methods on a group URL', async () => {

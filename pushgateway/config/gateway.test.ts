@@ -13,9 +13,9 @@ describe('loadGatewayConfig', () => {
       loadGatewayConfig({
         GATEWAY_PORT: '9999', GATEWAY_HOST: '127.0.0.1', GATEWAY_PUSH_TOKEN: 't', GATEWAY_SCRAPE_USER: 'u', GATEWAY_SCRAPE_PASSWORD: 'p', GATEWAY_STORE: 'memory',
         GATEWAY_PERSISTENCE_FILE: '/tmp/x', GATEWAY_PERSISTENCE_INTERVAL_SECONDS: '30', GATEWAY_GROUP_TTL_SECONDS: '60', GATEWAY_MAX_BODY_BYTES: '1000', GATEWAY_MAX_SERIES: '0', GATEWAY_ENABLE_ADMIN_API: 'true',
-        GATEWAY_MAX_LABEL_VALUE_BYTES: '100', GATEWAY_MAX_LABELS_PER_SERIES: '8',
+        GATEWAY_MAX_LABEL_VALUE_BYTES: '100', GATEWAY_MAX_LABELS_PER_SERIES: '8', GATEWAY_MAX_IDEMPOTENCY_BYTES: '1000000',
       }),
-    ).toEqual({ port: 9999, host: '127.0.0.1', pushToken: 't', scrape: { user: 'u', password: 'p' }, store: 'memory', upstash: undefined, persistenceFile: '/tmp/x', persistenceIntervalSeconds: 30, groupTtlSeconds: 60, maxBodyBytes: 1000, maxSeries: 0, maxLabelValueBytes: 100, maxLabelsPerSeries: 8, enableAdminApi: true });
+    ).toEqual({ port: 9999, host: '127.0.0.1', pushToken: 't', scrape: { user: 'u', password: 'p' }, store: 'memory', upstash: undefined, persistenceFile: '/tmp/x', persistenceIntervalSeconds: 30, groupTtlSeconds: 60, maxBodyBytes: 1000, maxSeries: 0, maxLabelValueBytes: 100, maxLabelsPerSeries: 8, maxIdempotencyBytes: 1_000_000, enableAdminApi: true });
   });
 
   it('reads the Upstash endpoint for the Redis store', () => {
@@ -33,6 +33,7 @@ describe('loadGatewayConfig', () => {
     [{ GATEWAY_ENABLE_ADMIN_API: 'yes' }, 'GATEWAY_ENABLE_ADMIN_API'],
     [{ GATEWAY_MAX_LABEL_VALUE_BYTES: '-1' }, 'GATEWAY_MAX_LABEL_VALUE_BYTES'],
     [{ GATEWAY_MAX_LABELS_PER_SERIES: 'many' }, 'GATEWAY_MAX_LABELS_PER_SERIES'],
+    [{ GATEWAY_MAX_IDEMPOTENCY_BYTES: '10' }, 'GATEWAY_MAX_IDEMPOTENCY_BYTES'],
     [{ GATEWAY_SCRAPE_USER: 'u' }, 'GATEWAY_SCRAPE_PASSWORD'],
     [{ GATEWAY_STORE: 'redis' }, 'UPSTASH_REDIS_REST_URL'],
     [{ GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: 'https://x', UPSTASH_REDIS_REST_TOKEN: 't', GATEWAY_PERSISTENCE_FILE: '/tmp/x' }, 'GATEWAY_PERSISTENCE_FILE'],

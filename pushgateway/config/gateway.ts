@@ -1,6 +1,7 @@
 // Gateway settings (names fixed by DESIGN.md), read with the shared EnvReader so a bad value stops start-up
 // with a message naming the variable, together with every other problem. The API reads these too when it
 // runs the gateway in its own process (readGatewayConfig into the API's reader).
+import { DEFAULT_MAX_IDEMPOTENCY_BYTES, IDEMPOTENCY_KEY_HEAP_BYTES } from '../core/idempotency.js';
 import { type Env, EnvReader } from './env.js';
 
 export interface GatewayConfig {
@@ -26,6 +27,8 @@ export interface GatewayConfig {
   maxLabelValueBytes: number;
   /** Most labels on one series (grouping labels and instance included); 0 = no limit. */
   maxLabelsPerSeries: number;
+  /** Heap the remembered Idempotency-Keys may take (memory store and Durable Object); past it the oldest are forgotten. */
+  maxIdempotencyBytes: number;
   enableAdminApi: boolean;
 }
 
@@ -43,6 +46,7 @@ export const defaultGatewayConfig: GatewayConfig = {
   maxSeries: 1_000_000,
   maxLabelValueBytes: 4096,
   maxLabelsPerSeries: 64,
+  maxIdempotencyBytes: DEFAULT_MAX_IDEMPOTENCY_BYTES,
   enableAdminApi: false,
 };
 
@@ -81,6 +85,7 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     maxSeries: reader.integer('GATEWAY_MAX_SERIES', defaults.maxSeries, 0, 100_000_000),
     maxLabelValueBytes: reader.integer('GATEWAY_MAX_LABEL_VALUE_BYTES', defaults.maxLabelValueBytes, 0, 1024 * 1024 * 1024),
     maxLabelsPerSeries: reader.integer('GATEWAY_MAX_LABELS_PER_SERIES', defaults.maxLabelsPerSeries, 0, 100_000),
+    maxIdempotencyBytes: reader.integer('GATEWAY_MAX_IDEMPOTENCY_BYTES', defaults.maxIdempotencyBytes, IDEMPOTENCY_KEY_HEAP_BYTES, 64 * 1024 * 1024 * 1024),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
   };
 }

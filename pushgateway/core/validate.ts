@@ -17,6 +17,7 @@ export const gatewayOwnFamilyNames: ReadonlySet<string> = new Set([
   'push_failure_time_seconds',
   'pushgateway_http_requests_total',
   'gateway_groups',
+  'gateway_idempotency_keys_evicted_total',
   'gateway_series',
   'gateway_series_limit',
   'gateway_pushes_deduplicated_total',

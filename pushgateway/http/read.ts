@@ -5,7 +5,7 @@ import { formatGoFloat } from '../core/float.js';
 import { pushFailureTimeFamily, pushTimeFamily, renderGroups } from '../core/scrape-body.js';
 import { isHistogram, isSummary, type Group, type Metric, type MetricFamily } from '../core/model.js';
 import { contentTypes, endOfExposition, negotiateFormat, renderHeader, type ExpositionFormat } from '../core/exposition-format.js';
-import type { GatewayStore } from '../store/types.js';
+import type { GatewayStore, StoreStats } from '../store/types.js';
 import { jsonError } from './errors.js';
 import type { RequestCounter } from './request-metrics.js';
 
@@ -31,10 +31,13 @@ function seriesLimitMetric(format: ExpositionFormat, limit: number): string {
   return renderHeader({ name: 'gateway_series_limit', help: 'Series the gateway accepts before refusing pushes with 429 (GATEWAY_MAX_SERIES; 0 = no limit).', type: 'gauge' }, format) + `gateway_series_limit ${formatGoFloat(limit)}\n`;
 }
 
-function selfMetrics(format: ExpositionFormat, stats: { groups: number; series: number; deduplicatedPushes: number }, requests: RequestCounter, storeErrors: number): string {
+function selfMetrics(format: ExpositionFormat, stats: StoreStats, requests: RequestCounter, storeErrors: number): string {
   const family = (name: string, type: 'counter' | 'gauge', help: string, lines: string) => renderHeader({ name, help, type }, format) + lines;
   return (
     family('gateway_groups', 'gauge', 'Groups held by the gateway.', `gateway_groups ${formatGoFloat(stats.groups)}\n`) +
+    (stats.idempotencyKeysEvicted === undefined
+      ? ''
+      : family('gateway_idempotency_keys_evicted_total', 'counter', 'Idempotency-Keys forgotten before their window ended because GATEWAY_MAX_IDEMPOTENCY_BYTES was reached.', `gateway_idempotency_keys_evicted_total ${formatGoFloat(stats.idempotencyKeysEvicted)}\n`)) +
     family('gateway_pushes_deduplicated_total', 'counter', 'Pushes not applied again because their Idempotency-Key was already applied.', `gateway_pushes_deduplicated_total ${formatGoFloat(stats.deduplicatedPushes)}\n`) +
     family('gateway_series', 'gauge', 'Series (label sets) held by the gateway.', `gateway_series ${formatGoFloat(stats.series)}\n`) +
     family('gateway_store_errors_total', 'counter', 'Requests that failed because the store was unavailable.', `gateway_store_errors_total ${formatGoFloat(storeErrors)}\n`) +

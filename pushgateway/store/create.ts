@@ -2,6 +2,7 @@
 // GATEWAY_STORE=memory means this process's memory on Node and, on Workers (where an isolate's memory is
 // neither shared nor durable), the memory of the one Durable Object given as a binding.
 import { ConfigError } from '../config/env.js';
+import { idempotencyKeysFor } from '../core/idempotency.js';
 import type { GatewayConfig } from '../config/gateway.js';
 import type { GatewayStoreObject } from './durable-object.js';
 import { DurableObjectStore } from './durable-object-store.js';
@@ -14,10 +15,11 @@ export interface StoreBindings {
   gatewayState?: DurableObjectNamespace<GatewayStoreObject>;
 }
 
-export function memoryStoreOptions(config: Pick<GatewayConfig, 'groupTtlSeconds' | 'maxSeries' | 'maxLabelValueBytes' | 'maxLabelsPerSeries'>): MemoryStoreOptions {
+export function memoryStoreOptions(config: Pick<GatewayConfig, 'groupTtlSeconds' | 'maxSeries' | 'maxLabelValueBytes' | 'maxLabelsPerSeries' | 'maxIdempotencyBytes'>): MemoryStoreOptions {
   return {
     groupTtlMs: config.groupTtlSeconds * 1000,
     maxSeries: config.maxSeries,
+    maxIdempotencyKeys: idempotencyKeysFor(config.maxIdempotencyBytes),
     seriesLimits: { maxLabelValueBytes: config.maxLabelValueBytes, maxLabelsPerSeries: config.maxLabelsPerSeries },
   };
 }

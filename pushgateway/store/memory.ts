@@ -11,7 +11,7 @@ import { aggregateFamilies } from '../core/aggregate.js';
 import { ExpiryQueue } from '../core/expiry.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
 import type { SnapshotSource, StoreSnapshot } from './snapshot-codec.js';
-import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
+import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export interface MemoryStoreOptions {
   /** A push that would make the store hold more series than this is refused (0 = no limit). */
@@ -86,7 +86,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
 
   async apply(push: PushRequest): Promise<PushOutcome> {
     this.expire(push.nowMs);
-    if (push.mode === 'aggregate') return this.applyAggregate(push);
+    if (push.mode === 'aggregate') return await this.applyAggregate(push);
     const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, push.mode, this);
@@ -128,9 +128,9 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return [...this.states.values()].map((state) => state.group);
   }
 
-  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+  async stats(nowMs: number): Promise<StoreStats> {
     this.expire(nowMs);
-    return { groups: this.states.size, series: this.seriesOwners.size, deduplicatedPushes: this.deduplicatedPushes };
+    return { groups: this.states.size, series: this.seriesOwners.size, deduplicatedPushes: this.deduplicatedPushes, idempotencyKeysEvicted: this.idempotency.evictedEarly };
   }
 
   /** The pushed part of /metrics (see core/scrape-body renderGroups, which gives the same text uncached). */
@@ -164,13 +164,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   async close(): Promise<void> {}
 
   /** Aggregation mode (core/aggregate): validated like any push, then merged into the stored families. */
-  private applyAggregate(push: PushRequest): PushOutcome {
+  private async applyAggregate(push: PushRequest): Promise<PushOutcome> {
     let scopedKey: string | undefined;
     if (push.idempotencyKey !== undefined) {
       const problem = checkIdempotencyKey(push.idempotencyKey);
       if (problem) return { status: 'invalid', message: problem };
       // Checked first: a push applied once is answered as a replay even if the store changed since.
-      scopedKey = scopedIdempotencyKey(groupKey(push.grouping), push.idempotencyKey);
+      // The only await of a push: from here to the commit nothing else runs, so a key is checked and recorded atomically.
+      scopedKey = await scopedIdempotencyKey(groupKey(push.grouping), push.idempotencyKey);
       if (this.idempotency.seen(scopedKey, push.nowMs)) {
         this.deduplicatedPushes++;
         return { status: 'replayed' };

@@ -25,7 +25,7 @@ import { checkIdempotencyKey, scopedIdempotencyKey } from '../core/idempotency.j
 import type { Group, Labels, Metric, MetricFamily, MetricType } from '../core/model.js';
 import { checkAgainstStore, lookupKeys, preparePush, unlimitedSeries, type PreparedPush, type PushValidationView, type SeriesLimits } from '../core/validate.js';
 import { deleteScript, factsScript, pushScript, readGroupsScript, recordFailureScript, statsScript } from './redis-scripts.js';
-import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
+import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export interface RedisStoreOptions {
   /** UPSTASH_REDIS_REST_URL */
@@ -180,7 +180,7 @@ export class RedisStore implements GatewayStore {
         family.metrics.map((metric, i) => [labelTexts[i]!, encodeSeriesValue(metric)]),
       ]),
     );
-    const idempotency = push.idempotencyKey === undefined ? '' : scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
+    const idempotency = push.idempotencyKey === undefined ? '' : await scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
     const operationId = crypto.randomUUID();
     const keys = lookupKeys(prepared.push);
     const shape = push.mode === 'aggregate' ? `${prepared.push.groupKey}\n${keys.familyNames.join('\n')}\n${keys.seriesKeys.join('\n')}` : undefined;
@@ -279,7 +279,7 @@ export class RedisStore implements GatewayStore {
   /** A refusal, unless the push's key was already applied (then it is a replay, as in the memory store). */
   private async refuse(push: PushRequest, message: string): Promise<PushOutcome> {
     const key = groupKey(push.grouping);
-    const idempotency = push.idempotencyKey === undefined ? '' : scopedIdempotencyKey(key, push.idempotencyKey);
+    const idempotency = push.idempotencyKey === undefined ? '' : await scopedIdempotencyKey(key, push.idempotencyKey);
     const labels = JSON.stringify(groupIdentity(push.grouping));
     const result = await this.run('recording a failed push', () => this.scripts.recordFailure.exec([], [this.prefix, key, labels, String(push.nowMs), idempotency]));
     return result === 'replayed' ? { status: 'replayed' } : { status: 'invalid', message };
@@ -320,7 +320,7 @@ export class RedisStore implements GatewayStore {
     return groups;
   }
 
-  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+  async stats(nowMs: number): Promise<StoreStats> {
     const [groups, series, deduplicated] = await this.run('reading stats', () => this.scripts.stats.exec([], [this.prefix, String(nowMs), String(this.ttlMs)]));
     return { groups: Number(groups), series: Number(series), deduplicatedPushes: Number(deduplicated) };
   }
