@@ -49,7 +49,7 @@ require_secrets() {
   done
   if ((${#missing[@]})); then
     die "missing secret files: ${missing[*]}
-Run './deploy.sh init-secrets' for the generated ones and write the others (see README, \"Deploying\")."
+Run './deploy.sh init-secrets' for the generated ones and write the others (see docs/deploy.md)."
   fi
 }
 
@@ -122,7 +122,7 @@ XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY=$(random_secret)"
   # Not generated: they belong to outside services.
   local name
   for name in smtp_password slack_webhook_url incident_webhook_token; do
-    [[ -s "$SECRETS_DIR/$name" ]] || echo "  to write $SECRETS_DIR/$name (outside service; see README)"
+    [[ -s "$SECRETS_DIR/$name" ]] || echo "  to write $SECRETS_DIR/$name (outside service; see docs/deploy.md)"
   done
 }
 

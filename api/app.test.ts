@@ -1,9 +1,9 @@
-// The HTTP contract (test/integration/api-suite.ts) over embedded PGlite with the migrations applied,
+// The HTTP contract (test/support/api-contract.ts) over embedded PGlite with the migrations applied,
 // driven through app.request(), plus what only an in-process app can show: a failing database gives a
 // 500 that leaks nothing, and health turns 503.
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineApiSuite } from '../test/integration/api-suite.js';
+import { defineApiSuite } from '../test/support/api-contract.js';
 import { createApp, type App } from './app.js';
 import { migratePgliteDatabase } from './db/migrate.js';
 import { createPgliteDatabase } from './db/pglite.js';

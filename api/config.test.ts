@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError } from '../pushgateway/config/env.js';
+import { loadConfig } from './config.js';
 
-describe('parseConfig', () => {
+describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
-    const config = parseConfig({});
+    const config = loadConfig({});
     expect(config).toMatchObject({
       port: 3000,
       host: '0.0.0.0',
       pgliteDir: '.data/pglite',
-      logLevel: 'info',
-      serviceName: 'api',
+      logging: { level: 'info', serviceName: 'api' },
       pushIntervalMs: 5000,
-      gatewayPort: 9091,
+      gateway: { port: 9091 },
       rateLimit: { max: 100, windowSeconds: 60 },
       cacheTtlSeconds: 60,
     });
@@ -21,7 +21,7 @@ describe('parseConfig', () => {
   });
 
   it('reads every variable, treating blank values as unset', () => {
-    const config = parseConfig({
+    const config = loadConfig({
       PORT: '8080',
       DATABASE_URL: 'postgres://u:p@db:5432/app',
       UPSTASH_REDIS_REST_URL: 'https://eu1.upstash.io',
@@ -40,12 +40,10 @@ describe('parseConfig', () => {
       port: 8080,
       databaseUrl: 'postgres://u:p@db:5432/app',
       upstash: { url: 'https://eu1.upstash.io', token: 'tok' },
-      logLevel: 'debug',
-      serviceName: 'api-eu',
+      logging: { level: 'debug', serviceName: 'api-eu', elasticsearch: { url: 'https://es:9200', apiKey: 'key' } },
       pushgatewayUrl: 'http://gw:9091/aggregate',
       pushgatewayToken: 'push',
       pushIntervalMs: 1000,
-      elasticsearch: { url: 'https://es:9200', apiKey: 'key' },
       pgliteDir: '.data/pglite',
     });
   });
@@ -53,7 +51,7 @@ describe('parseConfig', () => {
   it('names every bad variable at once', () => {
     let error: unknown;
     try {
-      parseConfig({ PORT: '70000', LOG_LEVEL: 'loud', PUSH_INTERVAL_MS: 'often', UPSTASH_REDIS_REST_URL: 'https://x.io', SERVICE_NAME: 'has space' });
+      loadConfig({ PORT: '70000', LOG_LEVEL: 'loud', PUSH_INTERVAL_MS: 'often', UPSTASH_REDIS_REST_URL: 'https://x.io', SERVICE_NAME: 'has space' });
     } catch (caught) {
       error = caught;
     }
@@ -64,9 +62,9 @@ describe('parseConfig', () => {
   });
 
   it('never echoes a URL that may carry credentials', () => {
-    expect(() => parseConfig({ DATABASE_URL: 'mysql://root:s3cret@db/app' })).toThrow(/DATABASE_URL must use postgres: or postgresql:, got mysql:/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://root:s3cret@db/app' })).toThrow(/DATABASE_URL must use postgres: or postgresql:, got mysql:/);
     try {
-      parseConfig({ DATABASE_URL: 'not a url with s3cret' });
+      loadConfig({ DATABASE_URL: 'not a url with s3cret' });
     } catch (error) {
       expect((error as Error).message).toContain('DATABASE_URL');
       expect((error as Error).message).not.toContain('s3cret');
@@ -75,15 +73,35 @@ describe('parseConfig', () => {
   });
 
   it('reads CLIENT_IP_HEADER as a lower-case header name', () => {
-    expect(parseConfig({ CLIENT_IP_HEADER: 'X-Real-IP' }).clientIpHeader).toBe('x-real-ip');
-    expect(parseConfig({}).clientIpHeader).toBeUndefined();
-    expect(() => parseConfig({ CLIENT_IP_HEADER: 'x real ip' })).toThrow(/CLIENT_IP_HEADER must be a header name/);
+    expect(loadConfig({ CLIENT_IP_HEADER: 'X-Real-IP' }).clientIpHeader).toBe('x-real-ip');
+    expect(loadConfig({}).clientIpHeader).toBeUndefined();
+    expect(() => loadConfig({ CLIENT_IP_HEADER: 'x real ip' })).toThrow(/CLIENT_IP_HEADER must be a header name/);
   });
 
   it('refuses half-set credential pairs', () => {
-    expect(() => parseConfig({ UPSTASH_REDIS_REST_TOKEN: 't' })).toThrow(/UPSTASH_REDIS_REST_URL must be set/);
-    expect(() => parseConfig({ ELASTICSEARCH_URL: 'http://es:9200', ELASTICSEARCH_USERNAME: 'elastic' })).toThrow(/set together/);
-    expect(() => parseConfig({ PORT: '3000.5' })).toThrow(/PORT/);
-    expect(() => parseConfig({ PORT: '0' })).toThrow(/PORT/);
+    expect(() => loadConfig({ UPSTASH_REDIS_REST_TOKEN: 't' })).toThrow(/UPSTASH_REDIS_REST_URL must be set/);
+    expect(() => loadConfig({ ELASTICSEARCH_URL: 'http://es:9200', ELASTICSEARCH_USERNAME: 'elastic' })).toThrow(/set together/);
+    expect(() => loadConfig({ PORT: '3000.5' })).toThrow(/PORT/);
+    expect(() => loadConfig({ PORT: '0' })).toThrow(/PORT/);
+  });
+
+  it('reads the in-process gateway settings with the gateway rules, in the same problem list', () => {
+    expect(loadConfig({ GATEWAY_PORT: '0' }).gateway.port).toBe(0);
+    let error: unknown;
+    try {
+      loadConfig({ GATEWAY_PORT: '70000', PORT: 'x', GATEWAY_MAX_SERIES: 'many' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems } = error as ConfigError;
+    expect(problems).toHaveLength(3);
+    expect(problems.filter((problem) => problem.startsWith('GATEWAY_PORT'))).toEqual(['GATEWAY_PORT must be an integer from 0 to 65535, got "70000"']);
+  });
+
+  it('keeps the in-process gateway in memory, on HOST unless GATEWAY_HOST is set', () => {
+    const config = loadConfig({ HOST: '127.0.0.1', GATEWAY_PUSH_TOKEN: 'push-secret', GATEWAY_ENABLE_ADMIN_API: 'true' });
+    expect(config.gateway).toMatchObject({ store: 'memory', host: '127.0.0.1', pushToken: 'push-secret', enableAdminApi: true });
+    expect(loadConfig({ HOST: '127.0.0.1', GATEWAY_HOST: '::1' }).gateway.host).toBe('::1');
   });
 });

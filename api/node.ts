@@ -1,20 +1,23 @@
 // Node entry (`npm start`): configuration from the environment, the database (migrated), optional
-// Upstash Redis, the app on PORT; graceful shutdown on SIGTERM/SIGINT.
+// Upstash Redis, the in-process gateway when PUSHGATEWAY_URL is unset, metrics pushed to it, the app on PORT;
+// graceful shutdown on SIGTERM/SIGINT.
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Redis } from '@upstash/redis';
+import { ConfigError } from '../pushgateway/config/env.js';
+import { createGatewayLogger, startGateway } from '../pushgateway/server.js';
 import { createApp } from './app.js';
-import { ConfigError, parseConfig, type Config } from './config.js';
-import { openDatabase } from './db/open.js';
+import { loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/node.js';
 import { accessLog } from './logging/access-log.js';
-import { createLogger } from './logging/logger.js';
+import { createNodeLogging } from './logging/node.js';
+import { createNodeObservability, type PushTarget } from './observability/node.js';
 import { upstashOptions } from './redis.js';
-import { createNodeObservability } from './observability/node.js';
 import { createShutdownHooks } from './shutdown.js';
 
-function loadConfig(): Config {
+function configOrExit(): Config {
   try {
-    return parseConfig(process.env);
+    return loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -24,25 +27,30 @@ function loadConfig(): Config {
   }
 }
 
-const config = loadConfig();
+const config = configOrExit();
 // ECS JSON to stdout, to LOG_FILE (rotated) and to Elasticsearch when ELASTICSEARCH_URL is set.
-const logging = createLogger(config.logging);
+const logging = createNodeLogging(config.logging);
 const { logger } = logging;
 const shutdownHooks = createShutdownHooks();
 // Registered first, so it runs last: the other hooks' lines are shipped too.
 shutdownHooks.add('log shipping', () => logging.flush(config.shutdownTimeoutMs));
 
+/** A start-up step failed: one clear line, what was started is stopped (logs flushed), exit 1. */
+function exitOnStartupFailure(what: string) {
+  return async (error: unknown): Promise<never> => {
+    logger.fatal({ err: error }, `${what}: ${error instanceof Error ? error.message : String(error)}`);
+    await shutdownHooks.run({ logger, timeoutMs: config.shutdownTimeoutMs });
+    process.exit(1);
+  };
+}
+
 const observability = createNodeObservability({ config, logger });
 logging.countInto(observability.metrics);
+// Unreachable PostgreSQL, a failed migration, a PGLITE_DIR in use.
 const database = await openDatabase(config, {
   wrapPostgresClient: observability.wrapPostgresClient,
   wrapPgliteClient: observability.wrapPgliteClient,
-}).catch(async (error: unknown) => {
-  // Unreachable PostgreSQL, a failed migration, a PGLITE_DIR in use: one clear line, logs flushed, exit 1.
-  logger.fatal({ err: error }, `cannot open the database: ${error instanceof Error ? error.message : String(error)}`);
-  await shutdownHooks.run({ logger, timeoutMs: config.shutdownTimeoutMs });
-  process.exit(1);
-});
+}).catch(exitOnStartupFailure('cannot open the database'));
 shutdownHooks.add('database', () => database.close());
 logger.info(
   { driver: database.driver },
@@ -52,14 +60,23 @@ logger.info(
 const redis = config.upstash ? new Redis(upstashOptions({ ...config.upstash, timeoutMs: config.healthCheckTimeoutMs })) : undefined;
 if (!redis) logger.info('UPSTASH_REDIS_REST_URL not set: cache and rate limit are off');
 
-// Collectors, the pusher (every PUSH_INTERVAL_MS; the final push is a shutdown hook that runs before the
-// database closes) and, without PUSHGATEWAY_URL, the in-process gateway.
-await observability.start({ shutdownHooks }).catch(async (error: unknown) => {
-  // e.g. GATEWAY_PORT already taken by another process: one clear line, the database closed, exit 1.
-  logger.fatal({ err: error }, `cannot start metrics: ${error instanceof Error ? error.message : String(error)}`);
-  await shutdownHooks.run({ logger, timeoutMs: config.shutdownTimeoutMs });
-  process.exit(1);
-});
+// Without PUSHGATEWAY_URL the gateway runs in this process, so `npm start` alone shows metrics on :9091/metrics.
+// Its hook is registered before the final push's, so it stops after that push.
+let push: PushTarget;
+if (config.pushgatewayUrl) {
+  push = { url: config.pushgatewayUrl, ...(config.pushgatewayToken ? { token: config.pushgatewayToken } : {}) };
+} else {
+  // e.g. GATEWAY_PORT already taken by another process.
+  const gateway = await startGateway({ config: config.gateway, logger: createGatewayLogger(config.logging.level) }).catch(exitOnStartupFailure('cannot start the in-process gateway'));
+  shutdownHooks.add('in-process gateway', () => gateway.stop());
+  logger.info({ url: `http://localhost:${gateway.port}/metrics` }, `PUSHGATEWAY_URL not set: gateway started in this process on port ${gateway.port}`);
+  // It honours GATEWAY_PUSH_TOKEN like a standalone one; pushed with that token unless PUSHGATEWAY_TOKEN is given.
+  const token = config.pushgatewayToken ?? config.gateway.pushToken;
+  push = { url: `http://127.0.0.1:${gateway.port}`, ...(token ? { token } : {}) };
+}
+// Collectors and the pusher (every PUSH_INTERVAL_MS; the final push is a shutdown hook that runs before the
+// database closes).
+await observability.start({ shutdownHooks, push }).catch(exitOnStartupFailure('cannot start metrics'));
 
 const app = createApp({
   database,
@@ -67,7 +84,7 @@ const app = createApp({
   logger,
   middleware: [observability.middleware, accessLog({ logger })],
   clientAddress: config.clientIpHeader ? (c) => c.req.header(config.clientIpHeader!) : (c) => getConnInfo(c).remote.address,
-  settings: config,
+  settings: { ...config, serviceName: config.logging.serviceName },
 });
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {

@@ -2,7 +2,7 @@
 // opaque token naming the last row of the previous page. Unlike OFFSET, a page costs the same at any
 // depth and rows inserted meanwhile neither repeat nor vanish.
 import { z } from 'zod';
-import { isUuid } from './ids.js';
+import { isUuid } from './uuid.js';
 
 export const defaultPageSize = 20;
 export const maxPageSize = 100;

@@ -5,7 +5,7 @@ import { tasks, users, type Task, type User } from '../drizzle/schema.js';
 import { sqlState } from './db/errors.js';
 import type { AppDatabase } from './db/types.js';
 import { ApiError } from './errors.js';
-import { uuidv7 } from './ids.js';
+import { uuidv7 } from './uuid.js';
 import { toPage, type Page } from './pagination.js';
 
 export interface UserJson {

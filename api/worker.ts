@@ -1,18 +1,17 @@
 // Cloudflare Workers entry. Configuration comes from `env` (vars and secrets, same names as on Node).
-// postgres.js cannot keep a pool across requests on Workers (a socket belongs to the request that
-// opened it), so each request that touches the database gets its own small client, closed in
-// `waitUntil` after the response. Through Hyperdrive (binding HYPERDRIVE) that costs no real
-// connection setup; without it DATABASE_URL is used directly. Migrations are not run here: apply them
-// with `DATABASE_URL=… npm run db:migrate` before deploying.
+// Each request that touches the database opens its own client (db/worker.ts), through Hyperdrive (binding
+// HYPERDRIVE) or, without it, DATABASE_URL directly.
 import { Redis } from '@upstash/redis/cloudflare';
 import type { Context } from 'hono';
+import { EnvReader } from '../pushgateway/config/env.js';
 import { createApp, type App } from './app.js';
-import { parseConfig, type Config } from './config.js';
-import { createPostgresDatabase } from './db/postgres.js';
+import { readConfig, type Config } from './config.js';
 import type { Database } from './db/types.js';
-import { createWorkerObservability, type WorkerObservability } from './observability/worker.js';
+import { openRequestDatabase } from './db/worker.js';
 import { accessLog } from './logging/access-log.js';
-import { createWorkerLogger, type WorkerLogger } from './logging/worker-logger.js';
+import type { Logging } from './logging/types.js';
+import { createWorkerLogging } from './logging/worker.js';
+import { createWorkerObservability, type WorkerObservability } from './observability/worker.js';
 import { upstashOptions } from './redis.js';
 
 export interface WorkerEnv {
@@ -29,7 +28,7 @@ interface IsolateRuntime {
   app: App;
   config: Config;
   observability: WorkerObservability;
-  logging: WorkerLogger;
+  logging: Logging;
 }
 
 // One app per isolate, built from the first request's env (env is fixed for an isolate's lifetime).
@@ -37,12 +36,12 @@ let runtime: IsolateRuntime | undefined;
 
 function runtimeFor(env: WorkerEnv): IsolateRuntime {
   if (runtime) return runtime;
-  const config = parseConfig(env);
-  if (!env.HYPERDRIVE && !config.databaseUrl) {
-    throw new Error('Invalid configuration:\n  - bind a Hyperdrive config as HYPERDRIVE or set the DATABASE_URL secret');
-  }
+  const reader = new EnvReader(env);
+  const config = readConfig(reader);
+  if (!env.HYPERDRIVE && !config.databaseUrl) reader.problem('bind a Hyperdrive config as HYPERDRIVE or set the DATABASE_URL secret');
+  reader.finish(config);
   // pino's browser build writing the Node logger's ECS JSON to the console, shipped with fetch in waitUntil.
-  const logging = createWorkerLogger(config.logging);
+  const logging = createWorkerLogging(config.logging);
   const { logger } = logging;
   const redis = config.upstash ? new Redis(upstashOptions({ ...config.upstash, timeoutMs: config.healthCheckTimeoutMs })) : undefined;
   const observability = createWorkerObservability({ config, logger });
@@ -53,7 +52,7 @@ function runtimeFor(env: WorkerEnv): IsolateRuntime {
     ...(redis ? { redis } : {}),
     logger,
     clientAddress: (c) => c.req.header('cf-connecting-ip'),
-    settings: config,
+    settings: { ...config, serviceName: config.logging.serviceName },
   });
   runtime = { app, config, observability, logging };
   return runtime;
@@ -73,8 +72,7 @@ export default {
     let database: Database | undefined;
     const requestEnv: RequestEnv = {
       ...env,
-      requestDatabase: () =>
-        (database ??= createPostgresDatabase(connectionString, { max: 5, fetchTypes: false, connectTimeoutSeconds: 5, wrapClient: current.observability.wrapPostgresClient })),
+      requestDatabase: () => (database ??= openRequestDatabase(connectionString, current.observability.wrapPostgresClient)),
     };
     try {
       return await current.app.fetch(request, requestEnv, ctx);

@@ -1,5 +1,5 @@
 // `npm run check:monitoring`: every static check of the monitoring stack, with the failing output.
-import { runAllChecks } from './checks.js';
+import { runAllChecks } from './static-checks.js';
 
 const results = await runAllChecks();
 for (const result of results) {

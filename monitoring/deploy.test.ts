@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './checks.js';
+import { repoRoot } from './static-checks.js';
 
 /** Runs deploy.sh with a PATH of only the tools it needs besides Docker. */
 const toolsOnly = mkdtempSync(join(tmpdir(), 'deploy-path-'));

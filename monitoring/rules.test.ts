@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { monitoringDir, repoRoot } from './checks.js';
-import { githubAnchors } from './readme-anchors.js';
+import { monitoringDir, repoRoot } from './static-checks.js';
+import { githubAnchors } from '../test/support/markdown-anchors.js';
 
 interface Rule {
   alert: string;
@@ -24,10 +24,10 @@ const rules = (parse(readFileSync(join(monitoringDir, 'alerts.yml'), 'utf8')) as
 const unitTests = (parse(readFileSync(join(monitoringDir, 'alerts.test.yml'), 'utf8')) as { tests: Array<{ alert_rule_test?: AlertTest[] }> }).tests.flatMap(
   (t) => t.alert_rule_test ?? [],
 );
-const readmeAnchors = githubAnchors(readFileSync(join(repoRoot, 'README.md'), 'utf8'));
+const runbookAnchors = githubAnchors(readFileSync(join(repoRoot, 'docs', 'runbooks.md'), 'utf8'));
 
 describe('alerts.yml', () => {
-  it('has the seed\'s four alerts and the ones this architecture needs', () => {
+  it('has the four alerts every API needs (errors, latency, database, Redis) and the ones pushing through a gateway needs', () => {
     const names = new Set(rules.map((rule) => rule.alert));
     for (const name of ['HighErrorRate', 'HighResponseTime', 'DatabaseDown', 'RedisDown', 'ApiSilent', 'MetricsPushFailures', 'LogEventsDropped', 'GatewayNearSeriesLimit', 'SlowDatabaseQueries']) {
       expect(names, name).toContain(name);
@@ -47,8 +47,8 @@ describe('alerts.yml', () => {
     expect(rule.annotations?.summary?.length).toBeGreaterThan(10);
     expect(rule.annotations?.description?.length).toBeGreaterThan(20);
     const runbook = rule.annotations?.runbook_url ?? '';
-    expect(runbook).toBe(`README.md#runbook-${rule.alert.toLowerCase()}`);
-    expect(readmeAnchors).toContain(runbook.split('#')[1]);
+    expect(runbook).toBe(`docs/runbooks.md#${rule.alert.toLowerCase()}`);
+    expect(runbookAnchors).toContain(runbook.split('#')[1]);
   });
 
   it('pairs of severities share a name so the critical inhibits the warning', () => {

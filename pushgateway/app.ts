@@ -1,17 +1,20 @@
 // The gateway's Hono app, runtime-neutral: the Node server (server.ts) and the Worker entry (worker.ts) serve it.
-// Middleware order: request counting (sees every final status, 401s included), auth, body reading
-// (size limit, gzip), then the official-compatible routes over the store.
+// Middleware order: request counting (sees every final status, 401s included), auth, push timing, body reading
+// (size limit, gzip, snappy), then the official-compatible routes over the store and the page.
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
+import { getPath } from 'hono/utils/url';
 import type { GatewayConfig } from './config/gateway.js';
 import { gatewayAuth } from './http/auth.js';
 import { clientClosedRequest, pushBodyReader, type BodyVariables } from './http/body.js';
 import { jsonError } from './http/errors.js';
 import { registerPushRoutes, type GatewayLog } from './http/push.js';
 import { registerReadRoutes } from './http/read.js';
+import { PushSummaries } from './http/push-summaries.js';
 import { RequestCounter, requestCounting } from './http/request-metrics.js';
 import type { ExpositionFormat } from './core/exposition-format.js';
 import type { GatewayStore } from './store/types.js';
+import { registerWebPage } from './web/page.js';
 
 export interface GatewayAppOptions {
   store: GatewayStore;
@@ -42,29 +45,51 @@ function statusFlags(config: GatewayConfig): Record<string, string> {
     'group.ttl-seconds': String(config.groupTtlSeconds),
     'max-body-bytes': String(config.maxBodyBytes),
     'max-series': String(config.maxSeries),
+    'web.route-prefix': config.routePrefix,
+    'web.external-url': config.externalUrl ?? '',
   };
 }
 
+const outsidePrefix = '/\u0000outside-route-prefix';
+
+function pathBelowPrefix(path: string, prefix: string): string {
+  if (path === prefix) return '/';
+  return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : outsidePrefix;
+}
+
 export function createGatewayApp({ store, config, log = silentLog, clock = Date.now, extraMetrics, version = '0.1.0', compressScrapes = true }: GatewayAppOptions): Hono<{ Variables: BodyVariables }> {
-  const app = new Hono<{ Variables: BodyVariables }>();
+  // Under a route prefix (GATEWAY_ROUTE_PREFIX / GATEWAY_EXTERNAL_URL) every route moves below it: routing sees the
+  // path without the prefix, and a path outside it matches no route (404).
+  const prefix = config.routePrefix;
+  const app = new Hono<{ Variables: BodyVariables }>(prefix === '' ? {} : { getPath: (request) => pathBelowPrefix(getPath(request), prefix) });
   const requests = new RequestCounter();
+  const pushSummaries = new PushSummaries(clock);
+  const startedAtMs = clock();
   let storeErrors = 0;
 
   app.use('*', requestCounting(requests));
   app.use('*', gatewayAuth({ pushToken: config.pushToken, ...(config.scrape ? { scrape: config.scrape } : {}) }));
+  app.use('/metrics/*', pushSummaries.middleware());
+  app.use('/aggregate/metrics/*', pushSummaries.middleware());
   app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes, log }));
   app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes, log }));
   // Scrapes are gzip-compressed when the scraper accepts it (Prometheus does), as the official gateway does.
-  if (compressScrapes) app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') }));
+  if (compressScrapes) app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') || type.startsWith('application/vnd.google.protobuf') }));
+  // On Workers the runtime gzips a response that names gzip as its Content-Encoding: naming it is enough.
+  else app.use('/metrics', async (c, next) => {
+    await next();
+    if (c.req.method === 'GET' && c.res.status === 200 && /\bgzip\b/i.test(c.req.header('accept-encoding') ?? '')) c.res.headers.set('content-encoding', 'gzip');
+  });
 
-  registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, onStoreError: () => storeErrors++ });
+  registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ });
   // Aggregation mode (DESIGN.md): the same grammar under /aggregate; PUT and POST both add deltas.
-  registerPushRoutes(app, '/aggregate', { put: 'aggregate', post: 'aggregate' }, { store, log, clock, onStoreError: () => storeErrors++ });
+  registerPushRoutes(app, '/aggregate', { put: 'aggregate', post: 'aggregate' }, { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ });
   registerReadRoutes(app, {
     store,
     clock,
     requests,
-    startedAtMs: clock(),
+    pushSummaries,
+    startedAtMs,
     flags: statusFlags(config),
     version,
     storeErrors: () => storeErrors,
@@ -74,6 +99,20 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
     },
     seriesLimit: config.maxSeries,
     ...(extraMetrics ? { extraMetrics } : {}),
+  });
+
+  registerWebPage(app, {
+    store,
+    clock,
+    routePrefix: prefix,
+    pushTokenRequired: config.pushToken !== undefined,
+    groupTtlSeconds: config.groupTtlSeconds,
+    maxSeries: config.maxSeries,
+    maxBodyBytes: config.maxBodyBytes,
+    storeKind: config.store === 'redis' ? 'redis (Upstash REST)' : config.persistenceFile ? `memory, persisted to ${config.persistenceFile}` : 'memory',
+    version,
+    startedAtMs,
+    flags: statusFlags(config),
   });
 
   if (config.enableAdminApi) {

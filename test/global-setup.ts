@@ -10,8 +10,10 @@ const requiredPackages: Array<{ debianPackage: string; present: () => boolean }>
   { debianPackage: 'prometheus', present: () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool') },
   { debianPackage: 'prometheus-pushgateway', present: () => existsSync('/usr/bin/prometheus-pushgateway') },
   { debianPackage: 'prometheus-alertmanager', present: () => existsSync('/usr/bin/prometheus-alertmanager') && existsSync('/usr/bin/amtool') },
+  { debianPackage: 'victoria-metrics', present: () => existsSync('/usr/bin/victoria-metrics') },
   { debianPackage: 'docker-compose', present: () => existsSync('/usr/bin/docker-compose') },
   { debianPackage: 'shellcheck', present: () => existsSync('/usr/bin/shellcheck') },
+  { debianPackage: 'chromium', present: () => existsSync('/usr/bin/chromium') },
 ];
 
 export default function setup(): void {

@@ -4,11 +4,11 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { accessLog } from './access-log.js';
-import { createLogger } from './logger.js';
+import { createNodeLogging } from './node.js';
 
 function setup(options: { onError?: boolean } = {}) {
   const chunks: string[] = [];
-  const { logger } = createLogger({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
+  const { logger } = createNodeLogging({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
   const app = new Hono();
   app.use(requestId());
   app.use(accessLog({ logger }));

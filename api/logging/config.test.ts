@@ -1,23 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { loggingSettings, type BaseLoggingSettings } from './config.js';
+import { EnvReader } from '../../pushgateway/config/env.js';
+import { readLoggingConfig } from './config.js';
 
-const base: BaseLoggingSettings = { logLevel: 'info', serviceName: 'api' };
-
-function parse(env: Record<string, string>, settings: BaseLoggingSettings = base) {
-  const problems: string[] = [];
-  const config = loggingSettings(settings, env, problems);
-  return { config, problems };
+function parse(env: Record<string, string>) {
+  const reader = new EnvReader(env);
+  const config = readLoggingConfig(reader);
+  return { config, problems: reader.problems };
 }
 
-describe('loggingSettings', () => {
+describe('readLoggingConfig', () => {
   it('defaults: no file, no shipping', () => {
     expect(parse({})).toEqual({ config: { level: 'info', serviceName: 'api' }, problems: [] });
   });
 
-  it('reads file rotation, data stream, buffer and service fields on top of the shared settings', () => {
+  it('reads level, service fields, file rotation, data stream and buffer', () => {
     const { config, problems } = parse(
-      { LOG_FILE_MAX_BYTES: '1048576', LOG_FILE_BACKUPS: '3', ELASTICSEARCH_DATA_STREAM: 'logs-api-staging', LOG_BUFFER_MAX_BYTES: '1048576', LOG_FLUSH_INTERVAL_MS: '250', SERVICE_VERSION: '1.4.0', SERVICE_ENVIRONMENT: 'staging' },
-      { logLevel: 'debug', serviceName: 'orders', logFile: '/var/log/api/api.log', elasticsearch: { url: 'http://127.0.0.1:9200/', apiKey: 'abc==' } },
+      { LOG_FILE_MAX_BYTES: '1048576', LOG_FILE_BACKUPS: '3', ELASTICSEARCH_DATA_STREAM: 'logs-api-staging', LOG_BUFFER_MAX_BYTES: '1048576', LOG_FLUSH_INTERVAL_MS: '250', SERVICE_VERSION: '1.4.0', SERVICE_ENVIRONMENT: 'staging',
+        LOG_LEVEL: 'debug', SERVICE_NAME: 'orders', LOG_FILE: '/var/log/api/api.log', ELASTICSEARCH_URL: 'http://127.0.0.1:9200/', ELASTICSEARCH_API_KEY: 'abc==' },
     );
     expect(problems).toEqual([]);
     expect(config).toEqual({
@@ -31,7 +30,7 @@ describe('loggingSettings', () => {
   });
 
   it('defaults the data stream to logs-api-default, a 32 MiB buffer and a 1 s flush interval', () => {
-    expect(parse({}, { ...base, elasticsearch: { url: 'https://es:9243', username: 'logs_writer', password: 'pw' } }).config.elasticsearch).toEqual({
+    expect(parse({ ELASTICSEARCH_URL: 'https://es:9243', ELASTICSEARCH_USERNAME: 'logs_writer', ELASTICSEARCH_PASSWORD: 'pw' }).config.elasticsearch).toEqual({
       url: 'https://es:9243',
       username: 'logs_writer',
       password: 'pw',
@@ -43,8 +42,7 @@ describe('loggingSettings', () => {
 
   it('names each bad variable once', () => {
     const { problems } = parse(
-      { LOG_FILE_MAX_BYTES: '10MB', LOG_FILE_BACKUPS: '-1', ELASTICSEARCH_DATA_STREAM: 'Metrics-API', LOG_BUFFER_MAX_BYTES: '100', LOG_FLUSH_INTERVAL_MS: 'soon' },
-      { ...base, logFile: '/tmp/x.log' },
+      { LOG_FILE_MAX_BYTES: '10MB', LOG_FILE_BACKUPS: '-1', ELASTICSEARCH_DATA_STREAM: 'Metrics-API', LOG_BUFFER_MAX_BYTES: '100', LOG_FLUSH_INTERVAL_MS: 'soon', LOG_FILE: '/tmp/x.log' },
     );
     expect(problems).toHaveLength(5);
     for (const [index, name] of ['LOG_FILE_MAX_BYTES', 'LOG_FILE_BACKUPS', 'ELASTICSEARCH_DATA_STREAM', 'LOG_BUFFER_MAX_BYTES', 'LOG_FLUSH_INTERVAL_MS'].entries()) {

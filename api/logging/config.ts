@@ -1,17 +1,12 @@
-// Logging settings. The shared variables (LOG_LEVEL, SERVICE_NAME, LOG_FILE, ELASTICSEARCH_URL and its
-// credentials) are validated by api/config.ts; this reads the logging-only rows on top of them and reports a
-// bad value as a problem naming the variable, so start-up lists it with every other one.
-import { readEnv as read, readIntegerEnv, type Env } from '../env.js';
+// Logging settings: level, service fields, the rotated file and Elasticsearch shipping. Read into the API's
+// EnvReader, so a bad value is reported together with every other configuration problem.
+import type { EnvReader } from '../../pushgateway/config/env.js';
+import type { ElasticsearchConnection } from './bulk-protocol.js';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
 
-export interface ElasticsearchLogConfig {
-  url: string;
-  apiKey?: string;
-  username?: string;
-  password?: string;
-  /** Per-request timeout; a timed-out bulk is retried (default 30 s). */
-  requestTimeoutMs?: number;
+export interface ElasticsearchLogConfig extends ElasticsearchConnection {
   dataStream: string;
   maxBufferBytes: number;
   flushIntervalMs: number;
@@ -32,42 +27,50 @@ export interface LoggingConfig {
   elasticsearch?: ElasticsearchLogConfig;
 }
 
-/** What api/config.ts has already validated. */
-export interface BaseLoggingSettings {
-  logLevel: LogLevel;
-  serviceName: string;
-  logFile?: string;
-  elasticsearch?: { url: string; apiKey?: string; username?: string; password?: string };
-}
-
 export const defaultDataStream = 'logs-api-default';
 
-export function loggingSettings(base: BaseLoggingSettings, env: Env, problems: string[]): LoggingConfig {
-  const integer = (name: string, fallback: number, minimum: number) => readIntegerEnv(env, problems, name, fallback, minimum);
+/** Reads the logging variables into `reader`; problems are recorded there, not thrown. */
+export function readLoggingConfig(reader: EnvReader): LoggingConfig {
+  const level = reader.oneOf('LOG_LEVEL', logLevels, 'info');
+  const serviceName = reader.string('SERVICE_NAME') ?? 'api';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(serviceName)) {
+    reader.problem(`SERVICE_NAME must be 1-64 letters, digits, "_", "." or "-", got "${serviceName}"`);
+  }
+  const elasticsearchUrl = reader.url('ELASTICSEARCH_URL', ['http:', 'https:']);
+  const apiKey = reader.string('ELASTICSEARCH_API_KEY');
+  const username = reader.string('ELASTICSEARCH_USERNAME');
+  const password = reader.string('ELASTICSEARCH_PASSWORD');
+  if ((username === undefined) !== (password === undefined)) {
+    reader.problem('ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD must be set together');
+  }
+  if (apiKey && username) reader.problem('set either ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, not both');
 
-  const config: LoggingConfig = { level: base.logLevel, serviceName: base.serviceName };
-  const serviceVersion = read(env, 'SERVICE_VERSION');
+  const config: LoggingConfig = { level, serviceName };
+  const serviceVersion = reader.string('SERVICE_VERSION');
   if (serviceVersion) config.serviceVersion = serviceVersion;
-  const environment = read(env, 'SERVICE_ENVIRONMENT');
+  const environment = reader.string('SERVICE_ENVIRONMENT');
   if (environment) config.environment = environment;
 
-  if (base.logFile) {
+  const logFile = reader.string('LOG_FILE');
+  if (logFile) {
     config.file = {
-      path: base.logFile,
-      maxBytes: integer('LOG_FILE_MAX_BYTES', 10 * 1024 * 1024, 1024),
-      backups: integer('LOG_FILE_BACKUPS', 5, 0),
+      path: logFile,
+      maxBytes: reader.integer('LOG_FILE_MAX_BYTES', 10 * 1024 * 1024, 1024),
+      backups: reader.integer('LOG_FILE_BACKUPS', 5, 0),
     };
   }
 
   // Elasticsearch's index name rules, and the `logs-` prefix of a data stream the template can match.
-  const dataStream = read(env, 'ELASTICSEARCH_DATA_STREAM') ?? defaultDataStream;
+  const dataStream = reader.string('ELASTICSEARCH_DATA_STREAM') ?? defaultDataStream;
   if (!/^logs-[a-z0-9][a-z0-9._+-]*$/.test(dataStream) || dataStream.length > 255) {
-    problems.push(`ELASTICSEARCH_DATA_STREAM must be a lowercase data stream name starting with "logs-" (e.g. ${defaultDataStream}), got "${dataStream}"`);
+    reader.problem(`ELASTICSEARCH_DATA_STREAM must be a lowercase data stream name starting with "logs-" (e.g. ${defaultDataStream}), got "${dataStream}"`);
   }
-  const maxBufferBytes = integer('LOG_BUFFER_MAX_BYTES', 32 * 1024 * 1024, 64 * 1024);
-  const flushIntervalMs = integer('LOG_FLUSH_INTERVAL_MS', 1000, 10);
-  if (base.elasticsearch) {
-    config.elasticsearch = { ...base.elasticsearch, url: base.elasticsearch.url.replace(/\/+$/, ''), dataStream, maxBufferBytes, flushIntervalMs };
+  const maxBufferBytes = reader.integer('LOG_BUFFER_MAX_BYTES', 32 * 1024 * 1024, 64 * 1024);
+  const flushIntervalMs = reader.integer('LOG_FLUSH_INTERVAL_MS', 1000, 10);
+  if (elasticsearchUrl) {
+    config.elasticsearch = { url: elasticsearchUrl.replace(/\/+$/, ''), dataStream, maxBufferBytes, flushIntervalMs };
+    if (apiKey) config.elasticsearch.apiKey = apiKey;
+    if (username && password) Object.assign(config.elasticsearch, { username, password });
   }
   return config;
 }

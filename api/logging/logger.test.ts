@@ -2,22 +2,22 @@
 // with secrets redacted, for the same calls.
 import { describe, expect, it } from 'vitest';
 import type { Logger } from 'pino';
-import { createLogger } from './logger.js';
-import { createWorkerLogger } from './worker-logger.js';
+import { createNodeLogging } from './node.js';
+import { createWorkerLogging } from './worker.js';
 import type { LoggingConfig } from './config.js';
 
 const config: LoggingConfig = { level: 'debug', serviceName: 'api', serviceVersion: '1.2.3', environment: 'test' };
 
 function nodeLines(run: (logger: Logger) => void): Record<string, unknown>[] {
   const chunks: string[] = [];
-  const { logger } = createLogger(config, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
+  const { logger } = createNodeLogging(config, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
   run(logger);
   return chunks.join('').trimEnd().split('\n').map((line) => JSON.parse(line));
 }
 
 function workerLines(run: (logger: Logger) => void): Record<string, unknown>[] {
   const lines: string[] = [];
-  const { logger } = createWorkerLogger(config, { console: (line) => lines.push(line) });
+  const { logger } = createWorkerLogging(config, { console: (line) => lines.push(line) });
   run(logger);
   return lines.map((line) => JSON.parse(line));
 }
@@ -77,7 +77,7 @@ describe('Node logger', () => {
 
   it('honours the level', () => {
     const chunks: string[] = [];
-    const { logger } = createLogger({ ...config, level: 'warn' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
+    const { logger } = createNodeLogging({ ...config, level: 'warn' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
     logger.info('hidden');
     logger.warn('shown');
     expect(chunks.join('')).not.toContain('hidden');

@@ -1,5 +1,5 @@
 // The API's prom-client registry and every metric it pushes, with the exact names and labels of DESIGN.md
-// ("Metric names"), so the seed's PromQL, the alert rules and the dashboards work verbatim.
+// ("Metric names"), so the documented PromQL, the alert rules and the dashboards work verbatim.
 // One factory, no module-level registry: Node creates one per process, the Worker one per isolate, tests one each.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -37,11 +37,14 @@ export interface ApiMetricsOptions {
    * collection interval; leaving them out keeps it from pushing gauges that would read a misleading 0.
    */
   nodeCollectors?: boolean;
+  /** Register redis_* (only with nodeCollectors): without Redis its gauges would read a constant, misleading 0. */
+  redis?: boolean;
 }
 
-export function createApiMetrics(registry: Registry = new Registry(), { nodeCollectors = true }: ApiMetricsOptions = {}): ApiMetrics {
+export function createApiMetrics(registry: Registry = new Registry(), { nodeCollectors = true, redis = true }: ApiMetricsOptions = {}): ApiMetrics {
   const registers = [registry];
   const collectorRegisters = nodeCollectors ? registers : [];
+  const redisRegisters = nodeCollectors && redis ? registers : [];
   return {
     registry,
     httpRequestsTotal: new Counter({
@@ -87,8 +90,8 @@ export function createApiMetrics(registry: Registry = new Registry(), { nodeColl
       help: 'Transactions committed plus rolled back per second in the app database over the last collection interval (pg_stat_database).',
       registers: collectorRegisters,
     }),
-    redisConnectedClients: new Gauge({ name: 'redis_connected_clients', help: 'Clients connected to Redis (INFO clients).', registers: collectorRegisters }),
-    redisMemoryUsageBytes: new Gauge({ name: 'redis_memory_usage_bytes', help: 'Memory used by Redis (INFO memory used_memory), bytes.', registers: collectorRegisters }),
+    redisConnectedClients: new Gauge({ name: 'redis_connected_clients', help: 'Clients connected to Redis (INFO clients).', registers: redisRegisters }),
+    redisMemoryUsageBytes: new Gauge({ name: 'redis_memory_usage_bytes', help: 'Memory used by Redis (INFO memory used_memory), bytes.', registers: redisRegisters }),
     logEventsShippedTotal: new Counter({ name: 'log_events_shipped_total', help: 'Log events accepted by Elasticsearch.', registers }),
     logEventsDroppedTotal: new Counter({
       name: 'log_events_dropped_total',

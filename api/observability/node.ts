@@ -1,14 +1,11 @@
 // Observability for the Node entry: the registry, the request middleware, query timing for whichever database
 // driver is used, the collectors on an interval, and the pusher — every PUSH_INTERVAL_MS and once more at
-// shutdown. With no PUSHGATEWAY_URL the gateway is started in this process (memory store, GATEWAY_PORT) and the
-// pusher pushes to it, so `npm start` alone shows metrics on :9091/metrics.
+// shutdown, to the gateway the Node entry names (PUSHGATEWAY_URL, or the one it runs in this process).
 import { hostname } from 'node:os';
 import type { PGlite } from '@electric-sql/pglite';
 import type { MiddlewareHandler } from 'hono';
 import type { Sql } from 'postgres';
 import { MetricsPusher, type PusherLogger } from '../../pushgateway/client/index.js';
-import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
-import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import type { Config } from '../config.js';
 import type { ShutdownHooks } from '../shutdown.js';
 import { postgresCollector, postgresRunQuery, tagPostgresConnections, type RunQuery } from './collectors/postgres.js';
@@ -19,7 +16,13 @@ import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { instrumentPgliteClient, instrumentPostgresClient } from './query-timing.js';
 import { requestMetrics } from './request-metrics.js';
 
-type ObservabilityConfig = Pick<Config, 'serviceName' | 'pushgatewayUrl' | 'pushgatewayToken' | 'pushIntervalMs' | 'gatewayPort' | 'host' | 'upstash' | 'shutdownTimeoutMs'>;
+type ObservabilityConfig = Pick<Config, 'logging' | 'pushIntervalMs' | 'upstash' | 'shutdownTimeoutMs'>;
+
+/** Where the pusher sends this instance's metrics. */
+export interface PushTarget {
+  url: string;
+  token?: string;
+}
 
 export interface NodeObservability {
   metrics: ApiMetrics;
@@ -30,14 +33,14 @@ export interface NodeObservability {
   /** For openDatabase: wraps the postgres.js client (migration client included) so every statement is timed. */
   wrapPostgresClient(raw: Sql): Sql;
   wrapPgliteClient(raw: PGlite): PGlite;
-  /** Starts collectors and pusher (and the in-process gateway without PUSHGATEWAY_URL); registers the final push. */
-  start(options: { shutdownHooks: ShutdownHooks }): Promise<{ gatewayUrl: string }>;
+  /** Starts collectors and pusher; registers the final push as a shutdown hook. */
+  start(options: { shutdownHooks: ShutdownHooks; push: PushTarget }): Promise<void>;
 }
 
 export function createNodeObservability({ config, logger }: { config: ObservabilityConfig; logger: PusherLogger & CollectorLogger }): NodeObservability {
-  const metrics = createApiMetrics();
+  const metrics = createApiMetrics(undefined, { redis: config.upstash !== undefined });
   const instance = `${hostname()}:${process.pid}`;
-  const applicationName = `${config.serviceName} ${instance}`;
+  const applicationName = `${config.logging.serviceName} ${instance}`;
   // The app's raw client, for the Postgres collector: its bookkeeping query is not app traffic in db_queries_total.
   // (The migration client is wrapped first and replaced by the app's pool.)
   let statsQuery: { run: RunQuery; applicationName?: string; embedded?: boolean } | undefined;
@@ -57,38 +60,22 @@ export function createNodeObservability({ config, logger }: { config: Observabil
       statsQuery = { run: async (text, params) => (await raw.query<Record<string, unknown>>(text, params)).rows, embedded: true };
       return instrumentPgliteClient(raw, metrics);
     },
-    async start({ shutdownHooks }) {
-      let gateway: RunningGateway | undefined;
-      let gatewayUrl = config.pushgatewayUrl;
-      if (!gatewayUrl) {
-        gateway = await startGateway({
-          config: loadGatewayConfig({ ...process.env, GATEWAY_PORT: String(config.gatewayPort), GATEWAY_STORE: 'memory', GATEWAY_HOST: config.host }),
-          logger: createGatewayLogger(process.env.LOG_LEVEL),
-        });
-        gatewayUrl = `http://127.0.0.1:${gateway.port}`;
-        shutdownHooks.add('in-process gateway', () => gateway!.stop());
-        logger.info({ url: `http://localhost:${gateway.port}/metrics` }, `PUSHGATEWAY_URL not set: gateway started in this process on port ${gateway.port}`);
-      }
-
+    async start({ shutdownHooks, push }) {
       const collectors: Collector[] = [...systemCollectors(metrics)];
       if (statsQuery) {
         const { run, ...options } = statsQuery;
         collectors.push(postgresCollector(run, metrics, options));
       }
       if (config.upstash) collectors.push(redisCollector(metrics, config.upstash));
-      // Without Redis its gauges would read a constant, misleading 0: they are not exposed at all then.
-      else for (const name of ['redis_connected_clients', 'redis_memory_usage_bytes']) metrics.registry.removeSingleMetric(name);
       const running = startCollectors(collectors, { intervalMs: config.pushIntervalMs, logger });
       await running.collectNow();
 
-      // The in-process gateway honours GATEWAY_PUSH_TOKEN like a standalone one; push with it when no token is given.
-      const token = config.pushgatewayToken ?? gateway?.config.pushToken;
       const pusher = new MetricsPusher({
         registry: metrics.registry,
-        url: gatewayUrl,
-        job: config.serviceName,
+        url: push.url,
+        job: config.logging.serviceName,
         instance,
-        ...(token ? { token } : {}),
+        ...(push.token ? { token: push.token } : {}),
         onGiveUp: (count) => metrics.metricsPushFailuresTotal.inc(count),
         logger,
       });
@@ -102,7 +89,6 @@ export function createNodeObservability({ config, logger }: { config: Observabil
         // Leave part of the hook's budget for the log line saying what was lost, should the gateway not answer.
         await pusher.flush(Math.max(500, Math.floor(config.shutdownTimeoutMs * 0.8)));
       });
-      return { gatewayUrl };
     },
   };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../db/migrate.js';
 import type { AppDatabase } from '../db/types.js';
 import * as schema from '../../drizzle/schema.js';
-import { difference, durationCount, queryCounts, runKnownWorkload } from '../../test/integration/instrumentation-support.js';
+import { difference, durationCount, queryCounts, runKnownWorkload } from '../../test/support/query-workload.js';
 import { createApiMetrics } from './metrics.js';
 import { instrumentPgliteClient, sqlOperation } from './query-timing.js';
 

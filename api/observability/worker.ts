@@ -2,7 +2,7 @@
 // collectors: a Worker has no OS to read and no interval), the request middleware, and a pusher that runs after
 // each request inside `ctx.waitUntil`, coalesced so an isolate has at most one push in flight. An isolate can be
 // evicted at any time after its last request: increments counted after its last acknowledged push are then lost,
-// which is the price of pushing from a platform without background work (see README "Metrics").
+// which is the price of pushing from a platform without background work (see docs/metrics.md).
 import type { MiddlewareHandler } from 'hono';
 import type { Sql } from 'postgres';
 import { Registry } from 'prom-client';
@@ -21,13 +21,13 @@ export interface WorkerObservability {
   afterRequest(ctx: ExecutionContext): void;
 }
 
-export function createWorkerObservability({ config, logger }: { config: Pick<Config, 'serviceName' | 'pushgatewayUrl' | 'pushgatewayToken'>; logger: PusherLogger }): WorkerObservability {
+export function createWorkerObservability({ config, logger }: { config: Pick<Config, 'logging' | 'pushgatewayUrl' | 'pushgatewayToken'>; logger: PusherLogger }): WorkerObservability {
   const metrics = createApiMetrics(new Registry(), { nodeCollectors: false });
   const pusher = config.pushgatewayUrl
     ? new MetricsPusher({
         registry: metrics.registry,
         url: config.pushgatewayUrl,
-        job: config.serviceName,
+        job: config.logging.serviceName,
         // Isolates come and go: each is its own instance, and the gateway's TTL retires the gauges of dead ones.
         instance: `worker-${crypto.randomUUID()}`,
         ...(config.pushgatewayToken ? { token: config.pushgatewayToken } : {}),

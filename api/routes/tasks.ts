@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../types.js';
 import { requireJson, storableText, validate } from '../validation.js';
-import { methodNotAllowed, notFound, pathId } from './ids.js';
+import { methodNotAllowed, notFound, pathId } from './path-errors.js';
 
 const title = storableText().trim().min(1, 'title must not be empty').max(500, 'title must be at most 500 characters');
 const done = z.boolean('done must be true or false');

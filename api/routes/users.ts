@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { pageQuerySchema, defaultPageSize } from '../pagination.js';
 import type { AppEnv } from '../types.js';
 import { requireJson, storableText, validate } from '../validation.js';
-import { methodNotAllowed, notFound, pathId } from './ids.js';
+import { methodNotAllowed, notFound, pathId } from './path-errors.js';
 import { createTaskSchema } from './tasks.js';
 
 const email = storableText().trim().toLowerCase().max(254).pipe(z.email('email must be an email address'));

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { LOAD_CPU, pinned, repoRoot } from './processes.js';
-import { requireBinary } from '../../test/services/process.js';
+import { requireBinary } from '../../test/support/services/process.js';
 
 const wrkDir = join(repoRoot, 'bench', 'wrk');
 

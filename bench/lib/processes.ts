@@ -1,12 +1,11 @@
 // Servers under test run in child processes, never in the process that drives load or prints results.
-// TypeScript entries are bundled with esbuild (already installed as tsx's own dependency) and run on plain
-// `node`: running them under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
+// TypeScript entries are compiled as production compiles them (build.ts) and run on plain `node`: running them
+// under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { build, type Plugin } from 'esbuild';
-import { pathToFileURL } from 'node:url';
-import { freePort, makeTempDir, removeDir, waitUntil } from '../../test/services/process.js';
+import { openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildEntry, nodeEntries, outputOf } from '../../build.js';
+import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil } from '../../test/support/services/process.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 // Inside node_modules so that the bundles' bare imports (hono, prom-client…) resolve to the installed packages.
@@ -31,42 +30,16 @@ export function pinned(cpu: string, command: string, args: string[]): [string, s
 const built = new Map<string, string>();
 
 /**
- * Modules that find files next to themselves (migrations, wrk scripts…) use import.meta.url; in a bundle
- * that would point at the bundle. This keeps each module's own location.
+ * Bundles a TypeScript entry as `npm run build` does (build.ts). The production entries go where that build puts
+ * them (dist/), so the bench runs the very JavaScript production runs; the rest go to a cache folder.
  */
-const keepModuleLocation: Plugin = {
-  name: 'keep-module-location',
-  setup(pluginBuild) {
-    pluginBuild.onLoad({ filter: /\.[cm]?ts$/ }, async ({ path }) => {
-      const source = readFileSync(path, 'utf8');
-      if (!source.includes('import.meta')) return undefined;
-      const contents = source
-        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(path).href))
-        .replaceAll('import.meta.dirname', JSON.stringify(dirname(path)))
-        .replaceAll('import.meta.filename', JSON.stringify(path));
-      return { contents, loader: 'ts' };
-    });
-  },
-};
-
 export async function bundle(entry: string): Promise<string> {
-  const absolute = resolve(repoRoot, entry);
-  const cached = built.get(absolute);
+  const cached = built.get(entry);
   if (cached) return cached;
-  mkdirSync(bundleDir, { recursive: true });
-  const outfile = join(bundleDir, `${entry.replaceAll(/[^a-zA-Z0-9]+/g, '_')}.mjs`);
-  await build({
-    entryPoints: [absolute],
-    outfile,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-    plugins: [keepModuleLocation],
-  });
-  built.set(absolute, outfile);
+  // .mjs: under node_modules no package.json says "type": "module".
+  const outfile = nodeEntries.includes(entry) ? outputOf(entry) : join(bundleDir, `${entry.replaceAll(/[^a-zA-Z0-9]+/g, '_')}.mjs`);
+  await buildEntry(entry, outfile);
+  built.set(entry, outfile);
   return outfile;
 }
 
@@ -120,11 +93,9 @@ const running = new Set<BenchProcess>();
 export async function startProcess(options: StartOptions): Promise<BenchProcess> {
   const dir = makeTempDir(`bench-${options.name}`);
   const port = await freePort();
-  const logFile = join(dir, `${options.name}.log`);
-  const fd = openSync(logFile, 'a');
   const [command, args] = pinned(options.cpu ?? SERVER_CPU, options.command, options.args(port, dir));
-  const child = spawn(command, args, {
-    stdio: ['ignore', fd, fd],
+  // Detached by default: the child leads its own process group, so wrappers like taskset/wrangler stop with it.
+  const spawned = spawnLogged(options.name, command, args, dir, {
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -133,14 +104,7 @@ export async function startProcess(options: StartOptions): Promise<BenchProcess>
     },
     detached: options.detached ?? true,
   });
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-  const logTail = (lines = 20) => {
-    try {
-      return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
-  };
+  const { child, logTail } = spawned;
   let url = `http://127.0.0.1:${port}`;
   const processHandle: BenchProcess = {
     name: options.name,
@@ -153,23 +117,7 @@ export async function startProcess(options: StartOptions): Promise<BenchProcess>
     logTail,
     async stop() {
       running.delete(processHandle);
-      if (child.exitCode === null && child.signalCode === null) {
-        // The child leads its own process group (detached), so wrappers like taskset/wrangler go with it.
-        try {
-          process.kill(-child.pid!, 'SIGTERM');
-        } catch {
-          child.kill('SIGTERM');
-        }
-        const killer = setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            child.kill('SIGKILL');
-          }
-        }, 5_000);
-        await exited;
-        clearTimeout(killer);
-      }
+      await spawned.stop();
       removeDir(dir);
     },
   };

@@ -4,8 +4,9 @@
 // what is measured is the sustained rate with nothing dropped, not how fast a buffer fills.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { loggingSettings } from '../../api/logging/config.js';
-import { createLogger } from '../../api/logging/logger.js';
+import { EnvReader } from '../../pushgateway/config/env.js';
+import { readLoggingConfig } from '../../api/logging/config.js';
+import { createNodeLogging } from '../../api/logging/node.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const linesPerRound = Number(process.env.BENCH_LINES ?? 100_000);
@@ -14,10 +15,9 @@ const CHUNK = 500;
 
 const elasticsearchUrl = process.env.ELASTICSEARCH_URL;
 if (!elasticsearchUrl) throw new Error('ELASTICSEARCH_URL must be set: there is nothing to ship to');
-const problems: string[] = [];
-const config = loggingSettings({ logLevel: 'info', serviceName: 'api', elasticsearch: { url: elasticsearchUrl } }, process.env, problems);
-if (problems.length) throw new Error(problems.join('; '));
-const { logger, shipper, close } = createLogger(config, {
+const reader = new EnvReader({ ...process.env, LOG_LEVEL: 'info', SERVICE_NAME: 'api', LOG_FILE: undefined });
+const config = reader.finish(readLoggingConfig(reader));
+const { logger, shipper, close } = createNodeLogging(config, {
   stdout: pino.destination({ dest: '/dev/null', sync: false }),
 });
 if (!shipper) throw new Error('the logger built no shipper although ELASTICSEARCH_URL is set');

@@ -7,10 +7,11 @@ import pino from 'pino';
 import { createApp } from '../../api/app.js';
 import type { Database } from '../../api/db/types.js';
 import { accessLog } from '../../api/logging/access-log.js';
-import { loggingSettings } from '../../api/logging/config.js';
-import { createLogger } from '../../api/logging/logger.js';
+import { readLoggingConfig } from '../../api/logging/config.js';
+import { createNodeLogging } from '../../api/logging/node.js';
 import { createApiMetrics } from '../../api/observability/metrics.js';
 import { requestMetrics } from '../../api/observability/request-metrics.js';
+import { EnvReader } from '../../pushgateway/config/env.js';
 
 const layers = ['app', 'metrics', 'access-log', 'shipping'] as const;
 const layer = process.env.BENCH_LAYER as (typeof layers)[number];
@@ -19,11 +20,9 @@ const depth = layers.indexOf(layer);
 
 // /livez never touches the database; createApp only needs something of the Database shape.
 const database: Database = { db: {} as Database['db'], driver: 'postgres', ping: async () => {}, close: async () => {} };
-const problems: string[] = [];
-const elasticsearch = depth >= 3 ? { url: process.env.ELASTICSEARCH_URL ?? '' } : undefined;
-const config = loggingSettings({ logLevel: 'info', serviceName: 'api', ...(elasticsearch ? { elasticsearch } : {}) }, {}, problems);
-if (problems.length) throw new Error(problems.join('; '));
-const logging = createLogger(config, { stdout: pino.destination({ dest: '/dev/null', sync: false }) });
+const reader = new EnvReader(depth >= 3 ? { ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL } : {});
+const config = reader.finish(readLoggingConfig(reader));
+const logging = createNodeLogging(config, { stdout: pino.destination({ dest: '/dev/null', sync: false }) });
 const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
 const middleware: MiddlewareHandler[] = [];
 if (depth >= 1) middleware.push(requestMetrics(createApiMetrics()));

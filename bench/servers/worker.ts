@@ -1,7 +1,7 @@
 // A Worker of ours (BENCH_WORKER_CONFIG = its wrangler.toml) in real workerd through Miniflare, bundled as
 // `wrangler deploy --dry-run` bundles it (the test harness' startWorker), in a process of its own.
 // Bindings can be overridden with BENCH_WORKER_BINDINGS (JSON object of vars).
-import { startWorker } from '../../test/services/workerd.js';
+import { startWorker } from '../../test/support/services/workerd.js';
 
 const config = process.env.BENCH_WORKER_CONFIG;
 if (!config) throw new Error('BENCH_WORKER_CONFIG must name a wrangler.toml');

@@ -6,7 +6,7 @@ import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/repo
 import { alternate } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
-import { startPostgres } from '../../test/services/postgres.js';
+import { startPostgres } from '../../test/support/services/postgres.js';
 import { startOurApi } from './our-api.js';
 
 const CONNECTIONS = 50;

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRedis } from '../../test/services/redis.js';
+import { startRedis } from '../../test/support/services/redis.js';
 import { API_LIKE_SERIES, apiLikeBody } from '../lib/exposition.js';
 import { LOAD_CPU, startNodeServer, type BenchProcess } from '../lib/processes.js';
 import { formatRatio, formatSpread, type Table } from '../lib/report.js';
@@ -25,7 +25,7 @@ export const gatewayRedisSuite: Suite = {
     try {
       const bodyFile = join(workDir, 'push.txt');
       writeFileSync(bodyFile, apiLikeBody());
-      const bridge = await startNodeServer('redis-bridge', 'api/redis-bridge/node.ts', {
+      const bridge = await startNodeServer('redis-bridge', 'test/support/redis-bridge/node.ts', {
         portEnv: ['BRIDGE_PORT'],
         readyPath: '/',
         cpu: LOAD_CPU,

@@ -23,7 +23,7 @@ function sumOf(exposition: string, metric: string): number {
 }
 
 export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean; databaseUrl: string }): Promise<OurApi> {
-  for (const entry of ['api/node.ts', 'pushgateway/node.ts', 'test/services/elasticsearch-bulk.ts']) {
+  for (const entry of ['api/node.ts', 'pushgateway/node.ts', 'test/support/services/elasticsearch-bulk.ts']) {
     if (!existsSync(join(repoRoot, entry))) throw new Error(`${entry} does not exist yet`);
   }
   const started: BenchProcess[] = [];
@@ -31,7 +31,12 @@ export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean
     for (const processHandle of started.reverse()) await processHandle.stop();
   };
   try {
-    const gateway = await startNodeServer('gateway', 'bench/servers/gateway.ts', { portEnv: ['GATEWAY_PORT'], readyPath: '/-/ready', cpu: LOAD_CPU });
+    const gateway = await startNodeServer('gateway', 'pushgateway/node.ts', {
+      env: { GATEWAY_HOST: '127.0.0.1' },
+      portEnv: ['GATEWAY_PORT'],
+      readyPath: '/-/ready',
+      cpu: LOAD_CPU,
+    });
     started.push(gateway);
     const env: Record<string, string> = {
       HOST: '127.0.0.1',

@@ -1,6 +1,6 @@
 // 4. Query timing: the cost of timing every query (db_queries_total, db_query_duration_seconds) on 10,000
 //    point selects through Drizzle against real PostgreSQL.
-import { startPostgres } from '../../test/services/postgres.js';
+import { startPostgres } from '../../test/support/services/postgres.js';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
 import { runNodeScript } from '../lib/processes.js';
 import { formatNumber, formatSpread, type Table } from '../lib/report.js';

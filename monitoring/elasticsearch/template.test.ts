@@ -8,8 +8,8 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { describe, expect, it } from 'vitest';
 import { accessLog } from '../../api/logging/access-log.js';
-import { createLogger } from '../../api/logging/logger.js';
-import { createWorkerLogger } from '../../api/logging/worker-logger.js';
+import { createNodeLogging } from '../../api/logging/node.js';
+import { createWorkerLogging } from '../../api/logging/worker.js';
 import { ilmPolicy, ilmPolicyPath, indexTemplatePath, readIndexTemplate, savedObjectsPath } from './setup.js';
 
 type Json = Record<string, unknown>;
@@ -48,7 +48,7 @@ async function everyKindOfLine(): Promise<Json[]> {
     return (answers.shift() ?? ((count: number): Record<string, unknown> => ({ errors: false, items: Array.from({ length: count }, () => ({ create: { status: 201 } })) })))(lines);
   });
   const client = new Client({ node: 'http://127.0.0.1:9200', Connection: mock.getConnection(), maxRetries: 0 });
-  const appLogger = createLogger(
+  const appLogger = createNodeLogging(
     { level: 'info', serviceName: 'api', serviceVersion: '1.0.0', environment: 'production', elasticsearch: { url: 'http://127.0.0.1:9200', dataStream: 'logs-api-default', maxBufferBytes: 4000, flushIntervalMs: 10_000 } },
     { stdout: { write: (chunk: string) => void chunks.push(chunk) }, elasticsearchClient: client, shipper: { minBackoffMs: 1, maxBackoffMs: 2, maxBatchBytes: 3000 } },
   );
@@ -72,7 +72,7 @@ async function everyKindOfLine(): Promise<Json[]> {
   appLogger.logger.info('buffer accepts again'); // "accepts lines again" report
   await appLogger.close(5_000);
   const workerLines: string[] = [];
-  const worker = createWorkerLogger({ level: 'info', serviceName: 'api' }, { console: (line) => workerLines.push(line) });
+  const worker = createWorkerLogging({ level: 'info', serviceName: 'api' }, { console: (line) => workerLines.push(line) });
   worker.logger.error({ err: new Error('worker boom'), 'user.id': '1' }, 'worker');
   return [...chunks.join('').split('\n'), ...workerLines].filter(Boolean).map((line) => JSON.parse(line) as Json);
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { repoRoot } from '../checks.js';
+import { repoRoot } from '../static-checks.js';
 import { CURRENT_SCHEMA_VERSION, lintDashboards, loadDashboards, panelQueries, substituteVariables, variableQueries, type DashboardFile } from './dashboards.js';
 
 const builtins = { __rate_interval: '1m', __range: '1h', __interval: '15s' };

@@ -2,6 +2,7 @@
 // with a message naming the variable, together with every other problem. The API reads these too when it
 // runs the gateway in its own process (readGatewayConfig into the API's reader).
 import { DEFAULT_MAX_IDEMPOTENCY_BYTES, IDEMPOTENCY_KEY_HEAP_BYTES } from '../core/idempotency.js';
+import { readRemoteWriteConfig, type RemoteWriteConfig } from '../remote-write/config.js';
 import { type Env, EnvReader } from './env.js';
 
 export interface GatewayConfig {
@@ -30,6 +31,12 @@ export interface GatewayConfig {
   /** Heap the remembered Idempotency-Keys may take (memory store and Durable Object); past it the oldest are forgotten. */
   maxIdempotencyBytes: number;
   enableAdminApi: boolean;
+  /** GATEWAY_REMOTE_WRITE_*; undefined = remote write off. */
+  remoteWrite: RemoteWriteConfig | undefined;
+  /** URL under which the gateway is reached from outside (as --web.external-url); undefined = not set. */
+  externalUrl: string | undefined;
+  /** Prefix of every route, "" or "/path" (as --web.route-prefix; defaults to the external URL's path). */
+  routePrefix: string;
 }
 
 export const defaultGatewayConfig: GatewayConfig = {
@@ -48,7 +55,18 @@ export const defaultGatewayConfig: GatewayConfig = {
   maxLabelsPerSeries: 64,
   maxIdempotencyBytes: DEFAULT_MAX_IDEMPOTENCY_BYTES,
   enableAdminApi: false,
+  remoteWrite: undefined,
+  externalUrl: undefined,
+  routePrefix: '',
 };
+
+/** The effective route prefix as the official computeRoutePrefix (main.go): leading "/", no trailing "/", "/" = none. */
+export function computeRoutePrefix(prefix: string | undefined, externalUrl: string | undefined): string {
+  let effective = prefix ?? (externalUrl === undefined ? '' : new URL(externalUrl).pathname);
+  if (effective === '/' || effective === '') return '';
+  if (!effective.startsWith('/')) effective = `/${effective}`;
+  return effective.replace(/\/+$/, '');
+}
 
 /** Reads the gateway's variables into `reader`; problems are recorded there, not thrown. */
 export function readGatewayConfig(reader: EnvReader): GatewayConfig {
@@ -71,6 +89,10 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
       reader.problem('GATEWAY_PERSISTENCE_FILE applies to GATEWAY_STORE=memory; with redis, Redis keeps the state (configure its AOF/RDB)');
     }
   }
+  const externalUrl = reader.url('GATEWAY_EXTERNAL_URL', ['http:', 'https:']);
+  const prefixSetting = reader.string('GATEWAY_ROUTE_PREFIX');
+  if (prefixSetting !== undefined && !/^[A-Za-z0-9/._~-]*$/.test(prefixSetting)) reader.problem('GATEWAY_ROUTE_PREFIX must be a path such as /pushgateway (letters, digits, / . _ ~ -)');
+  const routePrefix = computeRoutePrefix(prefixSetting, externalUrl);
   return {
     port: reader.integer('GATEWAY_PORT', defaults.port, 0, 65_535),
     host: reader.string('GATEWAY_HOST'),
@@ -87,6 +109,9 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     maxLabelsPerSeries: reader.integer('GATEWAY_MAX_LABELS_PER_SERIES', defaults.maxLabelsPerSeries, 0, 100_000),
     maxIdempotencyBytes: reader.integer('GATEWAY_MAX_IDEMPOTENCY_BYTES', defaults.maxIdempotencyBytes, IDEMPOTENCY_KEY_HEAP_BYTES, 64 * 1024 * 1024 * 1024),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
+    remoteWrite: readRemoteWriteConfig(reader),
+    externalUrl,
+    routePrefix,
   };
 }
 

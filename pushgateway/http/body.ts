@@ -4,6 +4,7 @@
 // the same code runs on Node and on workerd.
 import { jsonError } from './errors.js';
 import type { MiddlewareHandler } from 'hono';
+import { decodeSnappyFramed, SnappyFrameError, SnappyTooLargeError } from './snappy-framed.js';
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limitBytes: number, what: string) {
@@ -14,14 +15,14 @@ export class BodyTooLargeError extends Error {
 
 export class UnsupportedEncodingError extends Error {
   constructor(readonly encoding: string) {
-    super(`Content-Encoding ${encoding} is not supported; send identity or gzip`);
+    super(`Content-Encoding ${encoding} is not supported; send identity, gzip or snappy (framed)`);
     this.name = 'UnsupportedEncodingError';
   }
 }
 
 export class CorruptBodyError extends Error {
-  constructor(cause: unknown) {
-    super(`the gzip body cannot be inflated: ${cause instanceof Error ? cause.message : String(cause)}`);
+  constructor(cause: unknown, what = 'the gzip body cannot be inflated: ') {
+    super(`${what}${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'CorruptBodyError';
   }
 }
@@ -88,6 +89,7 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   if (!request.body) return new Uint8Array(0);
   const stream = request.body;
   if (encoding === 'identity' || encoding === '') return await receive(() => readLimited(stream, limitBytes, ''));
+  if (encoding === 'snappy') return decodeSnappyBody(await receive(() => readLimited(stream, limitBytes, '')), limitBytes);
   if (encoding !== 'gzip' && encoding !== 'x-gzip') throw new UnsupportedEncodingError(encoding);
   // The compressed bytes are received whole first (under the same limit, so a huge body of zeros is stopped
   // before it is inflated), then inflated with the limit on the inflated size.
@@ -103,6 +105,15 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   }
 }
 
+function decodeSnappyBody(compressed: Uint8Array, limitBytes: number): Uint8Array {
+  try {
+    return decodeSnappyFramed(compressed, limitBytes);
+  } catch (error) {
+    if (error instanceof SnappyTooLargeError) throw new BodyTooLargeError(limitBytes, ' once decompressed');
+    if (error instanceof SnappyFrameError) throw new CorruptBodyError(error, '');
+    throw error;
+  }
+}
 
 /** nginx's status for a request the client abandoned; counted apart from the gateway's own failures. */
 export const clientClosedRequest = 499;

@@ -20,6 +20,8 @@ export interface PushRouteOptions {
   store: GatewayStore;
   log: GatewayLog;
   clock: () => number;
+  /** GATEWAY_ROUTE_PREFIX ("" for none): the raw URL path starts with it. */
+  routePrefix?: string;
   /** Called when the store fails (not when it refuses a push): feeds a counter and readiness. */
   onStoreError: (error: unknown) => void;
 }
@@ -41,15 +43,15 @@ export function parsePushBody(body: Uint8Array, contentType: string | undefined)
 }
 
 /** The raw (still percent-encoded) path after `<prefix>/metrics/`. */
-function groupingPath(c: Context, prefix: string): string {
+function groupingPath(c: Context, prefix: string, routePrefix: string): string {
   const pathname = new URL(c.req.url).pathname;
-  return pathname.slice(`${prefix}/metrics/`.length);
+  return pathname.slice(`${routePrefix}${prefix}/metrics/`.length);
 }
 
 type Env = { Variables: BodyVariables };
 
 export function registerPushRoutes(app: Hono<Env>, prefix: string, mode: { put: PushMode; post: PushMode }, options: PushRouteOptions): void {
-  const { store, log, clock, onStoreError } = options;
+  const { store, log, clock, onStoreError, routePrefix = '' } = options;
   const storeFailure = (error: unknown) => {
     onStoreError(error);
     log.error({ err: error instanceof Error ? error.message : String(error) }, 'gateway store failed');
@@ -59,7 +61,7 @@ export function registerPushRoutes(app: Hono<Env>, prefix: string, mode: { put: 
   /** The grouping labels of the request's URL, or the 400 that refuses them. */
   const readGrouping = (c: Context<Env>) => {
     try {
-      return parseGroupingPath(groupingPath(c, prefix));
+      return parseGroupingPath(groupingPath(c, prefix, routePrefix));
     } catch (error) {
       if (error instanceof GroupingError) return jsonError(400, 'invalid_grouping', error.message);
       throw error;

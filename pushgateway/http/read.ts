@@ -4,15 +4,21 @@ import type { Env, Hono } from 'hono';
 import { formatGoFloat } from '../core/float.js';
 import { pushFailureTimeFamily, pushTimeFamily, renderGroups } from '../core/scrape-body.js';
 import { isHistogram, isSummary, type Group, type Metric, type MetricFamily } from '../core/model.js';
-import { contentTypes, endOfExposition, negotiateFormat, renderHeader, type ExpositionFormat } from '../core/exposition-format.js';
+import { contentTypes, endOfExposition, renderHeader, type ExpositionFormat } from '../core/exposition-format.js';
 import type { GatewayStore, StoreStats } from '../store/types.js';
 import { jsonError } from './errors.js';
 import type { RequestCounter } from './request-metrics.js';
+import type { PushSummaries } from './push-summaries.js';
+import { encodeDelimitedFamilies, protobufContentType } from '../core/protobuf-exposition.js';
+import { groupFamilies } from '../core/scrape-families.js';
+import { negotiateScrapeFormat } from '../core/scrape-negotiation.js';
+import { parseTextExposition } from '../core/text-parser.js';
 
 export interface ReadRouteOptions {
   store: GatewayStore;
   clock: () => number;
   requests: RequestCounter;
+  pushSummaries?: PushSummaries;
   startedAtMs: number;
   /** Flags shown by /api/v1/status (the effective configuration, secrets left out). */
   flags: Record<string, string>;
@@ -62,12 +68,25 @@ function apiFamily(family: Pick<MetricFamily, 'type' | 'help' | 'metrics'>, time
 
 export function apiGroup(group: Group): Record<string, unknown> {
   const timeStamp = new Date(group.lastPushMs).toISOString();
-  const entry: Record<string, unknown> = { labels: group.labels, last_push_successful: group.lastFailureMs <= group.lastPushMs };
+  // The group's labels as the URL gave them: the official leaves out an instance the URL did not name, and an empty
+  // instance is what a URL without one means here (core/grouping groupIdentity).
+  const { instance, ...urlLabels } = group.labels;
+  const labels = instance === '' ? urlLabels : group.labels;
+  const entry: Record<string, unknown> = { labels, last_push_successful: group.lastFailureMs <= group.lastPushMs };
   for (const family of group.families.values()) entry[family.name] = apiFamily(family, timeStamp);
   for (const [timeFamily, ms] of [[pushTimeFamily, group.lastPushMs], [pushFailureTimeFamily, group.lastFailureMs]] as const) {
     entry[timeFamily.name] = apiFamily({ ...timeFamily, metrics: [{ labels: group.labels, value: ms / 1000 }] }, timeStamp);
   }
   return entry;
+}
+
+/**
+ * The official build_information keys (main.go buildInfo) that mean something here; like an unstamped Go build,
+ * the ones nobody stamped are empty. `goVersion` is left out: `runtime` says what runs the gateway instead.
+ */
+function buildInformation(version: string): Record<string, string> {
+  const runtime = typeof navigator === 'undefined' ? 'unknown' : navigator.userAgent;
+  return { version, revision: '', branch: '', buildUser: '', buildDate: '', implementation: 'hono-edge-metrics gateway', runtime };
 }
 
 export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRouteOptions): void {
@@ -77,9 +96,29 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
     return jsonError(503, 'store_unavailable', 'the gateway store is unavailable');
   };
 
+  /** The gateway's own metrics (after the pushed ones) as exposition text. */
+  const ownMetrics = (format: ExpositionFormat, stats: { groups: number; series: number; deduplicatedPushes: number }) => {
+    const limit = options.seriesLimit === undefined ? '' : seriesLimitMetric(format, options.seriesLimit);
+    return selfMetrics(format, stats, requests, options.storeErrors()) + (options.pushSummaries?.render(format) ?? '') + limit + (options.extraMetrics?.(format) ?? '');
+  };
+
   app.get('/metrics', async (c) => {
-    const format = negotiateFormat(c.req.header('accept'));
+    const scrapeFormat = negotiateScrapeFormat(c.req.header('accept'));
     const now = clock();
+    if (scrapeFormat === 'protobuf') {
+      let groups;
+      let stats;
+      try {
+        groups = await store.groups(now);
+        stats = await store.stats(now);
+      } catch (error) {
+        return unavailable(error);
+      }
+      // The gateway's own metrics are written once, as text, and read back into families for the encoder.
+      const families = [...groupFamilies(groups), ...parseTextExposition(ownMetrics('text', stats)).families];
+      return c.body(encodeDelimitedFamilies(families), 200, { 'content-type': protobufContentType });
+    }
+    const format = scrapeFormat;
     let pushed: string;
     let stats;
     try {
@@ -88,8 +127,7 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
     } catch (error) {
       return unavailable(error);
     }
-    const limit = options.seriesLimit === undefined ? '' : seriesLimitMetric(format, options.seriesLimit);
-    const body = pushed + selfMetrics(format, stats, requests, options.storeErrors()) + limit + (options.extraMetrics?.(format) ?? '') + endOfExposition(format);
+    const body = pushed + ownMetrics(format, stats) + endOfExposition(format);
     return c.body(body, 200, { 'content-type': contentTypes[format] });
   });
 
@@ -105,7 +143,7 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
   app.get('/api/v1/status', (c) =>
     c.json({
       status: 'success',
-      data: { flags: options.flags, start_time: new Date(options.startedAtMs).toISOString(), build_information: { version: options.version, implementation: 'hono-edge-metrics gateway' } },
+      data: { flags: options.flags, start_time: new Date(options.startedAtMs).toISOString(), build_information: buildInformation(options.version) },
     }),
   );
 

@@ -6,12 +6,12 @@ import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../api/app.js';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
-import { openDatabase } from '../../api/db/open.js';
+import { openDatabase } from '../../api/db/node.js';
 import { createPostgresDatabase } from '../../api/db/postgres.js';
 import type { Database } from '../../api/db/types.js';
 import { upstashOptions } from '../../api/redis.js';
-import { freePort, startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../services/index.js';
-import { defineApiSuite } from './api-suite.js';
+import { freePort, startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
+import { defineApiSuite } from '../support/api-contract.js';
 
 let pg: RunningPostgres;
 let redisServer: RunningService;

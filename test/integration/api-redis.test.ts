@@ -7,11 +7,11 @@ import pino from 'pino';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type AppDeps } from '../../api/app.js';
-import { openDatabase } from '../../api/db/open.js';
+import { openDatabase } from '../../api/db/node.js';
 import type { Database } from '../../api/db/types.js';
 import { upstashOptions } from '../../api/redis.js';
 import { users } from '../../drizzle/schema.js';
-import { startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../services/index.js';
+import { startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
 
 let pg: RunningPostgres;
 let database: Database;

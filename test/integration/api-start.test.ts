@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../services/index.js';
+import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../support/services/index.js';
 
 const repoRoot = join(import.meta.dirname, '../..');
 const dir = makeTempDir('api-start');

@@ -7,7 +7,7 @@ import { createGatewayApp } from '../../pushgateway/app.js';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
-import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-aggregate.contract.js';
+import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../support/gateway-contract.js';
 
 const TOKEN = 'aggregate-token';
 const env = { GATEWAY_PUSH_TOKEN: TOKEN, GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES), GATEWAY_PORT: '0', LOG_LEVEL: 'silent' };

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
-import { queryPrometheus, startOfficialPushgateway, startPrometheus, waitUntil, type RunningService } from '../services/index.js';
+import { queryPrometheus, startOfficialPushgateway, startPrometheus, waitUntil, type RunningService } from '../support/services/index.js';
 
 let ours: RunningGateway;
 

@@ -6,10 +6,11 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MetricFamily } from '../../pushgateway/core/model.js';
-import { encodeDelimited } from '../../test/support/protobuf-bodies.js';
+import { encodeDelimited } from '../support/protobuf-bodies.js';
+import { decodeDelimitedMetricFamilies } from '../../pushgateway/core/protobuf.js';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
-import { startOfficialPushgateway, type RunningService } from '../services/index.js';
+import { startOfficialPushgateway, type RunningService } from '../support/services/index.js';
 
 const protobufType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
@@ -258,5 +259,78 @@ describe('parity with the official Pushgateway 1.5.1', () => {
     expect(['other help', 'some help']).toContain(result.official.hh?.help);
     expect(result.ours.hh?.help).toBe('other help');
     expect({ ...result.ours.hh, help: undefined }).toEqual({ ...result.official.hh, help: undefined });
+  });
+
+  it('treats an empty PUT as "delete the metrics, keep the group with a new push time" and an empty POST as "only touch the push time"', async () => {
+    // storage/diskmetricstore.go processWriteRequest (1.11 as 1.5.1): a PUT with no families deletes every
+    // family but the push timestamps, which are then set anew; a POST with none only sets them.
+    const pushTimes = async (base: string) => {
+      const text = await scrape(base);
+      return Object.fromEntries([...text.matchAll(/^push_time_seconds\{instance="",job="(\w+)"\} (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+    };
+    await runOnBoth([put('/metrics/job/ep', 'a 1\nb 2\n'), put('/metrics/job/epost', 'c 3\n')]);
+    const before = { official: await pushTimes(official.url), ours: await pushTimes(ours.url) };
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // push times are at least milliseconds apart on both
+    const result = await expectParity([put('/metrics/job/ep', ''), post('/metrics/job/epost', '')]);
+    expect(result.ours.a).toBeUndefined();
+    expect(result.ours.c?.samples).toEqual(['c{instance="",job="epost"} 3']);
+    expect(result.ours.push_time_seconds?.samples).toEqual(['push_time_seconds{instance="",job="ep"} <time>', 'push_time_seconds{instance="",job="epost"} <time>']);
+    const after = { official: await pushTimes(official.url), ours: await pushTimes(ours.url) };
+    for (const side of ['official', 'ours'] as const) {
+      expect(after[side].ep).toBeGreaterThan(before[side].ep!);
+      expect(after[side].epost).toBeGreaterThan(before[side].epost!);
+    }
+  });
+
+  it('serves the same families in delimited protobuf when the scraper asks for it (expfmt.Negotiate)', async () => {
+    await runOnBoth([
+      put('/metrics/job/pb/instance/i', '# HELP c_total Things.\n# TYPE c_total counter\nc_total{k="v"} 3\n# TYPE g gauge\ng -2.5\n'),
+      put('/metrics/job/pbh', '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 4\nh_sum 7.5\nh_count 4\n# TYPE s summary\ns{quantile="0.9"} 2\ns_sum 9\ns_count 5\nu 1\n'),
+    ]);
+    const accept = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,text/plain;version=0.0.4;q=0.5';
+    const decoded = async (base: string) => {
+      const response = await fetch(`${base}/metrics`, { headers: { accept } });
+      expect(response.headers.get('content-type')).toMatch(/^application\/vnd\.google\.protobuf; ?proto=io\.prometheus\.client\.MetricFamily; ?encoding=delimited/);
+      const { families } = decodeDelimitedMetricFamilies(new Uint8Array(await response.arrayBuffer()));
+      const pushed = families.filter((f) => !ownFamilies.test(f.name));
+      for (const f of pushed) {
+        if (f.name.startsWith('push_')) f.metrics = f.metrics.map((m) => ({ ...m, value: 'value' in m && m.value > 0 ? 1 : 0 }));
+        f.metrics.sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)));
+        for (const m of f.metrics) m.labels = Object.fromEntries(Object.entries(m.labels).sort());
+      }
+      return pushed.sort((a, b) => a.name.localeCompare(b.name));
+    };
+    const [theirs, mine] = [await decoded(official.url), await decoded(ours.url)];
+    expect(mine.map((f) => f.name)).toEqual(['c_total', 'g', 'h', 'push_failure_time_seconds', 'push_time_seconds', 's', 'u']);
+    expect(mine).toEqual(theirs);
+  });
+
+  it('answers /api/v1/metrics with the same groups, families and string values (api/v1/api.go metrics)', async () => {
+    await runOnBoth([
+      put('/metrics/job/api/instance/i', '# HELP c_total Things.\n# TYPE c_total counter\nc_total{k="v"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 4\nh_sum 7.5\nh_count 4\n# TYPE s summary\ns{quantile="0.9"} 2\ns_sum 9\ns_count 5\n'),
+      put('/metrics/job/api2', '# HELP g A gauge.\n# TYPE g gauge\ng 1e-07\n'),
+    ]);
+    const groups = async (base: string) => {
+      const body = (await (await fetch(`${base}/api/v1/metrics`)).json()) as { status: string; data: Array<Record<string, unknown>> };
+      expect(body.status).toBe('success');
+      const masked = JSON.parse(JSON.stringify(body.data), (key, value) => {
+        if (key === 'time_stamp') return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? '<time>' : value;
+        return value;
+      }) as Array<Record<string, { metrics?: Array<{ value?: string }> }>>;
+      for (const group of masked) for (const name of ['push_time_seconds', 'push_failure_time_seconds']) for (const m of group[name]?.metrics ?? []) m.value = m.value === '0' ? '0' : '<time>';
+      return masked.sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)));
+    };
+    expect(await groups(ours.url)).toEqual(await groups(official.url));
+  });
+
+  it('answers /api/v1/status with the fields of the official: flags, start_time, build_information (api/v1/api.go status)', async () => {
+    const status = async (base: string) => (await (await fetch(`${base}/api/v1/status`)).json()) as { status: string; data: Record<string, unknown> };
+    const [theirs, mine] = [await status(official.url), await status(ours.url)];
+    expect(Object.keys(mine.data).sort()).toEqual(Object.keys(theirs.data).sort());
+    expect(mine.status).toBe(theirs.status);
+    expect(Object.keys(mine.data.build_information as object)).toEqual(expect.arrayContaining(Object.keys(theirs.data.build_information as object).filter((key) => key !== 'goVersion')));
+    expect(Date.parse(String(mine.data.start_time))).not.toBeNaN();
+    expect(theirs.data.flags).toMatchObject({ 'web.enable-admin-api': 'true' });
+    expect(mine.data.flags).toMatchObject({ 'web.enable-admin-api': 'true', 'web.route-prefix': '' });
   });
 });

@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { groupKey } from '../../pushgateway/core/grouping.js';
 import type { ScalarMetric } from '../../pushgateway/core/model.js';
 import { decodeSnapshot } from '../../pushgateway/store/snapshot-codec.js';
-import { freePort, makeTempDir, removeDir } from '../services/process.js';
-import { scrape, startGatewayProcess, type GatewayProcess } from './gateway-processes.js';
+import { freePort, makeTempDir, removeDir } from '../support/services/process.js';
+import { scrape, startGatewayProcess, type GatewayProcess } from '../support/gateway-processes.js';
 
 const TOKEN = 'persist-token';
 let dir: string;

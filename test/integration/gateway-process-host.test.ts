@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeTempDir, removeDir } from '../services/index.js';
-import { startGatewayProcess } from './gateway-processes.js';
+import { makeTempDir, removeDir } from '../support/services/index.js';
+import { startGatewayProcess } from '../support/gateway-processes.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dir = makeTempDir('gateway-host');

@@ -5,10 +5,10 @@
 // 200 (a lost response). Both replicas must then show exactly the sums that were sent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistogramMetric, ScalarMetric } from '../../pushgateway/core/model.js';
-import { freePort, httpOk, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../services/process.js';
-import { startRedis } from '../services/redis.js';
-import type { RunningService } from '../services/process.js';
-import { scrape, startGatewayProcess, type GatewayProcess } from './gateway-processes.js';
+import { freePort, httpOk, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../support/services/process.js';
+import { startRedis } from '../support/services/redis.js';
+import type { RunningService } from '../support/services/process.js';
+import { scrape, startGatewayProcess, type GatewayProcess } from '../support/gateway-processes.js';
 
 const CLIENTS = 50;
 const PUSHES_PER_CLIENT = 200;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   dir = makeTempDir('gw-replicas');
   redis = await startRedis();
   const bridgePort = await freePort();
-  bridge = spawnLogged('bridge', process.execPath, ['--import', 'tsx', 'api/redis-bridge/node.ts'], dir, {
+  bridge = spawnLogged('bridge', process.execPath, ['--import', 'tsx', 'test/support/redis-bridge/node.ts'], dir, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL: redis.url, BRIDGE_TOKEN, BRIDGE_PORT: String(bridgePort), BRIDGE_HOST: '127.0.0.1' },
   });
   await waitUntil(() => httpOk(`http://127.0.0.1:${bridgePort}/`), { what: 'redis bridge', timeoutMs: 120_000 }).catch((error: unknown) => {

@@ -10,9 +10,9 @@ import { MemoryStore } from '../../pushgateway/store/memory.js';
 import type { HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
 import { parseLabelText, RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
 import type { PushRequest } from '../../pushgateway/store/types.js';
-import { startRedis, startRedisBridge, type RunningRedisBridge } from '../services/redis.js';
-import type { RunningService } from '../services/process.js';
-import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-aggregate.contract.js';
+import { startRedis, startRedisBridge, type RunningRedisBridge } from '../support/services/redis.js';
+import type { RunningService } from '../support/services/process.js';
+import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../support/gateway-contract.js';
 
 let redis: RunningService;
 let bridge: RunningRedisBridge;

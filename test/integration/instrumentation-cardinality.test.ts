@@ -14,7 +14,7 @@ import { requestMetrics } from '../../api/observability/request-metrics.js';
 import { MetricsPusher } from '../../pushgateway/client/index.js';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
-import { startPostgres, type RunningPostgres } from '../services/index.js';
+import { startPostgres, type RunningPostgres } from '../support/services/index.js';
 
 let pg: RunningPostgres;
 let database: Database;

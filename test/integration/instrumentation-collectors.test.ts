@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisCollector } from '../../api/observability/collectors/redis.js';
 import { startCollectors } from '../../api/observability/collectors/scheduler.js';
 import { createApiMetrics } from '../../api/observability/metrics.js';
-import { startRedis, startRedisBridge, type RunningRedisBridge, type RunningService } from '../services/index.js';
+import { startRedis, startRedisBridge, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
 
 let redis: RunningService;
 let bridge: RunningRedisBridge | undefined;

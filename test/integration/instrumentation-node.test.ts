@@ -21,7 +21,7 @@ import {
   type RunningRedisBridge,
   type RunningService,
   type SpawnedProcess,
-} from '../services/index.js';
+} from '../support/services/index.js';
 
 const repoRoot = join(import.meta.dirname, '../..');
 const PUSH_INTERVAL_MS = 500;
@@ -214,15 +214,15 @@ describe('instrumentation end to end on Node (PostgreSQL → pusher → gateway 
     }
   });
 
-  it('every query of the seed guide returns data', async () => {
-    const seedQueries = [
+  it('the starter PromQL queries (request rate, mean latency, 5xx ratio, Postgres and Redis gauges) return data', async () => {
+    const starterQueries = [
       'rate(http_requests_total[5m])',
       'rate(http_request_duration_seconds_sum[5m]) / rate(http_request_duration_seconds_count[5m])',
       'rate(http_requests_total{status=~"5.."}[5m]) / rate(http_requests_total[5m])',
       'postgres_connections',
       'redis_memory_usage_bytes',
     ];
-    for (const query of seedQueries) {
+    for (const query of starterQueries) {
       await waitUntil(async () => (await queryPrometheus(prometheus.url, query)).length > 0, { timeoutMs: 30_000, intervalMs: 500, what: `data for ${query}` });
     }
     expect(await promValue('postgres_connections')).toBeGreaterThanOrEqual(1);

@@ -12,8 +12,8 @@ import { postgresCollector, postgresRunQuery, tagPostgresConnections } from '../
 import { createApiMetrics } from '../../api/observability/metrics.js';
 import { instrumentPostgresClient, uninstrumentedPostgresClient } from '../../api/observability/query-timing.js';
 import * as schema from '../../drizzle/schema.js';
-import { startPostgres, type RunningPostgres } from '../services/index.js';
-import { difference, durationCount, queryCounts, runKnownWorkload } from './instrumentation-support.js';
+import { startPostgres, type RunningPostgres } from '../support/services/index.js';
+import { difference, durationCount, queryCounts, runKnownWorkload } from '../support/query-workload.js';
 
 let pg: RunningPostgres;
 let url: string;

@@ -3,9 +3,9 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../api/config.js';
-import { createLogger } from '../../api/logging/logger.js';
-import { makeTempDir, removeDir } from '../services/process.js';
+import { loadConfig } from '../../api/config.js';
+import { createNodeLogging } from '../../api/logging/node.js';
+import { makeTempDir, removeDir } from '../support/services/process.js';
 
 describe('file logs (LOG_FILE)', () => {
   const dirs: string[] = [];
@@ -17,8 +17,8 @@ describe('file logs (LOG_FILE)', () => {
     const dir = makeTempDir('logging-file');
     dirs.push(dir);
     const maxBytes = 4096;
-    const config = parseConfig({ LOG_FILE: join(dir, 'logs', 'api.log'), LOG_FILE_MAX_BYTES: String(maxBytes), LOG_FILE_BACKUPS: '2' });
-    const { logger, close } = createLogger(config.logging, { stdout: { write: () => {} } });
+    const config = loadConfig({ LOG_FILE: join(dir, 'logs', 'api.log'), LOG_FILE_MAX_BYTES: String(maxBytes), LOG_FILE_BACKUPS: '2' });
+    const { logger, close } = createNodeLogging(config.logging, { stdout: { write: () => {} } });
     const total = 300;
     // Lines in small bursts, as a server writes them: pino-roll checks the size after each write of its worker.
     for (let n = 0; n < total; n++) {
@@ -59,8 +59,8 @@ describe('file logs (LOG_FILE)', () => {
       dirs.push(dir);
       // The "directory" is a regular file: mkdir fails with EEXIST / open with ENOTDIR.
       writeFileSync(join(dir, 'not-a-dir'), '');
-      const config = parseConfig({ LOG_FILE: join(dir, 'not-a-dir', 'api.log') });
-      const { logger, close } = createLogger(config.logging, { stdout: { write: (chunk: string) => void stdout.push(chunk) } });
+      const config = loadConfig({ LOG_FILE: join(dir, 'not-a-dir', 'api.log') });
+      const { logger, close } = createNodeLogging(config.logging, { stdout: { write: (chunk: string) => void stdout.push(chunk) } });
       logger.info('still here');
       await expect.poll(() => stderr.join(''), { timeout: 5_000 }).toContain('LOG_FILE');
       await close(5_000);
@@ -72,7 +72,7 @@ describe('file logs (LOG_FILE)', () => {
   });
 
   it('writes nothing to a file when LOG_FILE is unset', () => {
-    expect(parseConfig({}).logging.file).toBeUndefined();
+    expect(loadConfig({}).logging.file).toBeUndefined();
   });
 });
 

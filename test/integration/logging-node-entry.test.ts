@@ -2,8 +2,8 @@
 // stream, and SIGTERM ships what is still buffered — the last line ("stopped") included — before the exit.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../services/process.js';
-import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../services/elasticsearch-bulk.js';
+import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil, type SpawnedProcess } from '../support/services/process.js';
+import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
 
 describe('npm start ships its logs to Elasticsearch and flushes them on SIGTERM', () => {
   let standIn: ElasticsearchStandIn;

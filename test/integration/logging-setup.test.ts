@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createElasticsearchClient } from '../../api/logging/transport-client.js';
 import { applyElasticsearchSetup, ilmPolicy, importKibanaSavedObjects, readIndexTemplate, savedObjectsPath } from '../../monitoring/elasticsearch/setup.js';
-import { startElasticsearchStandIn, startKibanaStandIn, type ElasticsearchStandIn, type KibanaStandIn } from '../services/elasticsearch-bulk.js';
+import { startElasticsearchStandIn, startKibanaStandIn, type ElasticsearchStandIn, type KibanaStandIn } from '../support/services/elasticsearch-bulk.js';
 
 const execFileAsync = promisify(execFile);
 const tsx = 'node_modules/.bin/tsx';

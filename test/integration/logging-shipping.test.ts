@@ -10,11 +10,11 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessLog } from '../../api/logging/access-log.js';
 import type { ElasticsearchLogConfig, LoggingConfig } from '../../api/logging/config.js';
-import { createLogger, type AppLogger, type CreateLoggerOptions } from '../../api/logging/logger.js';
+import { createNodeLogging, type NodeLogging, type NodeLoggingOptions } from '../../api/logging/node.js';
 import { createElasticsearchClient } from '../../api/logging/transport-client.js';
 import { createApiMetrics, type ApiMetrics } from '../../api/observability/metrics.js';
 import { applyElasticsearchSetup } from '../../monitoring/elasticsearch/setup.js';
-import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../services/elasticsearch-bulk.js';
+import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
 
 interface Backend {
   connection: Omit<ElasticsearchLogConfig, 'dataStream' | 'maxBufferBytes' | 'flushIntervalMs'>;
@@ -24,14 +24,14 @@ interface Backend {
 }
 
 interface Harness {
-  appLogger: AppLogger;
+  appLogger: NodeLogging;
   metrics: ApiMetrics;
   stdout: string[];
   run: string;
   app: Hono;
 }
 
-function harness(backend: Backend, overrides: Partial<ElasticsearchLogConfig> = {}, shipper: NonNullable<CreateLoggerOptions['shipper']> = {}): Harness {
+function harness(backend: Backend, overrides: Partial<ElasticsearchLogConfig> = {}, shipper: NonNullable<NodeLoggingOptions['shipper']> = {}): Harness {
   const stdout: string[] = [];
   const metrics = createApiMetrics(new Registry(), { nodeCollectors: false });
   const config: LoggingConfig = {
@@ -39,7 +39,7 @@ function harness(backend: Backend, overrides: Partial<ElasticsearchLogConfig> = 
     serviceName: 'api',
     elasticsearch: { ...backend.connection, dataStream: backend.dataStream, maxBufferBytes: 8 * 1024 * 1024, flushIntervalMs: 50, ...overrides },
   };
-  const appLogger = createLogger(config, {
+  const appLogger = createNodeLogging(config, {
     stdout: { write: (chunk: string) => void stdout.push(chunk) },
     shipper: { minBackoffMs: 20, maxBackoffMs: 200, ...shipper },
   });

@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { queryPrometheus, startAlertmanager, waitUntil, type RunningService } from '../services/index.js';
-import { alertRules, API_JOB, repoRoot, sendAll, startMonitoringStack, type MonitoringStack } from './monitoring-stack.js';
+import { queryPrometheus, startAlertmanager, waitUntil, type RunningService } from '../support/services/index.js';
+import { alertRules, API_JOB, repoRoot, sendAll, startMonitoringStack, type MonitoringStack } from '../support/monitoring-stack.js';
 
 interface Notification {
   receiver: string;
@@ -105,7 +105,7 @@ describe('HighErrorRate end to end', () => {
     expect(alert!.labels).toEqual({ alertname: 'HighErrorRate', job: API_JOB, severity: 'critical', monitor: 'hono-edge-metrics' });
     expect(alert!.annotations.summary).toBe(`More than 5% of ${API_JOB} requests fail with 5xx`);
     expect(alert!.annotations.description).toMatch(new RegExp(`^\\d+(\\.\\d+)?% of the requests to ${API_JOB} answered 5xx over the last 5 minutes \\(threshold 5% for 5 minutes\\)\\.$`));
-    expect(alert!.annotations.runbook_url).toBe('README.md#runbook-higherrorrate');
+    expect(alert!.annotations.runbook_url).toBe('docs/runbooks.md#higherrorrate');
     const notification = notifications.find((n) => n.receiver === 'webhook' && n.alerts.includes(alert!))!;
     expect(notification.groupLabels).toEqual({ alertname: 'HighErrorRate', job: API_JOB });
   }, 180_000);

@@ -6,8 +6,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { panelQueries, variableQueries } from '../../monitoring/grafana/dashboards.js';
-import { waitUntil } from '../services/index.js';
-import { alertRules, API_JOB, scalarQuery, sendAll, startMonitoringStack, type MonitoringStack } from './monitoring-stack.js';
+import { waitUntil } from '../support/services/index.js';
+import { alertRules, API_JOB, scalarQuery, sendAll, startMonitoringStack, type MonitoringStack } from '../support/monitoring-stack.js';
 
 /** What Grafana would put in for its built-ins on a 1 h dashboard with 1 s scrapes. */
 const builtins = { __rate_interval: '1m', __range: '1h', __interval: '15s' };

@@ -1,7 +1,7 @@
 // The Upstash REST bridge against real Redis 7, driven by the real @upstash/redis client.
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, startRedisBridge, type RunningRedisBridge, type RunningService } from '../services/index.js';
+import { startRedis, startRedisBridge, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
 
 describe('Upstash REST bridge over real Redis', () => {
   let redis: RunningService;

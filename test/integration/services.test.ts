@@ -1,7 +1,7 @@
 // The harness itself: every real service the suite relies on starts on loopback and stops by PID.
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { startAlertmanager, startOfficialPushgateway, startPostgres, startPrometheus } from '../services/index.js';
+import { startAlertmanager, startOfficialPushgateway, startPostgres, startPrometheus } from '../support/services/index.js';
 
 function processAlive(pid: number): boolean {
   try {

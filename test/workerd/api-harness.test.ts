@@ -4,8 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, removeDir } from '../services/process.js';
-import { startWorker, type RunningWorker } from '../services/workerd.js';
+import { makeTempDir, removeDir } from '../support/services/process.js';
+import { startWorker, type RunningWorker } from '../support/services/workerd.js';
 
 const workerSource = `
 import { DurableObject } from 'cloudflare:workers';

@@ -4,10 +4,10 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
-import { defineApiSuite } from '../integration/api-suite.js';
-import { freePort, startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../services/index.js';
-import { makeTempDir, removeDir } from '../services/process.js';
-import { bundleWorker, startWorker, type RunningWorker } from '../services/workerd.js';
+import { defineApiSuite } from '../support/api-contract.js';
+import { freePort, startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
+import { makeTempDir, removeDir } from '../support/services/process.js';
+import { bundleWorker, startWorker, type RunningWorker } from '../support/services/workerd.js';
 
 const config = resolve(import.meta.dirname, '../../wrangler.toml');
 

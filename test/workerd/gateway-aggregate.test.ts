@@ -4,10 +4,10 @@
 // and the same contract with GATEWAY_STORE=redis (real Redis 7 behind the Upstash REST bridge).
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, removeDir, type RunningService } from '../services/process.js';
-import { startRedis, startRedisBridge, type RunningRedisBridge } from '../services/redis.js';
-import { bundleWorker, startWorker, type RunningWorker } from '../services/workerd.js';
-import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../integration/gateway-aggregate.contract.js';
+import { makeTempDir, removeDir, type RunningService } from '../support/services/process.js';
+import { startRedis, startRedisBridge, type RunningRedisBridge } from '../support/services/redis.js';
+import { bundleWorker, startWorker, type RunningWorker } from '../support/services/workerd.js';
+import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../support/gateway-contract.js';
 
 const CONFIG = resolve(import.meta.dirname, '../../pushgateway/wrangler.toml');
 const TOKEN = 'workers-push-token';

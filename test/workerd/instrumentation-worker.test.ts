@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { createGatewayLogger, startGateway, type RunningGateway } from '../../pushgateway/server.js';
-import { startPostgres, waitUntil, type RunningPostgres } from '../services/index.js';
-import { makeTempDir, removeDir } from '../services/process.js';
-import { bundleWorker, startWorker, type RunningWorker } from '../services/workerd.js';
+import { startPostgres, waitUntil, type RunningPostgres } from '../support/services/index.js';
+import { makeTempDir, removeDir } from '../support/services/process.js';
+import { bundleWorker, startWorker, type RunningWorker } from '../support/services/workerd.js';
 
 const config = resolve(import.meta.dirname, '../../wrangler.toml');
 

@@ -6,11 +6,11 @@ import { requestId } from 'hono/request-id';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessLog } from '../../api/logging/access-log.js';
-import { createLogger } from '../../api/logging/logger.js';
-import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../services/elasticsearch-bulk.js';
-import { startWorker, type RunningWorker } from '../services/workerd.js';
+import { createNodeLogging } from '../../api/logging/node.js';
+import { startElasticsearchStandIn, type ElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
+import { startWorker, type RunningWorker } from '../support/services/workerd.js';
 
-const fixture = join(import.meta.dirname, 'logging-fixture', 'wrangler.toml');
+const fixture = join(import.meta.dirname, '..', 'support', 'logging-worker', 'wrangler.toml');
 const apiKey = 'd29ya2VyOmtleQ==';
 
 /** Fields that differ by nature between two runs or runtimes. */
@@ -21,10 +21,10 @@ function comparable(document: Record<string, unknown>): Record<string, unknown> 
   return rest;
 }
 
-/** The same routes as the fixture, served by the Node logger, for a line-by-line comparison. */
+/** The same routes as the logging worker, served by the Node logger, for a line-by-line comparison. */
 async function nodeLineFor(path: string): Promise<Record<string, unknown>> {
   const chunks: string[] = [];
-  const { logger } = createLogger({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
+  const { logger } = createNodeLogging({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
   const app = new Hono();
   app.use(requestId());
   app.use(accessLog({ logger }));

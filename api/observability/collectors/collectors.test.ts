@@ -81,3 +81,22 @@ describe('startCollectors', () => {
     }
   });
 });
+
+describe('which collector metrics are registered', () => {
+  const names = async (metrics: ReturnType<typeof createApiMetrics>) => (await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name);
+
+  it('leaves out the Redis gauges when there is no Redis to read, keeping the other collectors', async () => {
+    const withRedis = await names(createApiMetrics());
+    const withoutRedis = await names(createApiMetrics(undefined, { redis: false }));
+    expect(withRedis).toEqual(expect.arrayContaining(['redis_connected_clients', 'redis_memory_usage_bytes', 'system_cpu_usage_percent']));
+    expect(withoutRedis).not.toContain('redis_connected_clients');
+    expect(withoutRedis).not.toContain('redis_memory_usage_bytes');
+    expect(withoutRedis).toContain('system_cpu_usage_percent');
+  });
+
+  it('registers no collector metric at all on Workers', async () => {
+    const registered = await names(createApiMetrics(undefined, { nodeCollectors: false }));
+    expect(registered.filter((name) => /^(system|postgres|redis)_/.test(name))).toEqual([]);
+    expect(registered).toContain('http_requests_total');
+  });
+});

@@ -1,0 +1,117 @@
+// Logging on Node: pino with ECS fields (`@elastic/ecs-pino-format`), secret-named fields redacted before
+// serialization, and up to three destinations fed by one serialized line — stdout, a rotated file (pino-roll)
+// and the Elasticsearch shipper (in-process, O(1) per line: it queues the string pino already made).
+import { hostname } from 'node:os';
+import type { Client } from '@elastic/elasticsearch';
+import { ecsFormat } from '@elastic/ecs-pino-format';
+import pino, { type DestinationStream, type Logger, type LoggerOptions, type StreamEntry } from 'pino';
+import type { LoggingConfig } from './config.js';
+import { shipperCounters } from './metrics.js';
+import { avoidEcsConflicts } from './ecs.js';
+import { redactSecrets } from './redact.js';
+import { openRotatingFile } from './rotating-file.js';
+import { LogShipper, type ShipperReport, type ShipperTuning } from './shipper.js';
+import { createElasticsearchClient, elasticsearchClientTransport } from './transport-client.js';
+import type { Logging } from './types.js';
+
+export interface NodeLoggingOptions {
+  /** Replaces stdout (tests); default: asynchronous fd 1, flushed on close. */
+  stdout?: DestinationStream;
+  /** Replaces the client built from `config.elasticsearch` (tests: `@elastic/elasticsearch-mock`). */
+  elasticsearchClient?: Client;
+  /** Shipper tuning beyond the config (tests and benchmarks). */
+  shipper?: ShipperTuning;
+}
+
+export interface NodeLogging extends Logging {
+  /** Shutdown: ships what is buffered, then closes the log file and flushes stdout. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+function ecsLoggerOptions(config: LoggingConfig): LoggerOptions {
+  const ecs = ecsFormat({
+    apmIntegration: false,
+    serviceName: config.serviceName,
+    ...(config.serviceVersion ? { serviceVersion: config.serviceVersion } : {}),
+    ...(config.environment ? { serviceEnvironment: config.environment } : {}),
+  });
+  const formatters = ecs.formatters!;
+  return {
+    ...ecs,
+    level: config.level,
+    base: { pid: process.pid, hostname: hostname() },
+    formatters: {
+      level: formatters.level!,
+      bindings: (bindings) => redactSecrets(formatters.bindings!(bindings)),
+      log: (object) => avoidEcsConflicts(redactSecrets(formatters.log!(object))),
+    },
+  };
+}
+
+function allLevels(stream: DestinationStream): StreamEntry {
+  // The logger's own level decides; a multistream entry defaults to `info` otherwise.
+  return { level: 'trace', stream };
+}
+
+export function createNodeLogging(config: LoggingConfig, options: NodeLoggingOptions = {}): NodeLogging {
+  const loggerOptions = ecsLoggerOptions(config);
+  const stdout = options.stdout ?? pino.destination({ dest: 1, sync: false });
+  const file = config.file
+    ? openRotatingFile(config.file, (error) => process.stderr.write(`LOG_FILE ${config.file!.path}: ${error.message}\n`))
+    : undefined;
+  const local: DestinationStream[] = file ? [stdout, file] : [stdout];
+
+  // The shipper's own trouble goes to stdout and the file only: a report about a full buffer must not
+  // queue into that buffer.
+  const diagnostics = pino({ ...loggerOptions, name: 'log-shipper' }, pino.multistream(local.map(allLevels)));
+  const report: ShipperReport = (level, message, fields) => diagnostics[level](fields, message);
+
+  let shipper: LogShipper | undefined;
+  if (config.elasticsearch) {
+    const client = options.elasticsearchClient ?? createElasticsearchClient(config.elasticsearch);
+    shipper = new LogShipper({
+      transport: elasticsearchClientTransport(client, config.elasticsearch.dataStream),
+      mode: 'background',
+      maxBufferBytes: config.elasticsearch.maxBufferBytes,
+      flushIntervalMs: config.elasticsearch.flushIntervalMs,
+      ...options.shipper,
+      report,
+    });
+  }
+
+  const destinations = shipper ? [...local, shipper] : local;
+  const logger = redactChildBindings(
+    pino(loggerOptions, destinations.length === 1 ? destinations[0]! : pino.multistream(destinations.map(allLevels))),
+  );
+
+  return {
+    logger,
+    ...(shipper ? { shipper } : {}),
+    countInto: (metrics) => shipper?.attachCounters(shipperCounters(metrics)),
+    flush: async (timeoutMs = 10_000) => {
+      await shipper?.flush(timeoutMs);
+    },
+    close: async (timeoutMs = 10_000) => {
+      await shipper?.close(timeoutMs);
+      if (file) await file.close(timeoutMs);
+      const flushSync = (stdout as { flushSync?: () => void }).flushSync;
+      try {
+        flushSync?.call(stdout);
+      } catch {
+        // Not yet open (nothing written) or already closed: nothing to flush.
+      }
+    },
+  };
+}
+
+/**
+ * pino skips `formatters.bindings` for `child()` bindings (it serializes them once, at creation), so they are
+ * redacted on the way in. Children inherit `child` from the root through their prototype chain.
+ */
+function redactChildBindings(logger: Logger): Logger {
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return child.call(this, redactSecrets(bindings), options);
+  } as Logger['child'];
+  return logger;
+}

@@ -1,0 +1,36 @@
+// Which format a scrape gets, from its Accept header, as expfmt.Negotiate decides for the official gateway:
+// delimited protobuf when the scraper asks for `application/vnd.google.protobuf` with
+// proto=io.prometheus.client.MetricFamily (encoding delimited or unspecified) and prefers it by q; otherwise the
+// text formats by core/exposition-format negotiateFormat (OpenMetrics when preferred, else text 0.0.4).
+import { negotiateFormat, type ExpositionFormat } from './exposition-format.js';
+
+export type ScrapeFormat = ExpositionFormat | 'protobuf';
+
+interface AcceptEntry {
+  mediaType: string;
+  params: Map<string, string>;
+  q: number;
+}
+
+function parseAccept(accept: string): AcceptEntry[] {
+  return accept.split(',').map((part) => {
+    const [mediaType = '', ...rest] = part.split(';').map((s) => s.trim());
+    const params = new Map(rest.map((param) => {
+      const eq = param.indexOf('=');
+      return [param.slice(0, eq).trim().toLowerCase(), param.slice(eq + 1).trim().replace(/^"|"$/g, '')] as const;
+    }));
+    const q = params.has('q') ? Number(params.get('q')) : 1;
+    return { mediaType: mediaType.toLowerCase(), params, q: Number.isFinite(q) ? q : 0 };
+  });
+}
+
+export function negotiateScrapeFormat(accept: string | undefined | null): ScrapeFormat {
+  if (!accept) return 'text';
+  const entries = parseAccept(accept);
+  const isProtobuf = (e: AcceptEntry) =>
+    e.mediaType === 'application/vnd.google.protobuf' && e.params.get('proto') === 'io.prometheus.client.MetricFamily' && (e.params.get('encoding') ?? 'delimited') === 'delimited';
+  const protobufQ = Math.max(0, ...entries.filter(isProtobuf).map((e) => e.q));
+  const othersQ = Math.max(0, ...entries.filter((e) => !isProtobuf(e) && /^(text\/plain|application\/openmetrics-text|text\/\*|\*\/\*)$/.test(e.mediaType)).map((e) => e.q));
+  if (protobufQ > 0 && protobufQ >= othersQ) return 'protobuf';
+  return negotiateFormat(accept);
+}

@@ -1,0 +1,92 @@
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
+import { describe, expect, it } from 'vitest';
+import { decodeRequestBody, decodeWriteRequest } from '../../test/support/remote-write-decode.js';
+import { parseTextExposition } from '../core/text-parser.js';
+import { MemoryStore } from '../store/memory.js';
+import { encodeRequestBody, encodeWriteRequest } from './encode.js';
+import { samplesOfGroups } from './series.js';
+
+describe('WriteRequest encoding', () => {
+  it('writes TimeSeries(labels, samples) that an independent reader decodes to the same values', () => {
+    const samples = [
+      { labels: [['__name__', 'up'], ['job', 'a']] as const, value: 1.5, timestampMs: 1_700_000_000_123 },
+      { labels: [['__name__', 'x_total'], ['le', '+Inf'], ['z', 'ü']] as const, value: Number.NaN, timestampMs: 0 },
+    ];
+    expect(decodeWriteRequest(encodeWriteRequest(samples))).toEqual([
+      { labels: [['__name__', 'up'], ['job', 'a']], samples: [{ value: 1.5, timestampMs: 1_700_000_000_123 }] },
+      { labels: [['__name__', 'x_total'], ['le', '+Inf'], ['z', 'ü']], samples: [{ value: Number.NaN, timestampMs: 0 }] },
+    ]);
+  });
+
+  it('matches the protobuf wire format byte for byte for one label and one sample', () => {
+    const bytes = encodeWriteRequest([{ labels: [['a', 'b']], value: 1, timestampMs: 2 }]);
+    // 0a len (0a 06 (0a 01 'a' 12 01 'b')) (12 0b (09 <double 1> 10 02))
+    expect([...bytes]).toEqual([0x0a, 0x15, 0x0a, 0x06, 0x0a, 0x01, 0x61, 0x12, 0x01, 0x62, 0x12, 0x0b, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x02]);
+    const reader = new BinaryReader(bytes);
+    expect(reader.tag()).toEqual([1, WireType.LengthDelimited]);
+  });
+
+  it('compresses with snappy block format (a varint length preamble, no stream identifier)', () => {
+    const samples = Array.from({ length: 500 }, (_, i) => ({ labels: [['__name__', 'requests_total'], ['path', `/p/${i % 7}`]] as const, value: i, timestampMs: 1000 }));
+    const raw = encodeWriteRequest(samples);
+    const body = encodeRequestBody(samples);
+    expect(body[0]).not.toBe(0xff); // the framed format starts with the 0xff stream identifier chunk
+    const reader = new BinaryReader(body);
+    expect(reader.uint32()).toBe(raw.byteLength);
+    expect(body.byteLength).toBeLessThan(raw.byteLength / 3);
+    expect(decodeRequestBody(body)).toHaveLength(500);
+  });
+});
+
+describe('samples of the stored groups', () => {
+  async function storeWith(pushes: Array<{ grouping: Record<string, string>; body: string }>) {
+    const store = new MemoryStore();
+    for (const { grouping, body } of pushes) {
+      const parsed = parseTextExposition(body);
+      expect(await store.apply({ mode: 'aggregate', grouping, families: parsed.families, nowMs: 5_000 })).toEqual({ status: 'applied' });
+    }
+    return store;
+  }
+
+  it('gives what a scrape with honor_labels shows: grouping labels, histogram and summary series, push times, no empty labels', async () => {
+    const store = await storeWith([
+      { grouping: { job: 'api', instance: 'i1' }, body: '# TYPE req_total counter\nreq_total{Path="/a"} 3\n# TYPE lat histogram\nlat_bucket{le="0.5"} 1\nlat_bucket{le="+Inf"} 2\nlat_sum 0.7\nlat_count 2\n' },
+      { grouping: { job: 'batch' }, body: '# TYPE temp gauge\ntemp 21.5\n' },
+    ]);
+    const samples = samplesOfGroups(await store.groups(6_000), 6_000);
+    const shown = samples.map((s) => `${s.labels.map(([n, v]) => `${n}=${v}`).join(',')} ${s.value}@${s.timestampMs}`).sort();
+    expect(shown).toEqual(
+      [
+        'Path=/a,__name__=req_total,instance=i1,job=api 3@6000',
+        '__name__=lat_bucket,instance=i1,job=api,le=0.5 1@6000',
+        '__name__=lat_bucket,instance=i1,job=api,le=+Inf 2@6000',
+        '__name__=lat_sum,instance=i1,job=api 0.7@6000',
+        '__name__=lat_count,instance=i1,job=api 2@6000',
+        '__name__=push_time_seconds,instance=i1,job=api 5@6000',
+        '__name__=push_failure_time_seconds,instance=i1,job=api 0@6000',
+        '__name__=temp,job=batch 21.5@6000',
+        '__name__=push_time_seconds,job=batch 5@6000',
+        '__name__=push_failure_time_seconds,job=batch 0@6000',
+      ].sort(),
+    );
+  });
+
+  it('sorts labels by name in byte order, as the spec requires', async () => {
+    const store = await storeWith([{ grouping: { job: 'j' }, body: '# TYPE m gauge\nm{b="1",A="2",_x="3"} 1\n' }]);
+    const [first] = samplesOfGroups(await store.groups(6_000), 6_000);
+    expect(first!.labels.map(([name]) => name)).toEqual(['A', '__name__', '_x', 'b', 'job']);
+  });
+
+  it('gives summaries as quantile series plus _sum and _count', async () => {
+    const store = new MemoryStore();
+    const parsed = parseTextExposition('# TYPE rpc summary\nrpc{quantile="0.5"} 0.2\nrpc{quantile="0.99"} 0.9\nrpc_sum 12\nrpc_count 40\n');
+    await store.apply({ mode: 'replace', grouping: { job: 's' }, families: parsed.families, nowMs: 1_000 });
+    const names = samplesOfGroups(await store.groups(2_000), 2_000).map((s) => Object.fromEntries(s.labels)).filter((l) => l.__name__!.startsWith('rpc'));
+    expect(names).toEqual([
+      { __name__: 'rpc', job: 's', quantile: '0.5' },
+      { __name__: 'rpc', job: 's', quantile: '0.99' },
+      { __name__: 'rpc_sum', job: 's' },
+      { __name__: 'rpc_count', job: 's' },
+    ]);
+  });
+});

@@ -1,0 +1,48 @@
+// The samples a scrape of the gateway would ingest (with honor_labels: true), taken from the store's groups,
+// not from rendered text: every stored series with its grouping labels as stored, classic histograms as
+// _bucket/_sum/_count, summaries as quantile series plus _sum/_count, and push_time_seconds and
+// push_failure_time_seconds per group. Empty label values are left out, as a scrape drops them and the
+// remote-write spec forbids them; labels are sorted by name in byte order, as the spec requires.
+import { pushFailureTimeFamily, pushTimeFamily } from '../core/scrape-body.js';
+import { formatGoFloat } from '../core/float.js';
+import { isHistogram, isSummary, type Group, type Labels } from '../core/model.js';
+import type { RemoteSample } from './encode.js';
+
+function byteOrder(a: readonly [string, string], b: readonly [string, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+function sortedLabels(name: string, labels: Labels, extra?: readonly [string, string]): Array<readonly [string, string]> {
+  const pairs: Array<readonly [string, string]> = [['__name__', name]];
+  for (const [label, value] of Object.entries(labels)) if (value !== '' && label !== '__name__') pairs.push([label, value]);
+  if (extra) pairs.push(extra);
+  return pairs.sort(byteOrder);
+}
+
+/** Every sample of every live group, stamped with `timestampMs` (the send time). */
+export function samplesOfGroups(groups: readonly Group[], timestampMs: number): RemoteSample[] {
+  const samples: RemoteSample[] = [];
+  const add = (name: string, labels: Labels, value: number, extra?: readonly [string, string]) => {
+    samples.push({ labels: sortedLabels(name, labels, extra), value, timestampMs });
+  };
+  for (const group of groups) {
+    for (const family of group.families.values()) {
+      for (const metric of family.metrics) {
+        if (isHistogram(metric)) {
+          for (const bucket of metric.buckets) add(`${family.name}_bucket`, metric.labels, bucket.cumulativeCount, ['le', formatGoFloat(bucket.upperBound)]);
+          add(`${family.name}_sum`, metric.labels, metric.sum);
+          add(`${family.name}_count`, metric.labels, metric.count);
+        } else if (isSummary(metric)) {
+          for (const quantile of metric.quantiles) add(family.name, metric.labels, quantile.value, ['quantile', formatGoFloat(quantile.quantile)]);
+          add(`${family.name}_sum`, metric.labels, metric.sum);
+          add(`${family.name}_count`, metric.labels, metric.count);
+        } else {
+          add(family.name, metric.labels, metric.value);
+        }
+      }
+    }
+    add(pushTimeFamily.name, group.labels, group.lastPushMs / 1000);
+    add(pushFailureTimeFamily.name, group.labels, group.lastFailureMs / 1000);
+  }
+  return samples;
+}
