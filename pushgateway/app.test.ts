@@ -15,7 +15,12 @@ function gateway(config: Partial<GatewayConfig> = {}, store: GatewayStore = new 
   const app = createGatewayApp({ store, config: { ...defaultGatewayConfig, ...config }, clock: () => (now += 1000) });
   const send = (method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}) =>
     app.request(path, { method, headers, ...(body === undefined ? {} : { body: body as BodyInit }) });
-  return { app, store, send, metrics: async (accept?: string) => (await send('GET', '/metrics', undefined, accept ? { accept } : {})).text() };
+  return {
+    app,
+    store,
+    send,
+    metrics: async (accept?: string) => (await send('GET', '/metrics', undefined, accept ? { accept } : {})).text(),
+  };
 }
 
 describe('gateway app: pushes', () => {
@@ -40,7 +45,9 @@ describe('gateway app: pushes', () => {
     expect(await long.json()).toEqual({ error: { code: 'invalid_push', message: expect.stringContaining('metric "big_value"') } });
     const many = await send('PUT', '/metrics/job/big', 'many_labels{a="1",b="2",c="3"} 1\n');
     expect(many.status).toBe(400);
-    expect(await many.json()).toEqual({ error: { code: 'invalid_push', message: expect.stringContaining('GATEWAY_MAX_LABELS_PER_SERIES=4') } });
+    expect(await many.json()).toEqual({
+      error: { code: 'invalid_push', message: expect.stringContaining('GATEWAY_MAX_LABELS_PER_SERIES=4') },
+    });
     const text = await metrics();
     expect(text).not.toContain('big_value');
     expect(text).not.toContain('many_labels');
@@ -50,11 +57,23 @@ describe('gateway app: pushes', () => {
     const config = { ...defaultGatewayConfig, maxIdempotencyBytes: 2 * IDEMPOTENCY_KEY_HEAP_BYTES };
     const { send, metrics } = gateway(config, new MemoryStore(memoryStoreOptions(config)));
     expect(await metrics()).toContain('gateway_idempotency_keys_evicted_total 0\n');
-    for (const key of ['k1', 'k2', 'k3']) expect((await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': key })).status).toBe(200);
+    for (const key of ['k1', 'k2', 'k3'])
+      expect(
+        (await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': key }))
+          .status,
+      ).toBe(200);
     expect(await metrics()).toContain('gateway_idempotency_keys_evicted_total 1\n');
     // k3 is still remembered; k1, the oldest, was forgotten and applies again.
-    expect((await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': 'k3' })).headers.get('idempotent-replayed')).toBe('true');
-    expect((await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': 'k1' })).headers.get('idempotent-replayed')).toBeNull();
+    expect(
+      (
+        await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': 'k3' })
+      ).headers.get('idempotent-replayed'),
+    ).toBe('true');
+    expect(
+      (
+        await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': 'k1' })
+      ).headers.get('idempotent-replayed'),
+    ).toBeNull();
   });
 
   it('answers 405 to other methods on a group URL', async () => {
@@ -94,7 +113,9 @@ describe('gateway app: pushes', () => {
   it('accepts gzip and delimited protobuf bodies', async () => {
     const { send, metrics } = gateway();
     expect((await send('PUT', '/metrics/job/gz', gzipSync('# TYPE g gauge\ng 4\n'), { 'content-encoding': 'gzip' })).status).toBe(200);
-    const body = encodeDelimited([{ name: 'pb_total', help: 'from protobuf', type: 'counter', metrics: [{ labels: { a: 'x' }, value: 7 }] }]);
+    const body = encodeDelimited([
+      { name: 'pb_total', help: 'from protobuf', type: 'counter', metrics: [{ labels: { a: 'x' }, value: 7 }] },
+    ]);
     expect((await send('PUT', '/metrics/job/pb', body, { 'content-type': protobufType })).status).toBe(200);
     const text = await metrics();
     expect(text).toContain('g{instance="",job="gz"} 4\n');
@@ -129,7 +150,9 @@ describe('gateway app: reads', () => {
     expect(body).toContain('gateway_series 1\n');
     expect(body).toContain('gateway_pushes_deduplicated_total 0\n');
     expect(body).toMatch(/^push_time_seconds\{instance="",job="a"\} 1\.7000000\d+e\+09$/m);
-    const om = await send('GET', '/metrics', undefined, { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' });
+    const om = await send('GET', '/metrics', undefined, {
+      accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5',
+    });
     expect(om.headers.get('content-type')).toContain('application/openmetrics-text');
     const omBody = await om.text();
     expect(omBody).toContain('# TYPE c counter\nc_total{instance="",job="a"} 1\n');
@@ -148,13 +171,21 @@ describe('gateway app: reads', () => {
 
   it('serves the official JSON API, health and readiness', async () => {
     const { send } = gateway();
-    await send('PUT', '/metrics/job/j/instance/i', '# HELP m help me\n# TYPE m counter\nm{a="1"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n');
+    await send(
+      'PUT',
+      '/metrics/job/j/instance/i',
+      '# HELP m help me\n# TYPE m counter\nm{a="1"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n',
+    );
     const api = (await (await send('GET', '/api/v1/metrics')).json()) as { status: string; data: Array<Record<string, any>> };
     expect(api.status).toBe('success');
     const group = api.data[0]!;
     expect(group.labels).toEqual({ job: 'j', instance: 'i' });
     expect(group.last_push_successful).toBe(true);
-    expect(group.m).toMatchObject({ type: 'COUNTER', help: 'help me', metrics: [{ labels: { a: '1', instance: 'i', job: 'j' }, value: '3' }] });
+    expect(group.m).toMatchObject({
+      type: 'COUNTER',
+      help: 'help me',
+      metrics: [{ labels: { a: '1', instance: 'i', job: 'j' }, value: '3' }],
+    });
     expect(group.h.metrics[0]).toMatchObject({ buckets: { '1': '1', '+Inf': '2' }, count: '2', sum: '3' });
     expect(group.push_time_seconds.type).toBe('GAUGE');
     const status = (await (await send('GET', '/api/v1/status')).json()) as { status: string; data: { flags: Record<string, string> } };
@@ -190,7 +221,11 @@ class UnreachableStore implements GatewayStore {
 describe('gateway app: a store that is down', () => {
   it('answers 503 to pushes, deletes, scrapes and readiness, logs the failures, and stays healthy', async () => {
     const logged: string[] = [];
-    const app = createGatewayApp({ store: new UnreachableStore(), config: defaultGatewayConfig, log: { debug: () => {}, warn: () => {}, error: (_fields, message) => logged.push(message) } });
+    const app = createGatewayApp({
+      store: new UnreachableStore(),
+      config: defaultGatewayConfig,
+      log: { debug: () => {}, warn: () => {}, error: (_fields, message) => logged.push(message) },
+    });
     const send = (method: string, path: string, body?: string) => app.request(path, { method, ...(body === undefined ? {} : { body }) });
     const push = await send('PUT', '/metrics/job/a', 'm 1\n');
     expect(push.status).toBe(503);

@@ -75,7 +75,11 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
   const user = reader.string('GATEWAY_SCRAPE_USER');
   const password = reader.string('GATEWAY_SCRAPE_PASSWORD');
   if ((user === undefined) !== (password === undefined)) {
-    reader.problem(user === undefined ? 'GATEWAY_SCRAPE_PASSWORD must be set together with GATEWAY_SCRAPE_USER' : 'GATEWAY_SCRAPE_USER must be set together with GATEWAY_SCRAPE_PASSWORD');
+    reader.problem(
+      user === undefined
+        ? 'GATEWAY_SCRAPE_PASSWORD must be set together with GATEWAY_SCRAPE_USER'
+        : 'GATEWAY_SCRAPE_USER must be set together with GATEWAY_SCRAPE_PASSWORD',
+    );
   }
   const persistenceFile = reader.string('GATEWAY_PERSISTENCE_FILE');
   let upstash: GatewayConfig['upstash'];
@@ -91,7 +95,8 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
   }
   const externalUrl = reader.url('GATEWAY_EXTERNAL_URL', ['http:', 'https:']);
   const prefixSetting = reader.string('GATEWAY_ROUTE_PREFIX');
-  if (prefixSetting !== undefined && !/^[A-Za-z0-9/._~-]*$/.test(prefixSetting)) reader.problem('GATEWAY_ROUTE_PREFIX must be a path such as /pushgateway (letters, digits, / . _ ~ -)');
+  if (prefixSetting !== undefined && !/^[A-Za-z0-9/._~-]*$/.test(prefixSetting))
+    reader.problem('GATEWAY_ROUTE_PREFIX must be a path such as /pushgateway (letters, digits, / . _ ~ -)');
   const routePrefix = computeRoutePrefix(prefixSetting, externalUrl);
   return {
     port: reader.integer('GATEWAY_PORT', defaults.port, 0, 65_535),
@@ -107,7 +112,12 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     maxSeries: reader.integer('GATEWAY_MAX_SERIES', defaults.maxSeries, 0, 100_000_000),
     maxLabelValueBytes: reader.integer('GATEWAY_MAX_LABEL_VALUE_BYTES', defaults.maxLabelValueBytes, 0, 1024 * 1024 * 1024),
     maxLabelsPerSeries: reader.integer('GATEWAY_MAX_LABELS_PER_SERIES', defaults.maxLabelsPerSeries, 0, 100_000),
-    maxIdempotencyBytes: reader.integer('GATEWAY_MAX_IDEMPOTENCY_BYTES', defaults.maxIdempotencyBytes, IDEMPOTENCY_KEY_HEAP_BYTES, 64 * 1024 * 1024 * 1024),
+    maxIdempotencyBytes: reader.integer(
+      'GATEWAY_MAX_IDEMPOTENCY_BYTES',
+      defaults.maxIdempotencyBytes,
+      IDEMPOTENCY_KEY_HEAP_BYTES,
+      64 * 1024 * 1024 * 1024,
+    ),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
     remoteWrite: readRemoteWriteConfig(reader),
     externalUrl,

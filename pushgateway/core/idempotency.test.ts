@@ -36,7 +36,10 @@ describe('IdempotencyKeys', () => {
   });
 
   it('stores a key in the same 22 characters whatever the lengths of group and key', async () => {
-    for (const [group, key] of [['job="a"', 'k'], [`job="${'j'.repeat(15_000)}"`, 'x'.repeat(200)]] as const) {
+    for (const [group, key] of [
+      ['job="a"', 'k'],
+      [`job="${'j'.repeat(15_000)}"`, 'x'.repeat(200)],
+    ] as const) {
       expect(await scopedIdempotencyKey(group, key)).toMatch(/^[A-Za-z0-9_-]{22}$/);
     }
   });

@@ -122,10 +122,10 @@ function decodeFamily(reader: Reader, index: number): { family: MetricFamily; ti
   const raw: RawMetric[] = [];
   while (!reader.done()) {
     const [field, wire] = reader.tag();
-    if (field === 1) (expectWire(wire, 2, 'MetricFamily.name'), (name = reader.string()));
-    else if (field === 2) (expectWire(wire, 2, 'MetricFamily.help'), (help = reader.string()));
-    else if (field === 3) (expectWire(wire, 0, 'MetricFamily.type'), (typeNumber = reader.varint()));
-    else if (field === 4) (expectWire(wire, 2, 'MetricFamily.metric'), raw.push(decodeMetric(reader.sub())));
+    if (field === 1) expectWire(wire, 2, 'MetricFamily.name'), (name = reader.string());
+    else if (field === 2) expectWire(wire, 2, 'MetricFamily.help'), (help = reader.string());
+    else if (field === 3) expectWire(wire, 0, 'MetricFamily.type'), (typeNumber = reader.varint());
+    else if (field === 4) expectWire(wire, 2, 'MetricFamily.metric'), raw.push(decodeMetric(reader.sub()));
     else reader.skip(wire);
   }
   const where = name ? `metric family ${JSON.stringify(name)}` : `metric family #${index}`;
@@ -135,8 +135,10 @@ function decodeFamily(reader: Reader, index: number): { family: MetricFamily; ti
   const metrics: Metric[] = [];
   let timestamped = false;
   for (const m of raw) {
-    if (m.duplicateLabel) throw new ExpositionParseError(`protobuf: ${where} has a metric with duplicate label name ${JSON.stringify(m.duplicateLabel)}`);
-    if (m.valueType !== type || !m.value) throw new ExpositionParseError(`protobuf: ${where} of type ${type} has a metric without a ${type} value`);
+    if (m.duplicateLabel)
+      throw new ExpositionParseError(`protobuf: ${where} has a metric with duplicate label name ${JSON.stringify(m.duplicateLabel)}`);
+    if (m.valueType !== type || !m.value)
+      throw new ExpositionParseError(`protobuf: ${where} of type ${type} has a metric without a ${type} value`);
     timestamped ||= m.timestamped;
     metrics.push(decodeValue(type, m.labels, m.value, where));
   }
@@ -156,8 +158,8 @@ function decodeMetric(reader: Reader): RawMetric {
       let labelValue = '';
       while (!pair.done()) {
         const [f, w] = pair.tag();
-        if (f === 1) (expectWire(w, 2, 'LabelPair.name'), (labelName = pair.string()));
-        else if (f === 2) (expectWire(w, 2, 'LabelPair.value'), (labelValue = pair.string()));
+        if (f === 1) expectWire(w, 2, 'LabelPair.name'), (labelName = pair.string());
+        else if (f === 2) expectWire(w, 2, 'LabelPair.value'), (labelValue = pair.string());
         else pair.skip(w);
       }
       // `__proto__` would set a plain object's prototype instead of a label; validation refuses `__` names anyway.
@@ -184,7 +186,7 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
     let value = 0;
     while (!reader.done()) {
       const [field, wire] = reader.tag();
-      if (field === 1) (expectWire(wire, 1, `${type}.value`), (value = reader.double()));
+      if (field === 1) expectWire(wire, 1, `${type}.value`), (value = reader.double());
       else reader.skip(wire);
     }
     return { labels, value };
@@ -195,8 +197,8 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
     const quantiles: Quantile[] = [];
     while (!reader.done()) {
       const [field, wire] = reader.tag();
-      if (field === 1) (expectWire(wire, 0, 'Summary.sample_count'), (count = reader.varint()));
-      else if (field === 2) (expectWire(wire, 1, 'Summary.sample_sum'), (sum = reader.double()));
+      if (field === 1) expectWire(wire, 0, 'Summary.sample_count'), (count = reader.varint());
+      else if (field === 2) expectWire(wire, 1, 'Summary.sample_sum'), (sum = reader.double());
       else if (field === 3) {
         expectWire(wire, 2, 'Summary.quantile');
         const q = reader.sub();
@@ -204,8 +206,8 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
         let value = 0;
         while (!q.done()) {
           const [f, w] = q.tag();
-          if (f === 1) (expectWire(w, 1, 'Quantile.quantile'), (quantile = q.double()));
-          else if (f === 2) (expectWire(w, 1, 'Quantile.value'), (value = q.double()));
+          if (f === 1) expectWire(w, 1, 'Quantile.quantile'), (quantile = q.double());
+          else if (f === 2) expectWire(w, 1, 'Quantile.value'), (value = q.double());
           else q.skip(w);
         }
         quantiles.push({ quantile, value });
@@ -219,9 +221,9 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
   const buckets: Bucket[] = [];
   while (!reader.done()) {
     const [field, wire] = reader.tag();
-    if (field === 1) (expectWire(wire, 0, 'Histogram.sample_count'), (count = reader.varint()));
-    else if (field === 4) (expectWire(wire, 1, 'Histogram.sample_count_float'), (count = reader.double()));
-    else if (field === 2) (expectWire(wire, 1, 'Histogram.sample_sum'), (sum = reader.double()));
+    if (field === 1) expectWire(wire, 0, 'Histogram.sample_count'), (count = reader.varint());
+    else if (field === 4) expectWire(wire, 1, 'Histogram.sample_count_float'), (count = reader.double());
+    else if (field === 2) expectWire(wire, 1, 'Histogram.sample_sum'), (sum = reader.double());
     else if (field === 3) {
       expectWire(wire, 2, 'Histogram.bucket');
       const b = reader.sub();
@@ -229,9 +231,9 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
       let cumulativeCount = 0;
       while (!b.done()) {
         const [f, w] = b.tag();
-        if (f === 1) (expectWire(w, 0, 'Bucket.cumulative_count'), (cumulativeCount = b.varint()));
-        else if (f === 4) (expectWire(w, 1, 'Bucket.cumulative_count_float'), (cumulativeCount = b.double()));
-        else if (f === 2) (expectWire(w, 1, 'Bucket.upper_bound'), (upperBound = b.double()));
+        if (f === 1) expectWire(w, 0, 'Bucket.cumulative_count'), (cumulativeCount = b.varint());
+        else if (f === 4) expectWire(w, 1, 'Bucket.cumulative_count_float'), (cumulativeCount = b.double());
+        else if (f === 2) expectWire(w, 1, 'Bucket.upper_bound'), (upperBound = b.double());
         else b.skip(w);
       }
       buckets.push({ upperBound, cumulativeCount });
@@ -242,8 +244,10 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
   buckets.sort((a, b) => a.upperBound - b.upperBound);
   for (let i = 0; i < buckets.length; i++) {
     const bound = buckets[i]!.upperBound;
-    if (Number.isNaN(bound) || (i > 0 && buckets[i - 1]!.upperBound === bound)) throw new ExpositionParseError(`protobuf: ${where} has a duplicate or NaN bucket bound`);
+    if (Number.isNaN(bound) || (i > 0 && buckets[i - 1]!.upperBound === bound))
+      throw new ExpositionParseError(`protobuf: ${where} has a duplicate or NaN bucket bound`);
   }
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity) buckets.push({ upperBound: Infinity, cumulativeCount: count });
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity)
+    buckets.push({ upperBound: Infinity, cumulativeCount: count });
   return { labels, buckets, sum, count };
 }

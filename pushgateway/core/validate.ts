@@ -82,7 +82,8 @@ function seriesLimitProblem(name: string, labels: Labels, limits: SeriesLimits):
   const { maxLabelValueBytes, maxLabelsPerSeries } = limits;
   if (maxLabelsPerSeries > 0) {
     const count = Object.keys(labels).length;
-    if (count > maxLabelsPerSeries) return `a series of metric ${JSON.stringify(name)} has ${count} labels, more than GATEWAY_MAX_LABELS_PER_SERIES=${maxLabelsPerSeries}`;
+    if (count > maxLabelsPerSeries)
+      return `a series of metric ${JSON.stringify(name)} has ${count} labels, more than GATEWAY_MAX_LABELS_PER_SERIES=${maxLabelsPerSeries}`;
   }
   if (maxLabelValueBytes > 0) {
     for (const labelName in labels) {
@@ -90,7 +91,8 @@ function seriesLimitProblem(name: string, labels: Labels, limits: SeriesLimits):
       // A string of n UTF-16 units has at most 3n UTF-8 bytes: most values are decided without counting.
       if (value.length * 3 <= maxLabelValueBytes) continue;
       const bytes = utf8ByteLength(value);
-      if (bytes > maxLabelValueBytes) return `label ${labelName} of metric ${JSON.stringify(name)} has a value of ${bytes} bytes, more than GATEWAY_MAX_LABEL_VALUE_BYTES=${maxLabelValueBytes}`;
+      if (bytes > maxLabelValueBytes)
+        return `label ${labelName} of metric ${JSON.stringify(name)} has a value of ${bytes} bytes, more than GATEWAY_MAX_LABEL_VALUE_BYTES=${maxLabelValueBytes}`;
     }
   }
   return undefined;
@@ -102,7 +104,10 @@ const histogramSuffixes = ['_bucket', '_count', '_sum'] as const;
 const summarySuffixes = ['_count', '_sum'] as const;
 
 /** Checks a push on its own (names, timestamps, duplicates, per-series limits) and applies the grouping labels. */
-export function preparePush(push: Pick<PushRequest, 'grouping' | 'families' | 'timestampedSample'>, limits: SeriesLimits = unlimitedSeries): PrepareResult {
+export function preparePush(
+  push: Pick<PushRequest, 'grouping' | 'families' | 'timestampedSample'>,
+  limits: SeriesLimits = unlimitedSeries,
+): PrepareResult {
   const fail = (message: string): PrepareResult => ({ ok: false, message: invalidPushPrefix + message });
   if (push.timestampedSample) return fail('pushed metrics must not have timestamps');
   const grouping = push.grouping;
@@ -156,13 +161,15 @@ function typeOf(prepared: PreparedFamily[], name: string): MetricType | undefine
 function suffixCollision(name: string, type: MetricType, typeAfterPush: (name: string) => MetricType | undefined): string | undefined {
   const own = type === 'histogram' ? histogramSuffixes : type === 'summary' ? summarySuffixes : [];
   for (const suffix of own) {
-    if (typeAfterPush(name + suffix) !== undefined) return `collected metric named ${JSON.stringify(name + suffix)} collides with ${type} named ${JSON.stringify(name)}`;
+    if (typeAfterPush(name + suffix) !== undefined)
+      return `collected metric named ${JSON.stringify(name + suffix)} collides with ${type} named ${JSON.stringify(name)}`;
   }
   for (const suffix of histogramSuffixes) {
     if (!name.endsWith(suffix)) continue;
     const base = name.slice(0, -suffix.length);
     const baseType = typeAfterPush(base);
-    if (baseType === 'histogram' || (baseType === 'summary' && suffix !== '_bucket')) return `collected metric named ${JSON.stringify(name)} collides with ${baseType} named ${JSON.stringify(base)}`;
+    if (baseType === 'histogram' || (baseType === 'summary' && suffix !== '_bucket'))
+      return `collected metric named ${JSON.stringify(name)} collides with ${baseType} named ${JSON.stringify(base)}`;
   }
   return undefined;
 }

@@ -7,7 +7,10 @@ import type { MiddlewareHandler } from 'hono';
 import { decodeSnappyFramed, SnappyFrameError, SnappyTooLargeError } from './snappy-framed.js';
 
 export class BodyTooLargeError extends Error {
-  constructor(readonly limitBytes: number, what: string) {
+  constructor(
+    readonly limitBytes: number,
+    what: string,
+  ) {
     super(`the request body exceeds ${limitBytes} bytes${what}`);
     this.name = 'BodyTooLargeError';
   }
@@ -85,7 +88,8 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   // A declared length within the limit (checked above) bounds the body, so it is read at once: on Node
   // that is @hono/node-server's direct read, several times cheaper per push than a web stream (and
   // `request.body` is not touched first, since touching it builds the stream).
-  if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared)) return await receive(async () => new Uint8Array(await request.arrayBuffer()));
+  if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared))
+    return await receive(async () => new Uint8Array(await request.arrayBuffer()));
   if (!request.body) return new Uint8Array(0);
   const stream = request.body;
   if (encoding === 'identity' || encoding === '') return await receive(() => readLimited(stream, limitBytes, ''));
@@ -127,7 +131,13 @@ export type BodyVariables = { pushBody: Uint8Array };
  * receives but the request counter) when the client went away mid-body; in every case before any handler
  * runs, so nothing is stored.
  */
-export function pushBodyReader({ maxBytes, log }: { maxBytes: number; log: { debug(fields: Record<string, unknown>, message: string): void } }): MiddlewareHandler<{ Variables: BodyVariables }> {
+export function pushBodyReader({
+  maxBytes,
+  log,
+}: {
+  maxBytes: number;
+  log: { debug(fields: Record<string, unknown>, message: string): void };
+}): MiddlewareHandler<{ Variables: BodyVariables }> {
   return async (c, next) => {
     if (c.req.method !== 'PUT' && c.req.method !== 'POST') return await next();
     try {

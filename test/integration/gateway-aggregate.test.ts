@@ -13,7 +13,10 @@ const TOKEN = 'aggregate-token';
 const env = { GATEWAY_PUSH_TOKEN: TOKEN, GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES), GATEWAY_PORT: '0', LOG_LEVEL: 'silent' };
 
 const app = createGatewayApp({ store: new MemoryStore(), config: loadGatewayConfig(env) });
-describeAggregationContract('memory store (app.request)', () => ({ token: TOKEN, fetch: async (path, init) => await app.request(path, init) }));
+describeAggregationContract('memory store (app.request)', () => ({
+  token: TOKEN,
+  fetch: async (path, init) => await app.request(path, init),
+}));
 
 let gateway: RunningGateway;
 beforeAll(async () => {
@@ -39,7 +42,11 @@ describe("prom-client's Pushgateway against /aggregate", () => {
     const latency = new Histogram({ name: 'client_latency_seconds', help: 'Latency.', buckets: [0.1, 1], registers: [registry] });
     const inFlight = new Gauge({ name: 'client_in_flight', help: 'In flight.', registers: [registry] });
     const job = `prom-client-${_what}`;
-    const pushgateway = new Pushgateway(`${gateway.url}/aggregate`, { headers: { Authorization: `Bearer ${TOKEN}`, ...headers } }, registry);
+    const pushgateway = new Pushgateway(
+      `${gateway.url}/aggregate`,
+      { headers: { Authorization: `Bearer ${TOKEN}`, ...headers } },
+      registry,
+    );
 
     requests.inc({ code: '200' }, 3);
     latency.observe(0.05);
@@ -70,8 +77,13 @@ describe("prom-client's Pushgateway against /aggregate", () => {
 describe('aggregation limits and TTL over HTTP', () => {
   it('answers 429 for a push past GATEWAY_MAX_SERIES and stores nothing of it', async () => {
     const limited = createGatewayApp({ store: new MemoryStore({ maxSeries: 2 }), config: loadGatewayConfig({ GATEWAY_MAX_SERIES: '2' }) });
-    expect((await limited.request('/aggregate/metrics/job/cap', { method: 'POST', body: '# TYPE a_total counter\na_total 1\n' })).status).toBe(200);
-    const refused = await limited.request('/aggregate/metrics/job/cap', { method: 'POST', body: '# TYPE a_total counter\na_total 1\n# TYPE b_total counter\nb_total 1\n# TYPE c_total counter\nc_total 1\n' });
+    expect(
+      (await limited.request('/aggregate/metrics/job/cap', { method: 'POST', body: '# TYPE a_total counter\na_total 1\n' })).status,
+    ).toBe(200);
+    const refused = await limited.request('/aggregate/metrics/job/cap', {
+      method: 'POST',
+      body: '# TYPE a_total counter\na_total 1\n# TYPE b_total counter\nb_total 1\n# TYPE c_total counter\nc_total 1\n',
+    });
     expect(refused.status).toBe(429);
     expect(await refused.json()).toEqual({ error: { code: 'too_many_series', message: expect.stringContaining('GATEWAY_MAX_SERIES=2') } });
     const text = await (await limited.request('/metrics')).text();

@@ -24,7 +24,13 @@ afterAll(async () => {
 async function abortMidBody(path: string, headers: Record<string, string>, partialBody: Uint8Array): Promise<void> {
   const socket = connect(gateway.port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const head = [`PUT ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`), '', ''].join('\r\n');
+  const head = [
+    `PUT ${path} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    '',
+    '',
+  ].join('\r\n');
   socket.write(head);
   await new Promise<void>((resolve) => socket.write(partialBody, () => resolve()));
   await new Promise((resolve) => setTimeout(resolve, 50)); // the gateway is now waiting for the rest of the body
@@ -35,7 +41,8 @@ async function abortMidBody(path: string, headers: Record<string, string>, parti
 async function pushCounts(): Promise<Record<string, number>> {
   const text = await (await fetch(`${gateway.url}/metrics`)).text();
   const counts: Record<string, number> = {};
-  for (const match of text.matchAll(/^pushgateway_http_requests_total\{code="(\d+)",handler="push",method="put"\} (\S+)$/gm)) counts[match[1]!] = Number(match[2]);
+  for (const match of text.matchAll(/^pushgateway_http_requests_total\{code="(\d+)",handler="push",method="put"\} (\S+)$/gm))
+    counts[match[1]!] = Number(match[2]);
   return counts;
 }
 
@@ -47,10 +54,14 @@ describe('a push the client aborts', () => {
   it.each([
     ['with a Content-Length', { 'content-length': '1000' }, new TextEncoder().encode('abort_len 1\n')],
     ['chunked', { 'transfer-encoding': 'chunked' }, new TextEncoder().encode('c\r\nabort_chunk 1\n\r\n')],
-    ['gzip, chunked', { 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' }, (() => {
-      const gz = gzipSync('abort_gzip 1\n'.repeat(1000)).subarray(0, 40);
-      return Buffer.concat([Buffer.from(`${gz.length.toString(16)}\r\n`), gz, Buffer.from('\r\n')]);
-    })()],
+    [
+      'gzip, chunked',
+      { 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' },
+      (() => {
+        const gz = gzipSync('abort_gzip 1\n'.repeat(1000)).subarray(0, 40);
+        return Buffer.concat([Buffer.from(`${gz.length.toString(16)}\r\n`), gz, Buffer.from('\r\n')]);
+      })(),
+    ],
   ])('%s is counted as 499, logged at debug, and stores nothing', async (_what, headers, partial) => {
     const before = await pushCounts();
     logged.length = 0;

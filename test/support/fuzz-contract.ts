@@ -11,13 +11,56 @@ import { defaultGatewayConfig } from '../../pushgateway/config/gateway.js';
 import type { GatewayStore } from '../../pushgateway/store/types.js';
 
 const protobufType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
-const tokens = ['# TYPE ', '# HELP ', 'counter', 'gauge', 'histogram', 'summary', 'untyped', 'm', 'm_total', 'h_bucket', '_sum', '_count', '{', '}', '="', '"', ',', 'le', 'quantile', 'instance', 'job', ' ', '\n', '1', '-1', '1e999', 'NaN', '+Inf', '\uFEFF', '\\', '\t', '0.5', '1700000000000'];
-const textBody = fc.array(fc.oneof(fc.constantFrom(...tokens), fc.string({ maxLength: 4 })), { maxLength: 40 }).map((parts) => parts.join(''));
+const tokens = [
+  '# TYPE ',
+  '# HELP ',
+  'counter',
+  'gauge',
+  'histogram',
+  'summary',
+  'untyped',
+  'm',
+  'm_total',
+  'h_bucket',
+  '_sum',
+  '_count',
+  '{',
+  '}',
+  '="',
+  '"',
+  ',',
+  'le',
+  'quantile',
+  'instance',
+  'job',
+  ' ',
+  '\n',
+  '1',
+  '-1',
+  '1e999',
+  'NaN',
+  '+Inf',
+  '\uFEFF',
+  '\\',
+  '\t',
+  '0.5',
+  '1700000000000',
+];
+const textBody = fc
+  .array(fc.oneof(fc.constantFrom(...tokens), fc.string({ maxLength: 4 })), { maxLength: 40 })
+  .map((parts) => parts.join(''));
 const protobufBody = fc.uint8Array({ maxLength: 64 });
-const segment = fc.oneof(fc.constantFrom('job', 'instance', 'a', 'a@base64', 'job@base64', '__x', '=', '%', '%2F', '', '77u_', 'x'), fc.string({ maxLength: 6 }).map(encodeURIComponent));
+const segment = fc.oneof(
+  fc.constantFrom('job', 'instance', 'a', 'a@base64', 'job@base64', '__x', '=', '%', '%2F', '', '77u_', 'x'),
+  fc.string({ maxLength: 6 }).map(encodeURIComponent),
+);
 const groupingPath = fc.array(segment, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('/'));
 
-const pushedLines = (text: string) => text.split('\n').filter((line) => line !== '' && !/^(# (HELP|TYPE) )?(push_|pushgateway_http_requests_total|gateway_groups)/.test(line)).join('\n');
+const pushedLines = (text: string) =>
+  text
+    .split('\n')
+    .filter((line) => line !== '' && !/^(# (HELP|TYPE) )?(push_|pushgateway_http_requests_total|gateway_groups)/.test(line))
+    .join('\n');
 
 /** Registers the fuzz cases for a store made fresh by `newStore` for each property run. */
 export function describeFuzzContract(name: string, newStore: () => GatewayStore | Promise<GatewayStore>, numRuns = 2000): void {
@@ -32,12 +75,19 @@ export function describeFuzzContract(name: string, newStore: () => GatewayStore 
           fc.constantFrom('PUT', 'POST'),
           fc.constantFrom('', '/aggregate'),
           fc.oneof(groupingPath, fc.constant('job/fuzz')),
-          fc.oneof(textBody.map((body) => ({ body: new TextEncoder().encode(body) as Uint8Array, type: 'text/plain' })), protobufBody.map((body) => ({ body, type: protobufType }))),
+          fc.oneof(
+            textBody.map((body) => ({ body: new TextEncoder().encode(body) as Uint8Array, type: 'text/plain' })),
+            protobufBody.map((body) => ({ body, type: protobufType })),
+          ),
           fc.boolean(),
           async (method, prefix, path, { body, type }, gzip) => {
             const before = await scrape();
             const headers: Record<string, string> = { 'content-type': type, ...(gzip ? { 'content-encoding': 'gzip' } : {}) };
-            const response = await app.request(`${prefix}/metrics/${path}`, { method, headers, body: (gzip ? gzipSync(body) : body) as BodyInit });
+            const response = await app.request(`${prefix}/metrics/${path}`, {
+              method,
+              headers,
+              body: (gzip ? gzipSync(body) : body) as BodyInit,
+            });
             expect(response.status).toBeLessThan(500);
             if (response.status >= 400) expect(await scrape()).toBe(before);
           },
