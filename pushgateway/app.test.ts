@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeDelimited } from '../test/support/protobuf-bodies.js';
 import { createGatewayApp } from './app.js';
 import { defaultGatewayConfig, type GatewayConfig } from './config/gateway.js';
+import { IDEMPOTENCY_KEY_HEAP_BYTES } from './core/idempotency.js';
+import { memoryStoreOptions } from './store/create.js';
 import { MemoryStore } from './store/memory.js';
 import type { GatewayStore } from './store/types.js';
 
@@ -33,6 +35,45 @@ describe('gateway app: pushes', () => {
     expect((await send('DELETE', '/metrics/job/never-pushed')).status).toBe(202);
     text = await metrics();
     expect(text).not.toContain('job="api"');
+  });
+
+  it('refuses a series past GATEWAY_MAX_LABEL_VALUE_BYTES or GATEWAY_MAX_LABELS_PER_SERIES with 400 naming the metric, storing nothing', async () => {
+    const limits = { ...defaultGatewayConfig, maxLabelValueBytes: 16, maxLabelsPerSeries: 4 };
+    const { send, metrics } = gateway(limits, new MemoryStore(memoryStoreOptions(limits)));
+    const long = await send('PUT', '/metrics/job/big', `big_value{a="${'x'.repeat(17)}"} 1\n`);
+    expect(long.status).toBe(400);
+    expect(await long.json()).toEqual({ error: { code: 'invalid_push', message: expect.stringContaining('metric "big_value"') } });
+    const many = await send('PUT', '/metrics/job/big', 'many_labels{a="1",b="2",c="3"} 1\n');
+    expect(many.status).toBe(400);
+    expect(await many.json()).toEqual({
+      error: { code: 'invalid_push', message: expect.stringContaining('GATEWAY_MAX_LABELS_PER_SERIES=4') },
+    });
+    const text = await metrics();
+    expect(text).not.toContain('big_value');
+    expect(text).not.toContain('many_labels');
+  });
+
+  it('bounds the remembered Idempotency-Keys by GATEWAY_MAX_IDEMPOTENCY_BYTES and counts the keys forgotten early', async () => {
+    const config = { ...defaultGatewayConfig, maxIdempotencyBytes: 2 * IDEMPOTENCY_KEY_HEAP_BYTES };
+    const { send, metrics } = gateway(config, new MemoryStore(memoryStoreOptions(config)));
+    expect(await metrics()).toContain('gateway_idempotency_keys_evicted_total 0\n');
+    for (const key of ['k1', 'k2', 'k3'])
+      expect(
+        (await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': key }))
+          .status,
+      ).toBe(200);
+    expect(await metrics()).toContain('gateway_idempotency_keys_evicted_total 1\n');
+    // k3 is still remembered; k1, the oldest, was forgotten and applies again.
+    expect(
+      (
+        await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': 'k3' })
+      ).headers.get('idempotent-replayed'),
+    ).toBe('true');
+    expect(
+      (
+        await send('POST', '/aggregate/metrics/job/keyed', '# TYPE kept_total counter\nkept_total 1\n', { 'idempotency-key': 'k1' })
+      ).headers.get('idempotent-replayed'),
+    ).toBeNull();
   });
 
   it('answers 405 to other methods on a group URL', async () => {
@@ -184,7 +225,7 @@ describe('gateway app: a store that is down', () => {
     const app = createGatewayApp({
       store: new UnreachableStore(),
       config: defaultGatewayConfig,
-      log: { warn: () => {}, error: (_fields, message) => logged.push(message) },
+      log: { debug: () => {}, warn: () => {}, error: (_fields, message) => logged.push(message) },
     });
     const send = (method: string, path: string, body?: string) => app.request(path, { method, ...(body === undefined ? {} : { body }) });
     const push = await send('PUT', '/metrics/job/a', 'm 1\n');

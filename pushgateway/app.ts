@@ -7,7 +7,7 @@ import { getPath } from 'hono/utils/url';
 import type { GatewayConfig } from './config/gateway.js';
 import type { ExpositionFormat } from './core/exposition-format.js';
 import { gatewayAuth } from './http/auth.js';
-import { type BodyVariables, pushBodyReader } from './http/body.js';
+import { type BodyVariables, clientClosedRequest, pushBodyReader } from './http/body.js';
 import { jsonError } from './http/errors.js';
 import { type GatewayLog, registerPushRoutes } from './http/push.js';
 import { PushSummaries } from './http/push-summaries.js';
@@ -31,7 +31,7 @@ export interface GatewayAppOptions {
   compressScrapes?: boolean;
 }
 
-const silentLog: GatewayLog = { warn() {}, error() {} };
+const silentLog: GatewayLog = { debug() {}, warn() {}, error() {} };
 
 /** Flags for /api/v1/status: the effective configuration, with secrets reduced to whether they are set. */
 function statusFlags(config: GatewayConfig): Record<string, string> {
@@ -81,8 +81,8 @@ export function createGatewayApp({
   app.use('*', gatewayAuth({ pushToken: config.pushToken, ...(config.scrape ? { scrape: config.scrape } : {}) }));
   app.use('/metrics/*', pushSummaries.middleware());
   app.use('/aggregate/metrics/*', pushSummaries.middleware());
-  app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
-  app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
+  app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes, log }));
+  app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes, log }));
   // Scrapes are gzip-compressed when the scraper accepts it (Prometheus does), as the official gateway does.
   if (compressScrapes)
     app.use(
@@ -165,7 +165,12 @@ export function createGatewayApp({
   }
 
   app.notFound(() => jsonError(404, 'not_found', 'no such route'));
-  app.onError((error) => {
+  app.onError((error, c) => {
+    // Whatever failed after the client went away is reported as its disconnect, not as a gateway failure.
+    if (c.req.raw.signal.aborted) {
+      log.debug({ err: error.message, path: c.req.path }, 'request abandoned by the client');
+      return jsonError(clientClosedRequest, 'client_closed_request', 'the client closed the connection');
+    }
     log.error({ err: error.message }, 'unhandled gateway error');
     return jsonError(500, 'internal', 'internal error');
   });

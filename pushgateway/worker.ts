@@ -18,6 +18,7 @@ export interface GatewayWorkerEnv {
 }
 
 const log = {
+  debug: (fields: Record<string, unknown>, message: string) => console.debug(JSON.stringify({ level: 'debug', message, ...fields })),
   warn: (fields: Record<string, unknown>, message: string) => console.warn(JSON.stringify({ level: 'warn', message, ...fields })),
   error: (fields: Record<string, unknown>, message: string) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
 };

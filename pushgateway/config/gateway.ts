@@ -1,6 +1,7 @@
 // Gateway settings (names fixed by DESIGN.md), read with the shared EnvReader so a bad value stops start-up
 // with a message naming the variable, together with every other problem. The API reads these too when it
 // runs the gateway in its own process (readGatewayConfig into the API's reader).
+import { DEFAULT_MAX_IDEMPOTENCY_BYTES, IDEMPOTENCY_KEY_HEAP_BYTES } from '../core/idempotency.js';
 import { type RemoteWriteConfig, readRemoteWriteConfig } from '../remote-write/config.js';
 import { type Env, EnvReader } from './env.js';
 
@@ -23,6 +24,12 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   /** 0 = no limit on stored series. */
   maxSeries: number;
+  /** Longest label value in UTF-8 bytes; 0 = no limit. */
+  maxLabelValueBytes: number;
+  /** Most labels on one series (grouping labels and instance included); 0 = no limit. */
+  maxLabelsPerSeries: number;
+  /** Heap the remembered Idempotency-Keys may take (memory store and Durable Object); past it the oldest are forgotten. */
+  maxIdempotencyBytes: number;
   enableAdminApi: boolean;
   /** GATEWAY_REMOTE_WRITE_*; undefined = remote write off. */
   remoteWrite: RemoteWriteConfig | undefined;
@@ -44,6 +51,9 @@ export const defaultGatewayConfig: GatewayConfig = {
   groupTtlSeconds: 0,
   maxBodyBytes: 16 * 1024 * 1024,
   maxSeries: 1_000_000,
+  maxLabelValueBytes: 4096,
+  maxLabelsPerSeries: 64,
+  maxIdempotencyBytes: DEFAULT_MAX_IDEMPOTENCY_BYTES,
   enableAdminApi: false,
   remoteWrite: undefined,
   externalUrl: undefined,
@@ -100,6 +110,14 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     groupTtlSeconds: reader.integer('GATEWAY_GROUP_TTL_SECONDS', defaults.groupTtlSeconds, 0, 10 * 365 * 86_400),
     maxBodyBytes: reader.integer('GATEWAY_MAX_BODY_BYTES', defaults.maxBodyBytes, 1, 1024 * 1024 * 1024),
     maxSeries: reader.integer('GATEWAY_MAX_SERIES', defaults.maxSeries, 0, 100_000_000),
+    maxLabelValueBytes: reader.integer('GATEWAY_MAX_LABEL_VALUE_BYTES', defaults.maxLabelValueBytes, 0, 1024 * 1024 * 1024),
+    maxLabelsPerSeries: reader.integer('GATEWAY_MAX_LABELS_PER_SERIES', defaults.maxLabelsPerSeries, 0, 100_000),
+    maxIdempotencyBytes: reader.integer(
+      'GATEWAY_MAX_IDEMPOTENCY_BYTES',
+      defaults.maxIdempotencyBytes,
+      IDEMPOTENCY_KEY_HEAP_BYTES,
+      64 * 1024 * 1024 * 1024,
+    ),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
     remoteWrite: readRemoteWriteConfig(reader),
     externalUrl,

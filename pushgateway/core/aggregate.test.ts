@@ -141,6 +141,11 @@ describe('aggregateFamilies', () => {
       /appears twice/,
     ],
     ['a family twice', [counter('c_total', [[{}, 1]]), counter('c_total', [[{}, 1]])], /appears twice/],
+    [
+      'an untyped sample',
+      [{ name: 'agg_total', help: undefined, type: 'untyped', metrics: [{ labels: {}, value: 5 }] } as MetricFamily],
+      /untyped agg_total.*# TYPE agg_total counter/,
+    ],
   ])('refuses %s with a message', (_what, delta, message) => {
     const stored = merge(new Map(), [counter('c_total', [[{}, 1]]), histogram('h', {}, [1, 1, 1], 1)]);
     const result = tryMerge(stored, delta);

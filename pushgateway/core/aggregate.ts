@@ -5,9 +5,10 @@
 //
 // The delta contract: a counter sample is what was counted since the client's last acknowledged push
 // (added to the stored total; negative refused); a histogram sample carries the bucket counts, `_sum` and
-// `_count` observed since then (added; bucket bounds must equal the stored ones); a gauge or untyped sample
-// is a current value (it replaces the stored one per series); summaries are refused, because quantiles
-// from different instances cannot be summed into anything meaningful.
+// `_count` observed since then (added; bucket bounds must equal the stored ones); a gauge sample is a
+// current value (it replaces the stored one per series); summaries are refused, because quantiles from
+// different instances cannot be summed into anything meaningful; untyped samples are refused, because
+// adding them loses data for whoever meant a gauge and replacing them loses it for whoever meant a counter.
 import { type Bucket, type HistogramMetric, isHistogram, isSummary, type Metric, type MetricFamily, type ScalarMetric } from './model.js';
 
 /**
@@ -79,7 +80,7 @@ function checkDelta(family: MetricFamily, metric: Metric, labelText: string): st
 }
 
 /**
- * The checks of a delta push that need no stored state: no summaries, no family or series twice,
+ * The checks of a delta push that need no stored state: no summaries or untyped families, no family or series twice,
  * counters and histogram counts finite and >= 0, buckets cumulative. Stores that merge elsewhere (the
  * Redis store merges inside Redis) run this first; aggregateFamilies runs it too.
  */
@@ -90,6 +91,9 @@ export function checkDeltaPush(delta: readonly KeyedFamily[]): string | undefine
     pushedNames.add(family.name);
     if (family.type === 'summary' || family.metrics.some(isSummary)) {
       return `summary ${family.name} cannot be aggregated (quantiles from several instances do not add up); push it to /metrics or use a histogram`;
+    }
+    if (family.type === 'untyped') {
+      return `untyped ${family.name} cannot be aggregated (it is unknown whether to add or replace it); declare its type, e.g. "# TYPE ${family.name} counter" or "# TYPE ${family.name} gauge"`;
     }
     const seen = new Set<string>();
     for (let i = 0; i < family.metrics.length; i++) {

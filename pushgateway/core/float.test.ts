@@ -53,4 +53,11 @@ describe('parseGoFloat (as strconv.ParseFloat)', () => {
   it.each(['', '0x10', '1_000', '1e', 'abc', '1\r', ' 1'])('refuses %j', (text) => {
     expect(parseGoFloat(text)).toBeUndefined();
   });
+
+  it('refuses decimals beyond the float64 range, keeps spelled-out infinities and underflow to 0', () => {
+    expect(parseGoFloat('1e999')).toBeUndefined();
+    expect(parseGoFloat('-1e999')).toBeUndefined();
+    expect(parseGoFloat('+Inf')).toBe(Infinity);
+    expect(parseGoFloat('1e-999')).toBe(0);
+  });
 });

@@ -6,9 +6,15 @@
 const decimalFloat = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const specialFloat = /^([+-]?)(inf|infinity|nan)$/i;
 
-/** Parses a sample value or `le`/`quantile` bound; undefined when it is not a float Go would accept. */
+/**
+ * Parses a sample value or `le`/`quantile` bound; undefined when it is not a float Go would accept.
+ * A decimal beyond float64's range (1e999) is refused as ParseFloat's ErrRange is; underflow to 0 is not an error there.
+ */
 export function parseGoFloat(token: string): number | undefined {
-  if (decimalFloat.test(token)) return Number(token);
+  if (decimalFloat.test(token)) {
+    const value = Number(token);
+    return Number.isFinite(value) ? value : undefined;
+  }
   const special = specialFloat.exec(token);
   if (!special) return undefined;
   if (special[2]!.toLowerCase() === 'nan') return Number.NaN;

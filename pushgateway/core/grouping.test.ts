@@ -81,4 +81,8 @@ describe('groupKey and labelText', () => {
     expect(labelText({ a: 'x",b="y' })).not.toBe(labelText({ a: 'x', b: 'y' }));
     expect(labelText({ a: 'q"\\\n' })).toBe('a="q\\"\\\\\\n"');
   });
+
+  it('keeps a leading U+FEFF of a base64 value, so it does not collide with the value without it', () => {
+    expect(parseGroupingPath(`job@base64/${b64('\uFEFFj')}`)).toEqual({ job: '\uFEFFj' });
+  });
 });

@@ -21,7 +21,8 @@ export function isValidMetricName(name: string): boolean {
 }
 
 const base64UrlAlphabet = /^[A-Za-z0-9_-]*$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF as a character: stripping it would make distinct values collide.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** URL-safe base64 with or without padding (Go: RawURLEncoding after trimming `=`). */
 export function decodeBase64UrlValue(encoded: string): string {

@@ -30,8 +30,18 @@ describe('IdempotencyKeys', () => {
     expect(restored.seen('new', IDEMPOTENCY_WINDOW_MS + 5)).toBe(true);
   });
 
-  it('scopes keys by group', () => {
-    expect(scopedIdempotencyKey('job=a', 'k')).not.toBe(scopedIdempotencyKey('job=b', 'k'));
+  it('scopes keys by group', async () => {
+    expect(await scopedIdempotencyKey('job=a', 'k')).not.toBe(await scopedIdempotencyKey('job=b', 'k'));
+    expect(await scopedIdempotencyKey('job=a', 'k')).toBe(await scopedIdempotencyKey('job=a', 'k'));
+  });
+
+  it('stores a key in the same 22 characters whatever the lengths of group and key', async () => {
+    for (const [group, key] of [
+      ['job="a"', 'k'],
+      [`job="${'j'.repeat(15_000)}"`, 'x'.repeat(200)],
+    ] as const) {
+      expect(await scopedIdempotencyKey(group, key)).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    }
   });
 
   it.each([

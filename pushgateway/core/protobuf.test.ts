@@ -95,4 +95,9 @@ describe('decodeDelimitedMetricFamilies', () => {
       { numRuns: 300 },
     );
   });
+
+  it('keeps a leading U+FEFF of a label value', () => {
+    const body = encodeDelimited([{ name: 'bom', help: undefined, type: 'gauge', metrics: [{ labels: { l: '\uFEFFv' }, value: 1 }] }]);
+    expect(decodeDelimitedMetricFamilies(body).families[0]!.metrics[0]!.labels).toEqual({ l: '\uFEFFv' });
+  });
 });

@@ -9,7 +9,8 @@ import type { Bucket, Labels, Metric, MetricFamily, MetricType, Quantile } from 
 import { ExpositionParseError, type ParsedExposition } from './text-parser.js';
 
 const typesByNumber: Record<number, MetricType> = { 0: 'counter', 1: 'gauge', 2: 'summary', 3: 'untyped', 4: 'histogram' };
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF as a character: stripping it would make distinct values collide.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Reader {
   pos: number;

@@ -423,7 +423,8 @@ function valueLabel(bound: number): string {
   return Number.isNaN(bound) ? 'NaN' : bound === Infinity ? '+Inf' : bound === -Infinity ? '-Inf' : String(bound);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF as a character: stripping it would make distinct values collide.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Body bytes as text; invalid UTF-8 is a parse error (expfmt: "invalid label value"). */
 export function decodeTextBody(body: Uint8Array): string {

@@ -2,7 +2,7 @@
 // elsewhere (Redis, a Durable Object) prefetches lookupKeys(push) and answers from what it fetched.
 import { describe, expect, it } from 'vitest';
 import type { MetricFamily, MetricType } from './model.js';
-import { checkAgainstStore, lookupKeys, type PushValidationView, preparePush, seriesKey } from './validate.js';
+import { checkAgainstStore, lookupKeys, type PushValidationView, preparePush, seriesKey, utf8ByteLength } from './validate.js';
 
 function mapView(
   families: Record<string, { type: MetricType; groups: number }>,
@@ -101,5 +101,39 @@ describe('checkAgainstStore through a prefetched view', () => {
     const histogramHere = mapView({ h: { type: 'histogram', groups: 1 } }, { [sum.push.groupKey]: { h: 'histogram' } }, {});
     expect(checkAgainstStore(sum.push, 'replace', histogramHere)).toBeUndefined();
     expect(checkAgainstStore(sum.push, 'merge-families', histogramHere)).toContain('collides with histogram named "h"');
+  });
+});
+
+describe('per-series limits', () => {
+  const limits = { maxLabelValueBytes: 8, maxLabelsPerSeries: 3 };
+  it.each([
+    [
+      'a body label value past the byte limit',
+      { job: 'j' },
+      gauge('long_value', { a: 'x'.repeat(9) }),
+      /label a of metric "long_value" has a value of 9 bytes, more than GATEWAY_MAX_LABEL_VALUE_BYTES=8/,
+    ],
+    ['a value of few characters but many bytes', { job: 'j' }, gauge('wide', { a: '€€€' }), /value of 9 bytes/],
+    ['a grouping label value past the byte limit', { job: 'j'.repeat(9) }, gauge('g'), /label job of metric "g"/],
+    [
+      'too many labels, grouping and instance included',
+      { job: 'j' },
+      gauge('many', { a: '1', b: '2' }),
+      /metric "many" has 4 labels, more than GATEWAY_MAX_LABELS_PER_SERIES=3/,
+    ],
+  ])('refuses %s naming the metric', (_what, grouping, family, message) => {
+    const result = preparePush({ grouping, families: [family] }, limits);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toMatch(message);
+  });
+
+  it('accepts a series exactly at the limits', () => {
+    expect(preparePush({ grouping: { job: 'j' }, families: [gauge('g', { a: 'x'.repeat(8) })] }, limits).ok).toBe(true);
+    expect(preparePush({ grouping: { job: 'j' }, families: [gauge('g', { a: '€€' })] }, limits).ok).toBe(true);
+  });
+
+  it('counts UTF-8 bytes as TextEncoder does, surrogate pairs and lone surrogates included', () => {
+    for (const text of ['', 'abc', 'é', '€', '😀', 'a\ud800b', '\udc00', '\ud83d'])
+      expect(utf8ByteLength(text)).toBe(new TextEncoder().encode(text).length);
   });
 });

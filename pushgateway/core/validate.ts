@@ -18,6 +18,7 @@ export const gatewayOwnFamilyNames: ReadonlySet<string> = new Set([
   'push_failure_time_seconds',
   'pushgateway_http_requests_total',
   'gateway_groups',
+  'gateway_idempotency_keys_evicted_total',
   'gateway_series',
   'gateway_series_limit',
   'gateway_pushes_deduplicated_total',
@@ -52,13 +53,62 @@ export interface PushValidationView {
   seriesOwner(seriesKey: string): string | undefined;
 }
 
+/** Per-series bounds on what one series may carry (0 = no limit), so one series cannot hold megabytes. */
+export interface SeriesLimits {
+  /** Longest label value in UTF-8 bytes, body and grouping labels alike (GATEWAY_MAX_LABEL_VALUE_BYTES). */
+  maxLabelValueBytes: number;
+  /** Most labels on one series, grouping labels and `instance` included (GATEWAY_MAX_LABELS_PER_SERIES). */
+  maxLabelsPerSeries: number;
+}
+
+export const unlimitedSeries: SeriesLimits = { maxLabelValueBytes: 0, maxLabelsPerSeries: 0 };
+
+/** UTF-8 length of a string without encoding it (a lone surrogate counts as the 3 bytes of U+FFFD). */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** The refusal when a series' labels pass the limits, else undefined. */
+function seriesLimitProblem(name: string, labels: Labels, limits: SeriesLimits): string | undefined {
+  const { maxLabelValueBytes, maxLabelsPerSeries } = limits;
+  if (maxLabelsPerSeries > 0) {
+    const count = Object.keys(labels).length;
+    if (count > maxLabelsPerSeries)
+      return `a series of metric ${JSON.stringify(name)} has ${count} labels, more than GATEWAY_MAX_LABELS_PER_SERIES=${maxLabelsPerSeries}`;
+  }
+  if (maxLabelValueBytes > 0) {
+    for (const labelName in labels) {
+      const value = labels[labelName]!;
+      // A string of n UTF-16 units has at most 3n UTF-8 bytes: most values are decided without counting.
+      if (value.length * 3 <= maxLabelValueBytes) continue;
+      const bytes = utf8ByteLength(value);
+      if (bytes > maxLabelValueBytes)
+        return `label ${labelName} of metric ${JSON.stringify(name)} has a value of ${bytes} bytes, more than GATEWAY_MAX_LABEL_VALUE_BYTES=${maxLabelValueBytes}`;
+    }
+  }
+  return undefined;
+}
+
 export type PrepareResult = { ok: true; push: PreparedPush } | { ok: false; message: string };
 
 const histogramSuffixes = ['_bucket', '_count', '_sum'] as const;
 const summarySuffixes = ['_count', '_sum'] as const;
 
-/** Checks a push on its own (names, timestamps, duplicates) and applies the grouping labels. */
-export function preparePush(push: Pick<PushRequest, 'grouping' | 'families' | 'timestampedSample'>): PrepareResult {
+/** Checks a push on its own (names, timestamps, duplicates, per-series limits) and applies the grouping labels. */
+export function preparePush(
+  push: Pick<PushRequest, 'grouping' | 'families' | 'timestampedSample'>,
+  limits: SeriesLimits = unlimitedSeries,
+): PrepareResult {
   const fail = (message: string): PrepareResult => ({ ok: false, message: invalidPushPrefix + message });
   if (push.timestampedSample) return fail('pushed metrics must not have timestamps');
   const grouping = push.grouping;
@@ -85,6 +135,8 @@ export function preparePush(push: Pick<PushRequest, 'grouping' | 'families' | 't
       // Grouping labels override body labels; instance="" is added only when neither has one (official sanitizeLabels).
       for (const labelName of groupNames) labels[labelName] = grouping[labelName]!;
       if (!('instance' in labels)) labels.instance = '';
+      const tooLarge = seriesLimitProblem(name, labels, limits);
+      if (tooLarge) return fail(tooLarge);
       const text = labelText(labels);
       if (seen.has(text)) return fail(`collected metric ${seriesKey(name, text)} was collected before with the same name and label values`);
       seen.add(text);

@@ -63,4 +63,12 @@ describe('gatewayAuth', () => {
     const colon = appWith({ scrape: { user: 'u', password: 'a:b' } });
     expect((await colon.request('/metrics', { headers: { authorization: basic('u', 'a:b') } })).status).toBe(200);
   });
+
+  it('refuses credentials that differ from the configured ones only by a leading U+FEFF or by invalid UTF-8', async () => {
+    expect(
+      (await app.request('/metrics', { headers: { authorization: `Basic ${Buffer.from('\uFEFFprom:pw').toString('base64')}` } })).status,
+    ).toBe(401);
+    const invalid = `Basic ${Buffer.from([0x70, 0x72, 0x6f, 0x6d, 0x3a, 0x70, 0x77, 0xff]).toString('base64')}`;
+    expect((await app.request('/metrics', { headers: { authorization: invalid } })).status).toBe(401);
+  });
 });

@@ -30,10 +30,13 @@ export async function constantTimeEqual(given: string, expected: string): Promis
   return difference === 0;
 }
 
+// Fatal, so invalid UTF-8 is refused rather than read as U+FFFD; ignoreBOM, so a leading U+FEFF is part of the user name.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function decodeBasic(encoded: string): { user: string; password: string } | undefined {
   try {
     const binary = atob(encoded);
-    const text = new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
+    const text = utf8.decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
     const colon = text.indexOf(':');
     if (colon < 0) return undefined;
     return { user: text.slice(0, colon), password: text.slice(colon + 1) };

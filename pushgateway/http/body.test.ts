@@ -67,7 +67,8 @@ describe('readBody', () => {
 
 describe('pushBodyReader', () => {
   const app = new Hono<{ Variables: BodyVariables }>();
-  app.use('*', pushBodyReader({ maxBytes: LIMIT }));
+  const debugged: string[] = [];
+  app.use('*', pushBodyReader({ maxBytes: LIMIT, log: { debug: (_fields, message) => void debugged.push(message) } }));
   app.post('*', (c) => c.text(String(c.get('pushBody').byteLength)));
   app.get('*', (c) => c.text('read'));
 
@@ -84,6 +85,25 @@ describe('pushBodyReader', () => {
     const response = await app.request(request);
     expect(response.status).toBe(status);
     expect(await response.json()).toEqual({ error: { code, message: expect.any(String) } });
+  });
+
+  it.each([
+    ['identity', {}],
+    ['gzip', { 'content-encoding': 'gzip' }],
+  ])('answers 499 when the %s body stream fails mid-way (the client went away), logging at debug', async (_what, headers) => {
+    const failing = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(gzipSync('a 1\n').subarray(0, 5));
+        controller.error(new Error('socket hang up'));
+      },
+    });
+    debugged.length = 0;
+    const response = await app.request(
+      new Request('http://gw/metrics/job/j', { method: 'POST', body: failing, headers, duplex: 'half' } as RequestInit),
+    );
+    expect(response.status).toBe(499);
+    expect(await response.json()).toEqual({ error: { code: 'client_closed_request', message: expect.stringContaining('socket hang up') } });
+    expect(debugged).toEqual(['push abandoned by the client']);
   });
 
   it('leaves reads alone', async () => {

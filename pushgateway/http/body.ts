@@ -31,6 +31,28 @@ export class CorruptBodyError extends Error {
   }
 }
 
+/** The client's side of the connection failed (closed, reset) before the whole body arrived: not a gateway failure. */
+export class ClientClosedError extends Error {
+  constructor(cause: unknown) {
+    super(`the client closed the connection before the body was received: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'ClientClosedError';
+  }
+}
+
+/**
+ * Runs a read of the request's own bytes: whatever fails there is the connection, hence the client (a
+ * server-side limit is BodyTooLargeError and passes through). Inflating is kept out of it, so a corrupt
+ * gzip stream stays a 400 and a disconnect stays a disconnect.
+ */
+async function receive(read: () => Promise<Uint8Array>): Promise<Uint8Array> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw error;
+    throw new ClientClosedError(error);
+  }
+}
+
 /** Reads `stream` to the end, failing (and cancelling it) as soon as more than `limitBytes` arrive. */
 async function readLimited(stream: ReadableStream<Uint8Array>, limitBytes: number, what: string): Promise<Uint8Array> {
   const reader = stream.getReader();
@@ -67,27 +89,21 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   // A declared length within the limit (checked above) bounds the body, so it is read at once: on Node
   // that is @hono/node-server's direct read, several times cheaper per push than a web stream (and
   // `request.body` is not touched first, since touching it builds the stream).
-  if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared)) return new Uint8Array(await request.arrayBuffer());
+  if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared))
+    return await receive(async () => new Uint8Array(await request.arrayBuffer()));
   if (!request.body) return new Uint8Array(0);
-  if (encoding === 'identity' || encoding === '') return await readLimited(request.body, limitBytes, '');
-  if (encoding === 'snappy') return decodeSnappyBody(await readLimited(request.body, limitBytes, ''), limitBytes);
+  const stream = request.body;
+  if (encoding === 'identity' || encoding === '') return await receive(() => readLimited(stream, limitBytes, ''));
+  if (encoding === 'snappy') return decodeSnappyBody(await receive(() => readLimited(stream, limitBytes, '')), limitBytes);
   if (encoding !== 'gzip' && encoding !== 'x-gzip') throw new UnsupportedEncodingError(encoding);
-  const compressed = request.body;
-  // The compressed stream is counted too, so a huge body of zeros is stopped before it is all inflated.
-  let compressedBytes = 0;
-  const counted = compressed.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        compressedBytes += chunk.byteLength;
-        if (compressedBytes > limitBytes) controller.error(new BodyTooLargeError(limitBytes, ''));
-        else controller.enqueue(chunk);
-      },
-    }),
-  );
+  // The compressed bytes are received whole first (under the same limit, so a huge body of zeros is stopped
+  // before it is inflated), then inflated with the limit on the inflated size.
+  const compressed = await receive(() => readLimited(stream, limitBytes, ''));
   try {
     // The cast bridges lib.dom's and workers-types' differing declarations of the same web API.
     const inflate = new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
-    return await readLimited(counted.pipeThrough(inflate), limitBytes, ' once inflated');
+    const source = new Blob([compressed as Uint8Array<ArrayBuffer>]).stream() as unknown as ReadableStream<Uint8Array>;
+    return await readLimited(source.pipeThrough(inflate), limitBytes, ' once inflated');
   } catch (error) {
     if (error instanceof BodyTooLargeError) throw error;
     throw new CorruptBodyError(error);
@@ -104,14 +120,25 @@ function decodeSnappyBody(compressed: Uint8Array, limitBytes: number): Uint8Arra
   }
 }
 
+/** nginx's status for a request the client abandoned; counted apart from the gateway's own failures. */
+export const clientClosedRequest = 499;
+
 export type BodyVariables = { pushBody: Uint8Array };
 
 /**
  * Reads the body of PUT/POST requests under the limit and hands it to handlers as `c.get('pushBody')`
  * (decoded: gzip already inflated). 413 when too large, 415 for an unknown Content-Encoding,
- * 400 for a gzip stream that does not inflate; in every case before any handler runs, so nothing is stored.
+ * 400 for a gzip stream that does not inflate, 499 (nginx's "client closed request", which no one
+ * receives but the request counter) when the client went away mid-body; in every case before any handler
+ * runs, so nothing is stored.
  */
-export function pushBodyReader({ maxBytes }: { maxBytes: number }): MiddlewareHandler<{ Variables: BodyVariables }> {
+export function pushBodyReader({
+  maxBytes,
+  log,
+}: {
+  maxBytes: number;
+  log: { debug(fields: Record<string, unknown>, message: string): void };
+}): MiddlewareHandler<{ Variables: BodyVariables }> {
   return async (c, next) => {
     if (c.req.method !== 'PUT' && c.req.method !== 'POST') return await next();
     try {
@@ -120,6 +147,10 @@ export function pushBodyReader({ maxBytes }: { maxBytes: number }): MiddlewareHa
       if (error instanceof BodyTooLargeError) return jsonError(413, 'body_too_large', error.message);
       if (error instanceof UnsupportedEncodingError) return jsonError(415, 'unsupported_encoding', error.message);
       if (error instanceof CorruptBodyError) return jsonError(400, 'bad_encoding', error.message);
+      if (error instanceof ClientClosedError) {
+        log.debug({ path: c.req.path, reason: error.message }, 'push abandoned by the client');
+        return jsonError(clientClosedRequest, 'client_closed_request', error.message);
+      }
       throw error;
     }
     await next();

@@ -11,6 +11,7 @@ import type { BodyVariables } from './body.js';
 import { jsonError } from './errors.js';
 
 export interface GatewayLog {
+  debug(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
 }

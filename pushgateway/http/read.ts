@@ -9,7 +9,7 @@ import { pushFailureTimeFamily, pushTimeFamily, renderGroups } from '../core/scr
 import { groupFamilies } from '../core/scrape-families.js';
 import { negotiateScrapeFormat } from '../core/scrape-negotiation.js';
 import { parseTextExposition } from '../core/text-parser.js';
-import type { GatewayStore } from '../store/types.js';
+import type { GatewayStore, StoreStats } from '../store/types.js';
 import { jsonError } from './errors.js';
 import type { PushSummaries } from './push-summaries.js';
 import type { RequestCounter } from './request-metrics.js';
@@ -44,16 +44,19 @@ function seriesLimitMetric(format: ExpositionFormat, limit: number): string {
   )}gateway_series_limit ${formatGoFloat(limit)}\n`;
 }
 
-function selfMetrics(
-  format: ExpositionFormat,
-  stats: { groups: number; series: number; deduplicatedPushes: number },
-  requests: RequestCounter,
-  storeErrors: number,
-): string {
+function selfMetrics(format: ExpositionFormat, stats: StoreStats, requests: RequestCounter, storeErrors: number): string {
   const family = (name: string, type: 'counter' | 'gauge', help: string, lines: string) =>
     renderHeader({ name, help, type }, format) + lines;
   return (
     family('gateway_groups', 'gauge', 'Groups held by the gateway.', `gateway_groups ${formatGoFloat(stats.groups)}\n`) +
+    (stats.idempotencyKeysEvicted === undefined
+      ? ''
+      : family(
+          'gateway_idempotency_keys_evicted_total',
+          'counter',
+          'Idempotency-Keys forgotten before their window ended because GATEWAY_MAX_IDEMPOTENCY_BYTES was reached.',
+          `gateway_idempotency_keys_evicted_total ${formatGoFloat(stats.idempotencyKeysEvicted)}\n`,
+        )) +
     family(
       'gateway_pushes_deduplicated_total',
       'counter',

@@ -3,6 +3,7 @@
 // neither shared nor durable), the memory of the one Durable Object given as a binding.
 import { ConfigError } from '../config/env.js';
 import type { GatewayConfig } from '../config/gateway.js';
+import { idempotencyKeysFor } from '../core/idempotency.js';
 import type { GatewayStoreObject } from './durable-object.js';
 import { DurableObjectStore } from './durable-object-store.js';
 import { MemoryStore, type MemoryStoreOptions } from './memory.js';
@@ -14,8 +15,15 @@ export interface StoreBindings {
   gatewayState?: DurableObjectNamespace<GatewayStoreObject>;
 }
 
-export function memoryStoreOptions(config: Pick<GatewayConfig, 'groupTtlSeconds' | 'maxSeries'>): MemoryStoreOptions {
-  return { groupTtlMs: config.groupTtlSeconds * 1000, maxSeries: config.maxSeries };
+export function memoryStoreOptions(
+  config: Pick<GatewayConfig, 'groupTtlSeconds' | 'maxSeries' | 'maxLabelValueBytes' | 'maxLabelsPerSeries' | 'maxIdempotencyBytes'>,
+): MemoryStoreOptions {
+  return {
+    groupTtlMs: config.groupTtlSeconds * 1000,
+    maxSeries: config.maxSeries,
+    maxIdempotencyKeys: idempotencyKeysFor(config.maxIdempotencyBytes),
+    seriesLimits: { maxLabelValueBytes: config.maxLabelValueBytes, maxLabelsPerSeries: config.maxLabelsPerSeries },
+  };
 }
 
 export function createStore(config: GatewayConfig, bindings: StoreBindings = {}): GatewayStore {

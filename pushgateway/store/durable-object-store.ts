@@ -5,7 +5,7 @@
 import type { ExpositionFormat } from '../core/exposition-format.js';
 import type { Group, Labels } from '../core/model.js';
 import type { GatewayStoreObject } from './durable-object.js';
-import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
+import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export class DurableObjectStore implements GatewayStore {
   constructor(
@@ -38,7 +38,7 @@ export class DurableObjectStore implements GatewayStore {
     return await this.stub.exposition(nowMs, format);
   }
 
-  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+  async stats(nowMs: number): Promise<StoreStats> {
     return await this.stub.stats(nowMs);
   }
 

@@ -18,7 +18,7 @@ import type { Group, Labels } from '../core/model.js';
 import { memoryStoreOptions } from './create.js';
 import { MemoryStore } from './memory.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
-import type { PushOutcome, PushRequest } from './types.js';
+import type { PushOutcome, PushRequest, StoreStats } from './types.js';
 
 const GROUP_PREFIX = 'group:';
 const KEY_PREFIX = 'key:';
@@ -62,7 +62,7 @@ export class GatewayStoreObject extends DurableObject<Env> {
     const key = groupKey(push.grouping);
     if (outcome.status === 'applied' || outcome.status === 'invalid') this.persistGroup(key, push.nowMs);
     if (outcome.status === 'applied' && push.mode === 'aggregate' && push.idempotencyKey !== undefined) {
-      void this.ctx.storage.put(KEY_PREFIX + scopedIdempotencyKey(key, push.idempotencyKey), push.nowMs);
+      void this.ctx.storage.put(KEY_PREFIX + (await scopedIdempotencyKey(key, push.idempotencyKey)), push.nowMs);
     }
     if (outcome.status === 'replayed') void this.ctx.storage.put(DEDUPLICATED, (await this.store.stats(push.nowMs)).deduplicatedPushes);
     return outcome;
@@ -88,7 +88,7 @@ export class GatewayStoreObject extends DurableObject<Env> {
     return await this.store.exposition(nowMs, format);
   }
 
-  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+  async stats(nowMs: number): Promise<StoreStats> {
     return await this.store.stats(nowMs);
   }
 

@@ -136,7 +136,7 @@ describe('MemoryStore, official semantics', () => {
     expect(await store.deleteGroup({ job: 'a' }, 0)).toBe(false);
     expect((await store.groups(0)).map((g) => g.labels)).toEqual([{ job: 'a', instance: 'i' }]);
     await store.wipe();
-    expect(await store.stats(0)).toEqual({ groups: 0, series: 0, deduplicatedPushes: 0 });
+    expect(await store.stats(0)).toEqual({ groups: 0, series: 0, deduplicatedPushes: 0, idempotencyKeysEvicted: 0 });
     expect(await exposition(store)).toBe('');
   });
 
@@ -247,5 +247,26 @@ describe('MemoryStore, properties', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('MemoryStore, remembered Idempotency-Keys', () => {
+  // Pushes `count` keyed deltas to a job named `job`; returns the encoded snapshot's idempotency part.
+  async function rememberedKeysJson(job: string, count: number): Promise<string> {
+    const store = new MemoryStore();
+    const families = parseTextExposition('# TYPE kept_total counter\nkept_total 1\n').families;
+    for (let i = 0; i < count; i++) {
+      expect(
+        (await store.apply({ mode: 'aggregate', grouping: { job }, families, idempotencyKey: `key-${i}`, nowMs: 1000 + i })).status,
+      ).toBe('applied');
+    }
+    return JSON.stringify(store.snapshot(2000).idempotencyKeys);
+  }
+
+  it('keeps the same bytes per key whatever the length of the group labels', async () => {
+    const short = await rememberedKeysJson('j', 20);
+    const long = await rememberedKeysJson('j'.repeat(15_000), 20);
+    expect(long.length).toBe(short.length);
+    expect(long).not.toContain('jjjj');
   });
 });

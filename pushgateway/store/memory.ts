@@ -10,9 +10,17 @@ import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
 import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
 import { chooseHelp, compareGroupKeys, familyLines, pushFailureTimeFamily, pushTimeFamily, pushTimeLine } from '../core/scrape-body.js';
-import { checkAgainstStore, type PreparedFamily, type PreparedPush, type PushValidationView, preparePush } from '../core/validate.js';
+import {
+  checkAgainstStore,
+  type PreparedFamily,
+  type PreparedPush,
+  type PushValidationView,
+  preparePush,
+  type SeriesLimits,
+  unlimitedSeries,
+} from '../core/validate.js';
 import type { SnapshotSource, StoreSnapshot } from './snapshot-codec.js';
-import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
+import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export interface MemoryStoreOptions {
   /** A push that would make the store hold more series than this is refused (0 = no limit). */
@@ -21,6 +29,8 @@ export interface MemoryStoreOptions {
   groupTtlMs?: number;
   /** Bound on remembered Idempotency-Keys (core/idempotency). */
   maxIdempotencyKeys?: number;
+  /** Label value length and label count per series (core/validate). */
+  seriesLimits?: SeriesLimits;
 }
 
 interface StoredFamily {
@@ -49,6 +59,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   // index adds no key strings of its own (about 100 bytes per series less than one flat seriesKey map).
   private readonly seriesOwners = new SeriesIndex();
   private readonly maxSeries: number;
+  private readonly seriesLimits: SeriesLimits;
   private deduplicatedPushes = 0;
   // TTL: group keys in the order of their last push (attempt), so expiring never scans every group.
   private readonly activity: ExpiryQueue<string>;
@@ -62,6 +73,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
 
   constructor(options: MemoryStoreOptions = {}) {
     this.maxSeries = options.maxSeries ?? 0;
+    this.seriesLimits = options.seriesLimits ?? unlimitedSeries;
     this.activity = new ExpiryQueue(options.groupTtlMs ?? 0);
     this.idempotency = new IdempotencyKeys(options.maxIdempotencyKeys);
   }
@@ -83,8 +95,8 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
 
   async apply(push: PushRequest): Promise<PushOutcome> {
     this.expire(push.nowMs);
-    if (push.mode === 'aggregate') return this.applyAggregate(push);
-    const prepared = preparePush(push);
+    if (push.mode === 'aggregate') return await this.applyAggregate(push);
+    const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, push.mode, this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
@@ -131,9 +143,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return [...this.states.values()].map((state) => state.group);
   }
 
-  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+  async stats(nowMs: number): Promise<StoreStats> {
     this.expire(nowMs);
-    return { groups: this.states.size, series: this.seriesOwners.size, deduplicatedPushes: this.deduplicatedPushes };
+    return {
+      groups: this.states.size,
+      series: this.seriesOwners.size,
+      deduplicatedPushes: this.deduplicatedPushes,
+      idempotencyKeysEvicted: this.idempotency.evictedEarly,
+    };
   }
 
   /** The pushed part of /metrics (see core/scrape-body renderGroups, which gives the same text uncached). */
@@ -167,19 +184,20 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   async close(): Promise<void> {}
 
   /** Aggregation mode (core/aggregate): validated like any push, then merged into the stored families. */
-  private applyAggregate(push: PushRequest): PushOutcome {
+  private async applyAggregate(push: PushRequest): Promise<PushOutcome> {
     let scopedKey: string | undefined;
     if (push.idempotencyKey !== undefined) {
       const problem = checkIdempotencyKey(push.idempotencyKey);
       if (problem) return { status: 'invalid', message: problem };
       // Checked first: a push applied once is answered as a replay even if the store changed since.
-      scopedKey = scopedIdempotencyKey(groupKey(push.grouping), push.idempotencyKey);
+      // The only await of a push: from here to the commit nothing else runs, so a key is checked and recorded atomically.
+      scopedKey = await scopedIdempotencyKey(groupKey(push.grouping), push.idempotencyKey);
       if (this.idempotency.seen(scopedKey, push.nowMs)) {
         this.deduplicatedPushes++;
         return { status: 'replayed' };
       }
     }
-    const prepared = preparePush(push);
+    const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, 'aggregate', this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);

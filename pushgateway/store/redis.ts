@@ -23,9 +23,17 @@ import { formatGoFloat, parseGoFloat } from '../core/float.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, scopedIdempotencyKey } from '../core/idempotency.js';
 import type { Group, Labels, Metric, MetricFamily, MetricType } from '../core/model.js';
-import { checkAgainstStore, lookupKeys, type PreparedPush, type PushValidationView, preparePush } from '../core/validate.js';
+import {
+  checkAgainstStore,
+  lookupKeys,
+  type PreparedPush,
+  type PushValidationView,
+  preparePush,
+  type SeriesLimits,
+  unlimitedSeries,
+} from '../core/validate.js';
 import { deleteScript, factsScript, pushScript, readGroupsScript, recordFailureScript, statsScript } from './redis-scripts.js';
-import type { GatewayStore, PushOutcome, PushRequest } from './types.js';
+import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export interface RedisStoreOptions {
   /** UPSTASH_REDIS_REST_URL */
@@ -38,6 +46,8 @@ export interface RedisStoreOptions {
   groupTtlMs?: number;
   /** GATEWAY_MAX_SERIES; 0 = no limit. */
   maxSeries?: number;
+  /** Label value length and label count per series (core/validate). */
+  seriesLimits?: SeriesLimits;
   /** How often a push re-validates when concurrent pushes keep changing the facts it relied on. */
   maxConflictRetries?: number;
 }
@@ -129,6 +139,7 @@ export class RedisStore implements GatewayStore {
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly maxSeries: number;
+  private readonly seriesLimits: SeriesLimits;
   private readonly maxConflictRetries: number;
   private readonly scripts;
   private readonly factsByShape = new Map<string, Facts>();
@@ -145,6 +156,7 @@ export class RedisStore implements GatewayStore {
     this.prefix = options.keyPrefix ?? 'pushgateway:';
     this.ttlMs = options.groupTtlMs ?? 0;
     this.maxSeries = options.maxSeries ?? 0;
+    this.seriesLimits = options.seriesLimits ?? unlimitedSeries;
     this.maxConflictRetries = options.maxConflictRetries ?? 20;
     this.scripts = {
       push: this.redis.createScript<ScriptResult>(pushScript),
@@ -172,7 +184,7 @@ export class RedisStore implements GatewayStore {
       const problem = checkIdempotencyKey(push.idempotencyKey);
       if (problem) return { status: 'invalid', message: problem };
     }
-    const prepared = preparePush(push);
+    const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return await this.refuse(push, prepared.message);
     if (push.mode === 'aggregate') {
       const problem = checkDeltaPush(prepared.push.families);
@@ -186,7 +198,7 @@ export class RedisStore implements GatewayStore {
         family.metrics.map((metric, i) => [labelTexts[i]!, encodeSeriesValue(metric)]),
       ]),
     );
-    const idempotency = push.idempotencyKey === undefined ? '' : scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
+    const idempotency = push.idempotencyKey === undefined ? '' : await scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
     const operationId = crypto.randomUUID();
     const keys = lookupKeys(prepared.push);
     const shape =
@@ -305,7 +317,7 @@ export class RedisStore implements GatewayStore {
   /** A refusal, unless the push's key was already applied (then it is a replay, as in the memory store). */
   private async refuse(push: PushRequest, message: string): Promise<PushOutcome> {
     const key = groupKey(push.grouping);
-    const idempotency = push.idempotencyKey === undefined ? '' : scopedIdempotencyKey(key, push.idempotencyKey);
+    const idempotency = push.idempotencyKey === undefined ? '' : await scopedIdempotencyKey(key, push.idempotencyKey);
     const labels = JSON.stringify(groupIdentity(push.grouping));
     const result = await this.run('recording a failed push', () =>
       this.scripts.recordFailure.exec([], [this.prefix, key, labels, String(push.nowMs), idempotency]),
@@ -348,7 +360,7 @@ export class RedisStore implements GatewayStore {
     return groups;
   }
 
-  async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
+  async stats(nowMs: number): Promise<StoreStats> {
     const [groups, series, deduplicated] = await this.run('reading stats', () =>
       this.scripts.stats.exec([], [this.prefix, String(nowMs), String(this.ttlMs)]),
     );

@@ -40,6 +40,17 @@ export type PushOutcome =
   | { status: 'invalid'; message: string }
   | { status: 'too-many-series'; message: string };
 
+export interface StoreStats {
+  groups: number;
+  series: number;
+  deduplicatedPushes: number;
+  /**
+   * Idempotency-Keys forgotten before their window ended because the byte bound was reached; only for
+   * stores that bound the window themselves (the Redis store lets Redis expire its keys).
+   */
+  idempotencyKeysEvicted?: number;
+}
+
 export interface GatewayStore {
   apply(push: PushRequest): Promise<PushOutcome>;
   /** Removes exactly the group with these grouping labels; true if it existed. */
@@ -53,6 +64,6 @@ export interface GatewayStore {
    */
   exposition?(nowMs: number, format: ExpositionFormat): Promise<string>;
   /** Counters about the store itself, for gateway_groups / gateway_series. */
-  stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }>;
+  stats(nowMs: number): Promise<StoreStats>;
   close(): Promise<void>;
 }

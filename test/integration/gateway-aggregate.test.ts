@@ -77,8 +77,13 @@ describe("prom-client's Pushgateway against /aggregate", () => {
 describe('aggregation limits and TTL over HTTP', () => {
   it('answers 429 for a push past GATEWAY_MAX_SERIES and stores nothing of it', async () => {
     const limited = createGatewayApp({ store: new MemoryStore({ maxSeries: 2 }), config: loadGatewayConfig({ GATEWAY_MAX_SERIES: '2' }) });
-    expect((await limited.request('/aggregate/metrics/job/cap', { method: 'POST', body: 'a_total 1\n' })).status).toBe(200);
-    const refused = await limited.request('/aggregate/metrics/job/cap', { method: 'POST', body: 'a_total 1\nb_total 1\nc_total 1\n' });
+    expect(
+      (await limited.request('/aggregate/metrics/job/cap', { method: 'POST', body: '# TYPE a_total counter\na_total 1\n' })).status,
+    ).toBe(200);
+    const refused = await limited.request('/aggregate/metrics/job/cap', {
+      method: 'POST',
+      body: '# TYPE a_total counter\na_total 1\n# TYPE b_total counter\nb_total 1\n# TYPE c_total counter\nc_total 1\n',
+    });
     expect(refused.status).toBe(429);
     expect(await refused.json()).toEqual({ error: { code: 'too_many_series', message: expect.stringContaining('GATEWAY_MAX_SERIES=2') } });
     const text = await (await limited.request('/metrics')).text();
@@ -90,7 +95,7 @@ describe('aggregation limits and TTL over HTTP', () => {
     let now = 1_000_000;
     const config = loadGatewayConfig({ GATEWAY_GROUP_TTL_SECONDS: '60' });
     const app = createGatewayApp({ store: new MemoryStore({ groupTtlMs: config.groupTtlSeconds * 1000 }), config, clock: () => now });
-    await app.request('/aggregate/metrics/job/short-lived', { method: 'POST', body: 'x_total 1\n' });
+    await app.request('/aggregate/metrics/job/short-lived', { method: 'POST', body: '# TYPE x_total counter\nx_total 1\n' });
     await app.request('/metrics/job/official', { method: 'PUT', body: 'y 1\n' });
     now += 59_000;
     await app.request('/metrics/job/official', { method: 'PUT', body: 'y 2\n' });

@@ -255,6 +255,16 @@ describe('parity with the official Pushgateway 1.5.1', () => {
     await expectParity([put('/metrics/job/mal', Uint8Array.from([0x61, 0x7b, 0x62, 0x3d, 0x22, 0xff, 0x22, 0x7d, 0x20, 0x31, 0x0a]))]);
   });
 
+  it('refuses a body starting with a byte order mark and values that overflow a float64, accepting underflow', async () => {
+    await expectParity([
+      put('/metrics/job/bom', '\uFEFFa 1\n'),
+      put('/metrics/job/big', 'a 1e999\n'),
+      put('/metrics/job/big', 'a -1e999\n'),
+      put('/metrics/job/big', '# TYPE h histogram\nh_bucket{le="1e999"} 1\nh_sum 1\nh_count 1\n'),
+      put('/metrics/job/tiny', 'a 1e-999\n'),
+    ]);
+  });
+
   it('accepts the lenient corners of the text format alike', async () => {
     await expectParity([
       put(

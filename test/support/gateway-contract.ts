@@ -66,6 +66,7 @@ export function describeAggregationContract(name: string, target: () => Aggregat
       ['a type change', '# TYPE c_total gauge\nc_total 1\n', /gauge/],
       ['a sample with a timestamp', '# TYPE c_total counter\nc_total 1 1700000000000\n', /timestamps/],
       ['a malformed body', 'c_total{ 1\n', /line 1/],
+      ['an untyped sample', 'fresh_total 1\n', /untyped fresh_total cannot be aggregated.*# TYPE fresh_total counter/],
     ])('refuses %s with 400 and changes nothing', async (_what, body, message) => {
       const job = newJob();
       expect(
@@ -88,15 +89,17 @@ export function describeAggregationContract(name: string, target: () => Aggregat
       const job = newJob();
       const key = crypto.randomUUID();
       const before = await deduplicated();
-      const first = await push(job, 'retried_total 4\n', { headers: { 'idempotency-key': key } });
+      const first = await push(job, '# TYPE retried_total counter\nretried_total 4\n', { headers: { 'idempotency-key': key } });
       expect(first.status).toBe(200);
       expect(first.headers.get('idempotent-replayed')).toBeNull();
-      const again = await push(job, 'retried_total 4\n', { headers: { 'idempotency-key': key } });
+      const again = await push(job, '# TYPE retried_total counter\nretried_total 4\n', { headers: { 'idempotency-key': key } });
       expect(again.status).toBe(200);
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       expect(await jobLines(job)).toEqual([`retried_total{instance="",job="${job}"} 4`]);
       expect(await deduplicated()).toBe(before + 1);
-      expect((await push(job, 'retried_total 1\n', { headers: { 'idempotency-key': 'has space' } })).status).toBe(400);
+      expect(
+        (await push(job, '# TYPE retried_total counter\nretried_total 1\n', { headers: { 'idempotency-key': 'has space' } })).status,
+      ).toBe(400);
     });
 
     it('never double counts concurrent retries of the same keys', async () => {
@@ -114,7 +117,7 @@ export function describeAggregationContract(name: string, target: () => Aggregat
 
     it('deletes the group with DELETE /aggregate/... (202)', async () => {
       const job = newJob();
-      await push(job, 'gone_total 1\n');
+      await push(job, '# TYPE gone_total counter\ngone_total 1\n');
       const response = await target().fetch(`/aggregate/metrics/job/${job}`, { method: 'DELETE', headers: auth() });
       expect(response.status).toBe(202);
       expect(await jobLines(job)).toEqual([]);
@@ -122,7 +125,9 @@ export function describeAggregationContract(name: string, target: () => Aggregat
 
     it('reads gzip bodies and refuses one that inflates past the limit with 413', async () => {
       const job = newJob();
-      expect((await push(job, gzipSync('zipped_total 2\n'), { headers: { 'content-encoding': 'gzip' } })).status).toBe(200);
+      expect(
+        (await push(job, gzipSync('# TYPE zipped_total counter\nzipped_total 2\n'), { headers: { 'content-encoding': 'gzip' } })).status,
+      ).toBe(200);
       expect(await jobLines(job)).toEqual([`zipped_total{instance="",job="${job}"} 2`]);
       const bomb = gzipSync(`# TYPE zipped_total counter\n${'zipped_total 1\n'.repeat(CONTRACT_MAX_BODY_BYTES)}`);
       const response = await push(job, bomb, { headers: { 'content-encoding': 'gzip' } });
