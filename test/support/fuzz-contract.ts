@@ -1,7 +1,7 @@
 // Fuzz contract for any gateway store: arbitrary text and protobuf bodies, grouping paths and encodings
 // never answer 5xx, and a refused push leaves the pushed data on /metrics byte-identical. A refusal still
 // records push_failure_time_seconds (as the official gateway does) and is counted in
-// pushgateway_http_requests_total, so those lines (and gateway_groups, which such a failure can raise) are
+// pushgateway_http_requests_total and the push duration and size summaries, so those lines (and gateway_groups, which such a failure can raise) are
 // left out of the comparison.
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -59,7 +59,11 @@ const groupingPath = fc.array(segment, { minLength: 1, maxLength: 6 }).map((part
 const pushedLines = (text: string) =>
   text
     .split('\n')
-    .filter((line) => line !== '' && !/^(# (HELP|TYPE) )?(push_|pushgateway_http_requests_total|gateway_groups)/.test(line))
+    .filter(
+      (line) =>
+        line !== '' &&
+        !/^(# (HELP|TYPE) )?(push_|pushgateway_http_(requests_total|push_duration_seconds|push_size_bytes)|gateway_groups)/.test(line),
+    )
     .join('\n');
 
 /** Registers the fuzz cases for a store made fresh by `newStore` for each property run. */
