@@ -1,4 +1,4 @@
-// Request validation: JSON bodies (415 unless the content type is JSON, 400 for
+// Request validation: JSON bodies (415 unless the content type is JSON and the body unencoded, 400 for
 // malformed JSON, text that is not valid Unicode or a body that breaks the schema) and query strings
 // (400), through @hono/zod-validator with our error shape.
 import { zValidator } from '@hono/zod-validator';
@@ -21,15 +21,20 @@ function hasLoneSurrogate(text: string): boolean {
 }
 
 /**
- * 415 for anything but a JSON content type (the json validator would otherwise treat the body as `{}`);
- * 400 for text that is not valid Unicode, which the default decoder and
- * JSON.parse would otherwise store as U+FFFD or as lone surrogates. Malformed JSON is left to the validator.
+ * 415 for anything but a JSON content type (the json validator would otherwise treat the body as `{}`)
+ * and for an encoded body, which we do not decode; 400 for text that is not valid Unicode, which the
+ * default decoder and JSON.parse would otherwise store as U+FFFD or as lone surrogates. Malformed JSON
+ * is left to the validator.
  */
 export function requireJson(): MiddlewareHandler {
   return async (c, next) => {
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim();
     if (!jsonMediaType.test(mediaType)) {
       throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+    }
+    const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity') {
+      throw new ApiError(415, 'unsupported_media_type', `Content-Encoding ${encoding} is not accepted; send the JSON body unencoded`);
     }
     // Read outside the try: the body limit's error while reading must stay a 413. Hono caches the bytes,
     // so the validator parses the same, now known valid, text.
@@ -69,7 +74,13 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string {
 
 export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
   const code = target === 'json' ? 'invalid_body' : target === 'query' ? 'invalid_query' : 'invalid_request';
-  return zValidator(target, schema, (result) => {
-    if (!result.success) throw new ApiError(400, code, describeIssues(result.error.issues));
+  return zValidator(target, schema, (result, c) => {
+    if (result.success) return;
+    if (target === 'query') {
+      // A repeated parameter reaches the schema as an array, whose type error would not name the parameter.
+      const repeated = Object.entries(c.req.queries()).find(([, values]) => values.length > 1);
+      if (repeated) throw new ApiError(400, code, `query parameter ${repeated[0]} must be given at most once`);
+    }
+    throw new ApiError(400, code, describeIssues(result.error.issues));
   });
 }

@@ -138,6 +138,8 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
         for (const query of ['limit=0', 'limit=101', 'limit=abc', 'limit=-1', 'limit=1.5', 'cursor=garbage', 'cursor=', 'limit=1&limit=2']) {
           await expectError(await api(`/api/users?${query}`), 400, 'invalid_query');
         }
+        const repeated = await expectError(await api('/api/users?limit=2&limit=3'), 400, 'invalid_query');
+        expect(repeated.message).toBe('query parameter limit must be given at most once');
       });
     });
 
@@ -239,6 +241,15 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
         const pair = await api(`/api/users/${user.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"name":"pair \\ud83d\\ude00"}' });
         expect(pair.status).toBe(200);
         expect(((await pair.json()) as { name: string }).name).toBe('pair \u{1F600}');
+      });
+
+      it('415 for an encoded body, and nothing is created', async () => {
+        const email = uniqueEmail();
+        const gzipped = await new Response(new Blob([JSON.stringify({ email, name: 'x' })]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+        const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
+        const error = await expectError(await api('/api/users', { method: 'POST', headers, body: gzipped }), 415, 'unsupported_media_type');
+        expect(error.message).toMatch(/Content-Encoding gzip/);
+        await createUser({ email });
       });
 
       it('413 for a body over the limit', async () => {
