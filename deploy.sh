@@ -189,6 +189,10 @@ main() {
     -h | --help | help)
       usage
       ;;
+    '')
+      usage >&2
+      exit 1
+      ;;
     *)
       usage >&2
       die "unknown command '${command}'"

@@ -25,6 +25,13 @@ describe('deploy.sh', () => {
     expect(result.stderr).toContain("Docker is not installed (no 'docker' command)");
   });
 
+  it('prints the usage when no command is given', async () => {
+    const result = await deploy([]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).not.toContain('unknown command');
+    expect(result.stderr).toContain('./deploy.sh init-secrets');
+  });
+
   it('rejects an unknown command with the usage', async () => {
     const result = await deploy(['launch']);
     expect(result.code).toBe(1);
