@@ -67,10 +67,14 @@ if (config.pushgatewayUrl) {
   push = { url: config.pushgatewayUrl, ...(config.pushgatewayToken ? { token: config.pushgatewayToken } : {}) };
 } else {
   // e.g. GATEWAY_PORT already taken by another process.
-  const gateway = await startGateway({ config: config.gateway, logger: createGatewayLogger(config.logging.level) }).catch(exitOnStartupFailure('cannot start the in-process gateway'));
+  const gateway = await startGateway({ config: config.gateway, logger: createGatewayLogger(config.logging.level) }).catch(
+    exitOnStartupFailure('cannot start the in-process gateway'),
+  );
   shutdownHooks.add('in-process gateway', () => gateway.stop());
   const loopbackOnly = !config.gateway.pushToken && config.gateway.host === '127.0.0.1';
-  const reach = loopbackOnly ? ', loopback only as GATEWAY_PUSH_TOKEN is not set (set it, or GATEWAY_HOST, to reach it from elsewhere)' : '';
+  const reach = loopbackOnly
+    ? ', loopback only as GATEWAY_PUSH_TOKEN is not set (set it, or GATEWAY_HOST, to reach it from elsewhere)'
+    : '';
   logger.info(
     { url: `http://localhost:${gateway.port}/metrics`, host: config.gateway.host },
     `PUSHGATEWAY_URL not set: gateway started in this process on ${config.gateway.host}:${gateway.port}${reach}`,

@@ -34,10 +34,19 @@ export function createGatewayLogger(level = 'info'): GatewayLogger {
   return pino({ level, base: { service: 'pushgateway' } });
 }
 
-export async function startGateway({ config, logger = createGatewayLogger() }: { config: GatewayConfig; logger?: GatewayLogger }): Promise<RunningGateway> {
+export async function startGateway({
+  config,
+  logger = createGatewayLogger(),
+}: {
+  config: GatewayConfig;
+  logger?: GatewayLogger;
+}): Promise<RunningGateway> {
   if (config.pushToken === undefined) logger.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
   const store = createStore(config);
-  const persistence = store instanceof MemoryStore && config.persistenceFile !== undefined ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger) : undefined;
+  const persistence =
+    store instanceof MemoryStore && config.persistenceFile !== undefined
+      ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger)
+      : undefined;
   const app = createGatewayApp({ store, config, log: logger, extraMetrics: processMetrics });
   const { host } = config;
   // A port already in use must be a start-up error naming the variable, not an unhandled 'error' event.
@@ -47,7 +56,8 @@ export async function startGateway({ config, logger = createGatewayLogger() }: {
       void persistence?.stop();
       void store.close();
       if (error.code === 'EADDRINUSE') reject(new ConfigError([`GATEWAY_PORT ${config.port} is already in use`]));
-      else if (host && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code ?? '')) reject(new ConfigError([`cannot listen on GATEWAY_HOST ${host}: ${error.code}`]));
+      else if (host && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code ?? ''))
+        reject(new ConfigError([`cannot listen on GATEWAY_HOST ${host}: ${error.code}`]));
       else reject(error);
     });
   });
@@ -78,7 +88,10 @@ async function startPersistence(store: MemoryStore, file: string, intervalSecond
     store.restore(loaded.snapshot);
     logger.info({ file, groups: loaded.snapshot.groups.length }, 'persistence: snapshot loaded');
   } else if (loaded.status === 'corrupt') {
-    logger.error({ file, reason: loaded.reason, movedTo: loaded.movedTo }, 'persistence: the snapshot is corrupt; it was moved aside and the gateway starts empty');
+    logger.error(
+      { file, reason: loaded.reason, movedTo: loaded.movedTo },
+      'persistence: the snapshot is corrupt; it was moved aside and the gateway starts empty',
+    );
   } else {
     logger.info({ file }, 'persistence: no snapshot yet; starting empty');
   }

@@ -30,7 +30,10 @@ describe('pushgateway/wrangler.toml', () => {
     let now = 1_700_000_000_000;
     const app = createGatewayApp({ store: new MemoryStore(memoryStoreOptions(gatewayConfig)), config: gatewayConfig, clock: () => now });
     const push = (instance: string) =>
-      app.request(`/metrics/job/api/instance/${instance}`, { method: 'PUT', body: '# TYPE http_requests_total counter\nhttp_requests_total 1\n' });
+      app.request(`/metrics/job/api/instance/${instance}`, {
+        method: 'PUT',
+        body: '# TYPE http_requests_total counter\nhttp_requests_total 1\n',
+      });
     expect((await push('worker-dead')).status).toBe(200);
     const end = now + gatewayConfig.groupTtlSeconds * 1000 + apiPushIntervalMs;
     for (; now <= end; now += apiPushIntervalMs) expect((await push('worker-live')).status).toBe(200);

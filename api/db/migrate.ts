@@ -17,13 +17,21 @@ const migrationLockKey = 7_246_001;
  * lock, so a session-level advisory lock on one dedicated connection makes them take turns (the
  * later ones then find nothing left to apply).
  */
-export async function migratePostgresDatabase(url: string, wrapClient?: (client: Sql) => Sql, deadlines: MigrationDeadlines = defaultMigrationDeadlines): Promise<void> {
+export async function migratePostgresDatabase(
+  url: string,
+  wrapClient?: (client: Sql) => Sql,
+  deadlines: MigrationDeadlines = defaultMigrationDeadlines,
+): Promise<void> {
   const raw = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   // Wrapped like the app's client, so the migration's statements are timed too (db_queries_total).
   const client = wrapClient ? wrapClient(raw) : raw;
   const server = serverAddress(url);
   try {
-    await withDeadline(client`select 1`, deadlines.connectMs, () => `PostgreSQL at ${server} did not answer within ${deadlines.connectMs / 1000} s; is DATABASE_URL a PostgreSQL server?`);
+    await withDeadline(
+      client`select 1`,
+      deadlines.connectMs,
+      () => `PostgreSQL at ${server} did not answer within ${deadlines.connectMs / 1000} s; is DATABASE_URL a PostgreSQL server?`,
+    );
     const migrate = async () => {
       await client`select pg_advisory_lock(${migrationLockKey})`;
       try {
@@ -32,7 +40,11 @@ export async function migratePostgresDatabase(url: string, wrapClient?: (client:
         await client`select pg_advisory_unlock(${migrationLockKey})`;
       }
     };
-    await withDeadline(migrate(), deadlines.migrateMs, () => `migrating PostgreSQL at ${server} did not finish within ${deadlines.migrateMs / 1000} s`);
+    await withDeadline(
+      migrate(),
+      deadlines.migrateMs,
+      () => `migrating PostgreSQL at ${server} did not finish within ${deadlines.migrateMs / 1000} s`,
+    );
   } finally {
     await raw.end({ timeout: 5 });
   }

@@ -13,8 +13,24 @@ describe('npm start listen addresses', () => {
   it('keeps the in-process gateway on 127.0.0.1 when no push token is set', async () => {
     const port = await freePort();
     const gatewayPort = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), GATEWAY_PORT: String(gatewayPort), HOST: '0.0.0.0', PGLITE_DIR: 'memory://', LOG_LEVEL: 'info' };
-    for (const variable of ['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'PUSHGATEWAY_URL', 'ELASTICSEARCH_URL', 'LOG_FILE', 'GATEWAY_HOST', 'GATEWAY_PUSH_TOKEN']) {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      GATEWAY_PORT: String(gatewayPort),
+      HOST: '0.0.0.0',
+      PGLITE_DIR: 'memory://',
+      LOG_LEVEL: 'info',
+    };
+    for (const variable of [
+      'DATABASE_URL',
+      'UPSTASH_REDIS_REST_URL',
+      'UPSTASH_REDIS_REST_TOKEN',
+      'PUSHGATEWAY_URL',
+      'ELASTICSEARCH_URL',
+      'LOG_FILE',
+      'GATEWAY_HOST',
+      'GATEWAY_PUSH_TOKEN',
+    ]) {
       delete env[variable];
     }
     const proc = spawnLogged('npm-start-host', 'npm', ['start', '--silent'], dir, { cwd: repoRoot, env });
@@ -28,7 +44,9 @@ describe('npm start listen addresses', () => {
       );
       expect(listeningAddresses(gatewayPort)).toEqual(['0100007F']);
       expect(listeningAddresses(port).some((address) => /^0+$/.test(address))).toBe(true);
-      expect(proc.logTail(50)).toContain(`gateway started in this process on 127.0.0.1:${gatewayPort}, loopback only as GATEWAY_PUSH_TOKEN is not set`);
+      expect(proc.logTail(50)).toContain(
+        `gateway started in this process on 127.0.0.1:${gatewayPort}, loopback only as GATEWAY_PUSH_TOKEN is not set`,
+      );
     } finally {
       await proc.stop('SIGTERM');
     }
