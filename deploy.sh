@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys the stack of docker-compose.prod.yml with Docker Compose.
 #
-#   ./deploy.sh init-secrets        generate the internal secrets under ./secrets (never overwrites)
+#   ./deploy.sh init-secrets [logging]  generate the internal secrets under ./secrets (never overwrites);
+#                                   with logging also the API's Elasticsearch settings
 #   ./deploy.sh deploy              api, gateway, postgres, redis, redis-http, exporters
 #   ./deploy.sh deploy-monitoring   + prometheus, alertmanager, grafana (profile monitoring)
 #   ./deploy.sh deploy-logging      + elasticsearch, kibana (profile logging)
@@ -20,7 +21,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 # Docker Compose v2 (`docker compose`) when present, else the standalone v1 (`docker-compose`).
@@ -113,10 +114,12 @@ GATEWAY_SCRAPE_USER=prometheus
 GATEWAY_SCRAPE_PASSWORD=$scrape"
   write_secret api.env "DATABASE_URL=postgres://app:$postgres@postgres:5432/app
 UPSTASH_REDIS_REST_TOKEN=$srh
-PUSHGATEWAY_TOKEN=$push
-ELASTICSEARCH_URL=http://elasticsearch:9200
-ELASTICSEARCH_USERNAME=logs_writer
-ELASTICSEARCH_PASSWORD=$writer"
+PUSHGATEWAY_TOKEN=$push"
+  # Only with the logging profile: without Elasticsearch running, the API would count every log line as dropped.
+  if [[ "${1:-}" == logging && "$(<"$SECRETS_DIR/api.env")" != *ELASTICSEARCH_URL=* ]]; then
+    printf '%s\n' "ELASTICSEARCH_URL=http://elasticsearch:9200" "ELASTICSEARCH_USERNAME=logs_writer" "ELASTICSEARCH_PASSWORD=$writer" >>"$SECRETS_DIR/api.env"
+    echo "  extended $SECRETS_DIR/api.env (Elasticsearch)"
+  fi
   write_secret kibana.env "ELASTICSEARCH_PASSWORD=$kibana
 XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY=$(random_secret)"
   # Not generated: they belong to outside services.
@@ -159,7 +162,7 @@ main() {
   [[ $# -gt 0 ]] && shift
   case "$command" in
     init-secrets)
-      init_secrets
+      init_secrets "$@"
       ;;
     deploy)
       require_docker
@@ -175,6 +178,7 @@ main() {
     deploy-logging)
       require_docker
       require_secrets "${CORE_SECRETS[@]}" "${LOGGING_SECRETS[@]}"
+      [[ "$(<"$SECRETS_DIR/api.env")" == *ELASTICSEARCH_URL=* ]] || die "$SECRETS_DIR/api.env has no ELASTICSEARCH_* settings: run './deploy.sh init-secrets logging'"
       deploy --profile logging
       echo "Kibana: http://127.0.0.1:${KIBANA_PORT:-5601}  Elasticsearch: http://127.0.0.1:${ELASTICSEARCH_PORT:-9200}"
       ;;
@@ -188,6 +192,10 @@ main() {
       ;;
     -h | --help | help)
       usage
+      ;;
+    '')
+      usage >&2
+      exit 1
       ;;
     *)
       usage >&2

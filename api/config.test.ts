@@ -115,4 +115,11 @@ describe('loadConfig', () => {
     expect(config.gateway).toMatchObject({ store: 'memory', host: '127.0.0.1', pushToken: 'push-secret', enableAdminApi: true });
     expect(loadConfig({ HOST: '127.0.0.1', GATEWAY_HOST: '::1' }).gateway.host).toBe('::1');
   });
+
+  it('keeps the in-process gateway on loopback without GATEWAY_PUSH_TOKEN, unless GATEWAY_HOST is set', () => {
+    expect(loadConfig({}).gateway.host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).gateway.host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0', GATEWAY_PUSH_TOKEN: 'push-secret' }).gateway.host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0', GATEWAY_HOST: '0.0.0.0' }).gateway.host).toBe('0.0.0.0');
+  });
 });

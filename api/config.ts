@@ -31,6 +31,8 @@ export interface Config {
   shutdownTimeoutMs: number;
 }
 
+const loopback = '127.0.0.1';
+
 /** Reads the API's variables into `reader`; problems are recorded there, not thrown. */
 export function readConfig(reader: EnvReader): Config {
   const port = reader.integer('PORT', 3000, 1, 65535);
@@ -60,9 +62,10 @@ export function readConfig(reader: EnvReader): Config {
     pgliteDir,
     logging,
     pushIntervalMs: reader.integer('PUSH_INTERVAL_MS', 5_000, 100, 3_600_000),
-    // The in-process gateway lives and dies with the API process, so it keeps its groups in memory; unless
-    // GATEWAY_HOST says otherwise it binds the API's interface.
-    gateway: { ...gateway, store: 'memory', upstash: undefined, host: gateway.host ?? host },
+    // The in-process gateway lives and dies with the API process, so it keeps its groups in memory. Unless
+    // GATEWAY_HOST says otherwise it binds the API's interface, but only with GATEWAY_PUSH_TOKEN set:
+    // without one anybody who reaches it could push and delete, so it stays on loopback.
+    gateway: { ...gateway, store: 'memory', upstash: undefined, host: gateway.host ?? (gateway.pushToken ? host : loopback) },
     rateLimit: {
       max: reader.integer('RATE_LIMIT_MAX', 100, 1, 1_000_000),
       windowSeconds: reader.integer('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),

@@ -71,9 +71,13 @@ if (config.pushgatewayUrl) {
     exitOnStartupFailure('cannot start the in-process gateway'),
   );
   shutdownHooks.add('in-process gateway', () => gateway.stop());
+  const loopbackOnly = !config.gateway.pushToken && config.gateway.host === '127.0.0.1';
+  const reach = loopbackOnly
+    ? ', loopback only as GATEWAY_PUSH_TOKEN is not set (set it, or GATEWAY_HOST, to reach it from elsewhere)'
+    : '';
   logger.info(
-    { url: `http://localhost:${gateway.port}/metrics` },
-    `PUSHGATEWAY_URL not set: gateway started in this process on port ${gateway.port}`,
+    { url: `http://localhost:${gateway.port}/metrics`, host: config.gateway.host },
+    `PUSHGATEWAY_URL not set: gateway started in this process on ${config.gateway.host}:${gateway.port}${reach}`,
   );
   // It honours GATEWAY_PUSH_TOKEN like a standalone one; pushed with that token unless PUSHGATEWAY_TOKEN is given.
   const token = config.pushgatewayToken ?? config.gateway.pushToken;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadConfig } from '../api/config.js';
 import { repoRoot } from './static-checks.js';
 
 interface Service {
@@ -18,6 +19,7 @@ interface Service {
   ports?: string[];
   healthcheck?: { test?: string[] };
   command?: string[];
+  stop_grace_period?: string;
 }
 const composeText = readFileSync(join(repoRoot, 'docker-compose.prod.yml'), 'utf8');
 const compose = parse(composeText) as {
@@ -33,6 +35,15 @@ const byProfile = (profile: string | undefined) =>
     .sort();
 
 describe('docker-compose.prod.yml', () => {
+  it('gives the api and the gateway longer to stop than their shutdown deadline (Docker would SIGKILL after 10 s)', () => {
+    const seconds = (period: string | undefined) => Number(/^(\d+)s$/.exec(period ?? '')?.[1] ?? 10);
+    for (const name of ['api', 'gateway']) {
+      const service = compose.services[name]!;
+      const shutdownTimeoutMs = loadConfig({ SHUTDOWN_TIMEOUT_MS: service.environment?.SHUTDOWN_TIMEOUT_MS }).shutdownTimeoutMs;
+      expect(seconds(service.stop_grace_period) * 1000, name).toBeGreaterThanOrEqual(shutdownTimeoutMs + 10_000);
+    }
+  });
+
   it('has the core services, and the monitoring and logging profiles', () => {
     expect(byProfile(undefined)).toEqual(['api', 'gateway', 'postgres', 'postgres-exporter', 'redis', 'redis-exporter', 'redis-http']);
     expect(byProfile('monitoring')).toEqual(['alertmanager', 'grafana', 'prometheus']);

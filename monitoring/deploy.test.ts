@@ -28,6 +28,13 @@ describe('deploy.sh', () => {
     },
   );
 
+  it('prints the usage when no command is given', async () => {
+    const result = await deploy([]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).not.toContain('unknown command');
+    expect(result.stderr).toContain('./deploy.sh init-secrets');
+  });
+
   it('rejects an unknown command with the usage', async () => {
     const result = await deploy(['launch']);
     expect(result.code).toBe(1);
@@ -55,7 +62,7 @@ describe('deploy.sh', () => {
       expect(env('api.env').PUSHGATEWAY_TOKEN).toBe(env('gateway.env').GATEWAY_PUSH_TOKEN);
       expect(env('gateway.env').GATEWAY_SCRAPE_PASSWORD).toBe(read('gateway_scrape_password'));
       expect(env('kibana.env').ELASTICSEARCH_PASSWORD).toBe(read('kibana_system_password'));
-      expect(env('api.env').ELASTICSEARCH_PASSWORD).toBe(read('logs_writer_password'));
+      expect(Object.keys(env('api.env')).filter((name) => name.startsWith('ELASTICSEARCH_'))).toEqual([]);
       expect(statSync(join(dir, 'secrets')).mode & 0o777).toBe(0o700);
       expect(statSync(join(dir, 'secrets', 'api.env')).mode & 0o777).toBe(0o600);
       for (const outside of ['smtp_password', 'slack_webhook_url', 'incident_webhook_token'])
@@ -64,6 +71,13 @@ describe('deploy.sh', () => {
       const second = await deploy(['init-secrets'], join(dir, 'deploy.sh'));
       expect(second.stdout).not.toContain('created');
       expect(read('postgres_password')).toBe(postgresPassword);
+
+      const logging = await deploy(['init-secrets', 'logging'], join(dir, 'deploy.sh'));
+      expect(logging.stdout).toContain('extended secrets/api.env');
+      expect(env('api.env').ELASTICSEARCH_PASSWORD).toBe(read('logs_writer_password'));
+      expect(env('api.env').DATABASE_URL).toBe(`postgres://app:${postgresPassword}@postgres:5432/app`);
+      const again = await deploy(['init-secrets', 'logging'], join(dir, 'deploy.sh'));
+      expect(again.stdout).not.toContain('extended');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -17,19 +17,66 @@ const migrationLockKey = 7_246_001;
  * lock, so a session-level advisory lock on one dedicated connection makes them take turns (the
  * later ones then find nothing left to apply).
  */
-export async function migratePostgresDatabase(url: string, wrapClient?: (client: Sql) => Sql): Promise<void> {
+export async function migratePostgresDatabase(
+  url: string,
+  wrapClient?: (client: Sql) => Sql,
+  deadlines: MigrationDeadlines = defaultMigrationDeadlines,
+): Promise<void> {
   const raw = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   // Wrapped like the app's client, so the migration's statements are timed too (db_queries_total).
   const client = wrapClient ? wrapClient(raw) : raw;
+  const server = serverAddress(url);
   try {
-    await client`select pg_advisory_lock(${migrationLockKey})`;
-    try {
-      await migratePostgres(drizzlePostgres(client), { migrationsFolder });
-    } finally {
-      await client`select pg_advisory_unlock(${migrationLockKey})`;
-    }
+    await withDeadline(
+      client`select 1`,
+      deadlines.connectMs,
+      () => `PostgreSQL at ${server} did not answer within ${deadlines.connectMs / 1000} s; is DATABASE_URL a PostgreSQL server?`,
+    );
+    const migrate = async () => {
+      await client`select pg_advisory_lock(${migrationLockKey})`;
+      try {
+        await migratePostgres(drizzlePostgres(client), { migrationsFolder });
+      } finally {
+        await client`select pg_advisory_unlock(${migrationLockKey})`;
+      }
+    };
+    await withDeadline(
+      migrate(),
+      deadlines.migrateMs,
+      () => `migrating PostgreSQL at ${server} did not finish within ${deadlines.migrateMs / 1000} s`,
+    );
   } finally {
     await raw.end({ timeout: 5 });
+  }
+}
+
+export interface MigrationDeadlines {
+  /** For the first answer. A peer that is not PostgreSQL and closes each connection makes postgres.js
+   * reconnect forever, and its connect_timeout restarts with every attempt. */
+  connectMs: number;
+  /** For the lock (other instances may be migrating) and the migrations. */
+  migrateMs: number;
+}
+
+const defaultMigrationDeadlines: MigrationDeadlines = { connectMs: 15_000, migrateMs: 120_000 };
+
+/** `host:port` of a connection URL: safe to log, unlike the URL, which holds the password. */
+function serverAddress(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '5432'}`;
+}
+
+async function withDeadline<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  // Past the deadline the work may still fail; that failure is no longer anyone's to handle.
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

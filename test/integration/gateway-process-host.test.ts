@@ -1,36 +1,16 @@
 // `npm run gateway` binds the interface GATEWAY_HOST names, and refuses one it cannot bind with a message
 // naming the variable. Read from the kernel's socket table, so the test sees what really listens.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess } from '../support/gateway-processes.js';
 import { makeTempDir, removeDir } from '../support/services/index.js';
+import { listeningAddresses } from '../support/socket-table.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dir = makeTempDir('gateway-host');
 afterAll(() => removeDir(dir));
-
-/** Local addresses (hex, as in /proc/net/tcp*) of the sockets listening on `port`. */
-function listeningAddresses(port: number): string[] {
-  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
-  const addresses: string[] = [];
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue; // no IPv6 on this kernel
-    }
-    for (const row of text.trim().split('\n').slice(1)) {
-      const [, local, , state] = row.trim().split(/\s+/);
-      const [address, localPort] = (local ?? '').split(':');
-      if (state === '0A' && localPort === portHex && address) addresses.push(address);
-    }
-  }
-  return addresses;
-}
 
 describe('gateway listen address', () => {
   it('listens on 127.0.0.1 only when GATEWAY_HOST=127.0.0.1', async () => {

@@ -148,6 +148,8 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
         ]) {
           await expectError(await api(`/api/users?${query}`), 400, 'invalid_query');
         }
+        const repeated = await expectError(await api('/api/users?limit=2&limit=3'), 400, 'invalid_query');
+        expect(repeated.message).toBe('query parameter limit must be given at most once');
       });
     });
 
@@ -240,6 +242,52 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
         await expectError(await api('/api/users', json([1, 2, 3])), 400, 'invalid_body');
         await expectError(await api('/api/users', json({ email: uniqueEmail(), name: 'x'.repeat(201) })), 400, 'invalid_body');
         await expectError(await api('/api/users', json({ email: uniqueEmail(), name: 'nul\u0000byte' })), 400, 'invalid_body');
+      });
+
+      it('400 for a body that is not valid Unicode, and nothing is created', async () => {
+        const email = uniqueEmail();
+        const bytes = (text: string) => new TextEncoder().encode(text);
+        const invalidUtf8 = new Uint8Array([...bytes(`{"email":"${email}","name":"bad `), 0xff, 0xfe, ...bytes('"}')]);
+        const overlong = new Uint8Array([...bytes(`{"email":"${email}","name":"`), 0xc0, 0xaf, ...bytes('"}')]);
+        for (const body of [invalidUtf8, overlong]) {
+          const error = await expectError(
+            await api('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+            400,
+            'invalid_body',
+          );
+          expect(error.message).toMatch(/UTF-8/);
+        }
+        for (const body of [
+          `{"email":"${email}","name":"lone \\ud800"}`,
+          `{"email":"${email}","name":"\\udc00 low"}`,
+          `{"email":"${email}","name":"x","\\ud800":1}`,
+        ]) {
+          const error = await expectError(
+            await api('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+            400,
+            'invalid_body',
+          );
+          expect(error.message).toMatch(/surrogate/);
+        }
+        const user = await createUser({ email });
+        const pair = await api(`/api/users/${user.id}`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: '{"name":"pair \\ud83d\\ude00"}',
+        });
+        expect(pair.status).toBe(200);
+        expect(((await pair.json()) as { name: string }).name).toBe('pair \u{1F600}');
+      });
+
+      it('415 for an encoded body, and nothing is created', async () => {
+        const email = uniqueEmail();
+        const gzipped = await new Response(
+          new Blob([JSON.stringify({ email, name: 'x' })]).stream().pipeThrough(new CompressionStream('gzip')),
+        ).arrayBuffer();
+        const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
+        const error = await expectError(await api('/api/users', { method: 'POST', headers, body: gzipped }), 415, 'unsupported_media_type');
+        expect(error.message).toMatch(/Content-Encoding gzip/);
+        await createUser({ email });
       });
 
       it('413 for a body over the limit', async () => {
