@@ -45,6 +45,13 @@ export async function promtoolCheckConfig(): Promise<CheckResult> {
   return { name: 'promtool check config monitoring/prometheus.yml', ...(await runBinary('promtool', ['check', 'config', 'prometheus.yml'], monitoringDir)) };
 }
 
+/** The example configurations of monitoring/topologies/ (one gateway, replicas, remote write only). */
+export const topologyConfigs = ['topologies/one-gateway.yml', 'topologies/replicas.yml', 'topologies/remote-write-only.yml'];
+
+export async function promtoolCheckTopologies(): Promise<CheckResult> {
+  return { name: `promtool check config ${topologyConfigs.map((file) => `monitoring/${file}`).join(' ')}`, ...(await runBinary('promtool', ['check', 'config', ...topologyConfigs], monitoringDir)) };
+}
+
 export async function promtoolCheckRules(): Promise<CheckResult> {
   return { name: 'promtool check rules monitoring/alerts.yml', ...(await runBinary('promtool', ['check', 'rules', 'alerts.yml'], monitoringDir)) };
 }
@@ -110,6 +117,7 @@ export function dashboardLint(): CheckResult {
 export async function runAllChecks(): Promise<CheckResult[]> {
   return [
     await promtoolCheckConfig(),
+    await promtoolCheckTopologies(),
     await promtoolCheckRules(),
     await promtoolTestRules(),
     await amtoolCheckConfig(),
