@@ -9,7 +9,7 @@ export default defineConfig({
   test: {
     include: ['api/**/*.test.ts', 'pushgateway/**/*.test.ts', 'drizzle/**/*.test.ts', 'monitoring/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 180_000,
     teardownTimeout: 30_000,

@@ -127,13 +127,28 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:\d+\.\d+\.\d+-/);
   });
 
-  it('copies everything the API and gateway entries import, and they import only production dependencies', async () => {
-    // esbuild walks the same import graph Node will (packages left external): every source file must be
-    // inside what the Dockerfile copies, every package in "dependencies" (the image runs npm ci --omit=dev).
-    const copied = [...dockerfile.matchAll(/^COPY --chown=\S+ (\w+) \.\/\w+$/gm)].map((match) => match[1]);
-    expect(copied).toEqual(['api', 'pushgateway', 'drizzle']);
+  it('runs our services from the compiled output, never through a TypeScript loader', () => {
+    expect(compose.services.gateway!.command).toEqual(['node', 'dist/pushgateway/node.js']);
+    expect(compose.services['logging-setup']!.command!.join(' ')).toContain('node dist/monitoring/elasticsearch/setup.js');
+    for (const [name, service] of services) expect(JSON.stringify(service.command ?? []), name).not.toMatch(/tsx|\.ts\b/);
+  });
+
+  it('compiles every source the entries import and runs only dist/, migrations and production dependencies', async () => {
+    // esbuild walks the same import graph `npm run build` bundles (packages left external): every source file
+    // must be inside what the build stage copies, every package in "dependencies" (the runtime stage runs
+    // npm ci --omit=dev), and the runtime stage copies nothing but the compiled output and the migrations.
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    const buildStage = stages.find((stage) => / AS build$/m.test(stage))!;
+    const runtimeStage = stages.find((stage) => / AS runtime$/m.test(stage))!;
+    const copiedForBuild = [...buildStage.matchAll(/^COPY (\S+) \.\/\S+$/gm)].map((match) => match[1]!);
+    expect(buildStage).toMatch(/^RUN npm run build$/m);
+    const copiedForRuntime = [...runtimeStage.matchAll(/^COPY (?:--from=(\w+) )?--chown=\S+ (\S+) /gm)].map((match) => `${match[1] ?? ''}:${match[2]}`);
+    expect(copiedForRuntime).toEqual(['deps:/app/node_modules', ':package.json', 'build:/app/dist', ':drizzle/migrations']);
+    expect(runtimeStage).toMatch(/^CMD \["node", "dist\/api\/node\.js"\]$/m);
+    expect(runtimeStage).not.toMatch(/tsx/);
+    const entries = ['api/node.ts', 'pushgateway/node.ts', 'api/db/migrate-cli.ts', 'monitoring/elasticsearch/setup.ts'];
     const result = await build({
-      entryPoints: [join(repoRoot, 'api/node.ts'), join(repoRoot, 'pushgateway/node.ts')],
+      entryPoints: entries.map((entry) => join(repoRoot, entry)),
       absWorkingDir: repoRoot,
       bundle: true,
       platform: 'node',
@@ -146,12 +161,12 @@ describe('Dockerfile', () => {
     });
     const sources = Object.keys(result.metafile.inputs);
     expect(sources.length).toBeGreaterThan(20);
-    expect(sources.filter((file) => !copied.some((dir) => file.startsWith(`${dir}/`)))).toEqual([]);
+    expect(sources.filter((file) => !copiedForBuild.some((copied) => file === copied || file.startsWith(`${copied}/`)))).toEqual([]);
     const dependencies = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
     const packageOf = (path: string) => (path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : path.split('/')[0]!);
     const externals = new Set(Object.values(result.metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external).map((i) => i.path)));
     const missing = [...externals].filter((path) => !path.startsWith('node:') && !builtinModules.includes(path) && !dependencies.includes(packageOf(path)));
     expect(missing).toEqual([]);
-    expect(dependencies).toContain('tsx');
+    expect(dependencies).not.toContain('tsx');
   });
 });

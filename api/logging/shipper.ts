@@ -63,8 +63,7 @@ export interface ShipperOptions {
 const actionLine = '{"create":{}}\n';
 const actionBytes = actionLine.length;
 const encoder = new TextEncoder();
-// eslint-disable-next-line no-control-regex
-const nonAscii = /[^\x00-\x7f]/;
+const nonAscii = /[\u0080-\uffff]/;
 
 /** UTF-8 length without encoding ASCII lines (nearly all of them): pino escapes control characters. */
 export function utf8Length(text: string): number {

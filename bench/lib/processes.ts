@@ -1,11 +1,10 @@
 // Servers under test run in child processes, never in the process that drives load or prints results.
-// TypeScript entries are bundled with esbuild (already installed as tsx's own dependency) and run on plain
-// `node`: running them under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
+// TypeScript entries are compiled as production compiles them (build.ts) and run on plain `node`: running them
+// under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { build, type Plugin } from 'esbuild';
-import { pathToFileURL } from 'node:url';
+import { openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildEntry, nodeEntries, outputOf } from '../../build.js';
 import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil } from '../../test/support/services/process.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -31,42 +30,16 @@ export function pinned(cpu: string, command: string, args: string[]): [string, s
 const built = new Map<string, string>();
 
 /**
- * Modules that find files next to themselves (migrations, wrk scripts…) use import.meta.url; in a bundle
- * that would point at the bundle. This keeps each module's own location.
+ * Bundles a TypeScript entry as `npm run build` does (build.ts). The production entries go where that build puts
+ * them (dist/), so the bench runs the very JavaScript production runs; the rest go to a cache folder.
  */
-const keepModuleLocation: Plugin = {
-  name: 'keep-module-location',
-  setup(pluginBuild) {
-    pluginBuild.onLoad({ filter: /\.[cm]?ts$/ }, async ({ path }) => {
-      const source = readFileSync(path, 'utf8');
-      if (!source.includes('import.meta')) return undefined;
-      const contents = source
-        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(path).href))
-        .replaceAll('import.meta.dirname', JSON.stringify(dirname(path)))
-        .replaceAll('import.meta.filename', JSON.stringify(path));
-      return { contents, loader: 'ts' };
-    });
-  },
-};
-
 export async function bundle(entry: string): Promise<string> {
-  const absolute = resolve(repoRoot, entry);
-  const cached = built.get(absolute);
+  const cached = built.get(entry);
   if (cached) return cached;
-  mkdirSync(bundleDir, { recursive: true });
-  const outfile = join(bundleDir, `${entry.replaceAll(/[^a-zA-Z0-9]+/g, '_')}.mjs`);
-  await build({
-    entryPoints: [absolute],
-    outfile,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-    plugins: [keepModuleLocation],
-  });
-  built.set(absolute, outfile);
+  // .mjs: under node_modules no package.json says "type": "module".
+  const outfile = nodeEntries.includes(entry) ? outputOf(entry) : join(bundleDir, `${entry.replaceAll(/[^a-zA-Z0-9]+/g, '_')}.mjs`);
+  await buildEntry(entry, outfile);
+  built.set(entry, outfile);
   return outfile;
 }
 

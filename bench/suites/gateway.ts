@@ -38,11 +38,12 @@ export function startOfficialGateway(): Promise<BenchProcess> {
   });
 }
 
+/** Our gateway as production runs it: `npm run gateway`'s compiled dist/pushgateway/node.js on plain node. */
 export function startOurGateway(name: string, env: Record<string, string> = {}): Promise<BenchProcess> {
-  return startNodeServer(name, 'bench/servers/gateway.ts', {
+  return startNodeServer(name, 'pushgateway/node.ts', {
     portEnv: ['GATEWAY_PORT'],
     readyPath: '/-/ready',
-    env: { GATEWAY_MAX_SERIES: '10000000', GATEWAY_GROUP_TTL_SECONDS: '0', ...env },
+    env: { GATEWAY_HOST: '127.0.0.1', GATEWAY_MAX_SERIES: '10000000', GATEWAY_GROUP_TTL_SECONDS: '0', ...env },
   });
 }
 

@@ -31,7 +31,12 @@ export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean
     for (const processHandle of started.reverse()) await processHandle.stop();
   };
   try {
-    const gateway = await startNodeServer('gateway', 'bench/servers/gateway.ts', { portEnv: ['GATEWAY_PORT'], readyPath: '/-/ready', cpu: LOAD_CPU });
+    const gateway = await startNodeServer('gateway', 'pushgateway/node.ts', {
+      env: { GATEWAY_HOST: '127.0.0.1' },
+      portEnv: ['GATEWAY_PORT'],
+      readyPath: '/-/ready',
+      cpu: LOAD_CPU,
+    });
     started.push(gateway);
     const env: Record<string, string> = {
       HOST: '127.0.0.1',

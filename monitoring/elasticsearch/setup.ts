@@ -9,7 +9,7 @@
 //   LOG_RETENTION_DAYS             delete backing indices this many days after rollover (default 30)
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Client } from '@elastic/elasticsearch';
 import { createElasticsearchClient, type ElasticsearchConnection } from '../../api/logging/transport-client.js';
 import { authorizationHeader } from '../../api/logging/transport-fetch.js';
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   console.log(`Kibana: ${result.successCount} saved objects imported (data view logs-api-*, searches "Errors" and "Requests of a user", dashboard "API logs")`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (import.meta.main) {
   main().catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
