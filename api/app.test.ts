@@ -35,7 +35,14 @@ describe('a failing database', () => {
     const lines: string[] = [];
     const capturing = pino({ level: 'error' }, { write: (line: string) => lines.push(line) });
     const failing = createApp({
-      database: () => ({ ...broken, db: { select: () => { throw new Error('relation "users" password=hunter2'); } } as never }),
+      database: () => ({
+        ...broken,
+        db: {
+          select: () => {
+            throw new Error('relation "users" password=hunter2');
+          },
+        } as never,
+      }),
       logger: capturing,
     });
     const response = await failing.request('/api/users');
@@ -78,7 +85,11 @@ describe('middleware hooks', () => {
       ],
     });
     await hooked.request('/nowhere');
-    await hooked.request('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"far too long"}' });
+    await hooked.request('/api/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"far too long"}',
+    });
     await hooked.request('/livez');
     expect(seen.map(({ path, status }) => [path, status])).toEqual([
       ['/nowhere', 404],

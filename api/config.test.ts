@@ -51,18 +51,27 @@ describe('loadConfig', () => {
   it('names every bad variable at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: '70000', LOG_LEVEL: 'loud', PUSH_INTERVAL_MS: 'often', UPSTASH_REDIS_REST_URL: 'https://x.io', SERVICE_NAME: 'has space' });
+      loadConfig({
+        PORT: '70000',
+        LOG_LEVEL: 'loud',
+        PUSH_INTERVAL_MS: 'often',
+        UPSTASH_REDIS_REST_URL: 'https://x.io',
+        SERVICE_NAME: 'has space',
+      });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const { problems, message } = error as ConfigError;
     expect(problems).toHaveLength(5);
-    for (const name of ['PORT', 'LOG_LEVEL', 'PUSH_INTERVAL_MS', 'UPSTASH_REDIS_REST_TOKEN', 'SERVICE_NAME']) expect(message).toContain(name);
+    for (const name of ['PORT', 'LOG_LEVEL', 'PUSH_INTERVAL_MS', 'UPSTASH_REDIS_REST_TOKEN', 'SERVICE_NAME'])
+      expect(message).toContain(name);
   });
 
   it('never echoes a URL that may carry credentials', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'mysql://root:s3cret@db/app' })).toThrow(/DATABASE_URL must use postgres: or postgresql:, got mysql:/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://root:s3cret@db/app' })).toThrow(
+      /DATABASE_URL must use postgres: or postgresql:, got mysql:/,
+    );
     try {
       loadConfig({ DATABASE_URL: 'not a url with s3cret' });
     } catch (error) {
@@ -96,7 +105,9 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const { problems } = error as ConfigError;
     expect(problems).toHaveLength(3);
-    expect(problems.filter((problem) => problem.startsWith('GATEWAY_PORT'))).toEqual(['GATEWAY_PORT must be an integer from 0 to 65535, got "70000"']);
+    expect(problems.filter((problem) => problem.startsWith('GATEWAY_PORT'))).toEqual([
+      'GATEWAY_PORT must be an integer from 0 to 65535, got "70000"',
+    ]);
   });
 
   it('keeps the in-process gateway in memory, on HOST unless GATEWAY_HOST is set', () => {

@@ -54,7 +54,10 @@ export async function runHealthChecks(
         await withTimeout(check.run(c), timeoutMs);
       } catch (error) {
         output = error instanceof CheckTimeout ? `no answer within ${timeoutMs} ms` : 'check failed';
-        logger.warn({ err: error instanceof CheckTimeout ? undefined : error, check: check.name }, `health check ${check.name} failed: ${output}`);
+        logger.warn(
+          { err: error instanceof CheckTimeout ? undefined : error, check: check.name },
+          `health check ${check.name} failed: ${output}`,
+        );
       }
       const result: CheckResult = {
         componentType: check.componentType,

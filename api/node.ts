@@ -67,9 +67,14 @@ if (config.pushgatewayUrl) {
   push = { url: config.pushgatewayUrl, ...(config.pushgatewayToken ? { token: config.pushgatewayToken } : {}) };
 } else {
   // e.g. GATEWAY_PORT already taken by another process.
-  const gateway = await startGateway({ config: config.gateway, logger: createGatewayLogger(config.logging.level) }).catch(exitOnStartupFailure('cannot start the in-process gateway'));
+  const gateway = await startGateway({ config: config.gateway, logger: createGatewayLogger(config.logging.level) }).catch(
+    exitOnStartupFailure('cannot start the in-process gateway'),
+  );
   shutdownHooks.add('in-process gateway', () => gateway.stop());
-  logger.info({ url: `http://localhost:${gateway.port}/metrics` }, `PUSHGATEWAY_URL not set: gateway started in this process on port ${gateway.port}`);
+  logger.info(
+    { url: `http://localhost:${gateway.port}/metrics` },
+    `PUSHGATEWAY_URL not set: gateway started in this process on port ${gateway.port}`,
+  );
   // It honours GATEWAY_PUSH_TOKEN like a standalone one; pushed with that token unless PUSHGATEWAY_TOKEN is given.
   const token = config.pushgatewayToken ?? config.gateway.pushToken;
   push = { url: `http://127.0.0.1:${gateway.port}`, ...(token ? { token } : {}) };

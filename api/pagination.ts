@@ -30,7 +30,13 @@ export const pageQuerySchema = z.object({
     .string()
     .regex(/^\d{1,4}$/, `limit must be an integer from 1 to ${maxPageSize}`)
     .transform(Number)
-    .pipe(z.number().int().min(1, `limit must be an integer from 1 to ${maxPageSize}`).max(maxPageSize, `limit must be an integer from 1 to ${maxPageSize}`))
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(1, `limit must be an integer from 1 to ${maxPageSize}`)
+        .max(maxPageSize, `limit must be an integer from 1 to ${maxPageSize}`),
+    )
     .optional(),
   cursor: z
     .string()

@@ -50,7 +50,10 @@ export function rateLimit({ limiter, identify, logger }: RateLimitOptions): Midd
       'RateLimit-Reset': String(resetSeconds),
     };
     if (!result.success) {
-      throw new ApiError(429, 'rate_limited', `Too many requests; retry in ${resetSeconds} s`, { ...headers, 'Retry-After': String(resetSeconds) });
+      throw new ApiError(429, 'rate_limited', `Too many requests; retry in ${resetSeconds} s`, {
+        ...headers,
+        'Retry-After': String(resetSeconds),
+      });
     }
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     await next();

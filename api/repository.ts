@@ -119,7 +119,9 @@ export function createRepository(db: AppDatabase) {
       const rows = await db
         .select()
         .from(tasks)
-        .where(and(eq(tasks.userId, userId), after ? gt(tasks.id, after) : undefined, done === undefined ? undefined : eq(tasks.done, done)))
+        .where(
+          and(eq(tasks.userId, userId), after ? gt(tasks.id, after) : undefined, done === undefined ? undefined : eq(tasks.done, done)),
+        )
         .orderBy(asc(tasks.id))
         .limit(limit + 1);
       return toPage(rows.map(toTaskJson), limit);

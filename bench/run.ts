@@ -22,10 +22,22 @@ import { logShippingSuite } from './suites/log-shipping.js';
 import { queryTimingSuite } from './suites/query-timing.js';
 
 // Targets first, references last: if the time budget runs out, it is the references that are skipped.
-const suites: Suite[] = [apiOverheadSuite, gatewaySuite, logShippingSuite, queryTimingSuite, gatewayRedisSuite, gatewayWorkersSuite, apiLayersSuite];
+const suites: Suite[] = [
+  apiOverheadSuite,
+  gatewaySuite,
+  logShippingSuite,
+  queryTimingSuite,
+  gatewayRedisSuite,
+  gatewayWorkersSuite,
+  apiLayersSuite,
+];
 
 function usage(): string {
-  return ['usage: npm run bench [-- <suite>…] [--list]', 'suites:', ...suites.map((suite) => `  ${suite.name.padEnd(10)} ${suite.description}`)].join('\n');
+  return [
+    'usage: npm run bench [-- <suite>…] [--list]',
+    'suites:',
+    ...suites.map((suite) => `  ${suite.name.padEnd(10)} ${suite.description}`),
+  ].join('\n');
 }
 
 function machine(): string {
@@ -48,7 +60,9 @@ async function main(): Promise<number> {
   const settings = settingsFromEnv();
   const startedAt = new Date();
   const before = machine();
-  console.log(`bench: ${chosen.map((suite) => suite.name).join(', ')}; ${settings.rounds} rounds × ${settings.seconds} s${settings.quick ? ' (quick)' : ''}`);
+  console.log(
+    `bench: ${chosen.map((suite) => suite.name).join(', ')}; ${settings.rounds} rounds × ${settings.seconds} s${settings.quick ? ' (quick)' : ''}`,
+  );
   console.log(`machine: ${before}`);
 
   const tables: Table[] = [];
@@ -82,11 +96,19 @@ async function main(): Promise<number> {
     `Machine at start: ${before}.`,
     `At end: ${after}.`,
   ];
-  const markdown = [...header, '', ...tables.map(renderMarkdown).flatMap((block) => [block, '']), ...failures.map((failure) => `**Failed:** ${failure}`)].join('\n');
+  const markdown = [
+    ...header,
+    '',
+    ...tables.map(renderMarkdown).flatMap((block) => [block, '']),
+    ...failures.map((failure) => `**Failed:** ${failure}`),
+  ].join('\n');
   const resultsDir = join(repoRoot, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, 'latest.md'), `${markdown}\n`);
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ startedAt, elapsedSeconds: elapsed, settings, machine: { before, after }, tables, failures }, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, 'latest.json'),
+    `${JSON.stringify({ startedAt, elapsedSeconds: elapsed, settings, machine: { before, after }, tables, failures }, null, 2)}\n`,
+  );
   console.log(`\nbench finished in ${elapsed} s; Markdown in bench/results/latest.md`);
   if (failures.length) console.error(`failed suites:\n  ${failures.join('\n  ')}`);
   return failures.length ? 1 : 0;

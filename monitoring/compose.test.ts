@@ -20,9 +20,17 @@ interface Service {
   command?: string[];
 }
 const composeText = readFileSync(join(repoRoot, 'docker-compose.prod.yml'), 'utf8');
-const compose = parse(composeText) as { services: Record<string, Service>; volumes: Record<string, unknown>; secrets: Record<string, { file: string }> };
+const compose = parse(composeText) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+  secrets: Record<string, { file: string }>;
+};
 const services = Object.entries(compose.services);
-const byProfile = (profile: string | undefined) => services.filter(([, s]) => (s.profiles ?? [])[0] === profile).map(([name]) => name).sort();
+const byProfile = (profile: string | undefined) =>
+  services
+    .filter(([, s]) => (s.profiles ?? [])[0] === profile)
+    .map(([name]) => name)
+    .sort();
 
 describe('docker-compose.prod.yml', () => {
   it('has the core services, and the monitoring and logging profiles', () => {
@@ -54,7 +62,12 @@ describe('docker-compose.prod.yml', () => {
     const ours = services.filter(([, s]) => s.image?.startsWith('hono-edge-metrics:'));
     expect(ours.map(([name]) => name).sort()).toEqual(['api', 'gateway', 'logging-setup']);
     expect(new Set(ours.map(([, s]) => s.image)).size).toBe(1);
-    expect(ours.filter(([, s]) => s.build).map(([name]) => name).sort()).toEqual(['api', 'gateway']);
+    expect(
+      ours
+        .filter(([, s]) => s.build)
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual(['api', 'gateway']);
   });
 
   it('pins Elasticsearch and Kibana to 8.19.x and runs Prometheus/Alertmanager at the tested versions', () => {
@@ -95,7 +108,10 @@ describe('docker-compose.prod.yml', () => {
       }
     }
     for (const stateful of ['postgres', 'redis', 'gateway', 'prometheus', 'alertmanager', 'grafana', 'elasticsearch']) {
-      expect(compose.services[stateful]!.volumes?.some((v) => !v.startsWith('./')), stateful).toBe(true);
+      expect(
+        compose.services[stateful]!.volumes?.some((v) => !v.startsWith('./')),
+        stateful,
+      ).toBe(true);
     }
   });
 
@@ -142,7 +158,9 @@ describe('Dockerfile', () => {
     const runtimeStage = stages.find((stage) => / AS runtime$/m.test(stage))!;
     const copiedForBuild = [...buildStage.matchAll(/^COPY (\S+) \.\/\S+$/gm)].map((match) => match[1]!);
     expect(buildStage).toMatch(/^RUN npm run build$/m);
-    const copiedForRuntime = [...runtimeStage.matchAll(/^COPY (?:--from=(\w+) )?--chown=\S+ (\S+) /gm)].map((match) => `${match[1] ?? ''}:${match[2]}`);
+    const copiedForRuntime = [...runtimeStage.matchAll(/^COPY (?:--from=(\w+) )?--chown=\S+ (\S+) /gm)].map(
+      (match) => `${match[1] ?? ''}:${match[2]}`,
+    );
     expect(copiedForRuntime).toEqual(['deps:/app/node_modules', ':package.json', 'build:/app/dist', ':drizzle/migrations']);
     expect(runtimeStage).toMatch(/^CMD \["node", "dist\/api\/node\.js"\]$/m);
     expect(runtimeStage).not.toMatch(/tsx/);
@@ -162,10 +180,16 @@ describe('Dockerfile', () => {
     const sources = Object.keys(result.metafile.inputs);
     expect(sources.length).toBeGreaterThan(20);
     expect(sources.filter((file) => !copiedForBuild.some((copied) => file === copied || file.startsWith(`${copied}/`)))).toEqual([]);
-    const dependencies = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+    const dependencies = Object.keys(
+      (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies,
+    );
     const packageOf = (path: string) => (path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : path.split('/')[0]!);
-    const externals = new Set(Object.values(result.metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external).map((i) => i.path)));
-    const missing = [...externals].filter((path) => !path.startsWith('node:') && !builtinModules.includes(path) && !dependencies.includes(packageOf(path)));
+    const externals = new Set(
+      Object.values(result.metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external).map((i) => i.path)),
+    );
+    const missing = [...externals].filter(
+      (path) => !path.startsWith('node:') && !builtinModules.includes(path) && !dependencies.includes(packageOf(path)),
+    );
     expect(missing).toEqual([]);
     expect(dependencies).not.toContain('tsx');
   });

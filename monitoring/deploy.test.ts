@@ -19,11 +19,14 @@ function deploy(args: string[], script = join(repoRoot, 'deploy.sh')): Promise<{
 }
 
 describe('deploy.sh', () => {
-  it.each(['deploy', 'deploy-monitoring', 'deploy-logging', 'status', 'logs'])('%s fails clearly when Docker is missing', async (command) => {
-    const result = await deploy([command]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain("Docker is not installed (no 'docker' command)");
-  });
+  it.each(['deploy', 'deploy-monitoring', 'deploy-logging', 'status', 'logs'])(
+    '%s fails clearly when Docker is missing',
+    async (command) => {
+      const result = await deploy([command]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("Docker is not installed (no 'docker' command)");
+    },
+  );
 
   it('rejects an unknown command with the usage', async () => {
     const result = await deploy(['launch']);
@@ -39,7 +42,12 @@ describe('deploy.sh', () => {
       const first = await deploy(['init-secrets'], join(dir, 'deploy.sh'));
       expect(first.code, first.stderr).toBe(0);
       const read = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8').trim();
-      const env = (name: string) => Object.fromEntries(read(name).split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]));
+      const env = (name: string) =>
+        Object.fromEntries(
+          read(name)
+            .split('\n')
+            .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+        );
       const postgresPassword = read('postgres_password');
       expect(postgresPassword).toMatch(/^[0-9a-f]{48}$/);
       expect(env('api.env').DATABASE_URL).toBe(`postgres://app:${postgresPassword}@postgres:5432/app`);
@@ -50,7 +58,8 @@ describe('deploy.sh', () => {
       expect(env('api.env').ELASTICSEARCH_PASSWORD).toBe(read('logs_writer_password'));
       expect(statSync(join(dir, 'secrets')).mode & 0o777).toBe(0o700);
       expect(statSync(join(dir, 'secrets', 'api.env')).mode & 0o777).toBe(0o600);
-      for (const outside of ['smtp_password', 'slack_webhook_url', 'incident_webhook_token']) expect(first.stdout).toContain(`to write secrets/${outside}`);
+      for (const outside of ['smtp_password', 'slack_webhook_url', 'incident_webhook_token'])
+        expect(first.stdout).toContain(`to write secrets/${outside}`);
 
       const second = await deploy(['init-secrets'], join(dir, 'deploy.sh'));
       expect(second.stdout).not.toContain('created');

@@ -22,7 +22,8 @@ describe('static checks of the monitoring stack', () => {
   it('promtool accepts the three topology examples (one gateway, replicas, remote write only)', async () => {
     const result = await promtoolCheckTopologies();
     expect(result.ok, result.output).toBe(true);
-    for (const file of ['one-gateway', 'replicas', 'remote-write-only']) expect(result.output).toContain(`SUCCESS: topologies/${file}.yml is valid`);
+    for (const file of ['one-gateway', 'replicas', 'remote-write-only'])
+      expect(result.output).toContain(`SUCCESS: topologies/${file}.yml is valid`);
   });
 
   it('promtool accepts the 13 alert rules', async () => {

@@ -32,7 +32,10 @@ function findBinary(name: string): string | undefined {
 async function runBinary(name: string, args: string[], cwd = repoRoot): Promise<{ ok: boolean; output: string }> {
   const binary = findBinary(name);
   if (!binary) {
-    return { ok: false, output: `${name} not found: install the Debian package "${binaries[name]}" (apt-get install -y ${binaries[name]})` };
+    return {
+      ok: false,
+      output: `${name} not found: install the Debian package "${binaries[name]}" (apt-get install -y ${binaries[name]})`,
+    };
   }
   return await new Promise((resolvePromise) => {
     execFile(binary, args, { cwd, timeout: 60_000, maxBuffer: 8 * 1024 * 1024 }, (error, stdout, stderr) => {
@@ -42,26 +45,41 @@ async function runBinary(name: string, args: string[], cwd = repoRoot): Promise<
 }
 
 export async function promtoolCheckConfig(): Promise<CheckResult> {
-  return { name: 'promtool check config monitoring/prometheus.yml', ...(await runBinary('promtool', ['check', 'config', 'prometheus.yml'], monitoringDir)) };
+  return {
+    name: 'promtool check config monitoring/prometheus.yml',
+    ...(await runBinary('promtool', ['check', 'config', 'prometheus.yml'], monitoringDir)),
+  };
 }
 
 /** The example configurations of monitoring/topologies/ (one gateway, replicas, remote write only). */
 export const topologyConfigs = ['topologies/one-gateway.yml', 'topologies/replicas.yml', 'topologies/remote-write-only.yml'];
 
 export async function promtoolCheckTopologies(): Promise<CheckResult> {
-  return { name: `promtool check config ${topologyConfigs.map((file) => `monitoring/${file}`).join(' ')}`, ...(await runBinary('promtool', ['check', 'config', ...topologyConfigs], monitoringDir)) };
+  return {
+    name: `promtool check config ${topologyConfigs.map((file) => `monitoring/${file}`).join(' ')}`,
+    ...(await runBinary('promtool', ['check', 'config', ...topologyConfigs], monitoringDir)),
+  };
 }
 
 export async function promtoolCheckRules(): Promise<CheckResult> {
-  return { name: 'promtool check rules monitoring/alerts.yml', ...(await runBinary('promtool', ['check', 'rules', 'alerts.yml'], monitoringDir)) };
+  return {
+    name: 'promtool check rules monitoring/alerts.yml',
+    ...(await runBinary('promtool', ['check', 'rules', 'alerts.yml'], monitoringDir)),
+  };
 }
 
 export async function promtoolTestRules(): Promise<CheckResult> {
-  return { name: 'promtool test rules monitoring/alerts.test.yml', ...(await runBinary('promtool', ['test', 'rules', 'alerts.test.yml'], monitoringDir)) };
+  return {
+    name: 'promtool test rules monitoring/alerts.test.yml',
+    ...(await runBinary('promtool', ['test', 'rules', 'alerts.test.yml'], monitoringDir)),
+  };
 }
 
 export async function amtoolCheckConfig(): Promise<CheckResult> {
-  return { name: 'amtool check-config monitoring/alertmanager.yml', ...(await runBinary('amtool', ['check-config', 'alertmanager.yml'], monitoringDir)) };
+  return {
+    name: 'amtool check-config monitoring/alertmanager.yml',
+    ...(await runBinary('amtool', ['check-config', 'alertmanager.yml'], monitoringDir)),
+  };
 }
 
 /** The named templates alertmanager.yml's receivers use. */
@@ -72,7 +90,11 @@ export async function amtoolRenderTemplates(): Promise<CheckResult> {
   const outputs: string[] = [];
   let ok = true;
   for (const name of notificationTemplates) {
-    const result = await runBinary('amtool', ['template', 'render', '--template.glob=alertmanager/templates/*.tmpl', `--template.text={{ template "${name}" . }}`], monitoringDir);
+    const result = await runBinary(
+      'amtool',
+      ['template', 'render', '--template.glob=alertmanager/templates/*.tmpl', `--template.text={{ template "${name}" . }}`],
+      monitoringDir,
+    );
     ok &&= result.ok && result.output.trim().length > 0;
     outputs.push(`--- ${name}\n${result.output}`);
   }
@@ -92,10 +114,16 @@ export async function composeConfig(): Promise<CheckResult> {
     mkdirSync(join(projectDir, 'secrets'));
     for (const file of composeEnvFiles) writeFileSync(join(projectDir, 'secrets', file), '');
     const result = await runBinary('docker-compose', [
-      '--project-directory', projectDir,
-      '-f', join(repoRoot, 'docker-compose.prod.yml'),
-      '--profile', 'monitoring', '--profile', 'logging',
-      'config', '--quiet',
+      '--project-directory',
+      projectDir,
+      '-f',
+      join(repoRoot, 'docker-compose.prod.yml'),
+      '--profile',
+      'monitoring',
+      '--profile',
+      'logging',
+      'config',
+      '--quiet',
     ]);
     return { name: 'docker-compose -f docker-compose.prod.yml --profile monitoring --profile logging config', ...result };
   } finally {

@@ -13,7 +13,12 @@ function gateway(config: Partial<GatewayConfig> = {}, store: GatewayStore = new 
   const app = createGatewayApp({ store, config: { ...defaultGatewayConfig, ...config }, clock: () => (now += 1000) });
   const send = (method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}) =>
     app.request(path, { method, headers, ...(body === undefined ? {} : { body: body as BodyInit }) });
-  return { app, store, send, metrics: async (accept?: string) => (await send('GET', '/metrics', undefined, accept ? { accept } : {})).text() };
+  return {
+    app,
+    store,
+    send,
+    metrics: async (accept?: string) => (await send('GET', '/metrics', undefined, accept ? { accept } : {})).text(),
+  };
 }
 
 describe('gateway app: pushes', () => {
@@ -67,7 +72,9 @@ describe('gateway app: pushes', () => {
   it('accepts gzip and delimited protobuf bodies', async () => {
     const { send, metrics } = gateway();
     expect((await send('PUT', '/metrics/job/gz', gzipSync('# TYPE g gauge\ng 4\n'), { 'content-encoding': 'gzip' })).status).toBe(200);
-    const body = encodeDelimited([{ name: 'pb_total', help: 'from protobuf', type: 'counter', metrics: [{ labels: { a: 'x' }, value: 7 }] }]);
+    const body = encodeDelimited([
+      { name: 'pb_total', help: 'from protobuf', type: 'counter', metrics: [{ labels: { a: 'x' }, value: 7 }] },
+    ]);
     expect((await send('PUT', '/metrics/job/pb', body, { 'content-type': protobufType })).status).toBe(200);
     const text = await metrics();
     expect(text).toContain('g{instance="",job="gz"} 4\n');
@@ -102,7 +109,9 @@ describe('gateway app: reads', () => {
     expect(body).toContain('gateway_series 1\n');
     expect(body).toContain('gateway_pushes_deduplicated_total 0\n');
     expect(body).toMatch(/^push_time_seconds\{instance="",job="a"\} 1\.7000000\d+e\+09$/m);
-    const om = await send('GET', '/metrics', undefined, { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' });
+    const om = await send('GET', '/metrics', undefined, {
+      accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5',
+    });
     expect(om.headers.get('content-type')).toContain('application/openmetrics-text');
     const omBody = await om.text();
     expect(omBody).toContain('# TYPE c counter\nc_total{instance="",job="a"} 1\n');
@@ -121,13 +130,21 @@ describe('gateway app: reads', () => {
 
   it('serves the official JSON API, health and readiness', async () => {
     const { send } = gateway();
-    await send('PUT', '/metrics/job/j/instance/i', '# HELP m help me\n# TYPE m counter\nm{a="1"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n');
+    await send(
+      'PUT',
+      '/metrics/job/j/instance/i',
+      '# HELP m help me\n# TYPE m counter\nm{a="1"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n',
+    );
     const api = (await (await send('GET', '/api/v1/metrics')).json()) as { status: string; data: Array<Record<string, any>> };
     expect(api.status).toBe('success');
     const group = api.data[0]!;
     expect(group.labels).toEqual({ job: 'j', instance: 'i' });
     expect(group.last_push_successful).toBe(true);
-    expect(group.m).toMatchObject({ type: 'COUNTER', help: 'help me', metrics: [{ labels: { a: '1', instance: 'i', job: 'j' }, value: '3' }] });
+    expect(group.m).toMatchObject({
+      type: 'COUNTER',
+      help: 'help me',
+      metrics: [{ labels: { a: '1', instance: 'i', job: 'j' }, value: '3' }],
+    });
     expect(group.h.metrics[0]).toMatchObject({ buckets: { '1': '1', '+Inf': '2' }, count: '2', sum: '3' });
     expect(group.push_time_seconds.type).toBe('GAUGE');
     const status = (await (await send('GET', '/api/v1/status')).json()) as { status: string; data: { flags: Record<string, string> } };
@@ -163,7 +180,11 @@ class UnreachableStore implements GatewayStore {
 describe('gateway app: a store that is down', () => {
   it('answers 503 to pushes, deletes, scrapes and readiness, logs the failures, and stays healthy', async () => {
     const logged: string[] = [];
-    const app = createGatewayApp({ store: new UnreachableStore(), config: defaultGatewayConfig, log: { warn: () => {}, error: (_fields, message) => logged.push(message) } });
+    const app = createGatewayApp({
+      store: new UnreachableStore(),
+      config: defaultGatewayConfig,
+      log: { warn: () => {}, error: (_fields, message) => logged.push(message) },
+    });
     const send = (method: string, path: string, body?: string) => app.request(path, { method, ...(body === undefined ? {} : { body }) });
     const push = await send('PUT', '/metrics/job/a', 'm 1\n');
     expect(push.status).toBe(503);

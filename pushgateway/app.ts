@@ -57,11 +57,21 @@ function pathBelowPrefix(path: string, prefix: string): string {
   return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : outsidePrefix;
 }
 
-export function createGatewayApp({ store, config, log = silentLog, clock = Date.now, extraMetrics, version = '0.1.0', compressScrapes = true }: GatewayAppOptions): Hono<{ Variables: BodyVariables }> {
+export function createGatewayApp({
+  store,
+  config,
+  log = silentLog,
+  clock = Date.now,
+  extraMetrics,
+  version = '0.1.0',
+  compressScrapes = true,
+}: GatewayAppOptions): Hono<{ Variables: BodyVariables }> {
   // Under a route prefix (GATEWAY_ROUTE_PREFIX / GATEWAY_EXTERNAL_URL) every route moves below it: routing sees the
   // path without the prefix, and a path outside it matches no route (404).
   const prefix = config.routePrefix;
-  const app = new Hono<{ Variables: BodyVariables }>(prefix === '' ? {} : { getPath: (request) => pathBelowPrefix(getPath(request), prefix) });
+  const app = new Hono<{ Variables: BodyVariables }>(
+    prefix === '' ? {} : { getPath: (request) => pathBelowPrefix(getPath(request), prefix) },
+  );
   const requests = new RequestCounter();
   const pushSummaries = new PushSummaries(clock);
   const startedAtMs = clock();
@@ -74,16 +84,38 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
   app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
   app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes }));
   // Scrapes are gzip-compressed when the scraper accepts it (Prometheus does), as the official gateway does.
-  if (compressScrapes) app.use('/metrics', compress({ encoding: 'gzip', contentTypeFilter: (type) => type.startsWith('text/plain') || type.startsWith('application/openmetrics-text') || type.startsWith('application/vnd.google.protobuf') }));
+  if (compressScrapes)
+    app.use(
+      '/metrics',
+      compress({
+        encoding: 'gzip',
+        contentTypeFilter: (type) =>
+          type.startsWith('text/plain') ||
+          type.startsWith('application/openmetrics-text') ||
+          type.startsWith('application/vnd.google.protobuf'),
+      }),
+    );
   // On Workers the runtime gzips a response that names gzip as its Content-Encoding: naming it is enough.
-  else app.use('/metrics', async (c, next) => {
-    await next();
-    if (c.req.method === 'GET' && c.res.status === 200 && /\bgzip\b/i.test(c.req.header('accept-encoding') ?? '')) c.res.headers.set('content-encoding', 'gzip');
-  });
+  else
+    app.use('/metrics', async (c, next) => {
+      await next();
+      if (c.req.method === 'GET' && c.res.status === 200 && /\bgzip\b/i.test(c.req.header('accept-encoding') ?? ''))
+        c.res.headers.set('content-encoding', 'gzip');
+    });
 
-  registerPushRoutes(app, '', { put: 'replace', post: 'merge-families' }, { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ });
+  registerPushRoutes(
+    app,
+    '',
+    { put: 'replace', post: 'merge-families' },
+    { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ },
+  );
   // Aggregation mode (DESIGN.md): the same grammar under /aggregate; PUT and POST both add deltas.
-  registerPushRoutes(app, '/aggregate', { put: 'aggregate', post: 'aggregate' }, { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ });
+  registerPushRoutes(
+    app,
+    '/aggregate',
+    { put: 'aggregate', post: 'aggregate' },
+    { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ },
+  );
   registerReadRoutes(app, {
     store,
     clock,
@@ -109,7 +141,12 @@ export function createGatewayApp({ store, config, log = silentLog, clock = Date.
     groupTtlSeconds: config.groupTtlSeconds,
     maxSeries: config.maxSeries,
     maxBodyBytes: config.maxBodyBytes,
-    storeKind: config.store === 'redis' ? 'redis (Upstash REST)' : config.persistenceFile ? `memory, persisted to ${config.persistenceFile}` : 'memory',
+    storeKind:
+      config.store === 'redis'
+        ? 'redis (Upstash REST)'
+        : config.persistenceFile
+          ? `memory, persisted to ${config.persistenceFile}`
+          : 'memory',
     version,
     startedAtMs,
     flags: statusFlags(config),

@@ -38,10 +38,19 @@ export function createGatewayLogger(level = 'info'): GatewayLogger {
   return pino({ level, base: { service: 'pushgateway' } });
 }
 
-export async function startGateway({ config, logger = createGatewayLogger() }: { config: GatewayConfig; logger?: GatewayLogger }): Promise<RunningGateway> {
+export async function startGateway({
+  config,
+  logger = createGatewayLogger(),
+}: {
+  config: GatewayConfig;
+  logger?: GatewayLogger;
+}): Promise<RunningGateway> {
   if (config.pushToken === undefined) logger.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
   const store = createStore(config);
-  const persistence = store instanceof MemoryStore && config.persistenceFile !== undefined ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger) : undefined;
+  const persistence =
+    store instanceof MemoryStore && config.persistenceFile !== undefined
+      ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger)
+      : undefined;
   // Started once the port is bound, so a gateway that fails to start sends nothing.
   let remoteWrite: RunningRemoteWrite | undefined;
   const extraMetrics = (format: ExpositionFormat) => processMetrics(format) + (remoteWrite?.metricsText(format) ?? '');
@@ -54,7 +63,8 @@ export async function startGateway({ config, logger = createGatewayLogger() }: {
       void persistence?.stop();
       void store.close();
       if (error.code === 'EADDRINUSE') reject(new ConfigError([`GATEWAY_PORT ${config.port} is already in use`]));
-      else if (host && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code ?? '')) reject(new ConfigError([`cannot listen on GATEWAY_HOST ${host}: ${error.code}`]));
+      else if (host && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code ?? ''))
+        reject(new ConfigError([`cannot listen on GATEWAY_HOST ${host}: ${error.code}`]));
       else reject(error);
     });
   });
@@ -63,7 +73,10 @@ export async function startGateway({ config, logger = createGatewayLogger() }: {
   logger.info({ port, store: config.store }, 'gateway listening');
   if (config.remoteWrite) {
     remoteWrite = startRemoteWrite({ config: config.remoteWrite, store, lease: remoteWriteLease(config), logger });
-    logger.info({ urls: config.remoteWrite.urls.map(displayUrl), intervalSeconds: config.remoteWrite.intervalSeconds }, 'remote write: sending');
+    logger.info(
+      { urls: config.remoteWrite.urls.map(displayUrl), intervalSeconds: config.remoteWrite.intervalSeconds },
+      'remote write: sending',
+    );
   }
   let stopping: Promise<void> | undefined;
   return {
@@ -86,7 +99,8 @@ export async function startGateway({ config, logger = createGatewayLogger() }: {
 
 /** Replicas on one Redis store share the lease there, so one of them sends; a memory store has one owner. */
 function remoteWriteLease(config: GatewayConfig): RemoteWriteLease {
-  if (config.store === 'redis' && config.upstash) return new RedisLease(new Redis({ url: config.upstash.url, token: config.upstash.token }));
+  if (config.store === 'redis' && config.upstash)
+    return new RedisLease(new Redis({ url: config.upstash.url, token: config.upstash.token }));
   return new MemoryLease();
 }
 
@@ -102,7 +116,10 @@ async function startPersistence(store: MemoryStore, file: string, intervalSecond
     store.restore(loaded.snapshot);
     logger.info({ file, groups: loaded.snapshot.groups.length }, 'persistence: snapshot loaded');
   } else if (loaded.status === 'corrupt') {
-    logger.error({ file, reason: loaded.reason, movedTo: loaded.movedTo }, 'persistence: the snapshot is corrupt; it was moved aside and the gateway starts empty');
+    logger.error(
+      { file, reason: loaded.reason, movedTo: loaded.movedTo },
+      'persistence: the snapshot is corrupt; it was moved aside and the gateway starts empty',
+    );
   } else {
     logger.info({ file }, 'persistence: no snapshot yet; starting empty');
   }

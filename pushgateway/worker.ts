@@ -31,13 +31,17 @@ export default {
     if (!app) {
       try {
         const config = loadGatewayConfig(env);
-        if (config.pushToken === undefined) log.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
+        if (config.pushToken === undefined)
+          log.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
         // No compression in the app: on Workers the runtime (and Cloudflare's edge) compresses responses.
         app = createGatewayApp({ store: createStore(config, { gatewayState: env.GATEWAY_STATE }), config, log, compressScrapes: false });
         apps.set(env, app);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        log.error({ err: error.message }, 'gateway configuration is invalid: fix the variables named (wrangler.toml [vars] or secrets; for `wrangler dev`, .dev.vars)');
+        log.error(
+          { err: error.message },
+          'gateway configuration is invalid: fix the variables named (wrangler.toml [vars] or secrets; for `wrangler dev`, .dev.vars)',
+        );
         return Response.json({ error: { code: 'misconfigured', message: error.message } }, { status: 500 });
       }
     }

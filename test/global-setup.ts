@@ -9,7 +9,10 @@ const requiredPackages: Array<{ debianPackage: string; present: () => boolean }>
   { debianPackage: 'redis-server', present: () => existsSync('/usr/bin/redis-server') },
   { debianPackage: 'prometheus', present: () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool') },
   { debianPackage: 'prometheus-pushgateway', present: () => existsSync('/usr/bin/prometheus-pushgateway') },
-  { debianPackage: 'prometheus-alertmanager', present: () => existsSync('/usr/bin/prometheus-alertmanager') && existsSync('/usr/bin/amtool') },
+  {
+    debianPackage: 'prometheus-alertmanager',
+    present: () => existsSync('/usr/bin/prometheus-alertmanager') && existsSync('/usr/bin/amtool'),
+  },
   { debianPackage: 'victoria-metrics', present: () => existsSync('/usr/bin/victoria-metrics') },
   { debianPackage: 'docker-compose', present: () => existsSync('/usr/bin/docker-compose') },
   { debianPackage: 'shellcheck', present: () => existsSync('/usr/bin/shellcheck') },
@@ -20,7 +23,9 @@ export default function setup(): void {
   const missing = requiredPackages.filter((pkg) => !pkg.present()).map((pkg) => pkg.debianPackage);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
-    throw new Error(`The test suite needs these Debian packages: ${missing.join(' ')}. Install them with: apt-get install -y ${missing.join(' ')}`);
+    throw new Error(
+      `The test suite needs these Debian packages: ${missing.join(' ')}. Install them with: apt-get install -y ${missing.join(' ')}`,
+    );
   }
   console.log(`[global-setup] installing missing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

@@ -20,7 +20,8 @@ function codes(error: unknown): string[] {
  * On Workers, postgres.js talks through `cloudflare:sockets`, whose errors carry no code, only a message
  * ("proxy request failed, cannot connect to the specified address", "Network connection lost", …).
  */
-const socketFailureMessage = /cannot connect|connection (?:refused|reset|lost|closed|terminated)|network connection lost|socket (?:closed|hang up)/i;
+const socketFailureMessage =
+  /cannot connect|connection (?:refused|reset|lost|closed|terminated)|network connection lost|socket (?:closed|hang up)/i;
 
 /** The SQLSTATE of a PostgreSQL error (five characters, e.g. 23505), if there is one. */
 export function sqlState(error: unknown): string | undefined {
@@ -49,7 +50,10 @@ const unreachableCodes = new Set([
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   return (
-    codes(error).some((code) => unreachableCodes.has(code) || /^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || code === '53300') ||
-    (sqlState(error) === undefined && chain(error).some((link) => typeof link.message === 'string' && socketFailureMessage.test(link.message)))
+    codes(error).some(
+      (code) => unreachableCodes.has(code) || /^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || code === '53300',
+    ) ||
+    (sqlState(error) === undefined &&
+      chain(error).some((link) => typeof link.message === 'string' && socketFailureMessage.test(link.message)))
   );
 }

@@ -21,6 +21,8 @@ try {
     console.log(`migrations applied to PGlite in ${config.pgliteDir}`);
   }
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : `migration failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    error instanceof ConfigError ? error.message : `migration failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exitCode = 1;
 }

@@ -14,7 +14,10 @@ export interface OpenDatabaseOptions {
   wrapPgliteClient?: (client: PGlite) => PGlite;
 }
 
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'pgliteDir'>, options: OpenDatabaseOptions = {}): Promise<Database> {
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'pgliteDir'>,
+  options: OpenDatabaseOptions = {},
+): Promise<Database> {
   if (config.databaseUrl) {
     await migratePostgresDatabase(config.databaseUrl, options.wrapPostgresClient);
     return createPostgresDatabase(config.databaseUrl, options.wrapPostgresClient ? { wrapClient: options.wrapPostgresClient } : {});

@@ -8,7 +8,10 @@ import { createNodeLogging } from './node.js';
 
 function setup(options: { onError?: boolean } = {}) {
   const chunks: string[] = [];
-  const { logger } = createNodeLogging({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
+  const { logger } = createNodeLogging(
+    { level: 'info', serviceName: 'api' },
+    { stdout: { write: (chunk: string) => void chunks.push(chunk) } },
+  );
   const app = new Hono();
   app.use(requestId());
   app.use(accessLog({ logger }));
@@ -25,8 +28,17 @@ function setup(options: { onError?: boolean } = {}) {
     throw new HTTPException(418, { message: 'short and stout' });
   });
   app.post('/login', async (c) => c.json({ ok: true }));
-  if (options.onError !== false) app.onError((error, c) => c.json({ error: { code: 'internal_error', message: 'Internal server error' } }, error instanceof HTTPException ? error.status : 500));
-  const lines = () => chunks.join('').trimEnd().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  if (options.onError !== false)
+    app.onError((error, c) =>
+      c.json({ error: { code: 'internal_error', message: 'Internal server error' } }, error instanceof HTTPException ? error.status : 500),
+    );
+  const lines = () =>
+    chunks
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   return { app, lines, chunks };
 }
 
@@ -106,7 +118,15 @@ describe('accessLog', () => {
   });
 
   it('does not fail the request when the logger throws', async () => {
-    const throwing = { child: () => throwing, info: () => { throw new Error('disk full'); }, error: () => { throw new Error('disk full'); } } as unknown as Logger;
+    const throwing = {
+      child: () => throwing,
+      info: () => {
+        throw new Error('disk full');
+      },
+      error: () => {
+        throw new Error('disk full');
+      },
+    } as unknown as Logger;
     const app = new Hono();
     app.use(accessLog({ logger: throwing }));
     app.get('/', (c) => c.text('fine'));

@@ -58,7 +58,19 @@ export function accessLog({ logger, userId = defaultUserId }: AccessLogOptions):
 function writeAccessLine(
   c: Context,
   logger: Logger,
-  { start, requestId, traceId, userId, thrown }: { start: number; requestId: string | undefined; traceId: string | undefined; userId: (c: Context) => string | undefined; thrown: unknown },
+  {
+    start,
+    requestId,
+    traceId,
+    userId,
+    thrown,
+  }: {
+    start: number;
+    requestId: string | undefined;
+    traceId: string | undefined;
+    userId: (c: Context) => string | undefined;
+    thrown: unknown;
+  },
 ): void {
   const status = thrown === undefined ? c.res.status : 500;
   const error = thrown ?? c.error;

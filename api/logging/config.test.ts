@@ -14,10 +14,20 @@ describe('readLoggingConfig', () => {
   });
 
   it('reads level, service fields, file rotation, data stream and buffer', () => {
-    const { config, problems } = parse(
-      { LOG_FILE_MAX_BYTES: '1048576', LOG_FILE_BACKUPS: '3', ELASTICSEARCH_DATA_STREAM: 'logs-api-staging', LOG_BUFFER_MAX_BYTES: '1048576', LOG_FLUSH_INTERVAL_MS: '250', SERVICE_VERSION: '1.4.0', SERVICE_ENVIRONMENT: 'staging',
-        LOG_LEVEL: 'debug', SERVICE_NAME: 'orders', LOG_FILE: '/var/log/api/api.log', ELASTICSEARCH_URL: 'http://127.0.0.1:9200/', ELASTICSEARCH_API_KEY: 'abc==' },
-    );
+    const { config, problems } = parse({
+      LOG_FILE_MAX_BYTES: '1048576',
+      LOG_FILE_BACKUPS: '3',
+      ELASTICSEARCH_DATA_STREAM: 'logs-api-staging',
+      LOG_BUFFER_MAX_BYTES: '1048576',
+      LOG_FLUSH_INTERVAL_MS: '250',
+      SERVICE_VERSION: '1.4.0',
+      SERVICE_ENVIRONMENT: 'staging',
+      LOG_LEVEL: 'debug',
+      SERVICE_NAME: 'orders',
+      LOG_FILE: '/var/log/api/api.log',
+      ELASTICSEARCH_URL: 'http://127.0.0.1:9200/',
+      ELASTICSEARCH_API_KEY: 'abc==',
+    });
     expect(problems).toEqual([]);
     expect(config).toEqual({
       level: 'debug',
@@ -25,12 +35,21 @@ describe('readLoggingConfig', () => {
       serviceVersion: '1.4.0',
       environment: 'staging',
       file: { path: '/var/log/api/api.log', maxBytes: 1048576, backups: 3 },
-      elasticsearch: { url: 'http://127.0.0.1:9200', apiKey: 'abc==', dataStream: 'logs-api-staging', maxBufferBytes: 1048576, flushIntervalMs: 250 },
+      elasticsearch: {
+        url: 'http://127.0.0.1:9200',
+        apiKey: 'abc==',
+        dataStream: 'logs-api-staging',
+        maxBufferBytes: 1048576,
+        flushIntervalMs: 250,
+      },
     });
   });
 
   it('defaults the data stream to logs-api-default, a 32 MiB buffer and a 1 s flush interval', () => {
-    expect(parse({ ELASTICSEARCH_URL: 'https://es:9243', ELASTICSEARCH_USERNAME: 'logs_writer', ELASTICSEARCH_PASSWORD: 'pw' }).config.elasticsearch).toEqual({
+    expect(
+      parse({ ELASTICSEARCH_URL: 'https://es:9243', ELASTICSEARCH_USERNAME: 'logs_writer', ELASTICSEARCH_PASSWORD: 'pw' }).config
+        .elasticsearch,
+    ).toEqual({
       url: 'https://es:9243',
       username: 'logs_writer',
       password: 'pw',
@@ -41,11 +60,22 @@ describe('readLoggingConfig', () => {
   });
 
   it('names each bad variable once', () => {
-    const { problems } = parse(
-      { LOG_FILE_MAX_BYTES: '10MB', LOG_FILE_BACKUPS: '-1', ELASTICSEARCH_DATA_STREAM: 'Metrics-API', LOG_BUFFER_MAX_BYTES: '100', LOG_FLUSH_INTERVAL_MS: 'soon', LOG_FILE: '/tmp/x.log' },
-    );
+    const { problems } = parse({
+      LOG_FILE_MAX_BYTES: '10MB',
+      LOG_FILE_BACKUPS: '-1',
+      ELASTICSEARCH_DATA_STREAM: 'Metrics-API',
+      LOG_BUFFER_MAX_BYTES: '100',
+      LOG_FLUSH_INTERVAL_MS: 'soon',
+      LOG_FILE: '/tmp/x.log',
+    });
     expect(problems).toHaveLength(5);
-    for (const [index, name] of ['LOG_FILE_MAX_BYTES', 'LOG_FILE_BACKUPS', 'ELASTICSEARCH_DATA_STREAM', 'LOG_BUFFER_MAX_BYTES', 'LOG_FLUSH_INTERVAL_MS'].entries()) {
+    for (const [index, name] of [
+      'LOG_FILE_MAX_BYTES',
+      'LOG_FILE_BACKUPS',
+      'ELASTICSEARCH_DATA_STREAM',
+      'LOG_BUFFER_MAX_BYTES',
+      'LOG_FLUSH_INTERVAL_MS',
+    ].entries()) {
       expect(problems[index]).toContain(name);
     }
   });

@@ -63,7 +63,9 @@ export function readLoggingConfig(reader: EnvReader): LoggingConfig {
   // Elasticsearch's index name rules, and the `logs-` prefix of a data stream the template can match.
   const dataStream = reader.string('ELASTICSEARCH_DATA_STREAM') ?? defaultDataStream;
   if (!/^logs-[a-z0-9][a-z0-9._+-]*$/.test(dataStream) || dataStream.length > 255) {
-    reader.problem(`ELASTICSEARCH_DATA_STREAM must be a lowercase data stream name starting with "logs-" (e.g. ${defaultDataStream}), got "${dataStream}"`);
+    reader.problem(
+      `ELASTICSEARCH_DATA_STREAM must be a lowercase data stream name starting with "logs-" (e.g. ${defaultDataStream}), got "${dataStream}"`,
+    );
   }
   const maxBufferBytes = reader.integer('LOG_BUFFER_MAX_BYTES', 32 * 1024 * 1024, 64 * 1024);
   const flushIntervalMs = reader.integer('LOG_FLUSH_INTERVAL_MS', 1000, 10);

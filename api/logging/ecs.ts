@@ -23,7 +23,22 @@ export function staticEcsFields(service: ServiceFields): Record<string, string> 
 // ECS fields that are objects in the index template. A log call passing one of them as a plain value (say
 // `{ url: 'http://…' }`) would be refused by Elasticsearch ("tried to parse field [url] as object, but found a
 // concrete value") and the whole line lost, so such a value is moved to `labels.<name>` instead.
-const ecsObjectRoots = ['url', 'http', 'user', 'error', 'event', 'service', 'host', 'process', 'trace', 'log', 'client', 'user_agent', 'ecs', 'labels'];
+const ecsObjectRoots = [
+  'url',
+  'http',
+  'user',
+  'error',
+  'event',
+  'service',
+  'host',
+  'process',
+  'trace',
+  'log',
+  'client',
+  'user_agent',
+  'ecs',
+  'labels',
+];
 
 export function avoidEcsConflicts(record: Record<string, unknown>): Record<string, unknown> {
   let copy: Record<string, unknown> | undefined;

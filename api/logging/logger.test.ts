@@ -12,7 +12,11 @@ function nodeLines(run: (logger: Logger) => void): Record<string, unknown>[] {
   const chunks: string[] = [];
   const { logger } = createNodeLogging(config, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
   run(logger);
-  return chunks.join('').trimEnd().split('\n').map((line) => JSON.parse(line));
+  return chunks
+    .join('')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 }
 
 function workerLines(run: (logger: Logger) => void): Record<string, unknown>[] {
@@ -37,7 +41,10 @@ const calls: Array<[string, (logger: Logger) => void]> = [
   ['an error as first argument', (logger) => logger.error(sharedError)],
   ['an error under err with a message', (logger) => logger.error({ err: sharedError, 'trace.id': 't1' }, 'failed')],
   ['a child with bindings', (logger) => logger.child({ 'trace.id': 'abc' }).info({ 'http.response.status_code': 200 }, 'done')],
-  ['secrets in fields and bindings', (logger) => logger.child({ token: 'T0KEN' }).info({ headers: { authorization: 'Bearer X', cookie: 'c=1' }, password: 'pw' }, 'login')],
+  [
+    'secrets in fields and bindings',
+    (logger) => logger.child({ token: 'T0KEN' }).info({ headers: { authorization: 'Bearer X', cookie: 'c=1' }, password: 'pw' }, 'login'),
+  ],
   ['a plain value under an ECS object field', (logger) => logger.info({ url: 'http://localhost:3000', error: 'oops' }, 'listening')],
   ['a debug line', (logger) => logger.debug('details')],
 ];
@@ -61,14 +68,21 @@ describe('Node logger', () => {
 
   it('writes error.type, error.message and error.stack_trace for an error', () => {
     const [line] = nodeLines((logger) => logger.error({ err: new RangeError('out of range') }, 'failed'));
-    expect(line!.error).toEqual({ type: 'RangeError', message: 'out of range', stack_trace: expect.stringContaining('RangeError: out of range') });
+    expect(line!.error).toEqual({
+      type: 'RangeError',
+      message: 'out of range',
+      stack_trace: expect.stringContaining('RangeError: out of range'),
+    });
   });
 
   it('redacts secrets in fields, in child bindings and in grandchild bindings', () => {
     const output = JSON.stringify(
       nodeLines((logger) => {
         logger.info({ req: { headers: { Authorization: 'Bearer SECRET1', Cookie: 'SECRET2' } }, db: { password: 'SECRET3' } }, 'x');
-        logger.child({ apiKey: 'SECRET4' }).child({ session_id: 'SECRET5' }).info({ nested: [{ refresh_token: 'SECRET6' }] }, 'y');
+        logger
+          .child({ apiKey: 'SECRET4' })
+          .child({ session_id: 'SECRET5' })
+          .info({ nested: [{ refresh_token: 'SECRET6' }] }, 'y');
       }),
     );
     expect(output).not.toMatch(/SECRET\d/);

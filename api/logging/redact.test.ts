@@ -3,15 +3,46 @@ import { describe, expect, it } from 'vitest';
 import { isSecretKey, REDACTED, redactSecrets } from './redact.js';
 
 describe('isSecretKey', () => {
-  it.each(['authorization', 'Authorization', 'proxy-authorization', 'cookie', 'Set-Cookie', 'password', 'ELASTICSEARCH_PASSWORD', 'passwd', 'pwd', 'secret', 'clientSecret', 'client.secret', 'token', 'refreshToken', 'access_token', 'PUSHGATEWAY_TOKEN', 'apiKey', 'api_key', 'x-api-key', 'ELASTICSEARCH_API_KEY', 'private_key', 'credentials', 'session_id', 'auth', 'signature'])(
-    '%s is a secret',
-    (key) => expect(isSecretKey(key)).toBe(true),
-  );
+  it.each([
+    'authorization',
+    'Authorization',
+    'proxy-authorization',
+    'cookie',
+    'Set-Cookie',
+    'password',
+    'ELASTICSEARCH_PASSWORD',
+    'passwd',
+    'pwd',
+    'secret',
+    'clientSecret',
+    'client.secret',
+    'token',
+    'refreshToken',
+    'access_token',
+    'PUSHGATEWAY_TOKEN',
+    'apiKey',
+    'api_key',
+    'x-api-key',
+    'ELASTICSEARCH_API_KEY',
+    'private_key',
+    'credentials',
+    'session_id',
+    'auth',
+    'signature',
+  ])('%s is a secret', (key) => expect(isSecretKey(key)).toBe(true));
 
-  it.each(['user.id', 'trace.id', 'message', 'url.path', 'http.request.method', 'author', 'authority', 'event.duration', 'status', 'email'])(
-    '%s is not a secret',
-    (key) => expect(isSecretKey(key)).toBe(false),
-  );
+  it.each([
+    'user.id',
+    'trace.id',
+    'message',
+    'url.path',
+    'http.request.method',
+    'author',
+    'authority',
+    'event.duration',
+    'status',
+    'email',
+  ])('%s is not a secret', (key) => expect(isSecretKey(key)).toBe(false));
 });
 
 describe('redactSecrets', () => {
@@ -56,11 +87,17 @@ describe('redactSecrets', () => {
       ),
     })).node;
     fc.assert(
-      fc.property(tree, secretKey, marker, fc.array(fc.constantFrom('a', 'user', 'headers'), { maxLength: 4 }), (base, key, value, path) => {
-        let holder: Record<string, unknown> = { [key]: value };
-        for (const step of path) holder = { [step]: holder, other: base };
-        expect(JSON.stringify(redactSecrets({ root: holder, base }))).not.toContain(value);
-      }),
+      fc.property(
+        tree,
+        secretKey,
+        marker,
+        fc.array(fc.constantFrom('a', 'user', 'headers'), { maxLength: 4 }),
+        (base, key, value, path) => {
+          let holder: Record<string, unknown> = { [key]: value };
+          for (const step of path) holder = { [step]: holder, other: base };
+          expect(JSON.stringify(redactSecrets({ root: holder, base }))).not.toContain(value);
+        },
+      ),
     );
   });
 });

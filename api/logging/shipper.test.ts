@@ -116,7 +116,10 @@ describe('LogShipper', () => {
     const { sent, transport } = scriptedTransport([
       (lines) => ({
         kind: 'response',
-        items: lines.map((_, index) => ({ status: index === 1 ? 429 : index === 2 ? 400 : 201, ...(index === 2 ? { error: { type: 'document_parsing_exception', reason: 'bad' } } : {}) })),
+        items: lines.map((_, index) => ({
+          status: index === 1 ? 429 : index === 2 ? 400 : 201,
+          ...(index === 2 ? { error: { type: 'document_parsing_exception', reason: 'bad' } } : {}),
+        })),
       }),
     ]);
     const { shipper, counted, reports } = countingShipper({ transport });
@@ -165,7 +168,10 @@ describe('LogShipper', () => {
   it('holds at most maxBufferBytes: lines beyond are dropped as buffer_full, one report per episode', async () => {
     let available = false;
     const { transport } = scriptedTransport();
-    const gated = { send: (body: string): Promise<BulkAttempt> => (available ? transport.send(body) : Promise.resolve({ kind: 'retryable', reason: 'down' })) };
+    const gated = {
+      send: (body: string): Promise<BulkAttempt> =>
+        available ? transport.send(body) : Promise.resolve({ kind: 'retryable', reason: 'down' }),
+    };
     const lineBytes = utf8Length(line(0, 100)) + '{"create":{}}\n'.length;
     const { shipper, counted, reports } = countingShipper({ transport: gated, maxBufferBytes: lineBytes * 10, maxBatchLines: 4 });
     for (let n = 0; n < 25; n++) shipper.write(line(n, 100));
@@ -200,7 +206,9 @@ describe('LogShipper', () => {
   it('on-demand mode ships only when flushed, and keeps unsent lines for the next flush', async () => {
     let down = true;
     const { sent, transport } = scriptedTransport();
-    const gated = { send: (body: string): Promise<BulkAttempt> => (down ? Promise.resolve({ kind: 'retryable', reason: 'down' }) : transport.send(body)) };
+    const gated = {
+      send: (body: string): Promise<BulkAttempt> => (down ? Promise.resolve({ kind: 'retryable', reason: 'down' }) : transport.send(body)),
+    };
     const { shipper, counted } = countingShipper({ transport: gated, mode: 'on-demand', flushIntervalMs: 1 });
     shipper.write(line(1));
     shipper.write(line(2));
@@ -218,7 +226,8 @@ describe('LogShipper', () => {
   it('never throws into the writer; a transport that throws is retried like a network failure', async () => {
     let calls = 0;
     const transport = {
-      send: (body: string): Promise<BulkAttempt> => (++calls < 3 ? Promise.reject(new Error('transport bug')) : Promise.resolve(created(body.split('\n').filter((_, i) => i % 2 === 1)))),
+      send: (body: string): Promise<BulkAttempt> =>
+        ++calls < 3 ? Promise.reject(new Error('transport bug')) : Promise.resolve(created(body.split('\n').filter((_, i) => i % 2 === 1))),
     };
     const { shipper, counted, reports } = countingShipper({ transport });
     expect(() => shipper.write(line(1))).not.toThrow();
@@ -234,7 +243,10 @@ describe('LogShipper', () => {
     shipper.write(line(2, 200)); // too large
     await shipper.flush(5_000);
     const counted = { shipped: 0, dropped: {} as Partial<Record<DropReason, number>> };
-    shipper.attachCounters({ shipped: (count) => (counted.shipped += count), dropped: (reason, count) => (counted.dropped[reason] = (counted.dropped[reason] ?? 0) + count) });
+    shipper.attachCounters({
+      shipped: (count) => (counted.shipped += count),
+      dropped: (reason, count) => (counted.dropped[reason] = (counted.dropped[reason] ?? 0) + count),
+    });
     expect(counted).toEqual({ shipped: 1, dropped: { too_large: 1 } });
     shipper.write(line(3));
     await shipper.flush(5_000);

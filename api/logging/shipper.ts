@@ -211,7 +211,8 @@ export class LogShipper {
   attachCounters(counters: ShipperCounters): void {
     this.#counters = counters;
     if (this.#stats.shipped > 0) counters.shipped(this.#stats.shipped);
-    for (const [reason, count] of Object.entries(this.#stats.dropped) as Array<[DropReason, number]>) if (count > 0) counters.dropped(reason, count);
+    for (const [reason, count] of Object.entries(this.#stats.dropped) as Array<[DropReason, number]>)
+      if (count > 0) counters.dropped(reason, count);
   }
 
   stats(): ShipperStats {

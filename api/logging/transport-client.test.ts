@@ -10,7 +10,10 @@ function clientWith(mock: Mock): Client {
   return new Client({ node: 'http://127.0.0.1:9200', Connection: mock.getConnection(), maxRetries: 0 });
 }
 
-const body = bulkBody(['{"@timestamp":"2026-01-01T00:00:00.000Z","message":"a"}\n', '{"@timestamp":"2026-01-01T00:00:00.000Z","message":"b"}\n']);
+const body = bulkBody([
+  '{"@timestamp":"2026-01-01T00:00:00.000Z","message":"a"}\n',
+  '{"@timestamp":"2026-01-01T00:00:00.000Z","message":"b"}\n',
+]);
 
 function responseError(statusCode: number, type: string): errors.ResponseError {
   return new errors.ResponseError({
@@ -34,14 +37,22 @@ describe('elasticsearchClientTransport', () => {
     expect(attempt).toEqual({ kind: 'response', items: [{ status: 201 }, { status: 201 }] });
     expect(seen?.querystring.filter_path).toBe('errors,items.*.status,items.*.error.type,items.*.error.reason');
     // The mock parses NDJSON back into the four objects it was made of.
-    expect(seen?.body).toEqual([{ create: {} }, { '@timestamp': '2026-01-01T00:00:00.000Z', message: 'a' }, { create: {} }, { '@timestamp': '2026-01-01T00:00:00.000Z', message: 'b' }]);
+    expect(seen?.body).toEqual([
+      { create: {} },
+      { '@timestamp': '2026-01-01T00:00:00.000Z', message: 'a' },
+      { create: {} },
+      { '@timestamp': '2026-01-01T00:00:00.000Z', message: 'b' },
+    ]);
   });
 
   it('reports per-item statuses and errors', async () => {
     const mock = new Mock();
     mock.add({ method: 'POST', path: '/logs-api-default/_bulk' }, () => ({
       errors: true,
-      items: [{ create: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } } }, { create: { status: 201 } }],
+      items: [
+        { create: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } } },
+        { create: { status: 201 } },
+      ],
     }));
     const attempt = await elasticsearchClientTransport(clientWith(mock), 'logs-api-default').send(body);
     expect(attempt).toEqual({
@@ -77,7 +88,12 @@ describe('elasticsearchClientTransport', () => {
   it('never puts credentials in the reason it reports', async () => {
     const mock = new Mock();
     mock.add({ method: 'POST', path: '/logs-api-default/_bulk' }, () => responseError(401, 'security_exception'));
-    const client = new Client({ node: 'http://127.0.0.1:9200', Connection: mock.getConnection(), maxRetries: 0, auth: { apiKey: 'SUPER-SECRET-KEY' } });
+    const client = new Client({
+      node: 'http://127.0.0.1:9200',
+      Connection: mock.getConnection(),
+      maxRetries: 0,
+      auth: { apiKey: 'SUPER-SECRET-KEY' },
+    });
     const attempt = await elasticsearchClientTransport(client, 'logs-api-default').send(body);
     expect(JSON.stringify(attempt)).not.toContain('SUPER-SECRET-KEY');
   });

@@ -19,7 +19,9 @@ describe('fetchBulkTransport', () => {
     const { calls, fetchImpl } = answering(200, { errors: false, items: [{ create: { status: 201 } }] });
     const attempt = await fetchBulkTransport({ url: 'http://es:9200/', apiKey: 'abc==' }, 'logs-api-default', fetchImpl).send(body);
     expect(attempt).toEqual({ kind: 'response', items: [{ status: 201 }] });
-    expect(calls[0]!.url).toBe('http://es:9200/logs-api-default/_bulk?filter_path=errors%2Citems.*.status%2Citems.*.error.type%2Citems.*.error.reason');
+    expect(calls[0]!.url).toBe(
+      'http://es:9200/logs-api-default/_bulk?filter_path=errors%2Citems.*.status%2Citems.*.error.type%2Citems.*.error.reason',
+    );
     expect(calls[0]!.init).toMatchObject({
       method: 'POST',
       body,
@@ -32,12 +34,17 @@ describe('fetchBulkTransport', () => {
   });
 
   it('encodes basic credentials as UTF-8', () => {
-    expect(authorizationHeader({ url: 'http://es', username: 'jörg', password: 'pässword' })).toBe(`Basic ${Buffer.from('jörg:pässword', 'utf8').toString('base64')}`);
+    expect(authorizationHeader({ url: 'http://es', username: 'jörg', password: 'pässword' })).toBe(
+      `Basic ${Buffer.from('jörg:pässword', 'utf8').toString('base64')}`,
+    );
     expect(authorizationHeader({ url: 'http://es' })).toBeUndefined();
   });
 
   it('reads item statuses and errors', async () => {
-    const { fetchImpl } = answering(200, { errors: true, items: [{ create: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'full' } } }, { create: { status: 201 } }] });
+    const { fetchImpl } = answering(200, {
+      errors: true,
+      items: [{ create: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'full' } } }, { create: { status: 201 } }],
+    });
     expect(await fetchBulkTransport({ url: 'http://es' }, 'logs-api-default', fetchImpl).send(body)).toEqual({
       kind: 'response',
       items: [{ status: 429, error: { type: 'es_rejected_execution_exception', reason: 'full' } }, { status: 201 }],
@@ -60,16 +67,25 @@ describe('fetchBulkTransport', () => {
     const fetchImpl = (async () => {
       throw new TypeError('fetch failed');
     }) as unknown as typeof fetch;
-    expect(await fetchBulkTransport({ url: 'http://es' }, 'logs-api-default', fetchImpl).send(body)).toMatchObject({ kind: 'retryable', reason: 'TypeError: fetch failed' });
+    expect(await fetchBulkTransport({ url: 'http://es' }, 'logs-api-default', fetchImpl).send(body)).toMatchObject({
+      kind: 'retryable',
+      reason: 'TypeError: fetch failed',
+    });
   });
 
   it('refuses a 2xx answer without x-elastic-product (not Elasticsearch), like the client does', async () => {
     const { fetchImpl } = answering(200, { errors: false, items: [{ create: { status: 201 } }] }, {});
-    expect(await fetchBulkTransport({ url: 'http://es' }, 'logs-api-default', fetchImpl).send(body)).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('not Elasticsearch') });
+    expect(await fetchBulkTransport({ url: 'http://es' }, 'logs-api-default', fetchImpl).send(body)).toMatchObject({
+      kind: 'rejected',
+      reason: expect.stringContaining('not Elasticsearch'),
+    });
   });
 
   it('refuses a 2xx answer that is not JSON', async () => {
     const { fetchImpl } = answering(200, '<html>proxy</html>');
-    expect(await fetchBulkTransport({ url: 'http://es' }, 'logs-api-default', fetchImpl).send(body)).toMatchObject({ kind: 'rejected', reason: 'bulk response is not JSON' });
+    expect(await fetchBulkTransport({ url: 'http://es' }, 'logs-api-default', fetchImpl).send(body)).toMatchObject({
+      kind: 'rejected',
+      reason: 'bulk response is not JSON',
+    });
   });
 });

@@ -41,7 +41,10 @@ export interface ApiMetricsOptions {
   redis?: boolean;
 }
 
-export function createApiMetrics(registry: Registry = new Registry(), { nodeCollectors = true, redis = true }: ApiMetricsOptions = {}): ApiMetrics {
+export function createApiMetrics(
+  registry: Registry = new Registry(),
+  { nodeCollectors = true, redis = true }: ApiMetricsOptions = {},
+): ApiMetrics {
   const registers = [registry];
   const collectorRegisters = nodeCollectors ? registers : [];
   const redisRegisters = nodeCollectors && redis ? registers : [];
@@ -75,23 +78,47 @@ export function createApiMetrics(registry: Registry = new Registry(), { nodeColl
       buckets: dbDurationBuckets,
       registers,
     }),
-    systemCpuUsagePercent: new Gauge({ name: 'system_cpu_usage_percent', help: 'Host CPU busy time over the last collection interval, percent of all cores.', registers: collectorRegisters }),
-    systemMemoryUsageBytes: new Gauge({ name: 'system_memory_usage_bytes', help: 'Host memory in use (total minus available), bytes.', registers: collectorRegisters }),
-    systemDiskUsagePercent: new Gauge({ name: 'system_disk_usage_percent', help: 'Used space of the filesystem holding the working directory, percent.', registers: collectorRegisters }),
+    systemCpuUsagePercent: new Gauge({
+      name: 'system_cpu_usage_percent',
+      help: 'Host CPU busy time over the last collection interval, percent of all cores.',
+      registers: collectorRegisters,
+    }),
+    systemMemoryUsageBytes: new Gauge({
+      name: 'system_memory_usage_bytes',
+      help: 'Host memory in use (total minus available), bytes.',
+      registers: collectorRegisters,
+    }),
+    systemDiskUsagePercent: new Gauge({
+      name: 'system_disk_usage_percent',
+      help: 'Used space of the filesystem holding the working directory, percent.',
+      registers: collectorRegisters,
+    }),
     systemNetworkIoBytesTotal: new Counter({
       name: 'system_network_io_bytes_total',
       help: 'Bytes received (rx) and sent (tx) by the host on all non-loopback interfaces since this instance started.',
       labelNames: ['direction'] as const,
       registers: collectorRegisters,
     }),
-    postgresConnections: new Gauge({ name: 'postgres_connections', help: 'Backends connected to the database server (pg_stat_activity).', registers: collectorRegisters }),
+    postgresConnections: new Gauge({
+      name: 'postgres_connections',
+      help: 'Backends connected to the database server (pg_stat_activity).',
+      registers: collectorRegisters,
+    }),
     postgresQueriesPerSecond: new Gauge({
       name: 'postgres_queries_per_second',
       help: 'Transactions committed plus rolled back per second in the app database over the last collection interval (pg_stat_database).',
       registers: collectorRegisters,
     }),
-    redisConnectedClients: new Gauge({ name: 'redis_connected_clients', help: 'Clients connected to Redis (INFO clients).', registers: redisRegisters }),
-    redisMemoryUsageBytes: new Gauge({ name: 'redis_memory_usage_bytes', help: 'Memory used by Redis (INFO memory used_memory), bytes.', registers: redisRegisters }),
+    redisConnectedClients: new Gauge({
+      name: 'redis_connected_clients',
+      help: 'Clients connected to Redis (INFO clients).',
+      registers: redisRegisters,
+    }),
+    redisMemoryUsageBytes: new Gauge({
+      name: 'redis_memory_usage_bytes',
+      help: 'Memory used by Redis (INFO memory used_memory), bytes.',
+      registers: redisRegisters,
+    }),
     logEventsShippedTotal: new Counter({ name: 'log_events_shipped_total', help: 'Log events accepted by Elasticsearch.', registers }),
     logEventsDroppedTotal: new Counter({
       name: 'log_events_dropped_total',

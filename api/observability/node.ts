@@ -37,7 +37,13 @@ export interface NodeObservability {
   start(options: { shutdownHooks: ShutdownHooks; push: PushTarget }): Promise<void>;
 }
 
-export function createNodeObservability({ config, logger }: { config: ObservabilityConfig; logger: PusherLogger & CollectorLogger }): NodeObservability {
+export function createNodeObservability({
+  config,
+  logger,
+}: {
+  config: ObservabilityConfig;
+  logger: PusherLogger & CollectorLogger;
+}): NodeObservability {
   const metrics = createApiMetrics(undefined, { redis: config.upstash !== undefined });
   const instance = `${hostname()}:${process.pid}`;
   const applicationName = `${config.logging.serviceName} ${instance}`;

@@ -130,7 +130,8 @@ function timeTransaction<T>(
     return value;
   });
   const finish = (succeeded: boolean) => {
-    if (!begun) record('OTHER', started); // the BEGIN itself failed
+    if (!begun)
+      record('OTHER', started); // the BEGIN itself failed
     else if (bodyEnded !== undefined && (sendsStatementOnSuccess || !succeeded)) record('OTHER', bodyEnded); // COMMIT, or ROLLBACK after an error
   };
   nativeThen.call(
@@ -169,7 +170,14 @@ function wrapPostgres<T extends Sql>(sql: T, record: Recorder, now: () => number
     },
     begin(...args: unknown[]) {
       const callback = args.pop() as (...a: unknown[]) => unknown;
-      return timeTransaction(record, now, (wrapped) => (sql.begin as (...a: unknown[]) => Promise<unknown>)(...args, wrapped), callback, wrapArg, true);
+      return timeTransaction(
+        record,
+        now,
+        (wrapped) => (sql.begin as (...a: unknown[]) => Promise<unknown>)(...args, wrapped),
+        callback,
+        wrapArg,
+        true,
+      );
     },
     reserve() {
       return sql.reserve().then((reserved) => wrapPostgres(reserved as unknown as Sql, record, now));
@@ -188,7 +196,8 @@ function wrapPostgres<T extends Sql>(sql: T, record: Recorder, now: () => number
       const started = now();
       const result = Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args);
       // sql`…` is a query; sql(value) is a helper (identifier, values list) and is passed through.
-      if (Array.isArray(strings) && 'raw' in strings && result instanceof Promise) observe(result, sqlOperation(strings.join('?')), record, started);
+      if (Array.isArray(strings) && 'raw' in strings && result instanceof Promise)
+        observe(result, sqlOperation(strings.join('?')), record, started);
       return result;
     },
     get(target, property, receiver) {
@@ -206,7 +215,8 @@ export function instrumentPgliteClient(pglite: PGlite, metrics: QueryMetrics, op
 }
 
 function wrapPglite(target: PGlite | Transaction, record: Recorder, now: () => number): PGlite | Transaction {
-  const timed = (operationOf: (args: unknown[]) => string, method: (...args: unknown[]) => Promise<unknown>) =>
+  const timed =
+    (operationOf: (args: unknown[]) => string, method: (...args: unknown[]) => Promise<unknown>) =>
     (...args: unknown[]) => {
       const started = now();
       const result = method.apply(target, args);
@@ -221,7 +231,14 @@ function wrapPglite(target: PGlite | Transaction, record: Recorder, now: () => n
   if ('transaction' in target) {
     const transaction = target.transaction;
     overrides.transaction = (callback: (tx: Transaction) => unknown) =>
-      timeTransaction(record, now, (wrapped) => transaction.call(target, wrapped as never), callback as never, (tx) => wrapPglite(tx as Transaction, record, now), true);
+      timeTransaction(
+        record,
+        now,
+        (wrapped) => transaction.call(target, wrapped as never),
+        callback as never,
+        (tx) => wrapPglite(tx as Transaction, record, now),
+        true,
+      );
   }
   return new Proxy(target, {
     get(object, property) {

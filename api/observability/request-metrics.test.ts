@@ -22,7 +22,9 @@ function appWith(metrics: ApiMetrics, now?: () => number) {
 
 async function requestCount(metrics: ApiMetrics, labels: Record<string, string>): Promise<number> {
   const { values } = await metrics.httpRequestsTotal.get();
-  return values.filter((v) => Object.entries(labels).every(([k, value]) => (v.labels as Record<string, unknown>)[k] === value)).reduce((sum, v) => sum + v.value, 0);
+  return values
+    .filter((v) => Object.entries(labels).every(([k, value]) => (v.labels as Record<string, unknown>)[k] === value))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 describe('requestMetrics', () => {
@@ -79,7 +81,8 @@ describe('requestMetrics', () => {
     const { values } = await metrics.httpRequestDurationSeconds.get();
     const sum = values.find((v) => v.metricName === 'http_request_duration_seconds_sum' && v.labels.endpoint === '/api/in-flight');
     expect(sum?.value).toBeCloseTo(0.25, 9);
-    const bucket = (le: number) => values.find((v) => v.metricName === 'http_request_duration_seconds_bucket' && (v.labels as Record<string, unknown>).le === le)?.value;
+    const bucket = (le: number) =>
+      values.find((v) => v.metricName === 'http_request_duration_seconds_bucket' && (v.labels as Record<string, unknown>).le === le)?.value;
     expect(bucket(0.1)).toBe(0);
     expect(bucket(0.25)).toBe(1);
   });

@@ -21,7 +21,13 @@ export interface WorkerObservability {
   afterRequest(ctx: ExecutionContext): void;
 }
 
-export function createWorkerObservability({ config, logger }: { config: Pick<Config, 'logging' | 'pushgatewayUrl' | 'pushgatewayToken'>; logger: PusherLogger }): WorkerObservability {
+export function createWorkerObservability({
+  config,
+  logger,
+}: {
+  config: Pick<Config, 'logging' | 'pushgatewayUrl' | 'pushgatewayToken'>;
+  logger: PusherLogger;
+}): WorkerObservability {
   const metrics = createApiMetrics(new Registry(), { nodeCollectors: false });
   const pusher = config.pushgatewayUrl
     ? new MetricsPusher({
@@ -62,7 +68,13 @@ export function createWorkerObservability({ config, logger }: { config: Pick<Con
     },
     afterRequest(ctx) {
       const push = pusher?.pushCoalesced();
-      if (push) ctx.waitUntil(push.then(() => undefined, (error: unknown) => logger.error({ err: String(error) }, 'metrics push failed unexpectedly')));
+      if (push)
+        ctx.waitUntil(
+          push.then(
+            () => undefined,
+            (error: unknown) => logger.error({ err: String(error) }, 'metrics push failed unexpectedly'),
+          ),
+        );
     },
   };
 }

@@ -17,6 +17,8 @@ export function notFound(what: 'user' | 'task', id: string): ApiError {
 /** For a known path with an unsupported method: 405 naming the allowed ones (RFC 9110 requires `Allow`). */
 export function methodNotAllowed(allowed: string[]): Handler {
   return (c) => {
-    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allowed.join(', ')}`, { Allow: allowed.join(', ') });
+    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allowed.join(', ')}`, {
+      Allow: allowed.join(', '),
+    });
   };
 }

@@ -16,7 +16,10 @@ export const updateUserSchema = z
   .refine((patch) => patch.email !== undefined || patch.name !== undefined, 'give at least one of email, name');
 
 const taskListQuery = pageQuerySchema.extend({
-  done: z.enum(['true', 'false'], 'done must be true or false').transform((value) => value === 'true').optional(),
+  done: z
+    .enum(['true', 'false'], 'done must be true or false')
+    .transform((value) => value === 'true')
+    .optional(),
 });
 
 export function usersRoutes() {

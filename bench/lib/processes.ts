@@ -16,7 +16,11 @@ export const SERVER_CPU = '1';
 export const LOAD_CPU = '0';
 const canPin = (() => {
   try {
-    return readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((line) => line.startsWith('processor')).length >= 2;
+    return (
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('processor')).length >= 2
+    );
   } catch {
     return false;
   }
@@ -171,7 +175,9 @@ export async function startNodeServer(
   const bundled = await bundle(entry);
   // BENCH_CPU_PROF=<dir>: every Node server writes a V8 CPU profile there when it is stopped (SIGTERM → exit).
   const profileDir = process.env.BENCH_CPU_PROF;
-  const profileArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const profileArgs = profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
+    : [];
   return startProcess({
     name,
     command: process.execPath,
@@ -213,7 +219,12 @@ export async function stopAll(): Promise<void> {
 export async function runNodeScript<T>(
   name: string,
   entry: string,
-  { env = {}, cpu = SERVER_CPU, timeoutMs = 120_000, nodeArgs = [] }: { env?: Record<string, string>; cpu?: string; timeoutMs?: number; nodeArgs?: string[] } = {},
+  {
+    env = {},
+    cpu = SERVER_CPU,
+    timeoutMs = 120_000,
+    nodeArgs = [],
+  }: { env?: Record<string, string>; cpu?: string; timeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<T> {
   const bundled = await bundle(entry);
   const [command, args] = pinned(cpu, process.execPath, [...nodeArgs, bundled]);

@@ -30,7 +30,11 @@ export function formatRatio(value: Spread, target?: { op: '>=' | '<='; bound: nu
 
 export function renderText(table: Table): string {
   const widths = table.columns.map((column, index) => Math.max(column.length, ...table.rows.map((row) => (row[index] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index]!))
+      .join('  ')
+      .trimEnd();
   const out = [`\n== ${table.title}`, line(table.columns), line(widths.map((width) => '-'.repeat(width)))];
   for (const row of table.rows) out.push(line(row));
   for (const note of table.notes ?? []) out.push(`  * ${note}`);

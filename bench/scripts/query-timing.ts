@@ -31,7 +31,10 @@ await plain.db
 async function selects(database: typeof plain, count: number): Promise<number> {
   const started = performance.now();
   for (let index = 0; index < count; index++) {
-    const rows = await database.db.select().from(users).where(eq(users.id, ids[index % ids.length]!));
+    const rows = await database.db
+      .select()
+      .from(users)
+      .where(eq(users.id, ids[index % ids.length]!));
     if (rows.length !== 1) throw new Error(`point select returned ${rows.length} rows`);
   }
   return performance.now() - started;

@@ -28,7 +28,10 @@ app.use('*', async (c, next) => {
   const labels = { method: c.req.method, endpoint: c.req.routePath, status: String(c.res.status) };
   requests.inc(labels);
   duration.observe({ method: labels.method, endpoint: labels.endpoint }, seconds);
-  logger.info({ req: { method: c.req.method, url: c.req.url }, res: { statusCode: c.res.status }, responseTime: seconds * 1000 }, 'request completed');
+  logger.info(
+    { req: { method: c.req.method, url: c.req.url }, res: { statusCode: c.res.status }, responseTime: seconds * 1000 },
+    'request completed',
+  );
 });
 app.get('/metrics', async (c) => c.text(await registry.metrics()));
 app.get('/livez', (c) => c.json({ status: 'ok' }));

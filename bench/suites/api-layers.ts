@@ -16,23 +16,42 @@ export const apiLayersSuite: Suite = {
     const settings = atMostRounds(allSettings, 3);
     const servers: BenchProcess[] = [];
     try {
-      const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', { readyPath: '/', cpu: LOAD_CPU, announcesUrl: true });
+      const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', {
+        readyPath: '/',
+        cpu: LOAD_CPU,
+        announcesUrl: true,
+      });
       servers.push(bulk);
       const variants: Array<{ name: string; server: BenchProcess }> = [
         { name: 'bare Hono', server: await startNodeServer('bare', 'bench/servers/bare.ts') },
       ];
-      const layerNames = { app: 'createApp (request id, routes)', metrics: '+ request metrics', 'access-log': '+ ECS access log (stdout → /dev/null)', shipping: '+ log shipping to the _bulk stand-in' };
+      const layerNames = {
+        app: 'createApp (request id, routes)',
+        metrics: '+ request metrics',
+        'access-log': '+ ECS access log (stdout → /dev/null)',
+        shipping: '+ log shipping to the _bulk stand-in',
+      };
       for (const [layer, name] of Object.entries(layerNames)) {
-        variants.push({ name, server: await startNodeServer(`api-layer-${layer}`, 'bench/servers/api-layer.ts', { env: { BENCH_LAYER: layer, ELASTICSEARCH_URL: bulk.url } }) });
+        variants.push({
+          name,
+          server: await startNodeServer(`api-layer-${layer}`, 'bench/servers/api-layer.ts', {
+            env: { BENCH_LAYER: layer, ELASTICSEARCH_URL: bulk.url },
+          }),
+        });
       }
       servers.push(...variants.map((variant) => variant.server));
-      for (const variant of variants) await runWrk({ url: `${variant.server.url}/livez`, connections: CONNECTIONS, durationSeconds: settings.warmupSeconds });
+      for (const variant of variants)
+        await runWrk({ url: `${variant.server.url}/livez`, connections: CONNECTIONS, durationSeconds: settings.warmupSeconds });
       const results = await alternate<number>(
         variants.map((variant) => ({
           name: variant.name,
           measure: async (round) => {
             const before = variant.server.cpuSeconds();
-            const result = await runWrk({ url: `${variant.server.url}/livez`, connections: CONNECTIONS, durationSeconds: settings.seconds });
+            const result = await runWrk({
+              url: `${variant.server.url}/livez`,
+              connections: CONNECTIONS,
+              durationSeconds: settings.seconds,
+            });
             const micros = ((variant.server.cpuSeconds() - before) * 1e6) / result.requests;
             log(`round ${round + 1} ${variant.name}: ${micros.toFixed(0)} µs CPU/request (${Math.round(result.rps)} req/s)`);
             return micros;
@@ -55,7 +74,9 @@ export const apiLayersSuite: Suite = {
         title: `Our API's CPU per request, layer by layer: GET /livez, ${CONNECTIONS} connections, ${settings.rounds} rounds × ${settings.seconds} s`,
         columns: ['server (layers cumulative)', 'CPU µs/request', 'added by the layer', 'capacity ÷ bare'],
         rows,
-        notes: ['CPU time of the server process during the round (/proc user+system) ÷ requests served; no pusher, collectors or database in these servers'],
+        notes: [
+          'CPU time of the server process during the round (/proc user+system) ÷ requests served; no pusher, collectors or database in these servers',
+        ],
       };
       return [table];
     } finally {

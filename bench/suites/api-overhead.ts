@@ -107,7 +107,7 @@ export const apiOverheadSuite: Suite = {
         rows,
         notes: [
           'median (min–max) over rounds; ratios are taken per round (variants measured back to back), then summarised',
-          'CPU µs/req: CPU time the server process used during the round (/proc, user+system) ÷ requests served; capacity ÷ bare = bare\'s CPU µs/req ÷ this one\'s',
+          "CPU µs/req: CPU time the server process used during the round (/proc, user+system) ÷ requests served; capacity ÷ bare = bare's CPU µs/req ÷ this one's",
           'servers pinned to CPU 1, wrk and helper processes (gateway, _bulk stand-in) to CPU 0',
           ...notes,
           ...failures,
@@ -131,4 +131,3 @@ export const apiOverheadSuite: Suite = {
     }
   },
 };
-

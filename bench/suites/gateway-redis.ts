@@ -16,7 +16,8 @@ const BRIDGE_TOKEN = 'bench-bridge-token';
 
 export const gatewayRedisSuite: Suite = {
   name: 'redis',
-  description: 'reference: our gateway on its Redis store (real Redis via the Upstash REST bridge) vs its memory store, push ingest at 5k stored',
+  description:
+    'reference: our gateway on its Redis store (real Redis via the Upstash REST bridge) vs its memory store, push ingest at 5k stored',
   async run(allSettings, log) {
     const settings = atMostRounds(allSettings, 3);
     const workDir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
@@ -34,7 +35,11 @@ export const gatewayRedisSuite: Suite = {
       servers.push(bridge);
       const memory = await startOurGateway('gateway-memory');
       servers.push(memory);
-      const redisBacked = await startOurGateway('gateway-redis', { GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: BRIDGE_TOKEN });
+      const redisBacked = await startOurGateway('gateway-redis', {
+        GATEWAY_STORE: 'redis',
+        UPSTASH_REDIS_REST_URL: bridge.url,
+        UPSTASH_REDIS_REST_TOKEN: BRIDGE_TOKEN,
+      });
       servers.push(redisBacked);
       const targets: PushTarget[] = [
         { name: 'memory', server: memory, prefix: '/metrics/job/bench', method: 'PUT', idempotency: false },

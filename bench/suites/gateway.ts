@@ -85,14 +85,22 @@ export function pushLoad(target: PushTarget, bodyFile: string, seconds: number):
   });
 }
 
-export async function ingestRounds(targets: PushTarget[], bodyFile: string, settings: BenchSettings, label: string, log: (line: string) => void) {
+export async function ingestRounds(
+  targets: PushTarget[],
+  bodyFile: string,
+  settings: BenchSettings,
+  label: string,
+  log: (line: string) => void,
+) {
   return alternate<LoadResult>(
     targets.map((target) => ({
       name: target.name,
       measure: async (round) => {
         const result = await pushLoad(target, bodyFile, settings.seconds);
         await settle(target.server);
-        log(`${label} round ${round + 1} ${target.name}: ${result.rps.toFixed(0)} pushes/s, p99 ${result.p99Ms.toFixed(1)} ms${result.errors + result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : ''}`);
+        log(
+          `${label} round ${round + 1} ${target.name}: ${result.rps.toFixed(0)} pushes/s, p99 ${result.p99Ms.toFixed(1)} ms${result.errors + result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : ''}`,
+        );
         if (result.non2xx > 0) throw new Error(`${target.name} refused ${result.non2xx} pushes during the ${label} round`);
         return result;
       },
@@ -170,7 +178,9 @@ export const gatewaySuite: Suite = {
             await settle(target.server);
             const plain = await timeRequests(`${target.server.url}/metrics`);
             const gzip = await timeRequests(`${target.server.url}/metrics`, { headers: ['Accept-Encoding: gzip'] });
-            log(`scrape round ${round + 1} ${target.name}: ${(plain.seconds * 1000).toFixed(1)} ms plain, ${(gzip.seconds * 1000).toFixed(1)} ms gzip`);
+            log(
+              `scrape round ${round + 1} ${target.name}: ${(plain.seconds * 1000).toFixed(1)} ms plain, ${(gzip.seconds * 1000).toFixed(1)} ms gzip`,
+            );
             return { plain, gzip };
           },
         })),
@@ -179,11 +189,16 @@ export const gatewaySuite: Suite = {
 
       const rate = (runs: Map<string, LoadResult[]>, name: string) => runs.get(name)!.map((run) => run.rps);
       // A round in which no push completed has no latency to show (wrk reports 0).
-      const p99 = (runs: Map<string, LoadResult[]>, name: string) => runs.get(name)!.map((run) => (run.requests > 0 ? run.p99Ms : Number.NaN));
+      const p99 = (runs: Map<string, LoadResult[]>, name: string) =>
+        runs.get(name)!.map((run) => (run.requests > 0 ? run.p99Ms : Number.NaN));
       const emptyRounds = targets.flatMap((target) =>
         [at5k, at55k].flatMap((runs, index) => {
           const empty = runs.get(target.name)!.filter((run) => run.requests === 0).length;
-          return empty ? [`${target.name}: ${empty} round(s) at ${index ? '55k' : '5k'} stored completed no push within ${settings.seconds} s (0 pushes/s; left out of ratios and p99)`] : [];
+          return empty
+            ? [
+                `${target.name}: ${empty} round(s) at ${index ? '55k' : '5k'} stored completed no push within ${settings.seconds} s (0 pushes/s; left out of ratios and p99)`,
+              ]
+            : [];
         }),
       );
       const names = targets.map((target) => target.name);
@@ -205,23 +220,41 @@ export const gatewaySuite: Suite = {
         ['GET /metrics MiB (gzip)', ...scrapeTargets.map((target) => formatNumber(scrapeBytes(target.name, 'gzip') / 2 ** 20, 2))],
       ];
       const ratioRows = [
-        ['ingest at 5k: ours ÷ official', formatRatio(spread(pairedRatios(rate(at5k, 'ours'), rate(at5k, 'official'))), { op: '>=', bound: 10 })],
+        [
+          'ingest at 5k: ours ÷ official',
+          formatRatio(spread(pairedRatios(rate(at5k, 'ours'), rate(at5k, 'official'))), { op: '>=', bound: 10 }),
+        ],
         ['ingest at 55k: ours ÷ official', formatRatio(spread(pairedRatios(rate(at55k, 'ours'), rate(at55k, 'official'))))],
-        ['ours: ingest at 55k ÷ at 5k', formatRatio(spread(pairedRatios(rate(at55k, 'ours'), rate(at5k, 'ours'))), { op: '>=', bound: 0.8 })],
+        [
+          'ours: ingest at 55k ÷ at 5k',
+          formatRatio(spread(pairedRatios(rate(at55k, 'ours'), rate(at5k, 'ours'))), { op: '>=', bound: 0.8 }),
+        ],
         ['official: ingest at 55k ÷ at 5k', formatRatio(spread(pairedRatios(rate(at55k, 'official'), rate(at5k, 'official'))))],
         ...(names.includes('ours /aggregate')
           ? [['/aggregate: ingest at 5k ÷ ours PUT', formatRatio(spread(pairedRatios(rate(at5k, 'ours /aggregate'), rate(at5k, 'ours'))))]]
           : []),
-        ['scrape time (plain): ours ÷ official', formatRatio(spread(pairedRatios(scrapeMs('ours', 'plain'), scrapeMs('official', 'plain'))), { op: '<=', bound: 1 })],
+        [
+          'scrape time (plain): ours ÷ official',
+          formatRatio(spread(pairedRatios(scrapeMs('ours', 'plain'), scrapeMs('official', 'plain'))), { op: '<=', bound: 1 }),
+        ],
         ['scrape time (gzip): ours ÷ official', formatRatio(spread(pairedRatios(scrapeMs('ours', 'gzip'), scrapeMs('official', 'gzip'))))],
         ['scrape bytes (plain): ours ÷ official', formatRatio(spread([scrapeBytes('ours', 'plain') / scrapeBytes('official', 'plain')]))],
-        ['RSS after loading: ours ÷ official', formatRatio(spread([loadedRss.get('ours')! / loadedRss.get('official')!]), { op: '<=', bound: 1 })],
-        ['RSS after the ingest rounds: ours ÷ official', formatRatio(spread([afterIngestRss.get('ours')! / afterIngestRss.get('official')!]))],
+        [
+          'RSS after loading: ours ÷ official',
+          formatRatio(spread([loadedRss.get('ours')! / loadedRss.get('official')!]), { op: '<=', bound: 1 }),
+        ],
+        [
+          'RSS after the ingest rounds: ours ÷ official',
+          formatRatio(spread([afterIngestRss.get('ours')! / afterIngestRss.get('official')!])),
+        ],
       ];
       return [
         {
           title: `Gateway push ingest: ${CLIENTS} clients, ${API_LIKE_SERIES}-series bodies into ${GROUPS} groups, ${settings.rounds} rounds × ${settings.seconds} s`,
-          columns: ['measure', ...names.map((name) => ({ official: 'official 1.5.1', ours: 'ours (memory, PUT)' })[name] ?? 'ours (memory, POST /aggregate)')],
+          columns: [
+            'measure',
+            ...names.map((name) => ({ official: 'official 1.5.1', ours: 'ours (memory, PUT)' })[name] ?? 'ours (memory, POST /aggregate)'),
+          ],
           rows: ingestRows,
           notes: [
             ...notes,

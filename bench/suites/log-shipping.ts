@@ -11,15 +11,24 @@ export const logShippingSuite: Suite = {
   name: 'logs',
   description: 'ECS log lines/s shipped from one Node process into the _bulk stand-in',
   async run(settings, log) {
-    const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', { readyPath: '/', cpu: LOAD_CPU, announcesUrl: true });
+    const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', {
+      readyPath: '/',
+      cpu: LOAD_CPU,
+      announcesUrl: true,
+    });
     try {
       const lines = settings.quick ? 30_000 : 100_000;
       log(`shipping ${settings.rounds} rounds × ${formatNumber(lines)} lines`);
-      const results = await runNodeScript<Array<{ linesPerSecond: number; dropped: number }>>('log-shipping', 'bench/scripts/log-shipping.ts', {
-        env: { ELASTICSEARCH_URL: bulk.url, BENCH_ROUNDS: String(settings.rounds), BENCH_LINES: String(lines), LOG_LEVEL: 'info' },
-        timeoutMs: 180_000,
-      });
-      for (const [round, result] of results.entries()) log(`round ${round + 1}: ${Math.round(result.linesPerSecond)} lines/s, ${result.dropped} dropped`);
+      const results = await runNodeScript<Array<{ linesPerSecond: number; dropped: number }>>(
+        'log-shipping',
+        'bench/scripts/log-shipping.ts',
+        {
+          env: { ELASTICSEARCH_URL: bulk.url, BENCH_ROUNDS: String(settings.rounds), BENCH_LINES: String(lines), LOG_LEVEL: 'info' },
+          timeoutMs: 180_000,
+        },
+      );
+      for (const [round, result] of results.entries())
+        log(`round ${round + 1}: ${Math.round(result.linesPerSecond)} lines/s, ${result.dropped} dropped`);
       const rate = spread(results.map((result) => result.linesPerSecond));
       const dropped = results.reduce((sum, result) => sum + result.dropped, 0);
       const table: Table = {

@@ -46,11 +46,19 @@ export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean
       DATABASE_URL: databaseUrl,
     };
     if (shipping) {
-      const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', { readyPath: '/', cpu: LOAD_CPU, announcesUrl: true });
+      const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', {
+        readyPath: '/',
+        cpu: LOAD_CPU,
+        announcesUrl: true,
+      });
       started.push(bulk);
       env.ELASTICSEARCH_URL = bulk.url;
     }
-    const api = await startNodeServer(shipping ? 'api-all-on' : 'api-no-shipping', 'api/node.ts', { env, readyPath: '/livez', readyTimeoutMs: 120_000 });
+    const api = await startNodeServer(shipping ? 'api-all-on' : 'api-no-shipping', 'api/node.ts', {
+      env,
+      readyPath: '/livez',
+      readyTimeoutMs: 120_000,
+    });
     started.push(api);
     return {
       url: api.url,

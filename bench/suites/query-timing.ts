@@ -41,7 +41,9 @@ export const queryTimingSuite: Suite = {
             `< ${TARGET_OVERHEAD_PERCENT} % ${overhead.median < TARGET_OVERHEAD_PERCENT ? 'met' : 'MISSED'}`,
           ],
         ],
-        notes: ['one connection each, queries in sequence; both variants in one process, alternating per round; PostgreSQL on loopback, unpinned'],
+        notes: [
+          'one connection each, queries in sequence; both variants in one process, alternating per round; PostgreSQL on loopback, unpinned',
+        ],
       };
       return [table];
     } finally {

@@ -39,4 +39,6 @@ const top = (map: Map<string, number>, count: number) =>
     .map(([key, value]) => `${((value / total) * 100).toFixed(1).padStart(5)} %  ${key}`)
     .join('\n');
 const count = Number(countArg ?? 25);
-console.log(`${total} busy samples of ${profile.samples.length}\n\nself time by function:\n${top(self, count)}\n\nself time by file:\n${top(byFile, 15)}`);
+console.log(
+  `${total} busy samples of ${profile.samples.length}\n\nself time by function:\n${top(self, count)}\n\nself time by file:\n${top(byFile, 15)}`,
+);

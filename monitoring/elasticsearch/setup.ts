@@ -106,7 +106,9 @@ async function main(): Promise<void> {
   const client = createElasticsearchClient(connection);
   try {
     await applyElasticsearchSetup(client, retentionDays);
-    console.log(`Elasticsearch: ILM policy "${policyName}" (delete after ${retentionDays}d) and index template "${templateName}" (logs-api-*) applied`);
+    console.log(
+      `Elasticsearch: ILM policy "${policyName}" (delete after ${retentionDays}d) and index template "${templateName}" (logs-api-*) applied`,
+    );
   } finally {
     await client.close();
   }
@@ -116,7 +118,9 @@ async function main(): Promise<void> {
     return;
   }
   const result = await importKibanaSavedObjects(kibanaUrl, authorizationHeader(connection));
-  console.log(`Kibana: ${result.successCount} saved objects imported (data view logs-api-*, searches "Errors" and "Requests of a user", dashboard "API logs")`);
+  console.log(
+    `Kibana: ${result.successCount} saved objects imported (data view logs-api-*, searches "Errors" and "Requests of a user", dashboard "API logs")`,
+  );
 }
 
 if (import.meta.main) {

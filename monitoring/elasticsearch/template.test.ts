@@ -17,7 +17,9 @@ type Json = Record<string, unknown>;
 /** Dotted leaf names of a document: `{"a.b":1,"c":{"d":2}}` → a.b, c.d (as Elasticsearch expands them). */
 function fieldNames(document: Json, prefix = ''): string[] {
   return Object.entries(document).flatMap(([key, value]) =>
-    value !== null && typeof value === 'object' && !Array.isArray(value) ? fieldNames(value as Json, `${prefix}${key}.`) : [`${prefix}${key}`],
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? fieldNames(value as Json, `${prefix}${key}.`)
+      : [`${prefix}${key}`],
   );
 }
 
@@ -25,13 +27,18 @@ function fieldNames(document: Json, prefix = ''): string[] {
 function mappedFields(properties: Json, prefix = ''): Map<string, string> {
   const fields = new Map<string, string>();
   for (const [name, definition] of Object.entries(properties) as Array<[string, Json]>) {
-    if (definition.properties) for (const [inner, type] of mappedFields(definition.properties as Json, `${prefix}${name}.`)) fields.set(inner, type);
+    if (definition.properties)
+      for (const [inner, type] of mappedFields(definition.properties as Json, `${prefix}${name}.`)) fields.set(inner, type);
     else if (definition.type !== 'object') fields.set(`${prefix}${name}`, definition.type as string);
   }
   return fields;
 }
 
-const template = readIndexTemplate() as { index_patterns: string[]; data_stream: Json; template: { settings: Json; mappings: { properties: Json } } };
+const template = readIndexTemplate() as {
+  index_patterns: string[];
+  data_stream: Json;
+  template: { settings: Json; mappings: { properties: Json } };
+};
 const mapped = mappedFields(template.template.mappings.properties);
 
 /** Every kind of line the API writes: access (ok, 4xx, 5xx), plain, error, and each shipper report. */
@@ -39,18 +46,46 @@ async function everyKindOfLine(): Promise<Json[]> {
   const chunks: string[] = [];
   const mock = new Mock();
   const answers: Array<(lines: number) => Record<string, unknown> | errors.ResponseError> = [
-    () => new errors.ResponseError({ body: { error: { type: 'es_rejected_execution_exception' }, status: 429 }, statusCode: 429, headers: {}, warnings: null, meta: {} as never }),
-    (lines) => ({ errors: true, items: Array.from({ length: lines }, (_, index) => ({ create: index === 0 ? { status: 400, error: { type: 'document_parsing_exception', reason: 'bad' } } : { status: 201 } })) }),
+    () =>
+      new errors.ResponseError({
+        body: { error: { type: 'es_rejected_execution_exception' }, status: 429 },
+        statusCode: 429,
+        headers: {},
+        warnings: null,
+        meta: {} as never,
+      }),
+    (lines) => ({
+      errors: true,
+      items: Array.from({ length: lines }, (_, index) => ({
+        create: index === 0 ? { status: 400, error: { type: 'document_parsing_exception', reason: 'bad' } } : { status: 201 },
+      })),
+    }),
     () => ({ errors: false, items: [] }),
   ];
   mock.add({ method: 'POST', path: '/logs-api-default/_bulk' }, (params) => {
     const lines = (params.body as unknown[]).length / 2;
-    return (answers.shift() ?? ((count: number): Record<string, unknown> => ({ errors: false, items: Array.from({ length: count }, () => ({ create: { status: 201 } })) })))(lines);
+    return (
+      answers.shift() ??
+      ((count: number): Record<string, unknown> => ({
+        errors: false,
+        items: Array.from({ length: count }, () => ({ create: { status: 201 } })),
+      }))
+    )(lines);
   });
   const client = new Client({ node: 'http://127.0.0.1:9200', Connection: mock.getConnection(), maxRetries: 0 });
   const appLogger = createNodeLogging(
-    { level: 'info', serviceName: 'api', serviceVersion: '1.0.0', environment: 'production', elasticsearch: { url: 'http://127.0.0.1:9200', dataStream: 'logs-api-default', maxBufferBytes: 4000, flushIntervalMs: 10_000 } },
-    { stdout: { write: (chunk: string) => void chunks.push(chunk) }, elasticsearchClient: client, shipper: { minBackoffMs: 1, maxBackoffMs: 2, maxBatchBytes: 3000 } },
+    {
+      level: 'info',
+      serviceName: 'api',
+      serviceVersion: '1.0.0',
+      environment: 'production',
+      elasticsearch: { url: 'http://127.0.0.1:9200', dataStream: 'logs-api-default', maxBufferBytes: 4000, flushIntervalMs: 10_000 },
+    },
+    {
+      stdout: { write: (chunk: string) => void chunks.push(chunk) },
+      elasticsearchClient: client,
+      shipper: { minBackoffMs: 1, maxBackoffMs: 2, maxBatchBytes: 3000 },
+    },
   );
   const app = new Hono();
   app.use(requestId());
@@ -60,7 +95,9 @@ async function everyKindOfLine(): Promise<Json[]> {
     throw new Error('boom');
   });
   app.onError((_error, c) => c.json({ error: { code: 'internal_error', message: 'Internal server error' } }, 500));
-  await app.request('/api/users/1', { headers: { 'user-agent': 'test', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+  await app.request('/api/users/1', {
+    headers: { 'user-agent': 'test', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+  });
   await app.request('/api/boom');
   await app.request('/nowhere');
   appLogger.logger.info({ url: 'http://localhost:3000' }, 'listening');
@@ -99,7 +136,8 @@ describe('index template', () => {
     expect(mapped.get('@timestamp')).toBe('date');
     expect(mapped.get('event.duration')).toBe('long');
     expect(mapped.get('http.response.status_code')).toBe('long');
-    for (const keyword of ['log.level', 'user.id', 'trace.id', 'service.name', 'http.request.method', 'error.type']) expect(mapped.get(keyword)).toBe('keyword');
+    for (const keyword of ['log.level', 'user.id', 'trace.id', 'service.name', 'http.request.method', 'error.type'])
+      expect(mapped.get(keyword)).toBe('keyword');
   });
 
   it('is valid JSON on disk', () => {
@@ -117,14 +155,24 @@ describe('ILM policy', () => {
 });
 
 describe('Kibana saved objects', () => {
-  const objects = readFileSync(savedObjectsPath, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { type: string; id: string; attributes: Json; references: Array<{ type: string; id: string; name: string }> });
+  const objects = readFileSync(savedObjectsPath, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map(
+      (line) =>
+        JSON.parse(line) as { type: string; id: string; attributes: Json; references: Array<{ type: string; id: string; name: string }> },
+    );
   const byKey = new Map(objects.map((object) => [`${object.type}:${object.id}`, object]));
-  const searchSource = (object: { attributes: Json }) => JSON.parse((object.attributes.kibanaSavedObjectMeta as { searchSourceJSON: string }).searchSourceJSON) as { query: { query: string; language: string } };
+  const searchSource = (object: { attributes: Json }) =>
+    JSON.parse((object.attributes.kibanaSavedObjectMeta as { searchSourceJSON: string }).searchSourceJSON) as {
+      query: { query: string; language: string };
+    };
 
   it('is NDJSON of saved objects whose references all resolve inside the file', () => {
     for (const object of objects) {
       expect(object).toMatchObject({ type: expect.any(String), id: expect.any(String), attributes: expect.any(Object) });
-      for (const reference of object.references) expect(byKey.has(`${reference.type}:${reference.id}`), `${object.id} → ${reference.type}:${reference.id}`).toBe(true);
+      for (const reference of object.references)
+        expect(byKey.has(`${reference.type}:${reference.id}`), `${object.id} → ${reference.type}:${reference.id}`).toBe(true);
     }
   });
 
@@ -150,9 +198,11 @@ describe('Kibana saved objects', () => {
     const used = new Set<string>();
     for (const object of objects) {
       for (const column of (object.attributes.columns as string[] | undefined) ?? []) used.add(column);
-      if (object.attributes.kibanaSavedObjectMeta) for (const match of searchSource(object).query.query.matchAll(/([\w.@]+)\s*:/g)) used.add(match[1]!);
+      if (object.attributes.kibanaSavedObjectMeta)
+        for (const match of searchSource(object).query.query.matchAll(/([\w.@]+)\s*:/g)) used.add(match[1]!);
       if (object.attributes.visState) {
-        for (const agg of (JSON.parse(object.attributes.visState as string) as { aggs: Array<{ params: { field?: string } }> }).aggs) if (agg.params.field) used.add(agg.params.field);
+        for (const agg of (JSON.parse(object.attributes.visState as string) as { aggs: Array<{ params: { field?: string } }> }).aggs)
+          if (agg.params.field) used.add(agg.params.field);
       }
       if (object.attributes.timeFieldName) used.add(object.attributes.timeFieldName as string);
     }

@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '../static-checks.js';
-import { CURRENT_SCHEMA_VERSION, lintDashboards, loadDashboards, panelQueries, substituteVariables, variableQueries, type DashboardFile } from './dashboards.js';
+import {
+  CURRENT_SCHEMA_VERSION,
+  lintDashboards,
+  loadDashboards,
+  panelQueries,
+  substituteVariables,
+  variableQueries,
+  type DashboardFile,
+} from './dashboards.js';
 
 const builtins = { __rate_interval: '1m', __range: '1h', __interval: '15s' };
 const dashboards = loadDashboards();
@@ -48,7 +56,9 @@ describe('Grafana dashboards', () => {
 
   it('substitutes "All" values and built-ins, and refuses unknown variables', () => {
     const variables = [{ name: 'endpoint', includeAll: true, allValue: '.*' }];
-    expect(substituteVariables('rate(x{endpoint=~"$endpoint"}[$__rate_interval])', variables, builtins)).toBe('rate(x{endpoint=~".*"}[1m])');
+    expect(substituteVariables('rate(x{endpoint=~"$endpoint"}[$__rate_interval])', variables, builtins)).toBe(
+      'rate(x{endpoint=~".*"}[1m])',
+    );
     expect(substituteVariables('x{e=~"${endpoint:regex}"}', variables, builtins, { endpoint: '/api/users' })).toBe('x{e=~"/api/users"}');
     expect(() => substituteVariables('x{a="$other"}', variables, builtins)).toThrow(/no value for \$other/);
   });
@@ -63,11 +73,24 @@ describe('Grafana dashboards', () => {
 
 describe('Grafana provisioning', () => {
   const grafanaDir = join(repoRoot, 'monitoring', 'grafana', 'provisioning');
-  const datasources = (parse(readFileSync(join(grafanaDir, 'datasources', 'datasources.yml'), 'utf8')) as {
-    datasources: Array<{ uid: string; type: string; url: string; jsonData?: Record<string, unknown>; secureJsonData?: Record<string, string>; basicAuthUser?: string }>;
-  }).datasources;
-  const providers = (parse(readFileSync(join(grafanaDir, 'dashboards', 'dashboards.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> }).providers;
-  const compose = parse(readFileSync(join(repoRoot, 'docker-compose.prod.yml'), 'utf8')) as { services: Record<string, { volumes?: string[]; secrets?: string[] }> };
+  const datasources = (
+    parse(readFileSync(join(grafanaDir, 'datasources', 'datasources.yml'), 'utf8')) as {
+      datasources: Array<{
+        uid: string;
+        type: string;
+        url: string;
+        jsonData?: Record<string, unknown>;
+        secureJsonData?: Record<string, string>;
+        basicAuthUser?: string;
+      }>;
+    }
+  ).datasources;
+  const providers = (
+    parse(readFileSync(join(grafanaDir, 'dashboards', 'dashboards.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> }
+  ).providers;
+  const compose = parse(readFileSync(join(repoRoot, 'docker-compose.prod.yml'), 'utf8')) as {
+    services: Record<string, { volumes?: string[]; secrets?: string[] }>;
+  };
   const grafana = compose.services.grafana!;
 
   it('provisions Prometheus (the uid every panel uses) and the logs in Elasticsearch', () => {

@@ -171,7 +171,12 @@ export function lintDashboards(files: DashboardFile[] = loadDashboards()): strin
 }
 
 /** Replaces template variables by their "All" value (or the given values) and the built-ins. */
-export function substituteVariables(expr: string, variables: TemplateVariable[], builtins: BuiltinValues, values: Record<string, string> = {}): string {
+export function substituteVariables(
+  expr: string,
+  variables: TemplateVariable[],
+  builtins: BuiltinValues,
+  values: Record<string, string> = {},
+): string {
   const valueOf = (name: string): string => {
     if (name in values) return values[name]!;
     if (name in builtins) return builtins[name as keyof BuiltinValues];
@@ -179,7 +184,9 @@ export function substituteVariables(expr: string, variables: TemplateVariable[],
     if (variable?.includeAll && variable.allValue !== undefined) return variable.allValue;
     throw new Error(`no value for $${name}`);
   };
-  return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (_match, braced: string | undefined, plain: string | undefined) => valueOf((braced ?? plain)!));
+  return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (_match, braced: string | undefined, plain: string | undefined) =>
+    valueOf((braced ?? plain)!),
+  );
 }
 
 export interface PanelQuery {

@@ -83,7 +83,11 @@ const encoder = new TextEncoder();
 const byteLength = (text: string) => encoder.encode(text).length;
 
 /** Renders one changed series of a counter or histogram family, or undefined when it did not change. */
-function renderChangedSeries(family: FamilySnapshot, key: string, baseline: Baseline): { id: SeriesId; value: SeriesValue; text: string } | undefined {
+function renderChangedSeries(
+  family: FamilySnapshot,
+  key: string,
+  baseline: Baseline,
+): { id: SeriesId; value: SeriesValue; text: string } | undefined {
   const id = `${family.name}\u0002${key}`;
   // A series the gateway has never seen goes out even at zero, so it exists there (rate() gives 0, not "no data").
   const acknowledged = baseline.get(id);

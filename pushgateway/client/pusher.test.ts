@@ -9,8 +9,27 @@ import { MetricsPusher, type PusherLogger } from './pusher.js';
 import type { TransportRequest } from './transport.js';
 
 /** How one attempt goes: applied and answered, or one of the failures the client must survive. */
-type Behaviour = 'ok' | 'applied-then-5xx' | 'applied-then-timeout' | 'timeout-unapplied' | '5xx-unapplied' | 'refused' | '429' | '413' | '400';
-const behaviours: Behaviour[] = ['ok', 'applied-then-5xx', 'applied-then-timeout', 'timeout-unapplied', '5xx-unapplied', 'refused', '429', '413', '400'];
+type Behaviour =
+  | 'ok'
+  | 'applied-then-5xx'
+  | 'applied-then-timeout'
+  | 'timeout-unapplied'
+  | '5xx-unapplied'
+  | 'refused'
+  | '429'
+  | '413'
+  | '400';
+const behaviours: Behaviour[] = [
+  'ok',
+  'applied-then-5xx',
+  'applied-then-timeout',
+  'timeout-unapplied',
+  '5xx-unapplied',
+  'refused',
+  '429',
+  '413',
+  '400',
+];
 
 class ModelGateway {
   readonly totals = new Map<string, number>();
@@ -195,7 +214,14 @@ describe('MetricsPusher', () => {
         concurrent--;
       }
     };
-    const coalescing = new MetricsPusher({ registry, url: 'http://g', job: 'api', instance: 'i', transport: gateway.transport, logger: silent });
+    const coalescing = new MetricsPusher({
+      registry,
+      url: 'http://g',
+      job: 'api',
+      instance: 'i',
+      transport: gateway.transport,
+      logger: silent,
+    });
     requests.inc();
     const first = coalescing.pushCoalesced();
     expect(first).toBeDefined();
@@ -225,7 +251,15 @@ describe('MetricsPusher', () => {
     for (let i = 0; i < 500; i++) counter.inc({ k: `key-${i}` });
     const gateway = new ModelGateway();
     gateway.script = ['413'];
-    const pusher = new MetricsPusher({ registry, url: 'http://g', job: 'api', instance: 'i', transport: gateway.transport, logger: silent, maxPushBytes: 8192 });
+    const pusher = new MetricsPusher({
+      registry,
+      url: 'http://g',
+      job: 'api',
+      instance: 'i',
+      transport: gateway.transport,
+      logger: silent,
+      maxPushBytes: 8192,
+    });
     await pusher.push();
     await pusher.push();
     const bodies = gateway.requests.map((r) => new TextEncoder().encode(r.body).length);

@@ -168,7 +168,10 @@ export class MetricsPusher {
       const report = await this.push();
       if (!report.pending && !report.unsent) return true;
       if (this.now() + retryDelayMs >= deadline) {
-        this.logger.error({ pending: report.pending, unsent: report.unsent }, 'metrics push: shutdown flush timed out; increments since the last acknowledged push are lost');
+        this.logger.error(
+          { pending: report.pending, unsent: report.unsent },
+          'metrics push: shutdown flush timed out; increments since the last acknowledged push are lost',
+        );
         return false;
       }
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
@@ -213,11 +216,17 @@ export class MetricsPusher {
       this.pending = undefined;
       report.gaveUp++;
       this.giveUp(1);
-      this.logger.error({ idempotencyKey: pending.key, series: pending.covered.length }, 'metrics push: gateway refused the push as invalid (400); dropped');
+      this.logger.error(
+        { idempotencyKey: pending.key, series: pending.covered.length },
+        'metrics push: gateway refused the push as invalid (400); dropped',
+      );
       return true;
     }
     // Even a definitive refusal now says nothing about an earlier attempt of this key: keep retrying it.
-    this.logger.warn({ idempotencyKey: pending.key, attempts: pending.attempts, outcome: outcome.detail }, 'metrics push: retry not acknowledged; will retry with the same key');
+    this.logger.warn(
+      { idempotencyKey: pending.key, attempts: pending.attempts, outcome: outcome.detail },
+      'metrics push: retry not acknowledged; will retry with the same key',
+    );
     return false;
   }
 
@@ -256,7 +265,10 @@ export class MetricsPusher {
       }
       if (outcome.kind === 'unknown') {
         this.pending = { key, body: push.body, covered: push.covered, firstAttemptMs: this.now(), attempts: 1 };
-        this.logger.warn({ idempotencyKey: key, outcome: outcome.detail, series: push.series }, 'metrics push: outcome unknown; retrying with the same key');
+        this.logger.warn(
+          { idempotencyKey: key, outcome: outcome.detail, series: push.series },
+          'metrics push: outcome unknown; retrying with the same key',
+        );
         // One immediate retry (same key, so safe): the common cause is a keep-alive connection the gateway had
         // just closed (ECONNRESET), which a fresh connection fixes.
         if (await this.retryPending(report)) continue;
@@ -277,7 +289,10 @@ export class MetricsPusher {
       if (outcome.tooLarge && this.maxPushBytes > MIN_PUSH_BYTES) {
         this.maxPushBytes = Math.max(MIN_PUSH_BYTES, Math.floor(this.maxPushBytes / 2));
       }
-      this.logger.warn({ outcome: outcome.detail, series: push.series, maxPushBytes: this.maxPushBytes }, 'metrics push: not applied by the gateway; increments kept for the next push');
+      this.logger.warn(
+        { outcome: outcome.detail, series: push.series, maxPushBytes: this.maxPushBytes },
+        'metrics push: not applied by the gateway; increments kept for the next push',
+      );
       break;
     }
     await this.pushGauges(snapshot, report);
@@ -288,11 +303,15 @@ export class MetricsPusher {
   private async pushGauges(snapshot: ReturnType<typeof snapshotFromPromJson>, report: PushCycleReport): Promise<void> {
     const gauges = buildGaugePush(snapshot, this.maxPushBytes);
     if (gauges.omitted > 0) {
-      this.logger.warn({ omitted: gauges.omitted, maxPushBytes: this.maxPushBytes }, 'metrics push: gauge series over the push size bound were left out');
+      this.logger.warn(
+        { omitted: gauges.omitted, maxPushBytes: this.maxPushBytes },
+        'metrics push: gauge series over the push size bound were left out',
+      );
     }
     if (gauges.series === 0) return;
     const outcome = await this.send(this.gaugeUrl, gauges.body, this.newKey());
     report.gaugesPushed = outcome.kind === 'acknowledged';
-    if (!report.gaugesPushed) this.logger.warn({ outcome: 'detail' in outcome ? outcome.detail : outcome.kind }, 'metrics push: gauge push not acknowledged');
+    if (!report.gaugesPushed)
+      this.logger.warn({ outcome: 'detail' in outcome ? outcome.detail : outcome.kind }, 'metrics push: gauge push not acknowledged');
   }
 }

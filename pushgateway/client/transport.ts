@@ -20,7 +20,13 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-export function fetchTransport({ timeoutMs = 10_000, fetch: fetchImpl = globalThis.fetch }: { timeoutMs?: number; fetch?: typeof fetch } = {}): PushTransport {
+export function fetchTransport({
+  timeoutMs = 10_000,
+  fetch: fetchImpl = globalThis.fetch,
+}: {
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+} = {}): PushTransport {
   return async ({ url, body, headers }) => {
     let response: Response;
     try {

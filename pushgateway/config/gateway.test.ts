@@ -11,15 +11,45 @@ describe('loadGatewayConfig', () => {
   it('reads every variable', () => {
     expect(
       loadGatewayConfig({
-        GATEWAY_PORT: '9999', GATEWAY_HOST: '127.0.0.1', GATEWAY_PUSH_TOKEN: 't', GATEWAY_SCRAPE_USER: 'u', GATEWAY_SCRAPE_PASSWORD: 'p', GATEWAY_STORE: 'memory',
-        GATEWAY_PERSISTENCE_FILE: '/tmp/x', GATEWAY_PERSISTENCE_INTERVAL_SECONDS: '30', GATEWAY_GROUP_TTL_SECONDS: '60', GATEWAY_MAX_BODY_BYTES: '1000', GATEWAY_MAX_SERIES: '0', GATEWAY_ENABLE_ADMIN_API: 'true',
-        GATEWAY_EXTERNAL_URL: 'https://example.com/pgw', GATEWAY_ROUTE_PREFIX: '/gw/',
+        GATEWAY_PORT: '9999',
+        GATEWAY_HOST: '127.0.0.1',
+        GATEWAY_PUSH_TOKEN: 't',
+        GATEWAY_SCRAPE_USER: 'u',
+        GATEWAY_SCRAPE_PASSWORD: 'p',
+        GATEWAY_STORE: 'memory',
+        GATEWAY_PERSISTENCE_FILE: '/tmp/x',
+        GATEWAY_PERSISTENCE_INTERVAL_SECONDS: '30',
+        GATEWAY_GROUP_TTL_SECONDS: '60',
+        GATEWAY_MAX_BODY_BYTES: '1000',
+        GATEWAY_MAX_SERIES: '0',
+        GATEWAY_ENABLE_ADMIN_API: 'true',
+        GATEWAY_EXTERNAL_URL: 'https://example.com/pgw',
+        GATEWAY_ROUTE_PREFIX: '/gw/',
       }),
-    ).toEqual({ port: 9999, host: '127.0.0.1', pushToken: 't', scrape: { user: 'u', password: 'p' }, store: 'memory', upstash: undefined, persistenceFile: '/tmp/x', persistenceIntervalSeconds: 30, groupTtlSeconds: 60, maxBodyBytes: 1000, maxSeries: 0, enableAdminApi: true, externalUrl: 'https://example.com/pgw', routePrefix: '/gw' });
+    ).toEqual({
+      port: 9999,
+      host: '127.0.0.1',
+      pushToken: 't',
+      scrape: { user: 'u', password: 'p' },
+      store: 'memory',
+      upstash: undefined,
+      persistenceFile: '/tmp/x',
+      persistenceIntervalSeconds: 30,
+      groupTtlSeconds: 60,
+      maxBodyBytes: 1000,
+      maxSeries: 0,
+      enableAdminApi: true,
+      externalUrl: 'https://example.com/pgw',
+      routePrefix: '/gw',
+    });
   });
 
   it('reads the Upstash endpoint for the Redis store', () => {
-    const config = loadGatewayConfig({ GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: 'https://eu1.upstash.io', UPSTASH_REDIS_REST_TOKEN: 'tok' });
+    const config = loadGatewayConfig({
+      GATEWAY_STORE: 'redis',
+      UPSTASH_REDIS_REST_URL: 'https://eu1.upstash.io',
+      UPSTASH_REDIS_REST_TOKEN: 'tok',
+    });
     expect(config.upstash).toEqual({ url: 'https://eu1.upstash.io', token: 'tok' });
   });
 
@@ -33,13 +63,18 @@ describe('loadGatewayConfig', () => {
     [{ GATEWAY_ENABLE_ADMIN_API: 'yes' }, 'GATEWAY_ENABLE_ADMIN_API'],
     [{ GATEWAY_SCRAPE_USER: 'u' }, 'GATEWAY_SCRAPE_PASSWORD'],
     [{ GATEWAY_STORE: 'redis' }, 'UPSTASH_REDIS_REST_URL'],
-    [{ GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: 'https://x', UPSTASH_REDIS_REST_TOKEN: 't', GATEWAY_PERSISTENCE_FILE: '/tmp/x' }, 'GATEWAY_PERSISTENCE_FILE'],
+    [
+      { GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: 'https://x', UPSTASH_REDIS_REST_TOKEN: 't', GATEWAY_PERSISTENCE_FILE: '/tmp/x' },
+      'GATEWAY_PERSISTENCE_FILE',
+    ],
   ])('refuses %j naming the variable', (env, name) => {
     expect(() => loadGatewayConfig(env)).toThrow(ConfigError);
     expect(() => loadGatewayConfig(env)).toThrow(name);
   });
 
   it('names every bad variable at once', () => {
-    expect(() => loadGatewayConfig({ GATEWAY_PORT: 'x', GATEWAY_MAX_SERIES: 'y', GATEWAY_STORE: 'file' })).toThrow(/GATEWAY_STORE[\s\S]*GATEWAY_PORT[\s\S]*GATEWAY_MAX_SERIES/);
+    expect(() => loadGatewayConfig({ GATEWAY_PORT: 'x', GATEWAY_MAX_SERIES: 'y', GATEWAY_STORE: 'file' })).toThrow(
+      /GATEWAY_STORE[\s\S]*GATEWAY_PORT[\s\S]*GATEWAY_MAX_SERIES/,
+    );
   });
 });

@@ -65,7 +65,11 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
   const user = reader.string('GATEWAY_SCRAPE_USER');
   const password = reader.string('GATEWAY_SCRAPE_PASSWORD');
   if ((user === undefined) !== (password === undefined)) {
-    reader.problem(user === undefined ? 'GATEWAY_SCRAPE_PASSWORD must be set together with GATEWAY_SCRAPE_USER' : 'GATEWAY_SCRAPE_USER must be set together with GATEWAY_SCRAPE_PASSWORD');
+    reader.problem(
+      user === undefined
+        ? 'GATEWAY_SCRAPE_PASSWORD must be set together with GATEWAY_SCRAPE_USER'
+        : 'GATEWAY_SCRAPE_USER must be set together with GATEWAY_SCRAPE_PASSWORD',
+    );
   }
   const persistenceFile = reader.string('GATEWAY_PERSISTENCE_FILE');
   let upstash: GatewayConfig['upstash'];
@@ -81,7 +85,8 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
   }
   const externalUrl = reader.url('GATEWAY_EXTERNAL_URL', ['http:', 'https:']);
   const prefixSetting = reader.string('GATEWAY_ROUTE_PREFIX');
-  if (prefixSetting !== undefined && !/^[A-Za-z0-9/._~-]*$/.test(prefixSetting)) reader.problem('GATEWAY_ROUTE_PREFIX must be a path such as /pushgateway (letters, digits, / . _ ~ -)');
+  if (prefixSetting !== undefined && !/^[A-Za-z0-9/._~-]*$/.test(prefixSetting))
+    reader.problem('GATEWAY_ROUTE_PREFIX must be a path such as /pushgateway (letters, digits, / . _ ~ -)');
   const routePrefix = computeRoutePrefix(prefixSetting, externalUrl);
   return {
     port: reader.integer('GATEWAY_PORT', defaults.port, 0, 65_535),

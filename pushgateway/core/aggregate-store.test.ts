@@ -7,12 +7,27 @@ import { MemoryStore } from '../store/memory.js';
 import type { PushRequest } from '../store/types.js';
 import type { MetricFamily } from './model.js';
 
-const counter = (value: number, kind: string): MetricFamily => ({ name: 'events_total', help: 'Events.', type: 'counter', metrics: [{ labels: { kind }, value }] });
+const counter = (value: number, kind: string): MetricFamily => ({
+  name: 'events_total',
+  help: 'Events.',
+  type: 'counter',
+  metrics: [{ labels: { kind }, value }],
+});
 const histogram = (counts: [number, number], sum: number, bounds: [number, number] = [0.25, Infinity]): MetricFamily => ({
   name: 'wait_seconds',
   help: undefined,
   type: 'histogram',
-  metrics: [{ labels: {}, buckets: [{ upperBound: bounds[0], cumulativeCount: counts[0] }, { upperBound: bounds[1], cumulativeCount: counts[0] + counts[1] }], sum, count: counts[0] + counts[1] }],
+  metrics: [
+    {
+      labels: {},
+      buckets: [
+        { upperBound: bounds[0], cumulativeCount: counts[0] },
+        { upperBound: bounds[1], cumulativeCount: counts[0] + counts[1] },
+      ],
+      sum,
+      count: counts[0] + counts[1],
+    },
+  ],
 });
 const request = (families: MetricFamily[], job: string, nowMs: number, idempotencyKey?: string): PushRequest => ({
   mode: 'aggregate',
@@ -38,13 +53,27 @@ const validPush = fc.record({
 });
 type ValidPush = typeof validPush extends fc.Arbitrary<infer T> ? T : never;
 const toRequest = (push: ValidPush, nowMs: number): PushRequest =>
-  request([counter(push.value, push.kind), ...(push.hist ? [histogram([push.hist[0], push.hist[1]], push.hist[2] / 8)] : [])], push.job, nowMs);
+  request(
+    [counter(push.value, push.kind), ...(push.hist ? [histogram([push.hist[0], push.hist[1]], push.hist[2] / 8)] : [])],
+    push.job,
+    nowMs,
+  );
 
 const invalidFamilies: fc.Arbitrary<MetricFamily[]> = fc.oneof(
   fc.integer({ min: -50, max: -1 }).map((v) => [counter(v, 'x')]),
   fc.constant<MetricFamily[]>([histogram([1, 1], 1, [0.5, Infinity])]),
-  fc.constant<MetricFamily[]>([{ name: 'events_total', help: undefined, type: 'gauge', metrics: [{ labels: { kind: 'x' }, value: 1 }] } satisfies MetricFamily]),
-  fc.constant<MetricFamily[]>([counter(1, 'x'), { name: 'q', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }], sum: 1, count: 1 }] } satisfies MetricFamily]),
+  fc.constant<MetricFamily[]>([
+    { name: 'events_total', help: undefined, type: 'gauge', metrics: [{ labels: { kind: 'x' }, value: 1 }] } satisfies MetricFamily,
+  ]),
+  fc.constant<MetricFamily[]>([
+    counter(1, 'x'),
+    {
+      name: 'q',
+      help: undefined,
+      type: 'summary',
+      metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }], sum: 1, count: 1 }],
+    } satisfies MetricFamily,
+  ]),
   fc.constant<MetricFamily[]>([counter(1, 'x'), counter(2, 'x')]),
 );
 
@@ -52,12 +81,17 @@ describe('aggregation through the memory store', () => {
   it('renders the same totals for any order of the same valid pushes', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(validPush, { minLength: 1, maxLength: 15 }).chain((pushes) => fc.tuple(fc.constant(pushes), fc.shuffledSubarray(pushes, { minLength: pushes.length, maxLength: pushes.length }))),
+        fc
+          .array(validPush, { minLength: 1, maxLength: 15 })
+          .chain((pushes) =>
+            fc.tuple(fc.constant(pushes), fc.shuffledSubarray(pushes, { minLength: pushes.length, maxLength: pushes.length })),
+          ),
         async ([pushes, shuffled]) => {
           const inOrder = new MemoryStore();
           const reordered = new MemoryStore();
           // both start with the same histogram bounds, so no push is refused for bounds
-          for (const store of [inOrder, reordered]) for (const job of ['a', 'b']) await store.apply(request([histogram([0, 0], 0)], job, 0));
+          for (const store of [inOrder, reordered])
+            for (const job of ['a', 'b']) await store.apply(request([histogram([0, 0], 0)], job, 0));
           for (const [i, push] of pushes.entries()) expect((await inOrder.apply(toRequest(push, i + 1))).status).toBe('applied');
           for (const [i, push] of shuffled.entries()) expect((await reordered.apply(toRequest(push, i + 1))).status).toBe('applied');
           expect(await rendered(reordered)).toBe(await rendered(inOrder));

@@ -20,7 +20,9 @@ function histogram(name: string, labels: Record<string, string>, counts: number[
     name,
     help: undefined,
     type: 'histogram',
-    metrics: [{ labels, buckets: bounds.map((upperBound, i) => ({ upperBound, cumulativeCount: counts[i]! })), sum, count: counts.at(-1)! }],
+    metrics: [
+      { labels, buckets: bounds.map((upperBound, i) => ({ upperBound, cumulativeCount: counts[i]! })), sum, count: counts.at(-1)! },
+    ],
   };
 }
 
@@ -47,7 +49,9 @@ function canonical(group: Group): string {
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((family) => ({
         ...family,
-        metrics: [...family.metrics].sort((a, b) => labelText(a.labels).localeCompare(labelText(b.labels))).map((m) => ({ ...m, labels: labelText(m.labels) })),
+        metrics: [...family.metrics]
+          .sort((a, b) => labelText(a.labels).localeCompare(labelText(b.labels)))
+          .map((m) => ({ ...m, labels: labelText(m.labels) })),
       })),
     (_key, value: unknown) => (value === Infinity ? '+Inf' : value),
   );
@@ -55,7 +59,16 @@ function canonical(group: Group): string {
 
 describe('aggregateFamilies', () => {
   it('adds counter deltas per series and keeps untouched series', () => {
-    let stored = merge(new Map(), [counter('requests_total', [[{ code: '200' }, 3], [{ code: '500' }, 1]], 'Requests.')]);
+    let stored = merge(new Map(), [
+      counter(
+        'requests_total',
+        [
+          [{ code: '200' }, 3],
+          [{ code: '500' }, 1],
+        ],
+        'Requests.',
+      ),
+    ]);
     stored = merge(stored, [counter('requests_total', [[{ code: '200' }, 2]])]);
     const family = stored.get('requests_total')!.family;
     expect(family.help).toBe('Requests.');
@@ -75,7 +88,12 @@ describe('aggregateFamilies', () => {
   });
 
   it('replaces gauges per series', () => {
-    let stored = merge(new Map(), [gauge('in_flight', [[{ a: '1' }, 5], [{ a: '2' }, 7]])]);
+    let stored = merge(new Map(), [
+      gauge('in_flight', [
+        [{ a: '1' }, 5],
+        [{ a: '2' }, 7],
+      ]),
+    ]);
     stored = merge(stored, [gauge('in_flight', [[{ a: '1' }, 2]])]);
     expect(stored.get('in_flight')!.family.metrics).toEqual([
       { labels: { a: '1' }, value: 2 },
@@ -93,11 +111,35 @@ describe('aggregateFamilies', () => {
   it.each([
     ['a negative counter delta', [counter('c_total', [[{}, -1]])], /delta must be a finite number >= 0/],
     ['a NaN counter delta', [counter('c_total', [[{}, Number.NaN]])], /finite/],
-    ['a summary', [{ name: 's', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }], sum: 1, count: 1 }] } as MetricFamily], /summary s cannot be aggregated/],
-    ['different bucket bounds', [histogram('h', {}, [1, 1, 1], 1, [0.5, 1, Infinity])], /bucket bounds \[0\.5, 1, \+Inf\] differ from the stored \[0\.1, 1, \+Inf\]/],
+    [
+      'a summary',
+      [
+        {
+          name: 's',
+          help: undefined,
+          type: 'summary',
+          metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }], sum: 1, count: 1 }],
+        } as MetricFamily,
+      ],
+      /summary s cannot be aggregated/,
+    ],
+    [
+      'different bucket bounds',
+      [histogram('h', {}, [1, 1, 1], 1, [0.5, 1, Infinity])],
+      /bucket bounds \[0\.5, 1, \+Inf\] differ from the stored \[0\.1, 1, \+Inf\]/,
+    ],
     ['non-cumulative buckets', [histogram('h', { x: 'new' }, [2, 1, 3], 1)], /cumulative/],
     ['a type change', [gauge('c_total', [[{}, 1]])], /pushed as gauge but is stored as counter/],
-    ['a series twice', [counter('c_total', [[{ a: '1' }, 1], [{ a: '1' }, 2]])], /appears twice/],
+    [
+      'a series twice',
+      [
+        counter('c_total', [
+          [{ a: '1' }, 1],
+          [{ a: '1' }, 2],
+        ]),
+      ],
+      /appears twice/,
+    ],
     ['a family twice', [counter('c_total', [[{}, 1]]), counter('c_total', [[{}, 1]])], /appears twice/],
   ])('refuses %s with a message', (_what, delta, message) => {
     const stored = merge(new Map(), [counter('c_total', [[{}, 1]]), histogram('h', {}, [1, 1, 1], 1)]);
@@ -113,7 +155,9 @@ const labelValue = fc.constantFrom('a', 'b', 'c');
 /** Integer-valued deltas: float addition is not associative, so "same totals in any order" is exact only for them. */
 const validPush = fc.record({
   counters: fc.array(fc.tuple(labelValue, fc.nat({ max: 1000 })), { maxLength: 4 }),
-  histogram: fc.option(fc.tuple(labelValue, fc.nat({ max: 50 }), fc.nat({ max: 50 }), fc.nat({ max: 50 }), fc.integer({ min: -100, max: 100 }))),
+  histogram: fc.option(
+    fc.tuple(labelValue, fc.nat({ max: 50 }), fc.nat({ max: 50 }), fc.nat({ max: 50 }), fc.integer({ min: -100, max: 100 })),
+  ),
 });
 type ValidPush = typeof validPush extends fc.Arbitrary<infer T> ? T : never;
 
@@ -121,7 +165,13 @@ function toFamilies(push: ValidPush): MetricFamily[] {
   const families: MetricFamily[] = [];
   const counters = new Map<string, number>();
   for (const [label, value] of push.counters) counters.set(label, value); // one sample per series
-  if (counters.size > 0) families.push(counter('jobs_total', [...counters].map(([label, value]) => [{ kind: label }, value])));
+  if (counters.size > 0)
+    families.push(
+      counter(
+        'jobs_total',
+        [...counters].map(([label, value]) => [{ kind: label }, value]),
+      ),
+    );
   if (push.histogram) {
     const [label, a, b, c, sum] = push.histogram;
     families.push(histogram('duration_seconds', { kind: label }, [a, a + b, a + b + c], sum));
@@ -137,7 +187,10 @@ function totals(pushes: ValidPush[]): string {
 
 const invalidPush: fc.Arbitrary<MetricFamily[]> = fc.oneof(
   fc.integer({ min: -1000, max: -1 }).map((value) => [counter('jobs_total', [[{ kind: 'a' }, 1]]), counter('other_total', [[{}, value]])]),
-  fc.constant<MetricFamily[]>([counter('jobs_total', [[{ kind: 'b' }, 5]]), histogram('duration_seconds', { kind: 'a' }, [1, 2, 3], 1, [1, 2, Infinity])]),
+  fc.constant<MetricFamily[]>([
+    counter('jobs_total', [[{ kind: 'b' }, 5]]),
+    histogram('duration_seconds', { kind: 'a' }, [1, 2, 3], 1, [1, 2, Infinity]),
+  ]),
   fc.constant<MetricFamily[]>([gauge('jobs_total', [[{ kind: 'a' }, 5]])]),
   fc.constant<MetricFamily[]>([counter('new_total', [[{}, 1]]), { name: 'q', help: undefined, type: 'summary', metrics: [] }]),
 );
@@ -145,9 +198,16 @@ const invalidPush: fc.Arbitrary<MetricFamily[]> = fc.oneof(
 describe('aggregateFamilies properties', () => {
   it('gives the same totals for any order of the same valid pushes', () => {
     fc.assert(
-      fc.property(fc.array(validPush, { minLength: 1, maxLength: 12 }).chain((pushes) => fc.tuple(fc.constant(pushes), fc.shuffledSubarray(pushes, { minLength: pushes.length, maxLength: pushes.length }))), ([pushes, shuffled]) => {
-        expect(totals(shuffled)).toBe(totals(pushes));
-      }),
+      fc.property(
+        fc
+          .array(validPush, { minLength: 1, maxLength: 12 })
+          .chain((pushes) =>
+            fc.tuple(fc.constant(pushes), fc.shuffledSubarray(pushes, { minLength: pushes.length, maxLength: pushes.length })),
+          ),
+        ([pushes, shuffled]) => {
+          expect(totals(shuffled)).toBe(totals(pushes));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -161,7 +221,8 @@ describe('aggregateFamilies properties', () => {
           stored = merge(stored, toFamilies(push));
           for (const family of toFamilies(push)) {
             if (family.type !== 'counter') continue;
-            for (const metric of family.metrics) expected.set(metric.labels.kind!, (expected.get(metric.labels.kind!) ?? 0) + (metric as ScalarMetric).value);
+            for (const metric of family.metrics)
+              expected.set(metric.labels.kind!, (expected.get(metric.labels.kind!) ?? 0) + (metric as ScalarMetric).value);
           }
         }
         const got = new Map((stored.get('jobs_total')?.family.metrics ?? []).map((m) => [m.labels.kind!, (m as ScalarMetric).value]));
@@ -173,7 +234,10 @@ describe('aggregateFamilies properties', () => {
   it('refuses any invalid push and leaves the stored families exactly as they were', () => {
     fc.assert(
       fc.property(fc.array(validPush, { minLength: 1, maxLength: 6 }), invalidPush, (pushes, invalid) => {
-        let stored = merge(new Map(), [counter('jobs_total', [[{ kind: 'a' }, 1]]), histogram('duration_seconds', { kind: 'a' }, [0, 0, 0], 0)]);
+        let stored = merge(new Map(), [
+          counter('jobs_total', [[{ kind: 'a' }, 1]]),
+          histogram('duration_seconds', { kind: 'a' }, [0, 0, 0], 0),
+        ]);
         for (const push of pushes) stored = merge(stored, toFamilies(push));
         const before = canonical(stored);
         const result = tryMerge(stored, invalid);

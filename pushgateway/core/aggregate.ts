@@ -20,9 +20,7 @@ export interface KeyedFamily {
   labelTexts: readonly string[];
 }
 
-export type AggregateResult =
-  | { ok: true; families: KeyedFamily[] }
-  | { ok: false; message: string };
+export type AggregateResult = { ok: true; families: KeyedFamily[] } | { ok: false; message: string };
 
 // Position of each series by label text. A stored family's labelTexts array is never mutated (see above),
 // so an index built once for it stays valid; the WeakMap lets the index go with the array.
@@ -135,7 +133,10 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
     const current = stored(family.name);
     if (!current) continue;
     if (current.family.type !== family.type) {
-      return { ok: false, message: `metric ${family.name} is pushed as ${family.type} but is stored as ${current.family.type} in this group` };
+      return {
+        ok: false,
+        message: `metric ${family.name} is pushed as ${family.type} but is stored as ${current.family.type} in this group`,
+      };
     }
     if (family.type !== 'histogram') continue;
     const index = seriesIndex(current);
@@ -167,7 +168,8 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
       const previous = position === undefined ? undefined : metrics[position];
       let next: Metric;
       if (!previous) next = copyMetric(metric);
-      else if (family.type === 'counter') next = { labels: previous.labels, value: (previous as ScalarMetric).value + (metric as ScalarMetric).value };
+      else if (family.type === 'counter')
+        next = { labels: previous.labels, value: (previous as ScalarMetric).value + (metric as ScalarMetric).value };
       else if (family.type === 'histogram') next = addHistograms(previous as HistogramMetric, metric as HistogramMetric);
       else next = copyMetric(metric);
       if (position === undefined) {
@@ -189,7 +191,10 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
       index = new Map(texts.map((text, i) => [text, i]));
     }
     seriesIndexCache.set(texts, index);
-    merged.push({ family: { name: family.name, help: family.help ?? current?.family.help, type: family.type, metrics }, labelTexts: texts });
+    merged.push({
+      family: { name: family.name, help: family.help ?? current?.family.help, type: family.type, metrics },
+      labelTexts: texts,
+    });
   }
   return { ok: true, families: merged };
 }

@@ -6,7 +6,22 @@ const families: MetricFamily[] = [
   { name: 'c_total', help: 'a "quoted" \\ help\nline', type: 'counter', metrics: [{ labels: { job: 'j', a: '1' }, value: 3 }] },
   { name: 'plain', help: undefined, type: 'counter', metrics: [{ labels: {}, value: 1 }] },
   { name: 'u', help: undefined, type: 'untyped', metrics: [{ labels: { a: 'x' }, value: 0.5 }] },
-  { name: 'h', help: undefined, type: 'histogram', metrics: [{ labels: { b: '2' }, buckets: [{ upperBound: 0.1, cumulativeCount: 1 }, { upperBound: Infinity, cumulativeCount: 2 }], sum: 1e-7, count: 2 }] },
+  {
+    name: 'h',
+    help: undefined,
+    type: 'histogram',
+    metrics: [
+      {
+        labels: { b: '2' },
+        buckets: [
+          { upperBound: 0.1, cumulativeCount: 1 },
+          { upperBound: Infinity, cumulativeCount: 2 },
+        ],
+        sum: 1e-7,
+        count: 2,
+      },
+    ],
+  },
   { name: 's', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }], sum: 2, count: 3 }] },
 ];
 
@@ -35,7 +50,10 @@ describe('negotiateFormat', () => {
     [undefined, 'text'],
     ['*/*', 'text'],
     ['text/plain;version=0.0.4', 'text'],
-    ['application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1', 'openmetrics'],
+    [
+      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      'openmetrics',
+    ],
     ['text/plain;version=0.0.4,application/openmetrics-text;q=0.5', 'text'],
     ['application/openmetrics-text;q=0', 'text'],
   ])('%s → %s', (accept, format) => {

@@ -30,7 +30,8 @@ function sampleLine(name: string, labels: string, extra: string, value: number):
 export function renderMetricLines(name: string, metric: Metric, labels: string): string {
   if (isHistogram(metric)) {
     let out = '';
-    for (const bucket of metric.buckets) out += sampleLine(`${name}_bucket`, labels, `le="${formatGoFloat(bucket.upperBound)}"`, bucket.cumulativeCount);
+    for (const bucket of metric.buckets)
+      out += sampleLine(`${name}_bucket`, labels, `le="${formatGoFloat(bucket.upperBound)}"`, bucket.cumulativeCount);
     return out + sampleLine(`${name}_sum`, labels, '', metric.sum) + sampleLine(`${name}_count`, labels, '', metric.count);
   }
   if (isSummary(metric)) {
@@ -51,7 +52,11 @@ function escapeHelp(help: string, format: ExpositionFormat): string {
  * samples to carry one; a counter pushed without `_total` (or whose stem is taken by another family) is
  * declared `unknown` there instead, so that its series keep the name they have in the text format.
  */
-export function renderHeader(family: { name: string; help: string | undefined; type: MetricType }, format: ExpositionFormat, isNameTaken: (name: string) => boolean = () => false): string {
+export function renderHeader(
+  family: { name: string; help: string | undefined; type: MetricType },
+  format: ExpositionFormat,
+  isNameTaken: (name: string) => boolean = () => false,
+): string {
   if (format === 'text') {
     const help = family.help === undefined ? '' : `# HELP ${family.name} ${escapeHelp(family.help, 'text')}\n`;
     return `${help}# TYPE ${family.name} ${family.type}\n`;

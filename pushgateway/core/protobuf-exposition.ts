@@ -19,7 +19,14 @@ function writeCount(writer: BinaryWriter, value: number, integerField: number, f
 
 function writeMetric(writer: BinaryWriter, type: MetricType, metric: Metric): void {
   for (const name of Object.keys(metric.labels).sort()) {
-    writer.tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(name).tag(2, WireType.LengthDelimited).string(metric.labels[name]!).join();
+    writer
+      .tag(1, WireType.LengthDelimited)
+      .fork()
+      .tag(1, WireType.LengthDelimited)
+      .string(name)
+      .tag(2, WireType.LengthDelimited)
+      .string(metric.labels[name]!)
+      .join();
   }
   if (isHistogram(metric)) {
     writer.tag(7, WireType.LengthDelimited).fork();
@@ -35,7 +42,15 @@ function writeMetric(writer: BinaryWriter, type: MetricType, metric: Metric): vo
     writer.tag(4, WireType.LengthDelimited).fork();
     writeCount(writer, metric.count, 1, 4);
     writer.tag(2, WireType.Bit64).double(metric.sum);
-    for (const q of metric.quantiles) writer.tag(3, WireType.LengthDelimited).fork().tag(1, WireType.Bit64).double(q.quantile).tag(2, WireType.Bit64).double(q.value).join();
+    for (const q of metric.quantiles)
+      writer
+        .tag(3, WireType.LengthDelimited)
+        .fork()
+        .tag(1, WireType.Bit64)
+        .double(q.quantile)
+        .tag(2, WireType.Bit64)
+        .double(q.value)
+        .join();
     writer.join();
   } else {
     const field = type === 'counter' || type === 'gauge' ? valueField[type] : valueField.untyped;
@@ -58,7 +73,9 @@ export function encodeMetricFamily(family: Pick<MetricFamily, 'name' | 'help' | 
 }
 
 /** The families as one delimited body: each message preceded by its varint length. */
-export function encodeDelimitedFamilies(families: readonly Pick<MetricFamily, 'name' | 'help' | 'type' | 'metrics'>[]): Uint8Array<ArrayBuffer> {
+export function encodeDelimitedFamilies(
+  families: readonly Pick<MetricFamily, 'name' | 'help' | 'type' | 'metrics'>[],
+): Uint8Array<ArrayBuffer> {
   const writer = new BinaryWriter();
   for (const family of families) writer.bytes(encodeMetricFamily(family));
   return writer.finish();

@@ -28,13 +28,30 @@ describe('decodeDelimitedMetricFamilies', () => {
   });
 
   it('reports timestamps for validation to refuse', () => {
-    const body = encodeDelimited([{ name: 'a', help: undefined, type: 'gauge', metrics: [{ labels: {}, value: 1 }] }], { timestampMs: 1_700_000_000_000 });
+    const body = encodeDelimited([{ name: 'a', help: undefined, type: 'gauge', metrics: [{ labels: {}, value: 1 }] }], {
+      timestampMs: 1_700_000_000_000,
+    });
     expect(decodeDelimitedMetricFamilies(body).timestampedSample).toEqual({ name: 'a', line: 1 });
   });
 
   it('adds the +Inf bucket when a histogram has none', () => {
-    const body = encodeDelimited([{ name: 'h', help: undefined, type: 'histogram', metrics: [{ labels: {}, buckets: [{ upperBound: 1, cumulativeCount: 2 }], sum: 3, count: 4 }] }]);
-    expect(decodeDelimitedMetricFamilies(body).families[0]!.metrics[0]).toEqual({ labels: {}, buckets: [{ upperBound: 1, cumulativeCount: 2 }, { upperBound: Infinity, cumulativeCount: 4 }], sum: 3, count: 4 });
+    const body = encodeDelimited([
+      {
+        name: 'h',
+        help: undefined,
+        type: 'histogram',
+        metrics: [{ labels: {}, buckets: [{ upperBound: 1, cumulativeCount: 2 }], sum: 3, count: 4 }],
+      },
+    ]);
+    expect(decodeDelimitedMetricFamilies(body).families[0]!.metrics[0]).toEqual({
+      labels: {},
+      buckets: [
+        { upperBound: 1, cumulativeCount: 2 },
+        { upperBound: Infinity, cumulativeCount: 4 },
+      ],
+      sum: 3,
+      count: 4,
+    });
   });
 
   it('refuses truncated bodies, missing names and metrics of the wrong type', () => {
@@ -62,15 +79,19 @@ describe('decodeDelimitedMetricFamilies', () => {
 
   it('never throws anything but ExpositionParseError, on corrupted valid bodies', () => {
     fc.assert(
-      fc.property(familiesArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (families, flips) => {
-        const body = encodeDelimited(families);
-        for (const [at, value] of flips) body[at % body.length] = value;
-        try {
-          decodeDelimitedMetricFamilies(body);
-        } catch (error) {
-          expect(error).toBeInstanceOf(ExpositionParseError);
-        }
-      }),
+      fc.property(
+        familiesArb,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (families, flips) => {
+          const body = encodeDelimited(families);
+          for (const [at, value] of flips) body[at % body.length] = value;
+          try {
+            decodeDelimitedMetricFamilies(body);
+          } catch (error) {
+            expect(error).toBeInstanceOf(ExpositionParseError);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

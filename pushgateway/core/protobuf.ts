@@ -121,10 +121,10 @@ function decodeFamily(reader: Reader, index: number): { family: MetricFamily; ti
   const raw: RawMetric[] = [];
   while (!reader.done()) {
     const [field, wire] = reader.tag();
-    if (field === 1) (expectWire(wire, 2, 'MetricFamily.name'), (name = reader.string()));
-    else if (field === 2) (expectWire(wire, 2, 'MetricFamily.help'), (help = reader.string()));
-    else if (field === 3) (expectWire(wire, 0, 'MetricFamily.type'), (typeNumber = reader.varint()));
-    else if (field === 4) (expectWire(wire, 2, 'MetricFamily.metric'), raw.push(decodeMetric(reader.sub())));
+    if (field === 1) expectWire(wire, 2, 'MetricFamily.name'), (name = reader.string());
+    else if (field === 2) expectWire(wire, 2, 'MetricFamily.help'), (help = reader.string());
+    else if (field === 3) expectWire(wire, 0, 'MetricFamily.type'), (typeNumber = reader.varint());
+    else if (field === 4) expectWire(wire, 2, 'MetricFamily.metric'), raw.push(decodeMetric(reader.sub()));
     else reader.skip(wire);
   }
   const where = name ? `metric family ${JSON.stringify(name)}` : `metric family #${index}`;
@@ -134,8 +134,10 @@ function decodeFamily(reader: Reader, index: number): { family: MetricFamily; ti
   const metrics: Metric[] = [];
   let timestamped = false;
   for (const m of raw) {
-    if (m.duplicateLabel) throw new ExpositionParseError(`protobuf: ${where} has a metric with duplicate label name ${JSON.stringify(m.duplicateLabel)}`);
-    if (m.valueType !== type || !m.value) throw new ExpositionParseError(`protobuf: ${where} of type ${type} has a metric without a ${type} value`);
+    if (m.duplicateLabel)
+      throw new ExpositionParseError(`protobuf: ${where} has a metric with duplicate label name ${JSON.stringify(m.duplicateLabel)}`);
+    if (m.valueType !== type || !m.value)
+      throw new ExpositionParseError(`protobuf: ${where} of type ${type} has a metric without a ${type} value`);
     timestamped ||= m.timestamped;
     metrics.push(decodeValue(type, m.labels, m.value, where));
   }
@@ -155,8 +157,8 @@ function decodeMetric(reader: Reader): RawMetric {
       let labelValue = '';
       while (!pair.done()) {
         const [f, w] = pair.tag();
-        if (f === 1) (expectWire(w, 2, 'LabelPair.name'), (labelName = pair.string()));
-        else if (f === 2) (expectWire(w, 2, 'LabelPair.value'), (labelValue = pair.string()));
+        if (f === 1) expectWire(w, 2, 'LabelPair.name'), (labelName = pair.string());
+        else if (f === 2) expectWire(w, 2, 'LabelPair.value'), (labelValue = pair.string());
         else pair.skip(w);
       }
       // `__proto__` would set a plain object's prototype instead of a label; validation refuses `__` names anyway.
@@ -183,7 +185,7 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
     let value = 0;
     while (!reader.done()) {
       const [field, wire] = reader.tag();
-      if (field === 1) (expectWire(wire, 1, `${type}.value`), (value = reader.double()));
+      if (field === 1) expectWire(wire, 1, `${type}.value`), (value = reader.double());
       else reader.skip(wire);
     }
     return { labels, value };
@@ -194,8 +196,8 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
     const quantiles: Quantile[] = [];
     while (!reader.done()) {
       const [field, wire] = reader.tag();
-      if (field === 1) (expectWire(wire, 0, 'Summary.sample_count'), (count = reader.varint()));
-      else if (field === 2) (expectWire(wire, 1, 'Summary.sample_sum'), (sum = reader.double()));
+      if (field === 1) expectWire(wire, 0, 'Summary.sample_count'), (count = reader.varint());
+      else if (field === 2) expectWire(wire, 1, 'Summary.sample_sum'), (sum = reader.double());
       else if (field === 3) {
         expectWire(wire, 2, 'Summary.quantile');
         const q = reader.sub();
@@ -203,8 +205,8 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
         let value = 0;
         while (!q.done()) {
           const [f, w] = q.tag();
-          if (f === 1) (expectWire(w, 1, 'Quantile.quantile'), (quantile = q.double()));
-          else if (f === 2) (expectWire(w, 1, 'Quantile.value'), (value = q.double()));
+          if (f === 1) expectWire(w, 1, 'Quantile.quantile'), (quantile = q.double());
+          else if (f === 2) expectWire(w, 1, 'Quantile.value'), (value = q.double());
           else q.skip(w);
         }
         quantiles.push({ quantile, value });
@@ -218,9 +220,9 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
   const buckets: Bucket[] = [];
   while (!reader.done()) {
     const [field, wire] = reader.tag();
-    if (field === 1) (expectWire(wire, 0, 'Histogram.sample_count'), (count = reader.varint()));
-    else if (field === 4) (expectWire(wire, 1, 'Histogram.sample_count_float'), (count = reader.double()));
-    else if (field === 2) (expectWire(wire, 1, 'Histogram.sample_sum'), (sum = reader.double()));
+    if (field === 1) expectWire(wire, 0, 'Histogram.sample_count'), (count = reader.varint());
+    else if (field === 4) expectWire(wire, 1, 'Histogram.sample_count_float'), (count = reader.double());
+    else if (field === 2) expectWire(wire, 1, 'Histogram.sample_sum'), (sum = reader.double());
     else if (field === 3) {
       expectWire(wire, 2, 'Histogram.bucket');
       const b = reader.sub();
@@ -228,9 +230,9 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
       let cumulativeCount = 0;
       while (!b.done()) {
         const [f, w] = b.tag();
-        if (f === 1) (expectWire(w, 0, 'Bucket.cumulative_count'), (cumulativeCount = b.varint()));
-        else if (f === 4) (expectWire(w, 1, 'Bucket.cumulative_count_float'), (cumulativeCount = b.double()));
-        else if (f === 2) (expectWire(w, 1, 'Bucket.upper_bound'), (upperBound = b.double()));
+        if (f === 1) expectWire(w, 0, 'Bucket.cumulative_count'), (cumulativeCount = b.varint());
+        else if (f === 4) expectWire(w, 1, 'Bucket.cumulative_count_float'), (cumulativeCount = b.double());
+        else if (f === 2) expectWire(w, 1, 'Bucket.upper_bound'), (upperBound = b.double());
         else b.skip(w);
       }
       buckets.push({ upperBound, cumulativeCount });
@@ -241,8 +243,10 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
   buckets.sort((a, b) => a.upperBound - b.upperBound);
   for (let i = 0; i < buckets.length; i++) {
     const bound = buckets[i]!.upperBound;
-    if (Number.isNaN(bound) || (i > 0 && buckets[i - 1]!.upperBound === bound)) throw new ExpositionParseError(`protobuf: ${where} has a duplicate or NaN bucket bound`);
+    if (Number.isNaN(bound) || (i > 0 && buckets[i - 1]!.upperBound === bound))
+      throw new ExpositionParseError(`protobuf: ${where} has a duplicate or NaN bucket bound`);
   }
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity) buckets.push({ upperBound: Infinity, cumulativeCount: count });
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity)
+    buckets.push({ upperBound: Infinity, cumulativeCount: count });
   return { labels, buckets, sum, count };
 }

@@ -7,8 +7,16 @@ import { labelText } from './grouping.js';
 import type { Group, MetricFamily } from './model.js';
 import { renderExposition, renderMetricLines, type ExpositionFormat, type RenderableFamily } from './exposition-format.js';
 
-export const pushTimeFamily = { name: 'push_time_seconds', help: 'Last Unix time when changing this group in the Pushgateway succeeded.', type: 'gauge' } as const;
-export const pushFailureTimeFamily = { name: 'push_failure_time_seconds', help: 'Last Unix time when changing this group in the Pushgateway failed.', type: 'gauge' } as const;
+export const pushTimeFamily = {
+  name: 'push_time_seconds',
+  help: 'Last Unix time when changing this group in the Pushgateway succeeded.',
+  type: 'gauge',
+} as const;
+export const pushFailureTimeFamily = {
+  name: 'push_failure_time_seconds',
+  help: 'Last Unix time when changing this group in the Pushgateway failed.',
+  type: 'gauge',
+} as const;
 
 /** The push_time_seconds (or push_failure_time_seconds) line of one group. */
 export function pushTimeLine(family: typeof pushTimeFamily | typeof pushFailureTimeFamily, group: Group): string {
@@ -52,7 +60,12 @@ export function renderGroups(groups: readonly Group[], format: ExpositionFormat)
   }
   const families: RenderableFamily[] = [];
   for (const [name, list] of byName) {
-    families.push({ name, help: chooseHelp(list.map((f) => f.help)), type: list[0]!.type, lines: list.map((family) => familyLines(family)).join('') });
+    families.push({
+      name,
+      help: chooseHelp(list.map((f) => f.help)),
+      type: list[0]!.type,
+      lines: list.map((family) => familyLines(family)).join(''),
+    });
   }
   if (sorted.length > 0) {
     for (const timeFamily of [pushTimeFamily, pushFailureTimeFamily]) {

@@ -15,10 +15,14 @@ export function groupFamilies(groups: readonly Group[]): MetricFamily[] {
     }
   }
   const families: MetricFamily[] = [];
-  for (const [name, list] of byName) families.push({ name, help: chooseHelp(list.map((f) => f.help)), type: list[0]!.type, metrics: list.flatMap((f) => f.metrics) });
+  for (const [name, list] of byName)
+    families.push({ name, help: chooseHelp(list.map((f) => f.help)), type: list[0]!.type, metrics: list.flatMap((f) => f.metrics) });
   if (sorted.length > 0) {
     families.push({ ...pushTimeFamily, metrics: sorted.map((group) => ({ labels: group.labels, value: group.lastPushMs / 1000 })) });
-    families.push({ ...pushFailureTimeFamily, metrics: sorted.map((group) => ({ labels: group.labels, value: group.lastFailureMs / 1000 })) });
+    families.push({
+      ...pushFailureTimeFamily,
+      metrics: sorted.map((group) => ({ labels: group.labels, value: group.lastFailureMs / 1000 })),
+    });
   }
   return families.sort((a, b) => compareGroupKeys(a.name, b.name));
 }

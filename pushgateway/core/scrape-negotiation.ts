@@ -15,10 +15,18 @@ interface AcceptEntry {
 function parseAccept(accept: string): AcceptEntry[] {
   return accept.split(',').map((part) => {
     const [mediaType = '', ...rest] = part.split(';').map((s) => s.trim());
-    const params = new Map(rest.map((param) => {
-      const eq = param.indexOf('=');
-      return [param.slice(0, eq).trim().toLowerCase(), param.slice(eq + 1).trim().replace(/^"|"$/g, '')] as const;
-    }));
+    const params = new Map(
+      rest.map((param) => {
+        const eq = param.indexOf('=');
+        return [
+          param.slice(0, eq).trim().toLowerCase(),
+          param
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"|"$/g, ''),
+        ] as const;
+      }),
+    );
     const q = params.has('q') ? Number(params.get('q')) : 1;
     return { mediaType: mediaType.toLowerCase(), params, q: Number.isFinite(q) ? q : 0 };
   });
@@ -28,9 +36,16 @@ export function negotiateScrapeFormat(accept: string | undefined | null): Scrape
   if (!accept) return 'text';
   const entries = parseAccept(accept);
   const isProtobuf = (e: AcceptEntry) =>
-    e.mediaType === 'application/vnd.google.protobuf' && e.params.get('proto') === 'io.prometheus.client.MetricFamily' && (e.params.get('encoding') ?? 'delimited') === 'delimited';
+    e.mediaType === 'application/vnd.google.protobuf' &&
+    e.params.get('proto') === 'io.prometheus.client.MetricFamily' &&
+    (e.params.get('encoding') ?? 'delimited') === 'delimited';
   const protobufQ = Math.max(0, ...entries.filter(isProtobuf).map((e) => e.q));
-  const othersQ = Math.max(0, ...entries.filter((e) => !isProtobuf(e) && /^(text\/plain|application\/openmetrics-text|text\/\*|\*\/\*)$/.test(e.mediaType)).map((e) => e.q));
+  const othersQ = Math.max(
+    0,
+    ...entries
+      .filter((e) => !isProtobuf(e) && /^(text\/plain|application\/openmetrics-text|text\/\*|\*\/\*)$/.test(e.mediaType))
+      .map((e) => e.q),
+  );
   if (protobufQ > 0 && protobufQ >= othersQ) return 'protobuf';
   return negotiateFormat(accept);
 }

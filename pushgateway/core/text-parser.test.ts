@@ -18,7 +18,9 @@ function parseError(text: string): ExpositionParseError {
 
 describe('parseTextExposition', () => {
   it('reads HELP, TYPE, labels and special values', () => {
-    const [family] = parse('# HELP e_total esc \\\\ and \\n new\n# TYPE e_total counter\ne_total{v="q\\"uo\\\\te\\nnl"} +Inf\ne_total{v="2"} NaN\ne_total{ v = "3" , } -Inf\n');
+    const [family] = parse(
+      '# HELP e_total esc \\\\ and \\n new\n# TYPE e_total counter\ne_total{v="q\\"uo\\\\te\\nnl"} +Inf\ne_total{v="2"} NaN\ne_total{ v = "3" , } -Inf\n',
+    );
     expect(family!.name).toBe('e_total');
     expect(family!.help).toBe('esc \\ and \n new');
     expect(family!.type).toBe('counter');
@@ -36,14 +38,47 @@ describe('parseTextExposition', () => {
     );
     expect(families).toEqual([
       {
-        name: 'h', help: undefined, type: 'histogram',
+        name: 'h',
+        help: undefined,
+        type: 'histogram',
         metrics: [
-          { labels: { a: '1' }, buckets: [{ upperBound: 1, cumulativeCount: 1 }, { upperBound: Infinity, cumulativeCount: 2 }], sum: 3, count: 2 },
+          {
+            labels: { a: '1' },
+            buckets: [
+              { upperBound: 1, cumulativeCount: 1 },
+              { upperBound: Infinity, cumulativeCount: 2 },
+            ],
+            sum: 3,
+            count: 2,
+          },
           // No +Inf bucket pushed: it holds every observation (the count), as expfmt writes it.
-          { labels: { a: '2' }, buckets: [{ upperBound: 1, cumulativeCount: 5 }, { upperBound: Infinity, cumulativeCount: 0 }], sum: 0, count: 0 },
+          {
+            labels: { a: '2' },
+            buckets: [
+              { upperBound: 1, cumulativeCount: 5 },
+              { upperBound: Infinity, cumulativeCount: 0 },
+            ],
+            sum: 0,
+            count: 0,
+          },
         ],
       },
-      { name: 's', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [{ quantile: 0.5, value: 1 }, { quantile: 0.9, value: 2 }], sum: 5, count: 4 }] },
+      {
+        name: 's',
+        help: undefined,
+        type: 'summary',
+        metrics: [
+          {
+            labels: {},
+            quantiles: [
+              { quantile: 0.5, value: 1 },
+              { quantile: 0.9, value: 2 },
+            ],
+            sum: 5,
+            count: 4,
+          },
+        ],
+      },
     ]);
   });
 
@@ -57,7 +92,12 @@ describe('parseTextExposition', () => {
 
   it('accepts comments, blank lines, leading blanks, TYPE case-insensitively (also as #TYPE, like expfmt) and HELP after samples', () => {
     const families = parse('# just a comment\n\n  \t a 1\n# TYPE b Counter\nb 2\nc 1\n# HELP c late\n# HELP\n#TYPE d gauge\nd 1\n');
-    expect(families.map((f) => [f.name, f.type, f.help])).toEqual([['a', 'untyped', undefined], ['b', 'counter', undefined], ['c', 'untyped', 'late'], ['d', 'gauge', undefined]]);
+    expect(families.map((f) => [f.name, f.type, f.help])).toEqual([
+      ['a', 'untyped', undefined],
+      ['b', 'counter', undefined],
+      ['c', 'untyped', 'late'],
+      ['d', 'gauge', undefined],
+    ]);
   });
 
   it('drops families that have a TYPE but no samples', () => {
@@ -94,7 +134,7 @@ describe('parseTextExposition', () => {
     ['b{l="a\\', 1, 'unexpected end of input stream'],
     ['b{l', 1, 'unexpected end of input stream'],
     ['b{l "a"} 1\n', 1, "expected '=' after label name"],
-    ['b{l=a} 1\n', 1, 'expected \'"\' at start of label value'],
+    ['b{l=a} 1\n', 1, "expected '\"' at start of label value"],
     ['b{l="a" x="b"} 1\n', 1, 'unexpected end of label value'],
     ['{l="a"} 1\n', 1, 'invalid metric name'],
     ['# HELP 1a x\n', 1, 'invalid metric name in comment'],
@@ -113,7 +153,9 @@ describe('parseTextExposition', () => {
   });
 
   it('refuses invalid UTF-8', () => {
-    expect(() => decodeTextBody(Uint8Array.from([0x61, 0x7b, 0x62, 0x3d, 0x22, 0xff, 0x22, 0x7d, 0x20, 0x31, 0x0a]))).toThrow(ExpositionParseError);
+    expect(() => decodeTextBody(Uint8Array.from([0x61, 0x7b, 0x62, 0x3d, 0x22, 0xff, 0x22, 0x7d, 0x20, 0x31, 0x0a]))).toThrow(
+      ExpositionParseError,
+    );
   });
 
   it('parses what the renderer writes back into the same families (render → parse round trip)', () => {
@@ -139,7 +181,37 @@ describe('parseTextExposition', () => {
   });
 
   it('never throws anything but ExpositionParseError, on near-valid text', () => {
-    const token = fc.constantFrom('# ', 'HELP ', 'TYPE ', 'histogram', 'summary', 'counter', 'x', 'x_bucket', 'x_sum', 'x_count', '{', '}', '=', '"', '\\', ',', ' ', '\t', '\n', 'le', 'quantile', '1', '+Inf', 'NaN', '-', '.', 'e', '\r', '"0.5"');
+    const token = fc.constantFrom(
+      '# ',
+      'HELP ',
+      'TYPE ',
+      'histogram',
+      'summary',
+      'counter',
+      'x',
+      'x_bucket',
+      'x_sum',
+      'x_count',
+      '{',
+      '}',
+      '=',
+      '"',
+      '\\',
+      ',',
+      ' ',
+      '\t',
+      '\n',
+      'le',
+      'quantile',
+      '1',
+      '+Inf',
+      'NaN',
+      '-',
+      '.',
+      'e',
+      '\r',
+      '"0.5"',
+    );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 60 }), (tokens) => {
         try {

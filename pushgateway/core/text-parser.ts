@@ -32,7 +32,13 @@ export interface ParsedExposition {
   timestampedSample?: { name: string; line: number };
 }
 
-const knownTypes: Record<string, MetricType> = { COUNTER: 'counter', GAUGE: 'gauge', HISTOGRAM: 'histogram', SUMMARY: 'summary', UNTYPED: 'untyped' };
+const knownTypes: Record<string, MetricType> = {
+  COUNTER: 'counter',
+  GAUGE: 'gauge',
+  HISTOGRAM: 'histogram',
+  SUMMARY: 'summary',
+  UNTYPED: 'untyped',
+};
 
 interface ComplexMetricBuilder {
   labels: Labels;
@@ -199,7 +205,8 @@ class TextParser {
       if (family.help !== undefined) this.fail(`second HELP line for metric name ${JSON.stringify(family.name)}`);
       family.help = this.readRestOfLine(true);
     } else {
-      if (family.type !== undefined) this.fail(`second TYPE line for metric name ${JSON.stringify(family.name)}, or TYPE reported after samples`);
+      if (family.type !== undefined)
+        this.fail(`second TYPE line for metric name ${JSON.stringify(family.name)}, or TYPE reported after samples`);
       const token = this.readRestOfLine(false);
       const type = knownTypes[token.toUpperCase()];
       if (!type) this.fail(`unknown metric type ${JSON.stringify(token)}`);
@@ -256,7 +263,14 @@ class TextParser {
     this.nextLine();
   }
 
-  private complexSample(family: FamilyBuilder, role: 'value' | 'sum' | 'count' | 'bucket', name: string, labels: Labels, bound: number | undefined, value: number): void {
+  private complexSample(
+    family: FamilyBuilder,
+    role: 'value' | 'sum' | 'count' | 'bucket',
+    name: string,
+    labels: Labels,
+    bound: number | undefined,
+    value: number,
+  ): void {
     const key = labelText(labels);
     let metric = family.complex.get(key);
     if (!metric) {
@@ -266,13 +280,16 @@ class TextParser {
     if (role === 'sum') metric.sum = value;
     else if (role === 'count') metric.count = value;
     else if (family.type === 'histogram') {
-      if (role !== 'bucket') this.fail(`sample ${JSON.stringify(name)} in histogram ${JSON.stringify(family.name)} is not a _bucket, _sum or _count`);
+      if (role !== 'bucket')
+        this.fail(`sample ${JSON.stringify(name)} in histogram ${JSON.stringify(family.name)} is not a _bucket, _sum or _count`);
       if (bound === undefined) this.fail(`histogram bucket ${JSON.stringify(name)} has no 'le' label`);
-      if (metric.buckets.some((b) => b.upperBound === bound || (Number.isNaN(b.upperBound) && Number.isNaN(bound)))) this.fail(`duplicate bucket le="${valueLabel(bound)}" for ${JSON.stringify(name)}`);
+      if (metric.buckets.some((b) => b.upperBound === bound || (Number.isNaN(b.upperBound) && Number.isNaN(bound))))
+        this.fail(`duplicate bucket le="${valueLabel(bound)}" for ${JSON.stringify(name)}`);
       metric.buckets.push({ upperBound: bound, cumulativeCount: value });
     } else {
       if (bound === undefined) this.fail(`summary sample ${JSON.stringify(name)} has no 'quantile' label`);
-      if (metric.quantiles.some((q) => q.quantile === bound)) this.fail(`duplicate quantile="${valueLabel(bound)}" for ${JSON.stringify(name)}`);
+      if (metric.quantiles.some((q) => q.quantile === bound))
+        this.fail(`duplicate quantile="${valueLabel(bound)}" for ${JSON.stringify(name)}`);
       metric.quantiles.push({ quantile: bound, value });
     }
   }
@@ -306,12 +323,15 @@ class TextParser {
       // `__` names are refused by validation; this one must not even reach a plain object's prototype slot.
       if (labelName === '__proto__') this.fail('label name "__proto__" is reserved');
       const isSpecial = labelName === specialLabel;
-      if (isSpecial ? boundSeen : Object.hasOwn(labels, labelName)) this.fail(`duplicate label names for metric ${JSON.stringify(metricName)}`);
+      if (isSpecial ? boundSeen : Object.hasOwn(labels, labelName))
+        this.fail(`duplicate label names for metric ${JSON.stringify(metricName)}`);
       this.skipBlanks();
-      if (this.current() !== EQUALS) this.fail(`expected '=' after label name, found ${JSON.stringify(String.fromCharCode(this.current()))}`);
+      if (this.current() !== EQUALS)
+        this.fail(`expected '=' after label name, found ${JSON.stringify(String.fromCharCode(this.current()))}`);
       this.pos++;
       this.skipBlanks();
-      if (this.current() !== QUOTE) this.fail(`expected '"' at start of label value, found ${JSON.stringify(String.fromCharCode(this.current()))}`);
+      if (this.current() !== QUOTE)
+        this.fail(`expected '"' at start of label value, found ${JSON.stringify(String.fromCharCode(this.current()))}`);
       this.pos++;
       const value = this.labelValue();
       if (isSpecial) {
@@ -378,7 +398,8 @@ class TextParser {
       }
       const buckets = m.buckets.sort((a, b) => a.upperBound - b.upperBound);
       // As expfmt does when it writes a histogram: an absent +Inf bucket holds every observation.
-      if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity) buckets.push({ upperBound: Infinity, cumulativeCount: m.count });
+      if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity)
+        buckets.push({ upperBound: Infinity, cumulativeCount: m.count });
       metrics.push({ labels: m.labels, buckets, sum: m.sum, count: m.count });
     }
     return { name: builder.name, help: builder.help, type, metrics };

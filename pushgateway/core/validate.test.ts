@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 import type { MetricFamily, MetricType } from './model.js';
 import { checkAgainstStore, lookupKeys, preparePush, seriesKey, type PushValidationView } from './validate.js';
 
-function mapView(families: Record<string, { type: MetricType; groups: number }>, groupTypes: Record<string, Record<string, MetricType>>, owners: Record<string, string>): PushValidationView {
+function mapView(
+  families: Record<string, { type: MetricType; groups: number }>,
+  groupTypes: Record<string, Record<string, MetricType>>,
+  owners: Record<string, string>,
+): PushValidationView {
   return {
     family: (name) => families[name],
     groupFamilyType: (key, name) => groupTypes[key]?.[name],
@@ -12,7 +16,12 @@ function mapView(families: Record<string, { type: MetricType; groups: number }>,
   };
 }
 
-const gauge = (name: string, labels: Record<string, string> = {}): MetricFamily => ({ name, help: undefined, type: 'gauge', metrics: [{ labels, value: 1 }] });
+const gauge = (name: string, labels: Record<string, string> = {}): MetricFamily => ({
+  name,
+  help: undefined,
+  type: 'gauge',
+  metrics: [{ labels, value: 1 }],
+});
 
 describe('preparePush', () => {
   it('applies grouping labels, adds instance="" and computes label texts', () => {
@@ -29,8 +38,29 @@ describe('preparePush', () => {
     [[gauge('1g')], 'invalid metric name'],
     [[gauge('g'), gauge('g')], 'pushed twice'],
     [[gauge('push_time_seconds')], 'reserved'],
-    [[{ name: 'h', help: undefined, type: 'histogram', metrics: [{ labels: { le: '1' }, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }], sum: 1, count: 1 }] } as MetricFamily], 'label named le'],
-    [[{ name: 'h', help: undefined, type: 'histogram', metrics: [{ labels: {}, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }], sum: 1, count: 1 }] } as MetricFamily, gauge('h_sum')], 'collides with histogram named "h"'],
+    [
+      [
+        {
+          name: 'h',
+          help: undefined,
+          type: 'histogram',
+          metrics: [{ labels: { le: '1' }, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }], sum: 1, count: 1 }],
+        } as MetricFamily,
+      ],
+      'label named le',
+    ],
+    [
+      [
+        {
+          name: 'h',
+          help: undefined,
+          type: 'histogram',
+          metrics: [{ labels: {}, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }], sum: 1, count: 1 }],
+        } as MetricFamily,
+        gauge('h_sum'),
+      ],
+      'collides with histogram named "h"',
+    ],
   ])('refuses %#', (families, message) => {
     const result = preparePush({ grouping: { job: 'j' }, families });
     expect(result.ok).toBe(false);
@@ -50,7 +80,9 @@ describe('checkAgainstStore through a prefetched view', () => {
   });
 
   it('refuses a type held by another group, and accepts it when only this group held it (PUT/POST) but not in aggregation', () => {
-    expect(checkAgainstStore(push, 'replace', mapView({ g: { type: 'counter', groups: 1 } }, {}, {}))).toContain('pushed as gauge but is a counter');
+    expect(checkAgainstStore(push, 'replace', mapView({ g: { type: 'counter', groups: 1 } }, {}, {}))).toContain(
+      'pushed as gauge but is a counter',
+    );
     const ownOnly = mapView({ g: { type: 'counter', groups: 1 } }, { [push.groupKey]: { g: 'counter' } }, {});
     expect(checkAgainstStore(push, 'replace', ownOnly)).toBeUndefined();
     expect(checkAgainstStore(push, 'merge-families', ownOnly)).toBeUndefined();

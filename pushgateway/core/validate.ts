@@ -109,13 +109,15 @@ function typeOf(prepared: PreparedFamily[], name: string): MetricType | undefine
 function suffixCollision(name: string, type: MetricType, typeAfterPush: (name: string) => MetricType | undefined): string | undefined {
   const own = type === 'histogram' ? histogramSuffixes : type === 'summary' ? summarySuffixes : [];
   for (const suffix of own) {
-    if (typeAfterPush(name + suffix) !== undefined) return `collected metric named ${JSON.stringify(name + suffix)} collides with ${type} named ${JSON.stringify(name)}`;
+    if (typeAfterPush(name + suffix) !== undefined)
+      return `collected metric named ${JSON.stringify(name + suffix)} collides with ${type} named ${JSON.stringify(name)}`;
   }
   for (const suffix of histogramSuffixes) {
     if (!name.endsWith(suffix)) continue;
     const base = name.slice(0, -suffix.length);
     const baseType = typeAfterPush(base);
-    if (baseType === 'histogram' || (baseType === 'summary' && suffix !== '_bucket')) return `collected metric named ${JSON.stringify(name)} collides with ${baseType} named ${JSON.stringify(base)}`;
+    if (baseType === 'histogram' || (baseType === 'summary' && suffix !== '_bucket'))
+      return `collected metric named ${JSON.stringify(name)} collides with ${baseType} named ${JSON.stringify(base)}`;
   }
   return undefined;
 }

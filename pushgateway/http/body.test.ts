@@ -28,7 +28,10 @@ describe('readBody', () => {
 
   it('refuses a declared Content-Length over the limit without reading', async () => {
     let pulled = 0;
-    const request = post(streamOf([new Uint8Array(10)], () => pulled++), { 'content-length': String(LIMIT + 1) });
+    const request = post(
+      streamOf([new Uint8Array(10)], () => pulled++),
+      { 'content-length': String(LIMIT + 1) },
+    );
     await expect(readBody(request, LIMIT)).rejects.toBeInstanceOf(BodyTooLargeError);
     expect(pulled).toBeLessThanOrEqual(1); // the stream's own prefetch, nothing read by readBody
   });
@@ -36,7 +39,12 @@ describe('readBody', () => {
   it('stops reading an undeclared stream as soon as it passes the limit', async () => {
     let pulled = 0;
     const chunk = new Uint8Array(400);
-    const request = post(streamOf(Array.from({ length: 1000 }, () => chunk), () => pulled++));
+    const request = post(
+      streamOf(
+        Array.from({ length: 1000 }, () => chunk),
+        () => pulled++,
+      ),
+    );
     await expect(readBody(request, LIMIT)).rejects.toThrow(/exceeds 1024 bytes/);
     expect(pulled).toBeLessThan(10);
   });

@@ -7,7 +7,10 @@ import type { MiddlewareHandler } from 'hono';
 import { decodeSnappyFramed, SnappyFrameError, SnappyTooLargeError } from './snappy-framed.js';
 
 export class BodyTooLargeError extends Error {
-  constructor(readonly limitBytes: number, what: string) {
+  constructor(
+    readonly limitBytes: number,
+    what: string,
+  ) {
     super(`the request body exceeds ${limitBytes} bytes${what}`);
     this.name = 'BodyTooLargeError';
   }

@@ -62,7 +62,10 @@ export class PushSummaries {
   private readonly duration: WindowedSummary;
   private readonly size: WindowedSummary;
 
-  constructor(private readonly clock: () => number, maxWindow = 2048) {
+  constructor(
+    private readonly clock: () => number,
+    maxWindow = 2048,
+  ) {
     this.duration = new WindowedSummary(maxWindow);
     this.size = new WindowedSummary(maxWindow);
   }
@@ -80,8 +83,16 @@ export class PushSummaries {
     const size = this.size.lines('pushgateway_http_push_size_bytes', now);
     if (duration === '') return '';
     return (
-      renderHeader({ name: 'pushgateway_http_push_duration_seconds', help: 'HTTP request duration for pushes to the Pushgateway.', type: 'summary' }, format) + duration +
-      renderHeader({ name: 'pushgateway_http_push_size_bytes', help: 'HTTP request size for pushes to the Pushgateway.', type: 'summary' }, format) + size
+      renderHeader(
+        { name: 'pushgateway_http_push_duration_seconds', help: 'HTTP request duration for pushes to the Pushgateway.', type: 'summary' },
+        format,
+      ) +
+      duration +
+      renderHeader(
+        { name: 'pushgateway_http_push_size_bytes', help: 'HTTP request size for pushes to the Pushgateway.', type: 'summary' },
+        format,
+      ) +
+      size
     );
   }
 

@@ -30,10 +30,18 @@ export function isDelimitedProtobuf(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const [mediaType = '', ...params] = contentType.split(';').map((part) => part.trim());
   if (mediaType.toLowerCase() !== 'application/vnd.google.protobuf') return false;
-  const values = new Map(params.map((param) => {
-    const eq = param.indexOf('=');
-    return [param.slice(0, eq).trim().toLowerCase(), param.slice(eq + 1).trim().replace(/^"|"$/g, '')] as const;
-  }));
+  const values = new Map(
+    params.map((param) => {
+      const eq = param.indexOf('=');
+      return [
+        param.slice(0, eq).trim().toLowerCase(),
+        param
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"|"$/g, ''),
+      ] as const;
+    }),
+  );
   return values.get('proto') === 'io.prometheus.client.MetricFamily' && values.get('encoding') === 'delimited';
 }
 
@@ -49,7 +57,12 @@ function groupingPath(c: Context, prefix: string, routePrefix: string): string {
 
 type Env = { Variables: BodyVariables };
 
-export function registerPushRoutes(app: Hono<Env>, prefix: string, mode: { put: PushMode; post: PushMode }, options: PushRouteOptions): void {
+export function registerPushRoutes(
+  app: Hono<Env>,
+  prefix: string,
+  mode: { put: PushMode; post: PushMode },
+  options: PushRouteOptions,
+): void {
   const { store, log, clock, onStoreError, routePrefix = '' } = options;
   const storeFailure = (error: unknown) => {
     onStoreError(error);

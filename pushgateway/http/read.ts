@@ -34,33 +34,78 @@ export interface ReadRouteOptions {
 }
 
 function seriesLimitMetric(format: ExpositionFormat, limit: number): string {
-  return renderHeader({ name: 'gateway_series_limit', help: 'Series the gateway accepts before refusing pushes with 429 (GATEWAY_MAX_SERIES; 0 = no limit).', type: 'gauge' }, format) + `gateway_series_limit ${formatGoFloat(limit)}\n`;
+  return (
+    renderHeader(
+      {
+        name: 'gateway_series_limit',
+        help: 'Series the gateway accepts before refusing pushes with 429 (GATEWAY_MAX_SERIES; 0 = no limit).',
+        type: 'gauge',
+      },
+      format,
+    ) + `gateway_series_limit ${formatGoFloat(limit)}\n`
+  );
 }
 
-function selfMetrics(format: ExpositionFormat, stats: { groups: number; series: number; deduplicatedPushes: number }, requests: RequestCounter, storeErrors: number): string {
-  const family = (name: string, type: 'counter' | 'gauge', help: string, lines: string) => renderHeader({ name, help, type }, format) + lines;
+function selfMetrics(
+  format: ExpositionFormat,
+  stats: { groups: number; series: number; deduplicatedPushes: number },
+  requests: RequestCounter,
+  storeErrors: number,
+): string {
+  const family = (name: string, type: 'counter' | 'gauge', help: string, lines: string) =>
+    renderHeader({ name, help, type }, format) + lines;
   return (
     family('gateway_groups', 'gauge', 'Groups held by the gateway.', `gateway_groups ${formatGoFloat(stats.groups)}\n`) +
-    family('gateway_pushes_deduplicated_total', 'counter', 'Pushes not applied again because their Idempotency-Key was already applied.', `gateway_pushes_deduplicated_total ${formatGoFloat(stats.deduplicatedPushes)}\n`) +
+    family(
+      'gateway_pushes_deduplicated_total',
+      'counter',
+      'Pushes not applied again because their Idempotency-Key was already applied.',
+      `gateway_pushes_deduplicated_total ${formatGoFloat(stats.deduplicatedPushes)}\n`,
+    ) +
     family('gateway_series', 'gauge', 'Series (label sets) held by the gateway.', `gateway_series ${formatGoFloat(stats.series)}\n`) +
-    family('gateway_store_errors_total', 'counter', 'Requests that failed because the store was unavailable.', `gateway_store_errors_total ${formatGoFloat(storeErrors)}\n`) +
-    family('pushgateway_http_requests_total', 'counter', 'Total HTTP requests processed by the Pushgateway, excluding scrapes.', requests.lines())
+    family(
+      'gateway_store_errors_total',
+      'counter',
+      'Requests that failed because the store was unavailable.',
+      `gateway_store_errors_total ${formatGoFloat(storeErrors)}\n`,
+    ) +
+    family(
+      'pushgateway_http_requests_total',
+      'counter',
+      'Total HTTP requests processed by the Pushgateway, excluding scrapes.',
+      requests.lines(),
+    )
   );
 }
 
 /** The official /api/v1/metrics shape: values as strings, types upper-case, per group. */
 function apiMetric(metric: Metric): Record<string, unknown> {
   if (isHistogram(metric)) {
-    return { labels: metric.labels, buckets: Object.fromEntries(metric.buckets.map((b) => [formatGoFloat(b.upperBound), formatGoFloat(b.cumulativeCount)])), count: formatGoFloat(metric.count), sum: formatGoFloat(metric.sum) };
+    return {
+      labels: metric.labels,
+      buckets: Object.fromEntries(metric.buckets.map((b) => [formatGoFloat(b.upperBound), formatGoFloat(b.cumulativeCount)])),
+      count: formatGoFloat(metric.count),
+      sum: formatGoFloat(metric.sum),
+    };
   }
   if (isSummary(metric)) {
-    return { labels: metric.labels, quantiles: Object.fromEntries(metric.quantiles.map((q) => [formatGoFloat(q.quantile), formatGoFloat(q.value)])), count: formatGoFloat(metric.count), sum: formatGoFloat(metric.sum) };
+    return {
+      labels: metric.labels,
+      quantiles: Object.fromEntries(metric.quantiles.map((q) => [formatGoFloat(q.quantile), formatGoFloat(q.value)])),
+      count: formatGoFloat(metric.count),
+      sum: formatGoFloat(metric.sum),
+    };
   }
   return { labels: metric.labels, value: formatGoFloat(metric.value) };
 }
 
 function apiFamily(family: Pick<MetricFamily, 'type' | 'help' | 'metrics'>, timeStamp: string): Record<string, unknown> {
-  return { time_stamp: timeStamp, type: family.type.toUpperCase(), ...(family.help === undefined ? {} : { help: family.help }), metrics: family.metrics.map(apiMetric) };
+  return {
+    time_stamp: timeStamp,
+    type: family.type.toUpperCase(),
+    ...(family.help === undefined ? {} : { help: family.help }),
+    metrics: family.metrics.map(apiMetric),
+  };
 }
 
 export function apiGroup(group: Group): Record<string, unknown> {
@@ -71,7 +116,10 @@ export function apiGroup(group: Group): Record<string, unknown> {
   const labels = instance === '' ? urlLabels : group.labels;
   const entry: Record<string, unknown> = { labels, last_push_successful: group.lastFailureMs <= group.lastPushMs };
   for (const family of group.families.values()) entry[family.name] = apiFamily(family, timeStamp);
-  for (const [timeFamily, ms] of [[pushTimeFamily, group.lastPushMs], [pushFailureTimeFamily, group.lastFailureMs]] as const) {
+  for (const [timeFamily, ms] of [
+    [pushTimeFamily, group.lastPushMs],
+    [pushFailureTimeFamily, group.lastFailureMs],
+  ] as const) {
     entry[timeFamily.name] = apiFamily({ ...timeFamily, metrics: [{ labels: group.labels, value: ms / 1000 }] }, timeStamp);
   }
   return entry;
@@ -96,7 +144,12 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
   /** The gateway's own metrics (after the pushed ones) as exposition text. */
   const ownMetrics = (format: ExpositionFormat, stats: { groups: number; series: number; deduplicatedPushes: number }) => {
     const limit = options.seriesLimit === undefined ? '' : seriesLimitMetric(format, options.seriesLimit);
-    return selfMetrics(format, stats, requests, options.storeErrors()) + (options.pushSummaries?.render(format) ?? '') + limit + (options.extraMetrics?.(format) ?? '');
+    return (
+      selfMetrics(format, stats, requests, options.storeErrors()) +
+      (options.pushSummaries?.render(format) ?? '') +
+      limit +
+      (options.extraMetrics?.(format) ?? '')
+    );
   };
 
   app.get('/metrics', async (c) => {
@@ -140,7 +193,11 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
   app.get('/api/v1/status', (c) =>
     c.json({
       status: 'success',
-      data: { flags: options.flags, start_time: new Date(options.startedAtMs).toISOString(), build_information: buildInformation(options.version) },
+      data: {
+        flags: options.flags,
+        start_time: new Date(options.startedAtMs).toISOString(),
+        build_information: buildInformation(options.version),
+      },
     }),
   );
 

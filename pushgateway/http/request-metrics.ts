@@ -15,7 +15,8 @@ export class RequestCounter {
   /** Sample lines, sorted (the family header is written by the caller). */
   lines(): string {
     let out = '';
-    for (const key of [...this.counts.keys()].sort()) out += `pushgateway_http_requests_total{${key}} ${formatGoFloat(this.counts.get(key)!)}\n`;
+    for (const key of [...this.counts.keys()].sort())
+      out += `pushgateway_http_requests_total{${key}} ${formatGoFloat(this.counts.get(key)!)}\n`;
     return out;
   }
 }

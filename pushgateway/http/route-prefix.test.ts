@@ -21,12 +21,18 @@ describe('computeRoutePrefix', () => {
 });
 
 describe('routes under a prefix', () => {
-  const app = () => createGatewayApp({ store: new MemoryStore(), config: loadGatewayConfig({ GATEWAY_ROUTE_PREFIX: '/pgw', GATEWAY_ENABLE_ADMIN_API: 'true' }) });
+  const app = () =>
+    createGatewayApp({
+      store: new MemoryStore(),
+      config: loadGatewayConfig({ GATEWAY_ROUTE_PREFIX: '/pgw', GATEWAY_ENABLE_ADMIN_API: 'true' }),
+    });
 
   it('serves pushes (plain and aggregated), deletes, scrapes, the API and health below the prefix only', async () => {
     const gateway = app();
     expect((await gateway.request('/pgw/metrics/job/j/path@base64/L3Zhcg', { method: 'PUT', body: 'm 1\n' })).status).toBe(200);
-    expect((await gateway.request('/pgw/aggregate/metrics/job/agg', { method: 'POST', body: '# TYPE n_total counter\nn_total 2\n' })).status).toBe(200);
+    expect(
+      (await gateway.request('/pgw/aggregate/metrics/job/agg', { method: 'POST', body: '# TYPE n_total counter\nn_total 2\n' })).status,
+    ).toBe(200);
     const scrape = await (await gateway.request('/pgw/metrics')).text();
     expect(scrape).toContain('m{instance="",job="j",path="/var"} 1\n');
     expect(scrape).toContain('n_total{instance="",job="agg"} 2\n');
@@ -36,7 +42,8 @@ describe('routes under a prefix', () => {
     expect(status.data.flags['web.route-prefix']).toBe('/pgw');
     expect((await gateway.request('/pgw/metrics/job/j/path@base64/L3Zhcg', { method: 'DELETE' })).status).toBe(202);
     expect(await (await gateway.request('/pgw/metrics')).text()).not.toContain('job="j"');
-    for (const path of ['/metrics', '/-/healthy', '/api/v1/status', '/pgwx/metrics']) expect((await gateway.request(path)).status).toBe(404);
+    for (const path of ['/metrics', '/-/healthy', '/api/v1/status', '/pgwx/metrics'])
+      expect((await gateway.request(path)).status).toBe(404);
     expect((await gateway.request('/metrics/job/x', { method: 'PUT', body: 'm 1\n' })).status).toBe(404);
   });
 });

@@ -46,16 +46,28 @@ describe('Content-Encoding: snappy on a push', () => {
 
   it('is decoded before parsing (main.go decodeRequest: snappy.NewReader, the framed format)', async () => {
     const gateway = app();
-    const response = await gateway.request('/metrics/job/snap', { method: 'PUT', body: snappyFramed('# TYPE snapped gauge\nsnapped 42\n'), headers: { 'content-encoding': 'snappy' } });
+    const response = await gateway.request('/metrics/job/snap', {
+      method: 'PUT',
+      body: snappyFramed('# TYPE snapped gauge\nsnapped 42\n'),
+      headers: { 'content-encoding': 'snappy' },
+    });
     expect(response.status).toBe(200);
     expect(await (await gateway.request('/metrics')).text()).toContain('snapped{instance="",job="snap"} 42\n');
   });
 
   it('answers 413 when the decompressed body passes the limit and 400 for a corrupt stream; nothing is stored', async () => {
     const gateway = app();
-    const big = await gateway.request('/metrics/job/snap', { method: 'PUT', body: snappyFramed(`big 1\n${'# c\n'.repeat(2000)}`), headers: { 'content-encoding': 'snappy' } });
+    const big = await gateway.request('/metrics/job/snap', {
+      method: 'PUT',
+      body: snappyFramed(`big 1\n${'# c\n'.repeat(2000)}`),
+      headers: { 'content-encoding': 'snappy' },
+    });
     expect(big.status).toBe(413);
-    const corrupt = await gateway.request('/metrics/job/snap', { method: 'PUT', body: new Uint8Array([0xff, 6, 0, 0, 1, 2, 3, 4, 5, 6]), headers: { 'content-encoding': 'snappy' } });
+    const corrupt = await gateway.request('/metrics/job/snap', {
+      method: 'PUT',
+      body: new Uint8Array([0xff, 6, 0, 0, 1, 2, 3, 4, 5, 6]),
+      headers: { 'content-encoding': 'snappy' },
+    });
     expect(corrupt.status).toBe(400);
     expect(((await corrupt.json()) as { error: { code: string } }).error.code).toBe('bad_encoding');
     expect(await (await gateway.request('/metrics')).text()).not.toContain('job="snap"');

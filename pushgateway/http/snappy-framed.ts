@@ -61,7 +61,8 @@ export function decodeSnappyFramed(input: Uint8Array, limitBytes: number): Uint8
     const chunk = input.subarray(pos, pos + length);
     pos += length;
     if (type === 0xff) {
-      if (length !== streamIdentifier.length || streamIdentifier.some((byte, i) => chunk[i] !== byte)) throw new SnappyFrameError('bad stream identifier');
+      if (length !== streamIdentifier.length || streamIdentifier.some((byte, i) => chunk[i] !== byte))
+        throw new SnappyFrameError('bad stream identifier');
       sawIdentifier = true;
       continue;
     }

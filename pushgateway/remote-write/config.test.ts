@@ -26,7 +26,12 @@ describe('GATEWAY_REMOTE_WRITE_* settings', () => {
   });
 
   it('reads basic auth and the queue bound', () => {
-    const config = loadGatewayConfig({ GATEWAY_REMOTE_WRITE_URL: 'http://rx/w', GATEWAY_REMOTE_WRITE_USERNAME: 'u', GATEWAY_REMOTE_WRITE_PASSWORD: 'p', GATEWAY_REMOTE_WRITE_MAX_QUEUE_BYTES: '1048576' }).remoteWrite;
+    const config = loadGatewayConfig({
+      GATEWAY_REMOTE_WRITE_URL: 'http://rx/w',
+      GATEWAY_REMOTE_WRITE_USERNAME: 'u',
+      GATEWAY_REMOTE_WRITE_PASSWORD: 'p',
+      GATEWAY_REMOTE_WRITE_MAX_QUEUE_BYTES: '1048576',
+    }).remoteWrite;
     expect(config).toMatchObject({ auth: { kind: 'basic', username: 'u', password: 'p' }, maxQueueBytes: 1_048_576, intervalSeconds: 15 });
   });
 
@@ -61,6 +66,8 @@ describe('GATEWAY_REMOTE_WRITE_* settings', () => {
   });
 
   it('refuses credentials or headers without a receiver', () => {
-    expect(() => loadGatewayConfig({ GATEWAY_REMOTE_WRITE_BEARER_TOKEN: 't' })).toThrow('GATEWAY_REMOTE_WRITE_BEARER_TOKEN is set but GATEWAY_REMOTE_WRITE_URL is not');
+    expect(() => loadGatewayConfig({ GATEWAY_REMOTE_WRITE_BEARER_TOKEN: 't' })).toThrow(
+      'GATEWAY_REMOTE_WRITE_BEARER_TOKEN is set but GATEWAY_REMOTE_WRITE_URL is not',
+    );
   });
 });

@@ -27,7 +27,15 @@ export const defaultRemoteWriteSettings = {
 };
 
 // Header names a user may not override: the protocol's own, and what fetch computes.
-const RESERVED_HEADERS = new Set(['content-encoding', 'content-type', 'content-length', 'x-prometheus-remote-write-version', 'user-agent', 'authorization', 'host']);
+const RESERVED_HEADERS = new Set([
+  'content-encoding',
+  'content-type',
+  'content-length',
+  'x-prometheus-remote-write-version',
+  'user-agent',
+  'authorization',
+  'host',
+]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function readHeaders(reader: EnvReader): Record<string, string> {
@@ -42,7 +50,9 @@ function readHeaders(reader: EnvReader): Record<string, string> {
     if (!HEADER_NAME.test(name) || value === '' || /[\r\n]/.test(value)) {
       reader.problem(`GATEWAY_REMOTE_WRITE_HEADERS entry ${index + 1} must be "Name: value" (pairs separated by ";")`);
     } else if (RESERVED_HEADERS.has(name.toLowerCase())) {
-      reader.problem(`GATEWAY_REMOTE_WRITE_HEADERS may not set ${name} (use GATEWAY_REMOTE_WRITE_BEARER_TOKEN or _USERNAME/_PASSWORD for authorization)`);
+      reader.problem(
+        `GATEWAY_REMOTE_WRITE_HEADERS may not set ${name} (use GATEWAY_REMOTE_WRITE_BEARER_TOKEN or _USERNAME/_PASSWORD for authorization)`,
+      );
     } else {
       headers[name] = value;
     }
@@ -63,7 +73,8 @@ function readUrls(reader: EnvReader): string[] {
       parsed = undefined;
     }
     // The value is not echoed: receiver URLs often carry credentials.
-    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) reader.problem(`GATEWAY_REMOTE_WRITE_URL entry ${index + 1} must be an http or https URL`);
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+      reader.problem(`GATEWAY_REMOTE_WRITE_URL entry ${index + 1} must be an http or https URL`);
     else urls.push(candidate);
   }
   return urls;
@@ -78,9 +89,14 @@ export function readRemoteWriteConfig(reader: EnvReader): RemoteWriteConfig | un
   const password = reader.string('GATEWAY_REMOTE_WRITE_PASSWORD');
   let auth: RemoteWriteAuth | undefined;
   if ((username === undefined) !== (password === undefined)) {
-    reader.problem(username === undefined ? 'GATEWAY_REMOTE_WRITE_PASSWORD must be set together with GATEWAY_REMOTE_WRITE_USERNAME' : 'GATEWAY_REMOTE_WRITE_USERNAME must be set together with GATEWAY_REMOTE_WRITE_PASSWORD');
+    reader.problem(
+      username === undefined
+        ? 'GATEWAY_REMOTE_WRITE_PASSWORD must be set together with GATEWAY_REMOTE_WRITE_USERNAME'
+        : 'GATEWAY_REMOTE_WRITE_USERNAME must be set together with GATEWAY_REMOTE_WRITE_PASSWORD',
+    );
   }
-  if (token !== undefined && username !== undefined) reader.problem('GATEWAY_REMOTE_WRITE_BEARER_TOKEN and GATEWAY_REMOTE_WRITE_USERNAME/_PASSWORD are exclusive; set one');
+  if (token !== undefined && username !== undefined)
+    reader.problem('GATEWAY_REMOTE_WRITE_BEARER_TOKEN and GATEWAY_REMOTE_WRITE_USERNAME/_PASSWORD are exclusive; set one');
   else if (token !== undefined) auth = { kind: 'bearer', token };
   else if (username !== undefined && password !== undefined) auth = { kind: 'basic', username, password };
   const config: RemoteWriteConfig = {
@@ -93,8 +109,11 @@ export function readRemoteWriteConfig(reader: EnvReader): RemoteWriteConfig | un
     shards: reader.integer('GATEWAY_REMOTE_WRITE_SHARDS', d.shards, 1, 256),
   };
   if (urls.length === 0) {
-    const stray = ['GATEWAY_REMOTE_WRITE_BEARER_TOKEN', 'GATEWAY_REMOTE_WRITE_USERNAME', 'GATEWAY_REMOTE_WRITE_HEADERS'].filter((name) => reader.string(name) !== undefined);
-    if (stray.length > 0 && reader.string('GATEWAY_REMOTE_WRITE_URL') === undefined) reader.problem(`${stray.join(', ')} ${stray.length === 1 ? 'is' : 'are'} set but GATEWAY_REMOTE_WRITE_URL is not`);
+    const stray = ['GATEWAY_REMOTE_WRITE_BEARER_TOKEN', 'GATEWAY_REMOTE_WRITE_USERNAME', 'GATEWAY_REMOTE_WRITE_HEADERS'].filter(
+      (name) => reader.string(name) !== undefined,
+    );
+    if (stray.length > 0 && reader.string('GATEWAY_REMOTE_WRITE_URL') === undefined)
+      reader.problem(`${stray.join(', ')} ${stray.length === 1 ? 'is' : 'are'} set but GATEWAY_REMOTE_WRITE_URL is not`);
     return undefined;
   }
   return config;

@@ -61,7 +61,14 @@ function destination(url: string, overrides: Partial<ConstructorParameters<typeo
 
 function snapshot(timestampMs: number, batches: number, perBatch = 3): Snapshot {
   const list = Array.from({ length: batches }, (_, b) => {
-    const samples = Array.from({ length: perBatch }, (_, i) => ({ labels: [['__name__', 'm'], ['i', `${b}-${i}`]] as const, value: timestampMs, timestampMs }));
+    const samples = Array.from({ length: perBatch }, (_, i) => ({
+      labels: [
+        ['__name__', 'm'],
+        ['i', `${b}-${i}`],
+      ] as const,
+      value: timestampMs,
+      timestampMs,
+    }));
     return { body: encodeRequestBody(samples), samples: perBatch };
   });
   return { timestampMs, batches: list, bytes: list.reduce((sum, b) => sum + b.body.byteLength, 0), samples: batches * perBatch };
@@ -82,8 +89,21 @@ describe('sending to one receiver', () => {
       authorization: 'Bearer s3cret',
       'x-scope-orgid': 'tenant-1',
     });
-    expect(rx.received.flatMap((r) => decodeRequestBody(r.body)).map((s) => s.labels[1]![1]).sort()).toEqual(['0-0', '0-1', '0-2', '1-0', '1-1', '1-2', '2-0', '2-1', '2-2']);
-    expect(dest.counters).toMatchObject({ samplesSent: 9, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, queueBytes: 0, samplesPending: 0, highestSentTimestampSeconds: 1 });
+    expect(
+      rx.received
+        .flatMap((r) => decodeRequestBody(r.body))
+        .map((s) => s.labels[1]![1])
+        .sort(),
+    ).toEqual(['0-0', '0-1', '0-2', '1-0', '1-1', '1-2', '2-0', '2-1', '2-2']);
+    expect(dest.counters).toMatchObject({
+      samplesSent: 9,
+      samplesFailed: 0,
+      samplesRetried: 0,
+      samplesDropped: 0,
+      queueBytes: 0,
+      samplesPending: 0,
+      highestSentTimestampSeconds: 1,
+    });
     expect(dest.counters.bytesSent).toBe(rx.received.reduce((sum, r) => sum + r.body.byteLength, 0));
   });
 
@@ -143,7 +163,13 @@ describe('sending to one receiver', () => {
     await dest.flush(Date.now() + 5_000);
     const accepted = rx.received.slice(whileDown).map((r) => decodeRequestBody(r.body)[0]!.samples[0]!.timestampMs);
     expect(accepted.sort()).toEqual([20_000, 20_000, 30_000, 30_000]);
-    expect(dest.counters).toMatchObject({ samplesSent: 12, samplesDropped: 6, queueBytes: 0, samplesPending: 0, highestSentTimestampSeconds: 30 });
+    expect(dest.counters).toMatchObject({
+      samplesSent: 12,
+      samplesDropped: 6,
+      queueBytes: 0,
+      samplesPending: 0,
+      highestSentTimestampSeconds: 30,
+    });
   });
 
   it('sends snapshots in order: a newer one only after the older one is delivered', async () => {

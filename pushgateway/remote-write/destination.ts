@@ -47,7 +47,10 @@ export function displayUrl(url: string): string {
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }
 
-type Attempt = { kind: 'sent' } | { kind: 'refused'; status: number; reason: string } | { kind: 'retry'; reason: string; retryAfterMs: number | undefined };
+type Attempt =
+  | { kind: 'sent' }
+  | { kind: 'refused'; status: number; reason: string }
+  | { kind: 'retry'; reason: string; retryAfterMs: number | undefined };
 
 /** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
@@ -85,7 +88,10 @@ export class Destination {
     this.counters.samplesPending += snapshot.samples;
     while (this.counters.queueBytes > this.options.maxQueueBytes && this.queue.length > 0) {
       const oldest = this.queue.shift()!;
-      this.abandon(oldest, oldest === queued ? 'the snapshot alone is larger than the queue bound' : 'the queue is full; a newer snapshot supersedes it');
+      this.abandon(
+        oldest,
+        oldest === queued ? 'the snapshot alone is larger than the queue bound' : 'the queue is full; a newer snapshot supersedes it',
+      );
     }
     this.draining ??= this.drain().finally(() => {
       this.draining = undefined;
@@ -114,12 +120,14 @@ export class Destination {
     for (const snapshot of this.queue.splice(0)) this.abandon(snapshot, reason);
   }
 
-
   private abandon(snapshot: QueuedSnapshot, reason: string): void {
     snapshot.abandoned = true;
     this.counters.samplesDropped += snapshot.remainingSamples;
     this.release(snapshot, snapshot.remainingSamples, snapshot.remainingBytes);
-    this.options.log.warn({ url: this.url, samples: snapshot.remainingSamples, snapshotTimeMs: snapshot.timestampMs, reason }, 'remote write: snapshot dropped');
+    this.options.log.warn(
+      { url: this.url, samples: snapshot.remainingSamples, snapshotTimeMs: snapshot.timestampMs, reason },
+      'remote write: snapshot dropped',
+    );
     for (const wake of this.wakeSleepers) wake();
   }
 
@@ -166,12 +174,18 @@ export class Destination {
       if (attempt.kind === 'refused') {
         this.counters.samplesFailed += batch.samples;
         this.release(snapshot, batch.samples, batch.body.byteLength);
-        this.options.log.error({ url: this.url, status: attempt.status, samples: batch.samples, reason: attempt.reason }, 'remote write: the receiver refused a batch; not retried');
+        this.options.log.error(
+          { url: this.url, status: attempt.status, samples: batch.samples, reason: attempt.reason },
+          'remote write: the receiver refused a batch; not retried',
+        );
         return;
       }
       this.counters.samplesRetried += batch.samples;
       const waitMs = attempt.retryAfterMs === undefined ? backoffMs : Math.min(attempt.retryAfterMs, this.options.maxRetryAfterMs);
-      this.options.log.warn({ url: this.url, samples: batch.samples, reason: attempt.reason, retryInMs: waitMs }, 'remote write: batch will be retried');
+      this.options.log.warn(
+        { url: this.url, samples: batch.samples, reason: attempt.reason, retryInMs: waitMs },
+        'remote write: batch will be retried',
+      );
       await this.sleep(waitMs);
       if (snapshot.abandoned) return;
       backoffMs = Math.min(backoffMs * 2, this.options.maxBackoffMs);
@@ -197,7 +211,11 @@ export class Destination {
     // The receiver's message says which sample it refused and why (out of order, too old, bad labels).
     const reason = (await response.text().catch(() => '')).slice(0, 512);
     if (response.status >= 500 || response.status === 429) {
-      return { kind: 'retry', reason: `HTTP ${response.status}: ${reason}`, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()) };
+      return {
+        kind: 'retry',
+        reason: `HTTP ${response.status}: ${reason}`,
+        retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()),
+      };
     }
     return { kind: 'refused', status: response.status, reason };
   }

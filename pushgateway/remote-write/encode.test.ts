@@ -9,25 +9,62 @@ import { samplesOfGroups } from './series.js';
 describe('WriteRequest encoding', () => {
   it('writes TimeSeries(labels, samples) that an independent reader decodes to the same values', () => {
     const samples = [
-      { labels: [['__name__', 'up'], ['job', 'a']] as const, value: 1.5, timestampMs: 1_700_000_000_123 },
-      { labels: [['__name__', 'x_total'], ['le', '+Inf'], ['z', 'ü']] as const, value: Number.NaN, timestampMs: 0 },
+      {
+        labels: [
+          ['__name__', 'up'],
+          ['job', 'a'],
+        ] as const,
+        value: 1.5,
+        timestampMs: 1_700_000_000_123,
+      },
+      {
+        labels: [
+          ['__name__', 'x_total'],
+          ['le', '+Inf'],
+          ['z', 'ü'],
+        ] as const,
+        value: Number.NaN,
+        timestampMs: 0,
+      },
     ];
     expect(decodeWriteRequest(encodeWriteRequest(samples))).toEqual([
-      { labels: [['__name__', 'up'], ['job', 'a']], samples: [{ value: 1.5, timestampMs: 1_700_000_000_123 }] },
-      { labels: [['__name__', 'x_total'], ['le', '+Inf'], ['z', 'ü']], samples: [{ value: Number.NaN, timestampMs: 0 }] },
+      {
+        labels: [
+          ['__name__', 'up'],
+          ['job', 'a'],
+        ],
+        samples: [{ value: 1.5, timestampMs: 1_700_000_000_123 }],
+      },
+      {
+        labels: [
+          ['__name__', 'x_total'],
+          ['le', '+Inf'],
+          ['z', 'ü'],
+        ],
+        samples: [{ value: Number.NaN, timestampMs: 0 }],
+      },
     ]);
   });
 
   it('matches the protobuf wire format byte for byte for one label and one sample', () => {
     const bytes = encodeWriteRequest([{ labels: [['a', 'b']], value: 1, timestampMs: 2 }]);
     // 0a len (0a 06 (0a 01 'a' 12 01 'b')) (12 0b (09 <double 1> 10 02))
-    expect([...bytes]).toEqual([0x0a, 0x15, 0x0a, 0x06, 0x0a, 0x01, 0x61, 0x12, 0x01, 0x62, 0x12, 0x0b, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x02]);
+    expect([...bytes]).toEqual([
+      0x0a, 0x15, 0x0a, 0x06, 0x0a, 0x01, 0x61, 0x12, 0x01, 0x62, 0x12, 0x0b, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x02,
+    ]);
     const reader = new BinaryReader(bytes);
     expect(reader.tag()).toEqual([1, WireType.LengthDelimited]);
   });
 
   it('compresses with snappy block format (a varint length preamble, no stream identifier)', () => {
-    const samples = Array.from({ length: 500 }, (_, i) => ({ labels: [['__name__', 'requests_total'], ['path', `/p/${i % 7}`]] as const, value: i, timestampMs: 1000 }));
+    const samples = Array.from({ length: 500 }, (_, i) => ({
+      labels: [
+        ['__name__', 'requests_total'],
+        ['path', `/p/${i % 7}`],
+      ] as const,
+      value: i,
+      timestampMs: 1000,
+    }));
     const raw = encodeWriteRequest(samples);
     const body = encodeRequestBody(samples);
     expect(body[0]).not.toBe(0xff); // the framed format starts with the 0xff stream identifier chunk
@@ -50,7 +87,10 @@ describe('samples of the stored groups', () => {
 
   it('gives what a scrape with honor_labels shows: grouping labels, histogram and summary series, push times, no empty labels', async () => {
     const store = await storeWith([
-      { grouping: { job: 'api', instance: 'i1' }, body: '# TYPE req_total counter\nreq_total{Path="/a"} 3\n# TYPE lat histogram\nlat_bucket{le="0.5"} 1\nlat_bucket{le="+Inf"} 2\nlat_sum 0.7\nlat_count 2\n' },
+      {
+        grouping: { job: 'api', instance: 'i1' },
+        body: '# TYPE req_total counter\nreq_total{Path="/a"} 3\n# TYPE lat histogram\nlat_bucket{le="0.5"} 1\nlat_bucket{le="+Inf"} 2\nlat_sum 0.7\nlat_count 2\n',
+      },
       { grouping: { job: 'batch' }, body: '# TYPE temp gauge\ntemp 21.5\n' },
     ]);
     const samples = samplesOfGroups(await store.groups(6_000), 6_000);
@@ -81,7 +121,9 @@ describe('samples of the stored groups', () => {
     const store = new MemoryStore();
     const parsed = parseTextExposition('# TYPE rpc summary\nrpc{quantile="0.5"} 0.2\nrpc{quantile="0.99"} 0.9\nrpc_sum 12\nrpc_count 40\n');
     await store.apply({ mode: 'replace', grouping: { job: 's' }, families: parsed.families, nowMs: 1_000 });
-    const names = samplesOfGroups(await store.groups(2_000), 2_000).map((s) => Object.fromEntries(s.labels)).filter((l) => l.__name__!.startsWith('rpc'));
+    const names = samplesOfGroups(await store.groups(2_000), 2_000)
+      .map((s) => Object.fromEntries(s.labels))
+      .filter((l) => l.__name__!.startsWith('rpc'));
     expect(names).toEqual([
       { __name__: 'rpc', job: 's', quantile: '0.5' },
       { __name__: 'rpc', job: 's', quantile: '0.99' },

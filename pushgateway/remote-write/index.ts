@@ -71,7 +71,14 @@ export function createRemoteWriter(options: RemoteWriteOptions): RemoteWriter {
   // replica finds it free: at most one interval is missed. See README.md.
   const ttlMs = intervalMs * 1.5;
   const authorization: Record<string, string> =
-    config.auth === undefined ? {} : { authorization: config.auth.kind === 'bearer' ? `Bearer ${config.auth.token}` : `Basic ${basicCredentials(config.auth.username, config.auth.password)}` };
+    config.auth === undefined
+      ? {}
+      : {
+          authorization:
+            config.auth.kind === 'bearer'
+              ? `Bearer ${config.auth.token}`
+              : `Basic ${basicCredentials(config.auth.username, config.auth.password)}`,
+        };
   const destinations = config.urls.map(
     (url) =>
       new Destination({
@@ -115,7 +122,10 @@ export function createRemoteWriter(options: RemoteWriteOptions): RemoteWriter {
       // Without the lease or the store this replica cannot know what to send: it sends nothing this interval
       // rather than risk a duplicate, and says so.
       snapshotErrors++;
-      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'remote write: no snapshot this interval (lease or store unavailable)');
+      logger.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        'remote write: no snapshot this interval (lease or store unavailable)',
+      );
       return 'failed';
     }
   };
@@ -135,9 +145,23 @@ export function createRemoteWriter(options: RemoteWriteOptions): RemoteWriter {
     metricsText(format = 'text') {
       return (
         renderRemoteWriteMetrics(destinations, highestTimestampSeconds, format) +
-        renderHeader({ name: 'gateway_remote_write_snapshot_errors_total', help: 'Intervals without a remote-write snapshot because the lease or the store was unavailable.', type: 'counter' }, format) +
+        renderHeader(
+          {
+            name: 'gateway_remote_write_snapshot_errors_total',
+            help: 'Intervals without a remote-write snapshot because the lease or the store was unavailable.',
+            type: 'counter',
+          },
+          format,
+        ) +
         `gateway_remote_write_snapshot_errors_total ${formatGoFloat(snapshotErrors)}\n` +
-        renderHeader({ name: 'gateway_remote_write_lease_held', help: 'Whether this replica held the remote-write lease at its last tick.', type: 'gauge' }, format) +
+        renderHeader(
+          {
+            name: 'gateway_remote_write_lease_held',
+            help: 'Whether this replica held the remote-write lease at its last tick.',
+            type: 'gauge',
+          },
+          format,
+        ) +
         `gateway_remote_write_lease_held ${holding ? 1 : 0}\n`
       );
     },

@@ -35,7 +35,12 @@ const config = (urls: string[]) => ({ ...defaultRemoteWriteSettings, urls, auth:
 
 async function storeWithGauge(value: number) {
   const store = new MemoryStore();
-  await store.apply({ mode: 'replace', grouping: { job: 'life' }, families: parseTextExposition(`# TYPE g gauge\ng ${value}\n`).families, nowMs: Date.now() });
+  await store.apply({
+    mode: 'replace',
+    grouping: { job: 'life' },
+    families: parseTextExposition(`# TYPE g gauge\ng ${value}\n`).families,
+    nowMs: Date.now(),
+  });
   return store;
 }
 
@@ -48,7 +53,12 @@ describe('startRemoteWrite', () => {
     const timestamps = received.map((request) => request[0]!.samples[0]!.timestampMs);
     expect(timestamps.length).toBeGreaterThanOrEqual(2);
     for (const ts of timestamps) expect(ts % 1000).toBeLessThan(200); // aligned to whole seconds, as on every replica
-    await store.apply({ mode: 'replace', grouping: { job: 'life' }, families: parseTextExposition('# TYPE g gauge\ng 2\n').families, nowMs: Date.now() });
+    await store.apply({
+      mode: 'replace',
+      grouping: { job: 'life' },
+      families: parseTextExposition('# TYPE g gauge\ng 2\n').families,
+      nowMs: Date.now(),
+    });
     const before = received.length;
     await running.stop();
     expect(received.length).toBe(before + 1);
@@ -64,7 +74,12 @@ describe('credentials', () => {
   it('sends basic auth as UTF-8 base64', async () => {
     authorizations.length = 0;
     const store = await storeWithGauge(1);
-    const writer = createRemoteWriter({ config: { ...config([url]), auth: { kind: 'basic', username: 'rw-user', password: 'pä:ss€' } }, store, lease: new MemoryLease(), logger: log });
+    const writer = createRemoteWriter({
+      config: { ...config([url]), auth: { kind: 'basic', username: 'rw-user', password: 'pä:ss€' } },
+      store,
+      lease: new MemoryLease(),
+      logger: log,
+    });
     expect(await writer.sendOnce()).toBe('queued');
     expect(authorizations).toEqual([`Basic ${Buffer.from('rw-user:pä:ss€', 'utf8').toString('base64')}`]);
   });
@@ -75,7 +90,12 @@ describe('a tick without the store', () => {
     received.length = 0;
     const errors: string[] = [];
     const store = new RedisStore({ url: 'http://127.0.0.1:9/', token: 't' }); // nothing listens on the discard port
-    const writer = createRemoteWriter({ config: config([url]), store, lease: new MemoryLease(), logger: { warn() {}, error: (_fields, message) => errors.push(message) } });
+    const writer = createRemoteWriter({
+      config: config([url]),
+      store,
+      lease: new MemoryLease(),
+      logger: { warn() {}, error: (_fields, message) => errors.push(message) },
+    });
     expect(await writer.sendOnce()).toBe('failed');
     expect(received).toHaveLength(0);
     expect(writer.metricsText()).toContain('gateway_remote_write_snapshot_errors_total 1\n');

@@ -29,11 +29,13 @@ export function samplesOfGroups(groups: readonly Group[], timestampMs: number): 
     for (const family of group.families.values()) {
       for (const metric of family.metrics) {
         if (isHistogram(metric)) {
-          for (const bucket of metric.buckets) add(`${family.name}_bucket`, metric.labels, bucket.cumulativeCount, ['le', formatGoFloat(bucket.upperBound)]);
+          for (const bucket of metric.buckets)
+            add(`${family.name}_bucket`, metric.labels, bucket.cumulativeCount, ['le', formatGoFloat(bucket.upperBound)]);
           add(`${family.name}_sum`, metric.labels, metric.sum);
           add(`${family.name}_count`, metric.labels, metric.count);
         } else if (isSummary(metric)) {
-          for (const quantile of metric.quantiles) add(family.name, metric.labels, quantile.value, ['quantile', formatGoFloat(quantile.quantile)]);
+          for (const quantile of metric.quantiles)
+            add(family.name, metric.labels, quantile.value, ['quantile', formatGoFloat(quantile.quantile)]);
           add(`${family.name}_sum`, metric.labels, metric.sum);
           add(`${family.name}_count`, metric.labels, metric.count);
         } else {

@@ -21,7 +21,8 @@ export function memoryStoreOptions(config: Pick<GatewayConfig, 'groupTtlSeconds'
 export function createStore(config: GatewayConfig, bindings: StoreBindings = {}): GatewayStore {
   if (config.store === 'redis') {
     // loadGatewayConfig sets upstash whenever store is redis; a config built by hand may not.
-    if (!config.upstash) throw new ConfigError(['UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis']);
+    if (!config.upstash)
+      throw new ConfigError(['UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis']);
     return new RedisStore({ ...config.upstash, ...memoryStoreOptions(config) });
   }
   if (bindings.gatewayState) return new DurableObjectStore(bindings.gatewayState);

@@ -46,15 +46,20 @@ export class GatewayStoreObject extends DurableObject<Env> {
     // the Worker reaches this object only after the same variables were read without a problem.
     const config = loadGatewayConfig(env);
     this.store = new MemoryStore(memoryStoreOptions(config));
-    this.writer = config.remoteWrite && createRemoteWriter({ config: config.remoteWrite, store: this.store, lease: new MemoryLease(), logger: remoteWriteLog });
+    this.writer =
+      config.remoteWrite &&
+      createRemoteWriter({ config: config.remoteWrite, store: this.store, lease: new MemoryLease(), logger: remoteWriteLog });
     this.remoteWriteIntervalMs = (config.remoteWrite?.intervalSeconds ?? 0) * 1000;
     void ctx.blockConcurrencyWhile(() => this.load());
   }
 
   private async load(): Promise<void> {
     const groups: Group[] = [];
-    for (const text of (await this.ctx.storage.list<string>({ prefix: GROUP_PREFIX })).values()) groups.push(...decodeSnapshot(text, groupKey).groups);
-    const idempotencyKeys: RememberedKey[] = [...(await this.ctx.storage.list<number>({ prefix: KEY_PREFIX })).entries()].map(([key, appliedMs]) => ({ key: key.slice(KEY_PREFIX.length), appliedMs }));
+    for (const text of (await this.ctx.storage.list<string>({ prefix: GROUP_PREFIX })).values())
+      groups.push(...decodeSnapshot(text, groupKey).groups);
+    const idempotencyKeys: RememberedKey[] = [...(await this.ctx.storage.list<number>({ prefix: KEY_PREFIX })).entries()].map(
+      ([key, appliedMs]) => ({ key: key.slice(KEY_PREFIX.length), appliedMs }),
+    );
     const deduplicatedPushes = (await this.ctx.storage.get<number>(DEDUPLICATED)) ?? 0;
     this.store.restore({ groups, idempotencyKeys, deduplicatedPushes });
     const alarm = await this.ctx.storage.getAlarm();
@@ -76,7 +81,8 @@ export class GatewayStoreObject extends DurableObject<Env> {
   /** Writes one group as it is now (or removes it when it no longer exists). Not awaited: output gates. */
   private persistGroup(key: string, nowMs: number): void {
     const group = this.store.group(key, nowMs);
-    if (group) void this.ctx.storage.put(GROUP_PREFIX + key, encodeSnapshot({ groups: [group], idempotencyKeys: [], deduplicatedPushes: 0 }, nowMs));
+    if (group)
+      void this.ctx.storage.put(GROUP_PREFIX + key, encodeSnapshot({ groups: [group], idempotencyKeys: [], deduplicatedPushes: 0 }, nowMs));
     else void this.ctx.storage.delete(GROUP_PREFIX + key);
   }
 
@@ -136,7 +142,8 @@ export class GatewayStoreObject extends DurableObject<Env> {
   private async sweep(now: number): Promise<void> {
     const live = new Set((await this.store.groups(now)).map((group) => GROUP_PREFIX + group.key));
     const stale = [...(await this.ctx.storage.list({ prefix: GROUP_PREFIX })).keys()].filter((key) => !live.has(key));
-    for (const [key, appliedMs] of await this.ctx.storage.list<number>({ prefix: KEY_PREFIX })) if (now - appliedMs >= IDEMPOTENCY_WINDOW_MS) stale.push(key);
+    for (const [key, appliedMs] of await this.ctx.storage.list<number>({ prefix: KEY_PREFIX }))
+      if (now - appliedMs >= IDEMPOTENCY_WINDOW_MS) stale.push(key);
     for (let i = 0; i < stale.length; i += 128) await this.ctx.storage.delete(stale.slice(i, i + 128));
   }
 }

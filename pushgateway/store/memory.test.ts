@@ -10,13 +10,23 @@ const text = (body: string) => parseTextExposition(body);
 
 async function push(store: MemoryStore, mode: PushMode, grouping: Labels, body: string, nowMs = 1000) {
   const parsed = text(body);
-  return store.apply({ mode, grouping, families: parsed.families, ...(parsed.timestampedSample ? { timestampedSample: parsed.timestampedSample } : {}), nowMs });
+  return store.apply({
+    mode,
+    grouping,
+    families: parsed.families,
+    ...(parsed.timestampedSample ? { timestampedSample: parsed.timestampedSample } : {}),
+    nowMs,
+  });
 }
 
 /** Everything but push_failure_time_seconds, deep-copied. */
 async function contents(store: MemoryStore): Promise<unknown> {
   const groups = await store.groups(0);
-  return structuredClone(groups.map((g) => ({ key: g.key, labels: g.labels, lastPushMs: g.lastPushMs, families: g.families })).sort((a, b) => (a.key < b.key ? -1 : 1)));
+  return structuredClone(
+    groups
+      .map((g) => ({ key: g.key, labels: g.labels, lastPushMs: g.lastPushMs, families: g.families }))
+      .sort((a, b) => (a.key < b.key ? -1 : 1)),
+  );
 }
 
 async function exposition(store: MemoryStore): Promise<string> {
@@ -61,21 +71,25 @@ describe('MemoryStore, official semantics', () => {
     expect(outcome.status === 'invalid' && outcome.message).toContain('"kk" is pushed as gauge but is a counter');
     const groups = await store.groups(0);
     expect(groups.find((g) => g.labels.job === 'k2')).toMatchObject({ lastPushMs: 0, lastFailureMs: 5000, families: new Map() });
-    expect((await contents(store) as Array<{ key: string }>).filter((g) => g.key !== 'instance="",job="k2"')).toEqual(before);
+    expect(((await contents(store)) as Array<{ key: string }>).filter((g) => g.key !== 'instance="",job="k2"')).toEqual(before);
   });
 
   it('lets a group change the type of a family only it holds', async () => {
     const store = new MemoryStore();
     await push(store, 'replace', { job: 'k' }, '# TYPE kk counter\nkk 1\n');
     expect(await push(store, 'merge-families', { job: 'k' }, '# TYPE kk gauge\nkk 2\n')).toEqual({ status: 'applied' });
-    expect(await push(store, 'replace', { job: 'k' }, '# TYPE kk histogram\nkk_bucket{le="+Inf"} 1\nkk_sum 1\nkk_count 1\n')).toEqual({ status: 'applied' });
+    expect(await push(store, 'replace', { job: 'k' }, '# TYPE kk histogram\nkk_bucket{le="+Inf"} 1\nkk_sum 1\nkk_count 1\n')).toEqual({
+      status: 'applied',
+    });
   });
 
   it('refuses the same series in two groups', async () => {
     const store = new MemoryStore();
     await push(store, 'replace', { job: 's' }, 's{foo="1"} 1\n');
     const outcome = await push(store, 'replace', { job: 's', foo: '1' }, 's 1\n');
-    expect(outcome.status === 'invalid' && outcome.message).toContain('s{foo="1",instance="",job="s"} was collected before with the same name and label values');
+    expect(outcome.status === 'invalid' && outcome.message).toContain(
+      's{foo="1",instance="",job="s"} was collected before with the same name and label values',
+    );
   });
 
   it('refuses the same series twice in one push', async () => {
@@ -87,14 +101,16 @@ describe('MemoryStore, official semantics', () => {
     const store = new MemoryStore();
     await push(store, 'replace', { job: 'o' }, '# TYPE hi histogram\nhi_bucket{le="+Inf"} 3\nhi_sum 2.5\nhi_count 3\n');
     const outcome = await push(store, 'replace', { job: 'x' }, 'hi_count 1\n');
-    expect(outcome.status === 'invalid' && outcome.message).toContain('collected metric named "hi_count" collides with histogram named "hi"');
+    expect(outcome.status === 'invalid' && outcome.message).toContain(
+      'collected metric named "hi_count" collides with histogram named "hi"',
+    );
     const reverse = await push(store, 'replace', { job: 'y' }, '# TYPE hi_bucket summary\nhi_bucket_sum 1\nhi_bucket_count 1\n');
     expect(reverse.status).toBe('invalid');
     // the same group may swap them: PUT removes its own histogram first
     expect(await push(store, 'replace', { job: 'o' }, 'hi_count 1\n')).toEqual({ status: 'applied' });
   });
 
-  it('refuses labels starting with __, timestamps and the gateway\'s own metric names, recording the failure', async () => {
+  it("refuses labels starting with __, timestamps and the gateway's own metric names, recording the failure", async () => {
     const store = new MemoryStore();
     for (const body of ['mm{__x="1"} 1\n', 'x_total 1 1234\n', 'push_time_seconds 1\n', 'gateway_series 1\n']) {
       const outcome = await push(store, 'replace', { job: 'd' }, body, 7000);
@@ -129,7 +145,9 @@ describe('MemoryStore, official semantics', () => {
     await push(store, 'replace', { job: 'h3' }, 'hh 1\n');
     await push(store, 'replace', { job: 'h2' }, '# HELP hh some help\nhh 1\n');
     await push(store, 'replace', { job: 'h' }, '# HELP hh other help\nhh 1\n');
-    expect(await exposition(store)).toContain('# HELP hh other help\n# TYPE hh untyped\nhh{instance="",job="h"} 1\nhh{instance="",job="h2"} 1\nhh{instance="",job="h3"} 1\n');
+    expect(await exposition(store)).toContain(
+      '# HELP hh other help\n# TYPE hh untyped\nhh{instance="",job="h"} 1\nhh{instance="",job="h2"} 1\nhh{instance="",job="h3"} 1\n',
+    );
   });
 });
 
@@ -137,14 +155,29 @@ describe('MemoryStore, official semantics', () => {
 const names = ['a', 'b', 'b_sum', 'b_count', 'c_bucket', 'c'];
 const types: MetricType[] = ['counter', 'gauge', 'histogram', 'summary', 'untyped'];
 const familyArb: fc.Arbitrary<MetricFamily> = fc
-  .record({ name: fc.constantFrom(...names), type: fc.constantFrom(...types), help: fc.constantFrom(undefined, 'h1', 'h2'), series: fc.uniqueArray(fc.constantFrom('1', '2', '3'), { minLength: 1, maxLength: 2 }), job: fc.boolean() })
+  .record({
+    name: fc.constantFrom(...names),
+    type: fc.constantFrom(...types),
+    help: fc.constantFrom(undefined, 'h1', 'h2'),
+    series: fc.uniqueArray(fc.constantFrom('1', '2', '3'), { minLength: 1, maxLength: 2 }),
+    job: fc.boolean(),
+  })
   .map(({ name, type, help, series, job }) => ({
     name,
     type,
     help,
     metrics: series.map((x) => {
       const labels: Labels = job ? { x, job: 'g1' } : { x };
-      if (type === 'histogram') return { labels, buckets: [{ upperBound: 1, cumulativeCount: 1 }, { upperBound: Infinity, cumulativeCount: 2 }], sum: 1, count: 2 };
+      if (type === 'histogram')
+        return {
+          labels,
+          buckets: [
+            { upperBound: 1, cumulativeCount: 1 },
+            { upperBound: Infinity, cumulativeCount: 2 },
+          ],
+          sum: 1,
+          count: 2,
+        };
       if (type === 'summary') return { labels, quantiles: [{ quantile: 0.5, value: 1 }], sum: 1, count: 2 };
       return { labels, value: Number(x) };
     }),
@@ -187,20 +220,29 @@ describe('MemoryStore, properties', () => {
           if (op.kind === 'delete') {
             await store.deleteGroup(op.grouping, now);
           } else {
-            const outcome = await store.apply({ mode: op.kind, grouping: op.grouping, families: structuredClone(op.families), nowMs: now, ...(op.timestamped ? { timestampedSample: { name: 'a', line: 1 } } : {}) });
+            const outcome = await store.apply({
+              mode: op.kind,
+              grouping: op.grouping,
+              families: structuredClone(op.families),
+              nowMs: now,
+              ...(op.timestamped ? { timestampedSample: { name: 'a', line: 1 } } : {}),
+            });
             if (outcome.status !== 'applied') {
               const after = (await contents(store)) as Array<{ key: string; lastPushMs: number; families: Map<string, unknown> }>;
               const beforeKeys = new Set((before as Array<{ key: string }>).map((g) => g.key));
               // A refused push may add an empty group (to carry its failure time), nothing else.
               expect(after.filter((g) => beforeKeys.has(g.key))).toEqual(before);
-              for (const added of after.filter((g) => !beforeKeys.has(g.key))) expect([added.lastPushMs, added.families.size]).toEqual([0, 0]);
+              for (const added of after.filter((g) => !beforeKeys.has(g.key)))
+                expect([added.lastPushMs, added.families.size]).toEqual([0, 0]);
             }
           }
           const groups = await store.groups(now);
           expect(invariantViolations(groups)).toEqual([]);
           expect(await store.exposition(now, 'text')).toBe(renderGroups(groups, 'text'));
           expect(await store.exposition(now, 'openmetrics')).toBe(renderGroups(groups, 'openmetrics'));
-          expect((await store.stats(now)).series).toBe(groups.reduce((n, g) => n + [...g.families.values()].reduce((m, f) => m + f.metrics.length, 0), 0));
+          expect((await store.stats(now)).series).toBe(
+            groups.reduce((n, g) => n + [...g.families.values()].reduce((m, f) => m + f.metrics.length, 0), 0),
+          );
         }
       }),
       { numRuns: 150 },

@@ -88,7 +88,10 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     const refusal = checkAgainstStore(prepared.push, push.mode, this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
     const state = this.states.get(prepared.push.groupKey);
-    const replaced = push.mode === 'replace' ? [...(state?.stored.keys() ?? [])] : prepared.push.families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
+    const replaced =
+      push.mode === 'replace'
+        ? [...(state?.stored.keys() ?? [])]
+        : prepared.push.families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
     if (this.maxSeries > 0) {
       let removed = 0;
       for (const name of replaced) removed += state!.stored.get(name)!.labelTexts.length;
@@ -96,7 +99,10 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       for (const p of prepared.push.families) added += p.labelTexts.length;
       const after = this.seriesOwners.size - removed + added;
       if (after > this.maxSeries) {
-        return { status: 'too-many-series', message: `the push would make the gateway hold ${after} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}` };
+        return {
+          status: 'too-many-series',
+          message: `the push would make the gateway hold ${after} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}`,
+        };
       }
     }
     this.commit(prepared.push, replaced, push.nowMs);
@@ -181,10 +187,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     if (!merged.ok) return this.refuse(push.grouping, push.nowMs, merged.message);
     if (this.maxSeries > 0) {
       let added = 0;
-      for (const { family, labelTexts } of merged.families) added += labelTexts.length - (state?.stored.get(family.name)?.labelTexts.length ?? 0);
+      for (const { family, labelTexts } of merged.families)
+        added += labelTexts.length - (state?.stored.get(family.name)?.labelTexts.length ?? 0);
       const after = this.seriesOwners.size + added;
       if (after > this.maxSeries) {
-        return { status: 'too-many-series', message: `the push would make the gateway hold ${after} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}` };
+        return {
+          status: 'too-many-series',
+          message: `the push would make the gateway hold ${after} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}`,
+        };
       }
     }
     // The merged labelTexts arrays are kept as they are (not copied): aggregate's series index is cached per array.
@@ -213,7 +223,11 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   /** SnapshotSource: the groups and the remembered keys at one instant (store/persistence). */
   snapshot(nowMs: number): StoreSnapshot {
     this.expire(nowMs);
-    return { groups: [...this.states.values()].map((state) => state.group), idempotencyKeys: this.idempotency.export(nowMs), deduplicatedPushes: this.deduplicatedPushes };
+    return {
+      groups: [...this.states.values()].map((state) => state.group),
+      idempotencyKeys: this.idempotency.export(nowMs),
+      deduplicatedPushes: this.deduplicatedPushes,
+    };
   }
 
   /** SnapshotSource: loads a snapshot into an empty store (its groups passed validation when pushed). */
@@ -241,7 +255,10 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 
   private createGroup(key: string, grouping: Labels): GroupState {
-    const state: GroupState = { group: { key, labels: groupIdentity(grouping), families: new Map(), lastPushMs: 0, lastFailureMs: 0 }, stored: new Map() };
+    const state: GroupState = {
+      group: { key, labels: groupIdentity(grouping), families: new Map(), lastPushMs: 0, lastFailureMs: 0 },
+      stored: new Map(),
+    };
     this.states.set(key, state);
     this.sortedNames = undefined; // the push-time families appear with the first group
     return state;
@@ -306,7 +323,11 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return renderHeader({ name, help, type: entry.type }, format, taken) + lines;
   }
 
-  private timeBlock(family: typeof pushTimeFamily | typeof pushFailureTimeFamily, format: ExpositionFormat, taken: (name: string) => boolean): string {
+  private timeBlock(
+    family: typeof pushTimeFamily | typeof pushFailureTimeFamily,
+    format: ExpositionFormat,
+    taken: (name: string) => boolean,
+  ): string {
     const cacheKey = `${format} ${family.name}`;
     const cached = this.timeBlocks.get(cacheKey);
     if (cached !== undefined) return cached;

@@ -10,12 +10,58 @@ const keyOf = (labels: Record<string, string>) => JSON.stringify(Object.entries(
 
 function sampleSnapshot(): StoreSnapshot {
   const families = new Map<string, MetricFamily>([
-    ['c_total', { name: 'c_total', help: 'Things.', type: 'counter', metrics: [{ labels: { job: 'a', instance: '', code: 'NaN' }, value: 12.5 }] }],
-    ['g', { name: 'g', help: undefined, type: 'gauge', metrics: [{ labels: { job: 'a', instance: '' }, value: Number.NaN }, { labels: { job: 'a', instance: '', x: '1' }, value: -Infinity }] }],
-    ['h', { name: 'h', help: 'Latency.', type: 'histogram', metrics: [{ labels: { job: 'a', instance: '' }, buckets: [{ upperBound: 0.5, cumulativeCount: 1 }, { upperBound: Infinity, cumulativeCount: 3 }], sum: 2.25, count: 3 }] }],
-    ['s', { name: 's', help: undefined, type: 'summary', metrics: [{ labels: { job: 'a', instance: '' }, quantiles: [{ quantile: 0.5, value: 1 }], sum: 4, count: 2 }] }],
+    [
+      'c_total',
+      { name: 'c_total', help: 'Things.', type: 'counter', metrics: [{ labels: { job: 'a', instance: '', code: 'NaN' }, value: 12.5 }] },
+    ],
+    [
+      'g',
+      {
+        name: 'g',
+        help: undefined,
+        type: 'gauge',
+        metrics: [
+          { labels: { job: 'a', instance: '' }, value: Number.NaN },
+          { labels: { job: 'a', instance: '', x: '1' }, value: -Infinity },
+        ],
+      },
+    ],
+    [
+      'h',
+      {
+        name: 'h',
+        help: 'Latency.',
+        type: 'histogram',
+        metrics: [
+          {
+            labels: { job: 'a', instance: '' },
+            buckets: [
+              { upperBound: 0.5, cumulativeCount: 1 },
+              { upperBound: Infinity, cumulativeCount: 3 },
+            ],
+            sum: 2.25,
+            count: 3,
+          },
+        ],
+      },
+    ],
+    [
+      's',
+      {
+        name: 's',
+        help: undefined,
+        type: 'summary',
+        metrics: [{ labels: { job: 'a', instance: '' }, quantiles: [{ quantile: 0.5, value: 1 }], sum: 4, count: 2 }],
+      },
+    ],
   ]);
-  const group: Group = { key: keyOf({ job: 'a', instance: '' }), labels: { job: 'a', instance: '' }, families, lastPushMs: 1_700_000_000_000, lastFailureMs: 0 };
+  const group: Group = {
+    key: keyOf({ job: 'a', instance: '' }),
+    labels: { job: 'a', instance: '' },
+    families,
+    lastPushMs: 1_700_000_000_000,
+    lastFailureMs: 0,
+  };
   return { groups: [group], idempotencyKeys: [{ key: 'k1', appliedMs: 1_700_000_000_000 }], deduplicatedPushes: 7 };
 }
 
@@ -29,7 +75,11 @@ describe('snapshot encoding', () => {
   it.each([
     ['not JSON', '{"format":', /not JSON/],
     ['another file', '{"hello":1}', /not a hono-edge-metrics\/pushgateway-snapshot file/],
-    ['a future version', JSON.stringify({ format: 'hono-edge-metrics/pushgateway-snapshot', version: 99 }), /unsupported snapshot version 99/],
+    [
+      'a future version',
+      JSON.stringify({ format: 'hono-edge-metrics/pushgateway-snapshot', version: 99 }),
+      /unsupported snapshot version 99/,
+    ],
     ['a bad number', encodeSnapshot(sampleSnapshot(), 1).replace('12.5', '"twelve"'), /expected a number/],
     ['a bad type', encodeSnapshot(sampleSnapshot(), 1).replace('"gauge"', '"meter"'), /malformed family/],
   ])('refuses %s', (_what, text, message) => {
@@ -40,7 +90,15 @@ describe('snapshot encoding', () => {
 describe('snapshot files', () => {
   let dir: string;
   let file: string;
-  const log = { lines: [] as string[], info(m: string) { this.lines.push(m); }, error(m: string) { this.lines.push(m); } };
+  const log = {
+    lines: [] as string[],
+    info(m: string) {
+      this.lines.push(m);
+    },
+    error(m: string) {
+      this.lines.push(m);
+    },
+  };
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gw-persist-'));
     file = join(dir, 'gateway.snapshot');
@@ -55,7 +113,11 @@ describe('snapshot files', () => {
   it('moves a corrupt file aside and says why', async () => {
     writeFileSync(file, 'garbage');
     const result = await loadSnapshot(file, keyOf, Date.UTC(2026, 0, 2, 3, 4, 5));
-    expect(result).toEqual({ status: 'corrupt', reason: expect.stringContaining('not JSON'), movedTo: `${file}.corrupt-2026-01-02T03-04-05-000Z` });
+    expect(result).toEqual({
+      status: 'corrupt',
+      reason: expect.stringContaining('not JSON'),
+      movedTo: `${file}.corrupt-2026-01-02T03-04-05-000Z`,
+    });
     expect(existsSync(file)).toBe(false);
     expect(readFileSync(`${file}.corrupt-2026-01-02T03-04-05-000Z`, 'utf8')).toBe('garbage');
   });

@@ -29,7 +29,11 @@ export async function writeFileAtomically(file: string, text: string): Promise<v
   }
   // The rename is durable only once the directory entry is; not every platform can fsync a directory.
   const directory = await open(dirname(file), 'r').catch(() => undefined);
-  if (directory) await directory.sync().catch(() => {}).finally(() => directory.close());
+  if (directory)
+    await directory
+      .sync()
+      .catch(() => {})
+      .finally(() => directory.close());
 }
 
 export interface PersistenceLog {
@@ -43,7 +47,11 @@ export type LoadResult =
   | { status: 'corrupt'; reason: string; movedTo: string };
 
 /** Loads the snapshot at `file`; a corrupt file is renamed to `<file>.corrupt-<time>` and reported. */
-export async function loadSnapshot(file: string, groupKeyOf: (labels: Record<string, string>) => string, nowMs = Date.now()): Promise<LoadResult> {
+export async function loadSnapshot(
+  file: string,
+  groupKeyOf: (labels: Record<string, string>) => string,
+  nowMs = Date.now(),
+): Promise<LoadResult> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -74,7 +82,19 @@ export interface Snapshotter {
  * Writes `source.snapshot()` to `file` every `intervalMs` and on `stop()`. A failed write is logged and
  * counted; the next interval tries again and the previous file stays intact.
  */
-export function startSnapshotting({ file, intervalMs, source, log, clock = Date.now }: { file: string; intervalMs: number; source: SnapshotSource; log: PersistenceLog; clock?: () => number }): Snapshotter {
+export function startSnapshotting({
+  file,
+  intervalMs,
+  source,
+  log,
+  clock = Date.now,
+}: {
+  file: string;
+  intervalMs: number;
+  source: SnapshotSource;
+  log: PersistenceLog;
+  clock?: () => number;
+}): Snapshotter {
   const stats = { written: 0, failed: 0, lastWrittenMs: 0 };
   let writing: Promise<void> = Promise.resolve();
   const writeOnce = async () => {

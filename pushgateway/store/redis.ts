@@ -83,7 +83,12 @@ export function decodeSeriesValue(type: MetricType, labels: Labels, text: string
   if (type === 'histogram') {
     const bounds = list(parts[0] ?? '');
     const counts = list(parts[3] ?? '');
-    return { labels, buckets: bounds.map((bound, i) => ({ upperBound: number(bound), cumulativeCount: number(counts[i]) })), sum: number(parts[1]), count: number(parts[2]) };
+    return {
+      labels,
+      buckets: bounds.map((bound, i) => ({ upperBound: number(bound), cumulativeCount: number(counts[i]) })),
+      sum: number(parts[1]),
+      count: number(parts[2]),
+    };
   }
   if (type === 'summary') {
     const quantiles = list(parts[2] ?? '').map((pair) => {
@@ -131,7 +136,12 @@ export class RedisStore implements GatewayStore {
   constructor(options: RedisStoreOptions) {
     // Strings come back as stored (no JSON guessing); network errors are retried by the library, which
     // is safe because every script call carries an operation id (see above).
-    this.redis = new Redis({ url: options.url, token: options.token, automaticDeserialization: false, retry: { retries: 3, backoff: (n) => 50 * 2 ** n } });
+    this.redis = new Redis({
+      url: options.url,
+      token: options.token,
+      automaticDeserialization: false,
+      retry: { retries: 3, backoff: (n) => 50 * 2 ** n },
+    });
     this.prefix = options.keyPrefix ?? 'pushgateway:';
     this.ttlMs = options.groupTtlMs ?? 0;
     this.maxSeries = options.maxSeries ?? 0;
@@ -179,7 +189,8 @@ export class RedisStore implements GatewayStore {
     const idempotency = push.idempotencyKey === undefined ? '' : scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
     const operationId = crypto.randomUUID();
     const keys = lookupKeys(prepared.push);
-    const shape = push.mode === 'aggregate' ? `${prepared.push.groupKey}\n${keys.familyNames.join('\n')}\n${keys.seriesKeys.join('\n')}` : undefined;
+    const shape =
+      push.mode === 'aggregate' ? `${prepared.push.groupKey}\n${keys.familyNames.join('\n')}\n${keys.seriesKeys.join('\n')}` : undefined;
     let cached = shape === undefined ? undefined : this.factsByShape.get(shape);
     for (let attempt = 0; attempt <= this.maxConflictRetries; attempt++) {
       const facts = cached ?? (await this.readFacts(prepared.push, keys));
@@ -217,22 +228,37 @@ export class RedisStore implements GatewayStore {
         case 'invalid':
           return { status: 'invalid', message: result[1] };
         case 'too-many-series':
-          return { status: 'too-many-series', message: `the push would make the gateway hold ${result[1]} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}` };
+          return {
+            status: 'too-many-series',
+            message: `the push would make the gateway hold ${result[1]} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}`,
+          };
         case 'conflict':
           cached = undefined;
           if (shape !== undefined) this.factsByShape.delete(shape);
           continue; // a concurrent push changed what validation relied on: validate again
       }
     }
-    throw new StoreUnavailableError(`Redis store: the push kept conflicting with concurrent pushes (${this.maxConflictRetries} retries); retry it`);
+    throw new StoreUnavailableError(
+      `Redis store: the push kept conflicting with concurrent pushes (${this.maxConflictRetries} retries); retry it`,
+    );
   }
 
-  private async readFacts(push: PreparedPush, { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] }): Promise<Facts> {
-    return await this.run('reading validation facts', () => this.scripts.facts.exec([], [this.prefix, push.groupKey, JSON.stringify(familyNames), JSON.stringify(seriesKeys)]));
+  private async readFacts(
+    push: PreparedPush,
+    { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] },
+  ): Promise<Facts> {
+    return await this.run('reading validation facts', () =>
+      this.scripts.facts.exec([], [this.prefix, push.groupKey, JSON.stringify(familyNames), JSON.stringify(seriesKeys)]),
+    );
   }
 
   /** The facts as they are after this push applied: the next push of the same shape starts from them. */
-  private rememberFacts(shape: string, push: PreparedPush, { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] }, [types, holders, ownTypes]: Facts): void {
+  private rememberFacts(
+    shape: string,
+    push: PreparedPush,
+    { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] },
+    [types, holders, ownTypes]: Facts,
+  ): void {
     const pushedTypes = new Map(push.families.map(({ family }) => [family.name, family.type]));
     const after: Facts = [[...types], [...holders], [...ownTypes], seriesKeys.map(() => push.groupKey)];
     familyNames.forEach((name, i) => {
@@ -246,7 +272,11 @@ export class RedisStore implements GatewayStore {
     this.factsByShape.set(shape, after);
   }
 
-  private factsView(push: PreparedPush, { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] }, [types, holders, ownTypes, owners]: Facts): { view: PushValidationView; expectations: string } {
+  private factsView(
+    push: PreparedPush,
+    { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] },
+    [types, holders, ownTypes, owners]: Facts,
+  ): { view: PushValidationView; expectations: string } {
     const families = new Map<string, { type: MetricType; groups: number; own: MetricType | undefined }>();
     familyNames.forEach((name, i) => {
       const type = types[i] as MetricType | '';
@@ -277,7 +307,9 @@ export class RedisStore implements GatewayStore {
     const key = groupKey(push.grouping);
     const idempotency = push.idempotencyKey === undefined ? '' : scopedIdempotencyKey(key, push.idempotencyKey);
     const labels = JSON.stringify(groupIdentity(push.grouping));
-    const result = await this.run('recording a failed push', () => this.scripts.recordFailure.exec([], [this.prefix, key, labels, String(push.nowMs), idempotency]));
+    const result = await this.run('recording a failed push', () =>
+      this.scripts.recordFailure.exec([], [this.prefix, key, labels, String(push.nowMs), idempotency]),
+    );
     return result === 'replayed' ? { status: 'replayed' } : { status: 'invalid', message };
   }
 
@@ -317,7 +349,9 @@ export class RedisStore implements GatewayStore {
   }
 
   async stats(nowMs: number): Promise<{ groups: number; series: number; deduplicatedPushes: number }> {
-    const [groups, series, deduplicated] = await this.run('reading stats', () => this.scripts.stats.exec([], [this.prefix, String(nowMs), String(this.ttlMs)]));
+    const [groups, series, deduplicated] = await this.run('reading stats', () =>
+      this.scripts.stats.exec([], [this.prefix, String(nowMs), String(this.ttlMs)]),
+    );
     return { groups: Number(groups), series: Number(series), deduplicatedPushes: Number(deduplicated) };
   }
 

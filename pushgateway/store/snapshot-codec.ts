@@ -43,10 +43,20 @@ function decodeNumber(value: unknown, where: string): number {
 
 function encodeMetric(metric: Metric): unknown {
   if ('buckets' in metric) {
-    return { labels: metric.labels, buckets: metric.buckets.map((b) => [encodeNumber(b.upperBound), encodeNumber(b.cumulativeCount)]), sum: encodeNumber(metric.sum), count: encodeNumber(metric.count) };
+    return {
+      labels: metric.labels,
+      buckets: metric.buckets.map((b) => [encodeNumber(b.upperBound), encodeNumber(b.cumulativeCount)]),
+      sum: encodeNumber(metric.sum),
+      count: encodeNumber(metric.count),
+    };
   }
   if ('quantiles' in metric) {
-    return { labels: metric.labels, quantiles: metric.quantiles.map((q) => [encodeNumber(q.quantile), encodeNumber(q.value)]), sum: encodeNumber(metric.sum), count: encodeNumber(metric.count) };
+    return {
+      labels: metric.labels,
+      quantiles: metric.quantiles.map((q) => [encodeNumber(q.quantile), encodeNumber(q.value)]),
+      sum: encodeNumber(metric.sum),
+      count: encodeNumber(metric.count),
+    };
   }
   return { labels: metric.labels, value: encodeNumber(metric.value) };
 }
@@ -62,7 +72,12 @@ export function encodeSnapshot(snapshot: StoreSnapshot, savedAtMs: number): stri
       labels: group.labels,
       lastPushMs: group.lastPushMs,
       lastFailureMs: group.lastFailureMs,
-      families: [...group.families.values()].map((family) => ({ name: family.name, help: family.help ?? null, type: family.type, metrics: family.metrics.map(encodeMetric) })),
+      families: [...group.families.values()].map((family) => ({
+        name: family.name,
+        help: family.help ?? null,
+        type: family.type,
+        metrics: family.metrics.map(encodeMetric),
+      })),
     })),
   });
 }
@@ -72,7 +87,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function decodeLabels(value: unknown, where: string): Record<string, string> {
-  if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string')) throw new CorruptSnapshotError(`${where}: labels must map names to strings`);
+  if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string'))
+    throw new CorruptSnapshotError(`${where}: labels must map names to strings`);
   return value as Record<string, string>;
 }
 
@@ -120,17 +136,28 @@ export function decodeSnapshot(text: string, groupKeyOf: (labels: Record<string,
     const families = new Map<string, MetricFamily>();
     raw.families.forEach((rawFamily: unknown, f: number) => {
       const at = `${where}.families[${f}]`;
-      if (!isRecord(rawFamily) || typeof rawFamily.name !== 'string' || !METRIC_TYPES.has(rawFamily.type as MetricType) || !Array.isArray(rawFamily.metrics)) {
+      if (
+        !isRecord(rawFamily) ||
+        typeof rawFamily.name !== 'string' ||
+        !METRIC_TYPES.has(rawFamily.type as MetricType) ||
+        !Array.isArray(rawFamily.metrics)
+      ) {
         throw new CorruptSnapshotError(`${at}: malformed family`);
       }
       const type = rawFamily.type as MetricType;
       const help = typeof rawFamily.help === 'string' ? rawFamily.help : undefined;
-      families.set(rawFamily.name, { name: rawFamily.name, help, type, metrics: rawFamily.metrics.map((m: unknown, i: number) => decodeMetric(m, type, `${at}.metrics[${i}]`)) });
+      families.set(rawFamily.name, {
+        name: rawFamily.name,
+        help,
+        type,
+        metrics: rawFamily.metrics.map((m: unknown, i: number) => decodeMetric(m, type, `${at}.metrics[${i}]`)),
+      });
     });
     return { key: groupKeyOf(labels), labels, families, lastPushMs: raw.lastPushMs, lastFailureMs: raw.lastFailureMs };
   });
   const idempotencyKeys = parsed.idempotencyKeys.map((pair: unknown, i: number) => {
-    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'number') throw new CorruptSnapshotError(`idempotencyKeys[${i}]: malformed`);
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'number')
+      throw new CorruptSnapshotError(`idempotencyKeys[${i}]: malformed`);
     return { key: pair[0], appliedMs: pair[1] };
   });
   return { groups, idempotencyKeys, deduplicatedPushes: parsed.deduplicatedPushes };

@@ -29,7 +29,9 @@ details{margin:.25rem 0}summary{cursor:pointer}.label{display:inline-block;backg
 .failed{color:#b3261e}.muted{color:#5b6472}form{display:flex;gap:.4rem;align-items:center;flex-wrap:wrap}.result{color:#b3261e}
 `;
 
-export const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export const contentSecurityPolicy =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /** Linked from the page so the browser does not ask for /favicon.ico, which is outside a route prefix. */
-export const pageIcon = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#e6522c"/><path d="M4 11V5h4a2 2 0 010 4H4" stroke="#fff" stroke-width="1.6" fill="none"/></svg>';
+export const pageIcon =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#e6522c"/><path d="M4 11V5h4a2 2 0 010 4H4" stroke="#fff" stroke-width="1.6" fill="none"/></svg>';

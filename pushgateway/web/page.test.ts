@@ -11,13 +11,23 @@ describe('the web page', () => {
   const app = () =>
     createGatewayApp({
       store: new MemoryStore(),
-      config: loadGatewayConfig({ GATEWAY_PUSH_TOKEN: 'tok', GATEWAY_SCRAPE_USER: 'reader', GATEWAY_SCRAPE_PASSWORD: 'secret', GATEWAY_GROUP_TTL_SECONDS: '600', GATEWAY_ROUTE_PREFIX: '/pgw' }),
+      config: loadGatewayConfig({
+        GATEWAY_PUSH_TOKEN: 'tok',
+        GATEWAY_SCRAPE_USER: 'reader',
+        GATEWAY_SCRAPE_PASSWORD: 'secret',
+        GATEWAY_GROUP_TTL_SECONDS: '600',
+        GATEWAY_ROUTE_PREFIX: '/pgw',
+      }),
       clock: () => 1_700_000_000_000,
     });
 
   it('lists each group with its labels, push times, series, expiry and metrics, under a strict CSP', async () => {
     const gateway = app();
-    await gateway.request('/pgw/metrics/job/nightly/path@base64/L3Zhci90bXA', { method: 'PUT', body: '# TYPE rows gauge\nrows{t="a"} 1\nrows{t="b"} 2\n', headers: { authorization: 'Bearer tok' } });
+    await gateway.request('/pgw/metrics/job/nightly/path@base64/L3Zhci90bXA', {
+      method: 'PUT',
+      body: '# TYPE rows gauge\nrows{t="a"} 1\nrows{t="b"} 2\n',
+      headers: { authorization: 'Bearer tok' },
+    });
     const response = await gateway.request('/pgw/', { headers: { authorization: basic } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");

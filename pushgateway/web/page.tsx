@@ -46,7 +46,14 @@ export function groupUrl(prefix: string, labels: Record<string, string>): string
 const time = (ms: number) => (ms === 0 ? 'never' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const seriesOf = (group: Group) => [...group.families.values()].reduce((n, family) => n + family.metrics.length, 0);
 const byJobFirst = ([a]: [string, string], [b]: [string, string]) => (a === 'job' ? -1 : b === 'job' ? 1 : a < b ? -1 : a > b ? 1 : 0);
-const labelList = (labels: Record<string, string>) => Object.entries(labels).sort(byJobFirst).map(([name, value]) => <span class="label">{name}="{value}"</span>);
+const labelList = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .sort(byJobFirst)
+    .map(([name, value]) => (
+      <span class="label">
+        {name}="{value}"
+      </span>
+    ));
 
 const Layout: FC<{ title: string; prefix: string; children?: Child }> = ({ title, prefix, children }) => (
   <html lang="en">
@@ -74,7 +81,9 @@ const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ 
   // Any push attempt, refused ones included, keeps a group alive (as the stores expire them).
   const expiresAtMs = Math.max(group.lastPushMs, group.lastFailureMs) + options.groupTtlSeconds * 1000;
   const expires = options.groupTtlSeconds > 0 ? time(expiresAtMs) : 'never (no TTL)';
-  const name = Object.entries(group.labels).map(([k, v]) => `${k}="${v}"`).join(', ');
+  const name = Object.entries(group.labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ');
   return (
     <tr data-group={name}>
       <td>
@@ -94,7 +103,16 @@ const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ 
       <td>
         {/* method="post": should the script not run, a plain submit must not put the token into a URL. */}
         <form method="post" data-delete-url={groupUrl(options.routePrefix, group.labels)} data-group={name}>
-          {options.pushTokenRequired ? <input type="password" name="token" placeholder="push token" aria-label={`push token for ${name}`} autocomplete="off" required /> : null}
+          {options.pushTokenRequired ? (
+            <input
+              type="password"
+              name="token"
+              placeholder="push token"
+              aria-label={`push token for ${name}`}
+              autocomplete="off"
+              required
+            />
+          ) : null}
           <button type="submit">Delete</button>
           <span class="result" role="status" />
         </form>
@@ -105,7 +123,11 @@ const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ 
 
 export function registerWebPage<E extends Env>(app: Hono<E>, options: WebPageOptions): void {
   const prefix = options.routePrefix;
-  const secured = { 'content-security-policy': contentSecurityPolicy, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+  const secured = {
+    'content-security-policy': contentSecurityPolicy,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  };
 
   app.get('/', async (c) => {
     const now = options.clock();
@@ -120,15 +142,24 @@ export function registerWebPage<E extends Env>(app: Hono<E>, options: WebPageOpt
     const page = (
       <Layout title="Pushgateway groups" prefix={prefix}>
         <p class="muted">
-          {stats.groups} groups, {stats.series} series; pushes not applied twice thanks to their Idempotency-Key: {stats.deduplicatedPushes}.
-          {options.groupTtlSeconds > 0 ? ` Groups expire ${options.groupTtlSeconds} s after their last push.` : ' Groups do not expire.'}
+          {stats.groups} groups, {stats.series} series; pushes not applied twice thanks to their Idempotency-Key: {stats.deduplicatedPushes}
+          .{options.groupTtlSeconds > 0 ? ` Groups expire ${options.groupTtlSeconds} s after their last push.` : ' Groups do not expire.'}
         </p>
         <table>
           <thead>
-            <tr><th>grouping labels</th><th>last push</th><th>last failed push</th><th>series</th><th>expires</th><th /></tr>
+            <tr>
+              <th>grouping labels</th>
+              <th>last push</th>
+              <th>last failed push</th>
+              <th>series</th>
+              <th>expires</th>
+              <th />
+            </tr>
           </thead>
           <tbody>
-            {groups.map((group) => <GroupRow group={group} options={options} now={now} />)}
+            {groups.map((group) => (
+              <GroupRow group={group} options={options} now={now} />
+            ))}
           </tbody>
         </table>
       </Layout>
@@ -149,19 +180,51 @@ export function registerWebPage<E extends Env>(app: Hono<E>, options: WebPageOpt
       <Layout title="Pushgateway status" prefix={prefix}>
         <table>
           <tbody>
-            <tr><th>version</th><td>{options.version}</td></tr>
-            <tr><th>started</th><td>{time(options.startedAtMs)}</td></tr>
-            <tr><th>store</th><td>{options.storeKind}</td></tr>
-            <tr><th>series</th><td>{stats.series} of {options.maxSeries > 0 ? options.maxSeries : 'unlimited'} ({fill})</td></tr>
-            <tr><th>groups</th><td>{stats.groups}</td></tr>
-            <tr><th>largest push body</th><td>{options.maxBodyBytes} bytes</td></tr>
-            <tr><th>deduplicated retries</th><td>{stats.deduplicatedPushes}</td></tr>
+            <tr>
+              <th>version</th>
+              <td>{options.version}</td>
+            </tr>
+            <tr>
+              <th>started</th>
+              <td>{time(options.startedAtMs)}</td>
+            </tr>
+            <tr>
+              <th>store</th>
+              <td>{options.storeKind}</td>
+            </tr>
+            <tr>
+              <th>series</th>
+              <td>
+                {stats.series} of {options.maxSeries > 0 ? options.maxSeries : 'unlimited'} ({fill})
+              </td>
+            </tr>
+            <tr>
+              <th>groups</th>
+              <td>{stats.groups}</td>
+            </tr>
+            <tr>
+              <th>largest push body</th>
+              <td>{options.maxBodyBytes} bytes</td>
+            </tr>
+            <tr>
+              <th>deduplicated retries</th>
+              <td>{stats.deduplicatedPushes}</td>
+            </tr>
           </tbody>
         </table>
         <h2>Settings</h2>
         <table>
           <tbody>
-            {Object.entries(options.flags).map(([name, value]) => <tr><th><code>{name}</code></th><td><code>{value}</code></td></tr>)}
+            {Object.entries(options.flags).map(([name, value]) => (
+              <tr>
+                <th>
+                  <code>{name}</code>
+                </th>
+                <td>
+                  <code>{value}</code>
+                </td>
+              </tr>
+            ))}
           </tbody>
         </table>
       </Layout>
@@ -169,7 +232,19 @@ export function registerWebPage<E extends Env>(app: Hono<E>, options: WebPageOpt
     return c.html(page, 200, secured);
   });
 
-  app.get('/static/gateway-page.js', (c) => c.body(pageScript, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }));
+  app.get('/static/gateway-page.js', (c) =>
+    c.body(pageScript, 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    }),
+  );
   app.get('/static/gateway-icon.svg', (c) => c.body(pageIcon, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=86400' }));
-  app.get('/static/gateway-page.css', (c) => c.body(pageStyles, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }));
+  app.get('/static/gateway-page.css', (c) =>
+    c.body(pageStyles, 200, {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    }),
+  );
 }

@@ -10,7 +10,15 @@ import { openDatabase } from '../../api/db/node.js';
 import { createPostgresDatabase } from '../../api/db/postgres.js';
 import type { Database } from '../../api/db/types.js';
 import { upstashOptions } from '../../api/redis.js';
-import { freePort, startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
+import {
+  freePort,
+  startPostgres,
+  startRedis,
+  startRedisBridge,
+  type RunningPostgres,
+  type RunningRedisBridge,
+  type RunningService,
+} from '../support/services/index.js';
 import { defineApiSuite } from '../support/api-contract.js';
 
 let pg: RunningPostgres;
@@ -34,7 +42,10 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-defineApiSuite('Node app.request() over PostgreSQL 15 and Redis 7', () => ({ fetch: (path, init) => app.request(path, init), redis: true }));
+defineApiSuite('Node app.request() over PostgreSQL 15 and Redis 7', () => ({
+  fetch: (path, init) => app.request(path, init),
+  redis: true,
+}));
 
 describe('migrations on PostgreSQL', () => {
   it('creates the schema once, even when several instances migrate at the same time', async () => {
@@ -56,9 +67,11 @@ describe('migrations on PostgreSQL', () => {
     const unreachable = createPostgresDatabase(`postgres://postgres@127.0.0.1:${await freePort()}/none`, { connectTimeoutSeconds: 2 });
     try {
       await expect(unreachable.ping()).rejects.toThrow();
-      const health = await createApp({ database: unreachable, logger: pino({ level: 'silent' }), settings: { healthCheckTimeoutMs: 3_000 } }).request(
-        '/api/health',
-      );
+      const health = await createApp({
+        database: unreachable,
+        logger: pino({ level: 'silent' }),
+        settings: { healthCheckTimeoutMs: 3_000 },
+      }).request('/api/health');
       expect(health.status).toBe(503);
       const report = (await health.json()) as { status: string; checks: Record<string, Array<{ status: string }>> };
       expect(report.status).toBe('fail');

@@ -11,7 +11,14 @@ import { openDatabase } from '../../api/db/node.js';
 import type { Database } from '../../api/db/types.js';
 import { upstashOptions } from '../../api/redis.js';
 import { users } from '../../drizzle/schema.js';
-import { startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
+import {
+  startPostgres,
+  startRedis,
+  startRedisBridge,
+  type RunningPostgres,
+  type RunningRedisBridge,
+  type RunningService,
+} from '../support/services/index.js';
 
 let pg: RunningPostgres;
 let database: Database;
@@ -26,7 +33,11 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-const post = (body: unknown, method = 'POST'): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (body: unknown, method = 'POST'): RequestInit => ({
+  method,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 const fromHeader: AppDeps['clientAddress'] = (c) => c.req.header('x-test-client');
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -54,7 +65,9 @@ describe('with Redis up', () => {
 
   it('caches GET /api/users/:id with a TTL and drops the entry on PATCH and DELETE', async () => {
     const app = createApp({ database, redis, logger: silent, settings: { cacheTtlSeconds: 120 } });
-    const user = (await (await app.request('/api/users', post({ email: `cached.${Date.now()}@example.com`, name: 'Before' }))).json()) as { id: string };
+    const user = (await (await app.request('/api/users', post({ email: `cached.${Date.now()}@example.com`, name: 'Before' }))).json()) as {
+      id: string;
+    };
 
     const miss = await app.request(`/api/users/${user.id}`);
     expect(miss.headers.get('x-cache')).toBe('MISS');
@@ -117,8 +130,16 @@ describe('with Redis gone', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
     const redis = new Redis(upstashOptions({ url: bridge.url, token: bridge.token, timeoutMs: 500 }));
-    const app = createApp({ database, redis, logger, clientAddress: fromHeader, settings: { healthCheckTimeoutMs: 500, rateLimit: { max: 1000, windowSeconds: 60 } } });
-    const user = (await (await app.request('/api/users', post({ email: `gone.${Date.now()}@example.com`, name: 'Up' }))).json()) as { id: string };
+    const app = createApp({
+      database,
+      redis,
+      logger,
+      clientAddress: fromHeader,
+      settings: { healthCheckTimeoutMs: 500, rateLimit: { max: 1000, windowSeconds: 60 } },
+    });
+    const user = (await (await app.request('/api/users', post({ email: `gone.${Date.now()}@example.com`, name: 'Up' }))).json()) as {
+      id: string;
+    };
     expect((await app.request(`/api/users/${user.id}`)).headers.get('x-cache')).toBe('MISS');
 
     await redisServer.stop();

@@ -30,7 +30,14 @@ async function npmStart(name: string, pgliteDir: string) {
     PGLITE_DIR: pgliteDir,
     LOG_LEVEL: 'info',
   };
-  for (const variable of ['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'PUSHGATEWAY_URL', 'ELASTICSEARCH_URL', 'LOG_FILE']) {
+  for (const variable of [
+    'DATABASE_URL',
+    'UPSTASH_REDIS_REST_URL',
+    'UPSTASH_REDIS_REST_TOKEN',
+    'PUSHGATEWAY_URL',
+    'ELASTICSEARCH_URL',
+    'LOG_FILE',
+  ]) {
     delete env[variable];
   }
   const proc = spawnLogged(name, 'npm', ['start', '--silent'], dir, { cwd: repoRoot, env });
@@ -56,11 +63,15 @@ function slowPost(url: string, body: string) {
   let sendRest!: () => void;
   let firstHalfSent!: Promise<void>;
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     firstHalfSent = new Promise((resolve) => req.write(body.slice(0, half), () => resolve()));
     sendRest = () => req.end(body.slice(half));
@@ -70,7 +81,11 @@ function slowPost(url: string, body: string) {
 
 /** Runs `npm start` expecting it to exit by itself (a refusal to start); gives its exit code and output. */
 async function runToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  const child = spawn('npm', ['start', '--silent'], { cwd: repoRoot, env: { ...process.env, HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start', '--silent'], {
+    cwd: repoRoot,
+    env: { ...process.env, HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -126,7 +141,10 @@ describe('npm start', () => {
     const inFlight = slowPost(`${second.base}/api/users`, JSON.stringify({ email: 'late@example.com', name: 'In flight' }));
     await inFlight.firstHalfSent;
     second.proc.child.kill('SIGINT');
-    await waitUntil(async () => second.proc.logTail(20).includes('finishing requests in flight'), { timeoutMs: 30_000, what: 'shutdown start' });
+    await waitUntil(async () => second.proc.logTail(20).includes('finishing requests in flight'), {
+      timeoutMs: 30_000,
+      what: 'shutdown start',
+    });
     inFlight.sendRest();
     const late = await inFlight.response;
     expect(late.status, late.body).toBe(201);
@@ -155,7 +173,11 @@ describe('npm start', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const takenPort = (taken.address() as AddressInfo).port;
     try {
-      const { code, output } = await runToExit({ PGLITE_DIR: 'memory://', PORT: String(await freePort()), GATEWAY_PORT: String(takenPort) });
+      const { code, output } = await runToExit({
+        PGLITE_DIR: 'memory://',
+        PORT: String(await freePort()),
+        GATEWAY_PORT: String(takenPort),
+      });
       expect(code).toBe(1);
       expect(output).toContain(`GATEWAY_PORT ${takenPort} is already in use`);
     } finally {

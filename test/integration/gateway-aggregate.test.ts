@@ -13,7 +13,10 @@ const TOKEN = 'aggregate-token';
 const env = { GATEWAY_PUSH_TOKEN: TOKEN, GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES), GATEWAY_PORT: '0', LOG_LEVEL: 'silent' };
 
 const app = createGatewayApp({ store: new MemoryStore(), config: loadGatewayConfig(env) });
-describeAggregationContract('memory store (app.request)', () => ({ token: TOKEN, fetch: async (path, init) => await app.request(path, init) }));
+describeAggregationContract('memory store (app.request)', () => ({
+  token: TOKEN,
+  fetch: async (path, init) => await app.request(path, init),
+}));
 
 let gateway: RunningGateway;
 beforeAll(async () => {
@@ -39,7 +42,11 @@ describe("prom-client's Pushgateway against /aggregate", () => {
     const latency = new Histogram({ name: 'client_latency_seconds', help: 'Latency.', buckets: [0.1, 1], registers: [registry] });
     const inFlight = new Gauge({ name: 'client_in_flight', help: 'In flight.', registers: [registry] });
     const job = `prom-client-${_what}`;
-    const pushgateway = new Pushgateway(`${gateway.url}/aggregate`, { headers: { Authorization: `Bearer ${TOKEN}`, ...headers } }, registry);
+    const pushgateway = new Pushgateway(
+      `${gateway.url}/aggregate`,
+      { headers: { Authorization: `Bearer ${TOKEN}`, ...headers } },
+      registry,
+    );
 
     requests.inc({ code: '200' }, 3);
     latency.observe(0.05);

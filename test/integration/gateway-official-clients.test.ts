@@ -10,7 +10,10 @@ import { queryPrometheus, startOfficialPushgateway, startPrometheus, waitUntil, 
 let ours: RunningGateway;
 
 beforeAll(async () => {
-  ours = await startGateway({ config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('silent') });
+  ours = await startGateway({
+    config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1' }),
+    logger: createGatewayLogger('silent'),
+  });
 });
 
 afterAll(async () => {
@@ -22,7 +25,12 @@ async function pushedSamples(base: string): Promise<string[]> {
   const text = await (await fetch(`${base}/metrics`)).text();
   return text
     .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('#') && !/^(go_|process_|pushgateway_|gateway_|push_time_seconds|push_failure_time_seconds)/.test(line))
+    .filter(
+      (line) =>
+        line !== '' &&
+        !line.startsWith('#') &&
+        !/^(go_|process_|pushgateway_|gateway_|push_time_seconds|push_failure_time_seconds)/.test(line),
+    )
     .sort();
 }
 
@@ -61,7 +69,10 @@ describe("prom-client's Pushgateway against ours", () => {
       expect(afterPushes).toContain('extra_gauge{instance="",job="other job"} 7');
 
       for (const base of [official.url, ours.url]) {
-        const deleted = await new Pushgateway(base, {}, new Registry()).delete({ jobName: 'nightly', groupings: { instance: 'host-1', shard: 'ü' } });
+        const deleted = await new Pushgateway(base, {}, new Registry()).delete({
+          jobName: 'nightly',
+          groupings: { instance: 'host-1', shard: 'ü' },
+        });
         expect(deleted.resp).toMatchObject({ statusCode: 202 });
       }
       const afterDelete = await pushedSamples(ours.url);
@@ -72,7 +83,9 @@ describe("prom-client's Pushgateway against ours", () => {
       // value with an encoded "/" (as prom-client sends it) is refused there; ours decodes each segment.
       const slash = new Registry();
       new Gauge({ name: 'slash_gauge', help: 'x', registers: [slash] }).set(1);
-      await expect(new Pushgateway(official.url, {}, slash).push({ jobName: 'j', groupings: { instance: 'host/1' } })).rejects.toThrow('status 400');
+      await expect(new Pushgateway(official.url, {}, slash).push({ jobName: 'j', groupings: { instance: 'host/1' } })).rejects.toThrow(
+        'status 400',
+      );
       await new Pushgateway(ours.url, {}, slash).push({ jobName: 'j', groupings: { instance: 'host/1' } });
       expect(await pushedSamples(ours.url)).toContain('slash_gauge{instance="host/1",job="j"} 1');
     } finally {

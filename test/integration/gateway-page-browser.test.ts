@@ -14,7 +14,9 @@ import { createGatewayLogger, startGateway, type RunningGateway } from '../../pu
 const TOKEN = 'page-push-token';
 const reader = { username: 'reader', password: 'reader-secret' };
 const screenshotDir = mkdtempSync(join(tmpdir(), 'gw-page-shot-'));
-const SCREENSHOT = process.env.GATEWAY_PAGE_SCREENSHOT ? resolve(process.env.GATEWAY_PAGE_SCREENSHOT) : join(screenshotDir, 'gateway-page.png');
+const SCREENSHOT = process.env.GATEWAY_PAGE_SCREENSHOT
+  ? resolve(process.env.GATEWAY_PAGE_SCREENSHOT)
+  : join(screenshotDir, 'gateway-page.png');
 
 let gateway: RunningGateway;
 let browser: Browser;
@@ -22,25 +24,52 @@ let browser: Browser;
 beforeAll(async () => {
   gateway = await startGateway({
     config: loadGatewayConfig({
-      GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1', GATEWAY_PUSH_TOKEN: TOKEN, GATEWAY_SCRAPE_USER: reader.username, GATEWAY_SCRAPE_PASSWORD: reader.password,
-      GATEWAY_GROUP_TTL_SECONDS: '3600', GATEWAY_ROUTE_PREFIX: '/pushgateway',
+      GATEWAY_PORT: '0',
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_PUSH_TOKEN: TOKEN,
+      GATEWAY_SCRAPE_USER: reader.username,
+      GATEWAY_SCRAPE_PASSWORD: reader.password,
+      GATEWAY_GROUP_TTL_SECONDS: '3600',
+      GATEWAY_ROUTE_PREFIX: '/pushgateway',
     }),
     logger: createGatewayLogger('silent'),
   });
   const push = async (path: string, body: string) => {
-    const response = await fetch(`${gateway.url}/pushgateway${path}`, { method: 'PUT', body, headers: { authorization: `Bearer ${TOKEN}` } });
+    const response = await fetch(`${gateway.url}/pushgateway${path}`, {
+      method: 'PUT',
+      body,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(response.status).toBe(200);
   };
-  await push('/metrics/job/nightly-export/instance/batch-1', '# HELP rows_exported Rows written by the export.\n# TYPE rows_exported gauge\nrows_exported{table="orders"} 1520\nrows_exported{table="users"} 87\n# TYPE export_duration_seconds histogram\nexport_duration_seconds_bucket{le="10"} 1\nexport_duration_seconds_bucket{le="+Inf"} 1\nexport_duration_seconds_sum 7.2\nexport_duration_seconds_count 1\n');
-  await push('/metrics/job/backup/instance/db-2', '# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.7e9\n');
-  const aggregated = await fetch(`${gateway.url}/pushgateway/aggregate/metrics/job/api`, { method: 'POST', body: '# TYPE http_requests_total counter\nhttp_requests_total{route="/users"} 42\n', headers: { authorization: `Bearer ${TOKEN}` } });
+  await push(
+    '/metrics/job/nightly-export/instance/batch-1',
+    '# HELP rows_exported Rows written by the export.\n# TYPE rows_exported gauge\nrows_exported{table="orders"} 1520\nrows_exported{table="users"} 87\n# TYPE export_duration_seconds histogram\nexport_duration_seconds_bucket{le="10"} 1\nexport_duration_seconds_bucket{le="+Inf"} 1\nexport_duration_seconds_sum 7.2\nexport_duration_seconds_count 1\n',
+  );
+  await push(
+    '/metrics/job/backup/instance/db-2',
+    '# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.7e9\n',
+  );
+  const aggregated = await fetch(`${gateway.url}/pushgateway/aggregate/metrics/job/api`, {
+    method: 'POST',
+    body: '# TYPE http_requests_total counter\nhttp_requests_total{route="/users"} 42\n',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
   expect(aggregated.status).toBe(200);
   // launch() gives Chromium a new empty profile in a temp dir of its own (removed on close); playwright-core
   // refuses a --user-data-dir argument for that reason.
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--no-first-run',
+      '--disable-quic',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 60_000);
 
@@ -68,7 +97,9 @@ describe('the gateway page in Chromium', () => {
     await expect.poll(() => nightly.locator('td').nth(3).textContent()).toBe('3'); // series: two gauge label sets and one histogram
     await nightly.locator('summary').click();
     expect(await nightly.locator('details').getAttribute('open')).not.toBeNull();
-    expect(await nightly.locator('pre').textContent()).toContain('rows_exported{instance="batch-1",job="nightly-export",table="orders"} 1520');
+    expect(await nightly.locator('pre').textContent()).toContain(
+      'rows_exported{instance="batch-1",job="nightly-export",table="orders"} 1520',
+    );
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
 
@@ -83,7 +114,9 @@ describe('the gateway page in Chromium', () => {
     expect(dialogMessage).toContain('job="backup"');
     await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
 
-    const scrape = await fetch(`${gateway.url}/pushgateway/metrics`, { headers: { authorization: `Basic ${btoa(`${reader.username}:${reader.password}`)}` } });
+    const scrape = await fetch(`${gateway.url}/pushgateway/metrics`, {
+      headers: { authorization: `Basic ${btoa(`${reader.username}:${reader.password}`)}` },
+    });
     const text = await scrape.text();
     expect(text).not.toContain('job="backup"');
     expect(text).toContain('job="nightly-export"');

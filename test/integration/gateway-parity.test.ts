@@ -21,8 +21,18 @@ interface Step {
   headers?: Record<string, string>;
 }
 
-const put = (path: string, body: string | Uint8Array = '', headers?: Record<string, string>): Step => ({ method: 'PUT', path, body, ...(headers ? { headers } : {}) });
-const post = (path: string, body: string | Uint8Array = '', headers?: Record<string, string>): Step => ({ method: 'POST', path, body, ...(headers ? { headers } : {}) });
+const put = (path: string, body: string | Uint8Array = '', headers?: Record<string, string>): Step => ({
+  method: 'PUT',
+  path,
+  body,
+  ...(headers ? { headers } : {}),
+});
+const post = (path: string, body: string | Uint8Array = '', headers?: Record<string, string>): Step => ({
+  method: 'POST',
+  path,
+  body,
+  ...(headers ? { headers } : {}),
+});
 const del = (path: string): Step => ({ method: 'DELETE', path });
 
 let official: RunningService;
@@ -31,7 +41,10 @@ let ours: RunningGateway;
 beforeAll(async () => {
   [official, ours] = await Promise.all([
     startOfficialPushgateway(['--web.enable-admin-api']),
-    startGateway({ config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_ENABLE_ADMIN_API: 'true', GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('silent') }),
+    startGateway({
+      config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_ENABLE_ADMIN_API: 'true', GATEWAY_HOST: '127.0.0.1' }),
+      logger: createGatewayLogger('silent'),
+    }),
   ]);
 });
 
@@ -73,7 +86,8 @@ function normalize(exposition: string): Record<string, { help: string | undefine
       continue;
     }
     let sample = line;
-    if (current === 'push_time_seconds' || current === 'push_failure_time_seconds') sample = line.replace(/ (\S+)$/, (_, v: string) => (v === '0' ? ' 0' : ' <time>'));
+    if (current === 'push_time_seconds' || current === 'push_failure_time_seconds')
+      sample = line.replace(/ (\S+)$/, (_, v: string) => (v === '0' ? ' 0' : ' <time>'));
     family(current).samples.push(sample);
   }
   for (const name of Object.keys(families)) {
@@ -91,7 +105,10 @@ async function scrape(base: string): Promise<string> {
 async function runOnBoth(steps: Step[]) {
   for (const step of steps) {
     const [expected, actual] = [await send(official.url, step), await send(ours.url, step)];
-    expect({ step: `${step.method} ${step.path} ${String(step.body).slice(0, 80)}`, status: actual }).toEqual({ step: `${step.method} ${step.path} ${String(step.body).slice(0, 80)}`, status: expected });
+    expect({ step: `${step.method} ${step.path} ${String(step.body).slice(0, 80)}`, status: actual }).toEqual({
+      step: `${step.method} ${step.path} ${String(step.body).slice(0, 80)}`,
+      status: expected,
+    });
   }
   return { official: normalize(await scrape(official.url)), ours: normalize(await scrape(ours.url)) };
 }
@@ -102,7 +119,12 @@ async function expectParity(steps: Step[]) {
   return result;
 }
 
-const family = (name: string, type: MetricFamily['type'], metrics: MetricFamily['metrics'], help?: string): MetricFamily => ({ name, help, type, metrics });
+const family = (name: string, type: MetricFamily['type'], metrics: MetricFamily['metrics'], help?: string): MetricFamily => ({
+  name,
+  help,
+  type,
+  metrics,
+});
 
 describe('parity with the official Pushgateway 1.5.1', () => {
   it('PUT replaces the group, POST replaces the pushed families, DELETE removes exactly one group', async () => {
@@ -147,7 +169,10 @@ describe('parity with the official Pushgateway 1.5.1', () => {
           'lat_bucket{route="/b",le="0.1"} 0\nlat_sum{route="/b"} 0.5\nlat_count{route="/b"} 2\n' + // no +Inf bucket: both add it
           '# TYPE q summary\nq{quantile="0.5"} 1\nq{quantile="0.99"} 2.5\nq_sum 10\nq_count 7\nq_sum{a="b"} 1\nq_count{a="b"} 1\n',
       ),
-      post('/metrics/job/h', '# TYPE lat histogram\nlat_bucket{route="/c",le="1"} 1\nlat_bucket{route="/c",le="+Inf"} 1\nlat_sum{route="/c"} 0.3\nlat_count{route="/c"} 1\n'),
+      post(
+        '/metrics/job/h',
+        '# TYPE lat histogram\nlat_bucket{route="/c",le="1"} 1\nlat_bucket{route="/c",le="+Inf"} 1\nlat_sum{route="/c"} 0.3\nlat_count{route="/c"} 1\n',
+      ),
     ]);
   });
 
@@ -181,7 +206,11 @@ describe('parity with the official Pushgateway 1.5.1', () => {
   });
 
   it('refuses samples with timestamps, recording the failure', async () => {
-    await expectParity([put('/metrics/job/t', 'x_total 1 1700000000000\n'), put('/metrics/job/t', 'ok 1\n'), post('/metrics/job/t', 'y 2 -5\n')]);
+    await expectParity([
+      put('/metrics/job/t', 'x_total 1 1700000000000\n'),
+      put('/metrics/job/t', 'ok 1\n'),
+      post('/metrics/job/t', 'y 2 -5\n'),
+    ]);
   });
 
   it('refuses reserved and invalid names in the URL and the body', async () => {
@@ -198,10 +227,29 @@ describe('parity with the official Pushgateway 1.5.1', () => {
 
   it('answers malformed bodies with 400 and stores nothing', async () => {
     const bodies = [
-      'garbage line here\n', 'a 1', 'a 1\r\n', 'a 1 \n', 'a 1 2 3\n', 'a 0x10\n', 'a 1_000\n', 'a{b="1",b="2"} 1\n', '# TYPE a foo\na 1\n',
-      'a 1\n# TYPE a gauge\n', '# HELP a x\n# HELP a y\na 1\n', '# HELP a x \\"q\\"\na 1\n', 'b{l="a\\tb"} 1\n', 'b{l="a\nb"} 1\n', 'b{1l="a"} 1\n',
-      'b{l "a"} 1\n', 'b{l=a} 1\n', 'b{l="a" x="b"} 1\n', '{l="a"} 1\n', '# TYPE h histogram\nh_bucket{le="x"} 1\n', '# TYPE s summary\ns{quantile="x"} 1\n',
-      'b{__name__="a"} 1\n', 'ok 1\nbad line\n',
+      'garbage line here\n',
+      'a 1',
+      'a 1\r\n',
+      'a 1 \n',
+      'a 1 2 3\n',
+      'a 0x10\n',
+      'a 1_000\n',
+      'a{b="1",b="2"} 1\n',
+      '# TYPE a foo\na 1\n',
+      'a 1\n# TYPE a gauge\n',
+      '# HELP a x\n# HELP a y\na 1\n',
+      '# HELP a x \\"q\\"\na 1\n',
+      'b{l="a\\tb"} 1\n',
+      'b{l="a\nb"} 1\n',
+      'b{1l="a"} 1\n',
+      'b{l "a"} 1\n',
+      'b{l=a} 1\n',
+      'b{l="a" x="b"} 1\n',
+      '{l="a"} 1\n',
+      '# TYPE h histogram\nh_bucket{le="x"} 1\n',
+      '# TYPE s summary\ns{quantile="x"} 1\n',
+      'b{__name__="a"} 1\n',
+      'ok 1\nbad line\n',
     ];
     await expectParity(bodies.map((body) => put('/metrics/job/mal', body)));
     await expectParity([put('/metrics/job/mal', Uint8Array.from([0x61, 0x7b, 0x62, 0x3d, 0x22, 0xff, 0x22, 0x7d, 0x20, 0x31, 0x0a]))]);
@@ -209,7 +257,10 @@ describe('parity with the official Pushgateway 1.5.1', () => {
 
   it('accepts the lenient corners of the text format alike', async () => {
     await expectParity([
-      put('/metrics/job/l1', '# just a comment\n\n  \t a 1\n# TYPE b Counter\nb 2\nc 1\n# HELP c late\n# HELP\n#TYPE d gauge\nd 1\nf{} 1\ng{a=""} 1\nz { a = "1" , } 1\nw  1\ninf_val Inf\nx 1\ny 1\nx{q="2"} 2\n'),
+      put(
+        '/metrics/job/l1',
+        '# just a comment\n\n  \t a 1\n# TYPE b Counter\nb 2\nc 1\n# HELP c late\n# HELP\n#TYPE d gauge\nd 1\nf{} 1\ng{a=""} 1\nz { a = "1" , } 1\nw  1\ninf_val Inf\nx 1\ny 1\nx{q="2"} 2\n',
+      ),
       put('/metrics/job/l2', '# TYPE ot gauge\n'),
       put('/metrics/job/l3', 'neg_total -1\n# TYPE hh histogram\nhh_bucket{le="2"} 1\nhh_bucket{le="1"} 1\nhh_sum 1\nhh_count 1\n'),
     ]);
@@ -217,18 +268,55 @@ describe('parity with the official Pushgateway 1.5.1', () => {
 
   it('accepts delimited protobuf bodies (as client_golang sends them), refusing timestamps alike', async () => {
     const families = [
-      family('pb_requests_total', 'counter', [{ labels: { code: '200' }, value: 12 }, { labels: { code: '500' }, value: 1 }], 'Requests.'),
+      family(
+        'pb_requests_total',
+        'counter',
+        [
+          { labels: { code: '200' }, value: 12 },
+          { labels: { code: '500' }, value: 1 },
+        ],
+        'Requests.',
+      ),
       family('pb_temp', 'gauge', [{ labels: {}, value: -3.5 }]),
       family('pb_untyped', 'untyped', [{ labels: { a: 'x"y' }, value: Number.NaN }]),
-      family('pb_latency', 'histogram', [{ labels: { r: '/' }, buckets: [{ upperBound: 0.1, cumulativeCount: 2 }, { upperBound: 1, cumulativeCount: 5 }, { upperBound: Infinity, cumulativeCount: 6 }], sum: 3.25, count: 6 }]),
+      family('pb_latency', 'histogram', [
+        {
+          labels: { r: '/' },
+          buckets: [
+            { upperBound: 0.1, cumulativeCount: 2 },
+            { upperBound: 1, cumulativeCount: 5 },
+            { upperBound: Infinity, cumulativeCount: 6 },
+          ],
+          sum: 3.25,
+          count: 6,
+        },
+      ]),
       family('pb_latency_no_inf', 'histogram', [{ labels: {}, buckets: [{ upperBound: 0.5, cumulativeCount: 1 }], sum: 0.25, count: 3 }]),
-      family('pb_summary', 'summary', [{ labels: {}, quantiles: [{ quantile: 0.5, value: 0.2 }, { quantile: 0.9, value: 0.7 }], sum: 9, count: 20 }]),
+      family('pb_summary', 'summary', [
+        {
+          labels: {},
+          quantiles: [
+            { quantile: 0.5, value: 0.2 },
+            { quantile: 0.9, value: 0.7 },
+          ],
+          sum: 9,
+          count: 20,
+        },
+      ]),
     ];
     await expectParity([
       put('/metrics/job/pb/instance/i', encodeDelimited(families), { 'content-type': protobufType }),
-      post('/metrics/job/pb/instance/i', encodeDelimited([family('pb_temp', 'gauge', [{ labels: {}, value: 21 }])]), { 'content-type': protobufType }),
-      put('/metrics/job/pbts', encodeDelimited([family('pb_ts', 'gauge', [{ labels: {}, value: 1 }])], { timestampMs: 1_700_000_000_000 }), { 'content-type': protobufType }),
-      put('/metrics/job/pbconflict', encodeDelimited([family('pb_temp', 'counter', [{ labels: {}, value: 1 }])]), { 'content-type': protobufType }),
+      post('/metrics/job/pb/instance/i', encodeDelimited([family('pb_temp', 'gauge', [{ labels: {}, value: 21 }])]), {
+        'content-type': protobufType,
+      }),
+      put(
+        '/metrics/job/pbts',
+        encodeDelimited([family('pb_ts', 'gauge', [{ labels: {}, value: 1 }])], { timestampMs: 1_700_000_000_000 }),
+        { 'content-type': protobufType },
+      ),
+      put('/metrics/job/pbconflict', encodeDelimited([family('pb_temp', 'counter', [{ labels: {}, value: 1 }])]), {
+        'content-type': protobufType,
+      }),
       put('/metrics/job/pbbad', Uint8Array.from([0x05, 0x0a, 0x09, 0x61]), { 'content-type': protobufType }),
     ]);
   });
@@ -236,7 +324,10 @@ describe('parity with the official Pushgateway 1.5.1', () => {
   it('accepts gzip-encoded bodies, text and protobuf', async () => {
     await expectParity([
       put('/metrics/job/gz', gzipSync('# TYPE g gauge\ng{a="1"} 4\n'), { 'content-encoding': 'gzip' }),
-      put('/metrics/job/gzpb', gzipSync(encodeDelimited([family('gzpb', 'gauge', [{ labels: {}, value: 2 }])])), { 'content-encoding': 'gzip', 'content-type': protobufType }),
+      put('/metrics/job/gzpb', gzipSync(encodeDelimited([family('gzpb', 'gauge', [{ labels: {}, value: 2 }])])), {
+        'content-encoding': 'gzip',
+        'content-type': protobufType,
+      }),
     ]);
   });
 
@@ -256,7 +347,9 @@ describe('parity with the official Pushgateway 1.5.1', () => {
     // family but the push timestamps, which are then set anew; a POST with none only sets them.
     const pushTimes = async (base: string) => {
       const text = await scrape(base);
-      return Object.fromEntries([...text.matchAll(/^push_time_seconds\{instance="",job="(\w+)"\} (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+      return Object.fromEntries(
+        [...text.matchAll(/^push_time_seconds\{instance="",job="(\w+)"\} (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]),
+      );
     };
     await runOnBoth([put('/metrics/job/ep', 'a 1\nb 2\n'), put('/metrics/job/epost', 'c 3\n')]);
     const before = { official: await pushTimes(official.url), ours: await pushTimes(ours.url) };
@@ -264,7 +357,10 @@ describe('parity with the official Pushgateway 1.5.1', () => {
     const result = await expectParity([put('/metrics/job/ep', ''), post('/metrics/job/epost', '')]);
     expect(result.ours.a).toBeUndefined();
     expect(result.ours.c?.samples).toEqual(['c{instance="",job="epost"} 3']);
-    expect(result.ours.push_time_seconds?.samples).toEqual(['push_time_seconds{instance="",job="ep"} <time>', 'push_time_seconds{instance="",job="epost"} <time>']);
+    expect(result.ours.push_time_seconds?.samples).toEqual([
+      'push_time_seconds{instance="",job="ep"} <time>',
+      'push_time_seconds{instance="",job="epost"} <time>',
+    ]);
     const after = { official: await pushTimes(official.url), ours: await pushTimes(ours.url) };
     for (const side of ['official', 'ours'] as const) {
       expect(after[side].ep).toBeGreaterThan(before[side].ep!);
@@ -275,12 +371,18 @@ describe('parity with the official Pushgateway 1.5.1', () => {
   it('serves the same families in delimited protobuf when the scraper asks for it (expfmt.Negotiate)', async () => {
     await runOnBoth([
       put('/metrics/job/pb/instance/i', '# HELP c_total Things.\n# TYPE c_total counter\nc_total{k="v"} 3\n# TYPE g gauge\ng -2.5\n'),
-      put('/metrics/job/pbh', '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 4\nh_sum 7.5\nh_count 4\n# TYPE s summary\ns{quantile="0.9"} 2\ns_sum 9\ns_count 5\nu 1\n'),
+      put(
+        '/metrics/job/pbh',
+        '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 4\nh_sum 7.5\nh_count 4\n# TYPE s summary\ns{quantile="0.9"} 2\ns_sum 9\ns_count 5\nu 1\n',
+      ),
     ]);
-    const accept = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,text/plain;version=0.0.4;q=0.5';
+    const accept =
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,text/plain;version=0.0.4;q=0.5';
     const decoded = async (base: string) => {
       const response = await fetch(`${base}/metrics`, { headers: { accept } });
-      expect(response.headers.get('content-type')).toMatch(/^application\/vnd\.google\.protobuf; ?proto=io\.prometheus\.client\.MetricFamily; ?encoding=delimited/);
+      expect(response.headers.get('content-type')).toMatch(
+        /^application\/vnd\.google\.protobuf; ?proto=io\.prometheus\.client\.MetricFamily; ?encoding=delimited/,
+      );
       const { families } = decodeDelimitedMetricFamilies(new Uint8Array(await response.arrayBuffer()));
       const pushed = families.filter((f) => !ownFamilies.test(f.name));
       for (const f of pushed) {
@@ -297,7 +399,10 @@ describe('parity with the official Pushgateway 1.5.1', () => {
 
   it('answers /api/v1/metrics with the same groups, families and string values (api/v1/api.go metrics)', async () => {
     await runOnBoth([
-      put('/metrics/job/api/instance/i', '# HELP c_total Things.\n# TYPE c_total counter\nc_total{k="v"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 4\nh_sum 7.5\nh_count 4\n# TYPE s summary\ns{quantile="0.9"} 2\ns_sum 9\ns_count 5\n'),
+      put(
+        '/metrics/job/api/instance/i',
+        '# HELP c_total Things.\n# TYPE c_total counter\nc_total{k="v"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 4\nh_sum 7.5\nh_count 4\n# TYPE s summary\ns{quantile="0.9"} 2\ns_sum 9\ns_count 5\n',
+      ),
       put('/metrics/job/api2', '# HELP g A gauge.\n# TYPE g gauge\ng 1e-07\n'),
     ]);
     const groups = async (base: string) => {
@@ -307,18 +412,23 @@ describe('parity with the official Pushgateway 1.5.1', () => {
         if (key === 'time_stamp') return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? '<time>' : value;
         return value;
       }) as Array<Record<string, { metrics?: Array<{ value?: string }> }>>;
-      for (const group of masked) for (const name of ['push_time_seconds', 'push_failure_time_seconds']) for (const m of group[name]?.metrics ?? []) m.value = m.value === '0' ? '0' : '<time>';
+      for (const group of masked)
+        for (const name of ['push_time_seconds', 'push_failure_time_seconds'])
+          for (const m of group[name]?.metrics ?? []) m.value = m.value === '0' ? '0' : '<time>';
       return masked.sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)));
     };
     expect(await groups(ours.url)).toEqual(await groups(official.url));
   });
 
   it('answers /api/v1/status with the fields of the official: flags, start_time, build_information (api/v1/api.go status)', async () => {
-    const status = async (base: string) => (await (await fetch(`${base}/api/v1/status`)).json()) as { status: string; data: Record<string, unknown> };
+    const status = async (base: string) =>
+      (await (await fetch(`${base}/api/v1/status`)).json()) as { status: string; data: Record<string, unknown> };
     const [theirs, mine] = [await status(official.url), await status(ours.url)];
     expect(Object.keys(mine.data).sort()).toEqual(Object.keys(theirs.data).sort());
     expect(mine.status).toBe(theirs.status);
-    expect(Object.keys(mine.data.build_information as object)).toEqual(expect.arrayContaining(Object.keys(theirs.data.build_information as object).filter((key) => key !== 'goVersion')));
+    expect(Object.keys(mine.data.build_information as object)).toEqual(
+      expect.arrayContaining(Object.keys(theirs.data.build_information as object).filter((key) => key !== 'goVersion')),
+    );
     expect(Date.parse(String(mine.data.start_time))).not.toBeNaN();
     expect(theirs.data.flags).toMatchObject({ 'web.enable-admin-api': 'true' });
     expect(mine.data.flags).toMatchObject({ 'web.enable-admin-api': 'true', 'web.route-prefix': '' });

@@ -25,7 +25,14 @@ beforeAll(async () => {
   redis = await startRedis();
   const bridgePort = await freePort();
   bridge = spawnLogged('bridge', process.execPath, ['--import', 'tsx', 'test/support/redis-bridge/node.ts'], dir, {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL: redis.url, BRIDGE_TOKEN, BRIDGE_PORT: String(bridgePort), BRIDGE_HOST: '127.0.0.1' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      REDIS_URL: redis.url,
+      BRIDGE_TOKEN,
+      BRIDGE_PORT: String(bridgePort),
+      BRIDGE_HOST: '127.0.0.1',
+    },
   });
   await waitUntil(() => httpOk(`http://127.0.0.1:${bridgePort}/`), { what: 'redis bridge', timeoutMs: 120_000 }).catch((error: unknown) => {
     throw new Error(`${String(error)}\n${bridge.logTail()}`);
@@ -116,7 +123,9 @@ describe('2 gateway processes sharing Redis', () => {
           // Outcome unknown: abandon the request at a random moment (it may or may not have been applied).
           stats.abandoned++;
           const controller = new AbortController();
-          const pending = send(replicas[home]!, text, key, controller.signal).then((r) => r.arrayBuffer()).catch(() => undefined);
+          const pending = send(replicas[home]!, text, key, controller.signal)
+            .then((r) => r.arrayBuffer())
+            .catch(() => undefined);
           setTimeout(() => controller.abort(), Math.floor(random() * 6));
           await pending;
           const response = await untilDefinitive(home + 1, text, key);
@@ -145,7 +154,11 @@ describe('2 gateway processes sharing Redis', () => {
     await Promise.all(Array.from({ length: CLIENTS }, (_, id) => client(id)));
     const seconds = (performance.now() - started) / 1000;
 
-    const cumulative = [expected.buckets[0]!, expected.buckets[0]! + expected.buckets[1]!, expected.buckets[0]! + expected.buckets[1]! + expected.buckets[2]!];
+    const cumulative = [
+      expected.buckets[0]!,
+      expected.buckets[0]! + expected.buckets[1]!,
+      expected.buckets[0]! + expected.buckets[1]! + expected.buckets[2]!,
+    ];
     for (const replica of replicas) {
       const families = await scrape(replica.url);
       const counter = families.get('work_done_total')!;

@@ -31,17 +31,36 @@ beforeEach(() => {
   prefix = `t${++prefixCounter}:`;
 });
 
-const store = (options: { groupTtlMs?: number; maxSeries?: number } = {}) => new RedisStore({ url: bridge.url, token: bridge.token, keyPrefix: prefix, ...options });
+const store = (options: { groupTtlMs?: number; maxSeries?: number } = {}) =>
+  new RedisStore({ url: bridge.url, token: bridge.token, keyPrefix: prefix, ...options });
 
-const counter = (name: string, value: number, labels: Record<string, string> = {}, help?: string): MetricFamily => ({ name, help, type: 'counter', metrics: [{ labels, value }] });
-const gauge = (name: string, value: number, labels: Record<string, string> = {}): MetricFamily => ({ name, help: undefined, type: 'gauge', metrics: [{ labels, value }] });
+const counter = (name: string, value: number, labels: Record<string, string> = {}, help?: string): MetricFamily => ({
+  name,
+  help,
+  type: 'counter',
+  metrics: [{ labels, value }],
+});
+const gauge = (name: string, value: number, labels: Record<string, string> = {}): MetricFamily => ({
+  name,
+  help: undefined,
+  type: 'gauge',
+  metrics: [{ labels, value }],
+});
 const histogram = (name: string, counts: number[], sum: number, bounds = [0.1, 1, Infinity]): MetricFamily => ({
   name,
   help: undefined,
   type: 'histogram',
-  metrics: [{ labels: {}, buckets: bounds.map((upperBound, i) => ({ upperBound, cumulativeCount: counts[i]! })), sum, count: counts.at(-1)! }],
+  metrics: [
+    { labels: {}, buckets: bounds.map((upperBound, i) => ({ upperBound, cumulativeCount: counts[i]! })), sum, count: counts.at(-1)! },
+  ],
 });
-const push = (families: MetricFamily[], extra: Partial<PushRequest> = {}): PushRequest => ({ mode: 'aggregate', grouping: { job: 'api' }, families, nowMs: 1_000, ...extra });
+const push = (families: MetricFamily[], extra: Partial<PushRequest> = {}): PushRequest => ({
+  mode: 'aggregate',
+  grouping: { job: 'api' },
+  families,
+  nowMs: 1_000,
+  ...extra,
+});
 
 async function value(s: RedisStore, name: string, grouping = 'instance="",job="api"'): Promise<number | undefined> {
   const group = (await s.groups(1_000)).find((g) => g.key === grouping);
@@ -52,14 +71,27 @@ async function value(s: RedisStore, name: string, grouping = 'instance="",job="a
 describe('RedisStore', () => {
   it('adds counter deltas and histogram buckets, replaces gauges, keeps HELP', async () => {
     const s = store();
-    expect(await s.apply(push([counter('jobs_total', 2, {}, 'Jobs.'), gauge('temp', 5), histogram('lat', [1, 2, 3], 0.75)]))).toEqual({ status: 'applied' });
-    expect(await s.apply(push([counter('jobs_total', 0.5), gauge('temp', 7), histogram('lat', [0, 1, 1], 0.25)]))).toEqual({ status: 'applied' });
+    expect(await s.apply(push([counter('jobs_total', 2, {}, 'Jobs.'), gauge('temp', 5), histogram('lat', [1, 2, 3], 0.75)]))).toEqual({
+      status: 'applied',
+    });
+    expect(await s.apply(push([counter('jobs_total', 0.5), gauge('temp', 7), histogram('lat', [0, 1, 1], 0.25)]))).toEqual({
+      status: 'applied',
+    });
     const [group] = await s.groups(1_000);
     expect(group!.labels).toEqual({ job: 'api', instance: '' });
-    expect(group!.families.get('jobs_total')).toEqual({ name: 'jobs_total', help: 'Jobs.', type: 'counter', metrics: [{ labels: { job: 'api', instance: '' }, value: 2.5 }] });
+    expect(group!.families.get('jobs_total')).toEqual({
+      name: 'jobs_total',
+      help: 'Jobs.',
+      type: 'counter',
+      metrics: [{ labels: { job: 'api', instance: '' }, value: 2.5 }],
+    });
     expect((group!.families.get('temp')!.metrics[0] as ScalarMetric).value).toBe(7);
     const lat = group!.families.get('lat')!.metrics[0] as HistogramMetric;
-    expect(lat.buckets).toEqual([{ upperBound: 0.1, cumulativeCount: 1 }, { upperBound: 1, cumulativeCount: 3 }, { upperBound: Infinity, cumulativeCount: 4 }]);
+    expect(lat.buckets).toEqual([
+      { upperBound: 0.1, cumulativeCount: 1 },
+      { upperBound: 1, cumulativeCount: 3 },
+      { upperBound: Infinity, cumulativeCount: 4 },
+    ]);
     expect([lat.sum, lat.count]).toEqual([1, 4]);
   });
 
@@ -77,27 +109,41 @@ describe('RedisStore', () => {
     const s = store();
     expect(await s.apply(push([counter('c_total', 1)], { idempotencyKey: 'k-1' }))).toEqual({ status: 'applied' });
     expect(await s.apply(push([counter('c_total', 1)], { idempotencyKey: 'k-1' }))).toEqual({ status: 'replayed' });
-    expect(await s.apply(push([counter('c_total', 1)], { idempotencyKey: 'k-1', grouping: { job: 'other' } }))).toEqual({ status: 'applied' });
+    expect(await s.apply(push([counter('c_total', 1)], { idempotencyKey: 'k-1', grouping: { job: 'other' } }))).toEqual({
+      status: 'applied',
+    });
     expect(await value(s, 'c_total')).toBe(1);
     expect((await s.stats(1_000)).deduplicatedPushes).toBe(1);
   });
 
   it.each([
     ['a negative counter', [counter('c_total', -1)], /finite number >= 0/],
-    ['a summary', [{ name: 's', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [], sum: 1, count: 1 }] } as MetricFamily], /cannot be aggregated/],
-    ['other bucket bounds', [counter('c_total', 1), histogram('lat', [1, 1, 1], 1, [0.5, 1, Infinity])], /bucket bounds \[0\.5,1,\+Inf\] differ from the stored \[0\.1,1,\+Inf\]/],
+    [
+      'a summary',
+      [{ name: 's', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [], sum: 1, count: 1 }] } as MetricFamily],
+      /cannot be aggregated/,
+    ],
+    [
+      'other bucket bounds',
+      [counter('c_total', 1), histogram('lat', [1, 1, 1], 1, [0.5, 1, Infinity])],
+      /bucket bounds \[0\.5,1,\+Inf\] differ from the stored \[0\.1,1,\+Inf\]/,
+    ],
     ['a type change', [gauge('c_total', 1)], /pushed as gauge but is a counter/],
     ['a timestamp', [counter('c_total', 1)], /must not have timestamps/],
   ])('refuses %s and changes nothing but the failure time', async (what, families, message) => {
     const s = store();
     await s.apply(push([counter('c_total', 3), histogram('lat', [1, 1, 1], 1)], { nowMs: 500 }));
     const before = renderGroups(await s.groups(1_000), 'text');
-    const outcome = await s.apply(push(families, { nowMs: 900, ...(what === 'a timestamp' ? { timestampedSample: { name: 'c_total', line: 1 } } : {}) }));
+    const outcome = await s.apply(
+      push(families, { nowMs: 900, ...(what === 'a timestamp' ? { timestampedSample: { name: 'c_total', line: 1 } } : {}) }),
+    );
     expect(outcome.status).toBe('invalid');
     expect(outcome.status === 'invalid' && outcome.message).toMatch(message);
     const groups = await s.groups(1_000);
     expect(groups[0]!.lastFailureMs).toBe(900);
-    expect(renderGroups(groups, 'text')).toBe(before.replace('push_failure_time_seconds{instance="",job="api"} 0', 'push_failure_time_seconds{instance="",job="api"} 0.9'));
+    expect(renderGroups(groups, 'text')).toBe(
+      before.replace('push_failure_time_seconds{instance="",job="api"} 0', 'push_failure_time_seconds{instance="",job="api"} 0.9'),
+    );
   });
 
   it('refuses a type conflict and a series owned by another group', async () => {
@@ -155,7 +201,9 @@ describe('RedisStore', () => {
     const replicas = [store(), store(), store()];
     const pushes = Array.from({ length: 300 }, (_, i) => ({ key: `p-${i % 150}`, delta: (i % 150) + 1, series: `s${(i % 150) % 7}` }));
     // every key is sent twice, to different replicas, concurrently; new series appear as they go
-    await Promise.all(pushes.map((p, i) => replicas[i % 3]!.apply(push([counter('work_total', p.delta, { shard: p.series })], { idempotencyKey: p.key }))));
+    await Promise.all(
+      pushes.map((p, i) => replicas[i % 3]!.apply(push([counter('work_total', p.delta, { shard: p.series })], { idempotencyKey: p.key }))),
+    );
     const expected = new Map<string, number>();
     for (let i = 0; i < 150; i++) expected.set(`s${i % 7}`, (expected.get(`s${i % 7}`) ?? 0) + i + 1);
     for (const replica of replicas) {
@@ -183,18 +231,23 @@ describe('parseLabelText', () => {
 const contractConfig = loadGatewayConfig({ GATEWAY_PUSH_TOKEN: 'redis-contract', GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES) });
 let contractApp: ReturnType<typeof createGatewayApp> | undefined;
 describeAggregationContract('Redis store', () => {
-  contractApp ??= createGatewayApp({ store: new RedisStore({ url: bridge.url, token: bridge.token, keyPrefix: 'contract:' }), config: contractConfig });
+  contractApp ??= createGatewayApp({
+    store: new RedisStore({ url: bridge.url, token: bridge.token, keyPrefix: 'contract:' }),
+    config: contractConfig,
+  });
   return { token: 'redis-contract', fetch: async (path, init) => await contractApp!.request(path, init) };
 });
 
 describe('RedisStore and MemoryStore', () => {
   it('render byte-identical /metrics for the same sequence of pushes (any mode, valid or not)', async () => {
     const family = fc.oneof(
-      fc.record({ name: fc.constantFrom('a_total', 'b_total'), v: fc.integer({ min: -2, max: 9 }), l: fc.constantFrom('x', 'y') }).map(({ name, v, l }) => counter(name, v, { l })),
+      fc
+        .record({ name: fc.constantFrom('a_total', 'b_total'), v: fc.integer({ min: -2, max: 9 }), l: fc.constantFrom('x', 'y') })
+        .map(({ name, v, l }) => counter(name, v, { l })),
       fc.record({ v: fc.integer({ min: -5, max: 5 }) }).map(({ v }) => gauge('a_total', v)),
-      fc.record({ c: fc.nat({ max: 5 }), d: fc.nat({ max: 5 }), s: fc.integer({ min: -8, max: 8 }), wide: fc.boolean() }).map(({ c, d, s, wide }) =>
-        histogram('lat', [c, c + d, c + d + 1], s / 4, wide ? [0.5, 1, Infinity] : [0.1, 1, Infinity]),
-      ),
+      fc
+        .record({ c: fc.nat({ max: 5 }), d: fc.nat({ max: 5 }), s: fc.integer({ min: -8, max: 8 }), wide: fc.boolean() })
+        .map(({ c, d, s, wide }) => histogram('lat', [c, c + d, c + d + 1], s / 4, wide ? [0.5, 1, Infinity] : [0.1, 1, Infinity])),
     );
     const step = fc.record({
       mode: fc.constantFrom<PushRequest['mode']>('aggregate', 'aggregate', 'replace', 'merge-families'),

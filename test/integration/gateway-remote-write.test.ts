@@ -13,7 +13,12 @@ let gateway: RunningGateway;
 beforeAll(async () => {
   victoria = await startVictoriaMetrics();
   gateway = await startGateway({
-    config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1', GATEWAY_REMOTE_WRITE_URL: `${victoria.url}/api/v1/write`, GATEWAY_REMOTE_WRITE_INTERVAL_SECONDS: '1' }),
+    config: loadGatewayConfig({
+      GATEWAY_PORT: '0',
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_REMOTE_WRITE_URL: `${victoria.url}/api/v1/write`,
+      GATEWAY_REMOTE_WRITE_INTERVAL_SECONDS: '1',
+    }),
     logger: createGatewayLogger('silent'),
   });
 }, 90_000);
@@ -25,7 +30,10 @@ afterAll(async () => {
 it('a counter pushed to /aggregate arrives at the receiver summed, and /metrics shows the remote-write self-metrics', async () => {
   const job = `gwrw${Date.now().toString(36)}`;
   for (const delta of [2, 5]) {
-    const response = await fetch(`${gateway.url}/aggregate/metrics/job/${job}`, { method: 'POST', body: `# TYPE checkouts_total counter\ncheckouts_total ${delta}\n` });
+    const response = await fetch(`${gateway.url}/aggregate/metrics/job/${job}`, {
+      method: 'POST',
+      body: `# TYPE checkouts_total counter\ncheckouts_total ${delta}\n`,
+    });
     expect(response.status).toBeLessThan(300);
   }
 

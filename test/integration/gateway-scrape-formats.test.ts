@@ -11,7 +11,10 @@ import { queryPrometheus, startPrometheus, waitUntil, type RunningService } from
 let gateway: RunningGateway;
 
 beforeAll(async () => {
-  gateway = await startGateway({ config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('silent') });
+  gateway = await startGateway({
+    config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1' }),
+    logger: createGatewayLogger('silent'),
+  });
   const pushed = await fetch(`${gateway.url}/metrics/job/batch/instance/w1`, {
     method: 'PUT',
     body:
@@ -27,7 +30,9 @@ afterAll(async () => {
 });
 
 /** Forwards to the gateway, remembering each scrape's Accept and the Content-Type answered. */
-async function recordingProxy(target: number): Promise<{ server: Server; port: number; seen: Array<{ accept: string; contentType: string }> }> {
+async function recordingProxy(
+  target: number,
+): Promise<{ server: Server; port: number; seen: Array<{ accept: string; contentType: string }> }> {
   const seen: Array<{ accept: string; contentType: string }> = [];
   const server = createServer((req, res) => {
     const upstream = httpRequest({ host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers }, (answer) => {
@@ -50,7 +55,11 @@ async function scrapeWith(extraArgs: string[]) {
       extraArgs,
     });
     const url = prometheus.url;
-    await waitUntil(async () => (await queryPrometheus(url, 'items_total')).length > 0, { timeoutMs: 45_000, intervalMs: 500, what: 'the pushed counter in Prometheus' });
+    await waitUntil(async () => (await queryPrometheus(url, 'items_total')).length > 0, {
+      timeoutMs: 45_000,
+      intervalMs: 500,
+      what: 'the pushed counter in Prometheus',
+    });
     const value = async (query: string) => (await queryPrometheus(url, query))[0]?.value[1];
     return {
       seen: proxy.seen,
@@ -71,7 +80,9 @@ async function scrapeWith(extraArgs: string[]) {
 }
 
 const expectPushedValues = (result: Awaited<ReturnType<typeof scrapeWith>>) => {
-  expect(result.counter).toEqual([{ metric: { __name__: 'items_total', job: 'batch', instance: 'w1', kind: 'a' }, value: [expect.any(Number), '42'] }]);
+  expect(result.counter).toEqual([
+    { metric: { __name__: 'items_total', job: 'batch', instance: 'w1', kind: 'a' }, value: [expect.any(Number), '42'] },
+  ]);
   expect(result).toMatchObject({ gauge: '-3.25', bucket: '5', histogramCount: '6', quantile: '0.8', summarySum: '12' });
   expect(result.pushTime).toBeGreaterThan(1.6e9);
 };
@@ -79,8 +90,12 @@ const expectPushedValues = (result: Awaited<ReturnType<typeof scrapeWith>>) => {
 describe('Prometheus 2.42 scraping the gateway', () => {
   it('negotiates delimited protobuf with native histograms enabled and reads the pushed values', async () => {
     const result = await scrapeWith(['--enable-feature=native-histograms']);
-    expect(result.seen[0]?.accept).toMatch(/^application\/vnd\.google\.protobuf;proto=io\.prometheus\.client\.MetricFamily;encoding=delimited/);
-    expect(result.seen[0]?.contentType).toBe('application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
+    expect(result.seen[0]?.accept).toMatch(
+      /^application\/vnd\.google\.protobuf;proto=io\.prometheus\.client\.MetricFamily;encoding=delimited/,
+    );
+    expect(result.seen[0]?.contentType).toBe(
+      'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited',
+    );
     expectPushedValues(result);
   }, 90_000);
 

@@ -24,7 +24,10 @@ beforeAll(async () => {
   pg = await startPostgres();
   const url = await pg.createDatabase('cardinality');
   await migratePostgresDatabase(url);
-  gateway = await startGateway({ config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('warn') });
+  gateway = await startGateway({
+    config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1' }),
+    logger: createGatewayLogger('warn'),
+  });
   const metrics = createApiMetrics();
   database = createPostgresDatabase(url, { wrapClient: (raw) => instrumentPostgresClient(raw, metrics) });
   Object.assign(globalThis, { __cardinalityMetrics: metrics });
@@ -49,10 +52,22 @@ async function endpointValues(): Promise<Map<string, number>> {
 describe('endpoint cardinality', () => {
   it('10,000 requests to random unknown paths add at most one endpoint value', async () => {
     const metrics = (globalThis as unknown as { __cardinalityMetrics: ReturnType<typeof createApiMetrics> }).__cardinalityMetrics;
-    const app = createApp({ database, logger: pino({ level: 'silent' }), middleware: [requestMetrics(metrics)], settings: { rateLimit: { max: 1_000_000, windowSeconds: 60 } } });
-    const pusher = new MetricsPusher({ registry: metrics.registry, url: gateway.url, job: 'api', instance: 'cardinality-test', logger: { info() {}, warn() {}, error() {} } });
+    const app = createApp({
+      database,
+      logger: pino({ level: 'silent' }),
+      middleware: [requestMetrics(metrics)],
+      settings: { rateLimit: { max: 1_000_000, windowSeconds: 60 } },
+    });
+    const pusher = new MetricsPusher({
+      registry: metrics.registry,
+      url: gateway.url,
+      job: 'api',
+      instance: 'cardinality-test',
+      logger: { info() {}, warn() {}, error() {} },
+    });
 
-    for (const path of ['/livez', '/api/users', '/api/users/0190a0a0-0000-7000-8000-000000000001']) expect((await app.request(path)).status).toBeLessThan(500);
+    for (const path of ['/livez', '/api/users', '/api/users/0190a0a0-0000-7000-8000-000000000001'])
+      expect((await app.request(path)).status).toBeLessThan(500);
     expect((await pusher.push()).acknowledged).toBe(1);
     const before = await endpointValues();
     expect(before.size).toBe(3);
@@ -71,7 +86,9 @@ describe('endpoint cardinality', () => {
     const added = [...after.keys()].filter((endpoint) => !before.has(endpoint));
     expect(added).toEqual(['unmatched']);
     expect(after.get('unmatched')).toBe(10_000);
-    const series = (await (await fetch(`${gateway.url}/metrics`)).text()).split('\n').filter((line) => line.startsWith('http_requests_total{'));
+    const series = (await (await fetch(`${gateway.url}/metrics`)).text())
+      .split('\n')
+      .filter((line) => line.startsWith('http_requests_total{'));
     // One series per (method, status) for the shared endpoint: GET, POST, DELETE and OTHER, all 404.
     expect(series.filter((line) => line.includes('endpoint="unmatched"'))).toHaveLength(4);
   });

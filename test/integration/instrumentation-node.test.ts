@@ -38,7 +38,10 @@ let api: SpawnedProcess;
 let apiBase: string;
 
 async function startOurGateway(): Promise<RunningGateway> {
-  return await startGateway({ config: loadGatewayConfig({ ...gatewayEnv, GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger(gatewayEnv.LOG_LEVEL) });
+  return await startGateway({
+    config: loadGatewayConfig({ ...gatewayEnv, GATEWAY_HOST: '127.0.0.1' }),
+    logger: createGatewayLogger(gatewayEnv.LOG_LEVEL),
+  });
 }
 
 beforeAll(async () => {
@@ -123,7 +126,11 @@ async function call(served: Served, endpoint: string, path: string, init: Reques
   return response;
 }
 
-const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const json = (body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
 async function promValue(query: string): Promise<number> {
   const result = await queryPrometheus(prometheus.url, query);
@@ -177,17 +184,36 @@ describe('instrumentation end to end on Node (PostgreSQL → pusher → gateway 
     // Redis cache hits, update → UPDATE, delete → DELETE, health → SELECT 1.
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const response = await call(served, '/api/users', '/api/users', json({ email: `u${i}-${Date.now()}@example.test`, name: `User ${i}` }));
+      const response = await call(
+        served,
+        '/api/users',
+        '/api/users',
+        json({ email: `u${i}-${Date.now()}@example.test`, name: `User ${i}` }),
+      );
       expect(response.status).toBe(201);
       ids.push(((await (await fetch(`${apiBase}${response.headers.get('location')}`)).json()) as { id: string }).id);
       served.record('/api/users/:id', 200); // that GET, a cache miss: one SELECT
     }
-    const duplicate = await call(served, '/api/users', '/api/users', json({ email: (await (await fetch(`${apiBase}/api/users/${ids[0]}`)).json() as { email: string }).email, name: 'Dup' }));
+    const duplicate = await call(
+      served,
+      '/api/users',
+      '/api/users',
+      json({ email: ((await (await fetch(`${apiBase}/api/users/${ids[0]}`)).json()) as { email: string }).email, name: 'Dup' }),
+    );
     served.record('/api/users/:id', 200); // the GET just above, a cache hit: no statement
     expect(duplicate.status).toBe(409); // a failed INSERT, counted all the same
     for (let i = 0; i < 2; i++) expect((await call(served, '/api/users', '/api/users')).status).toBe(200);
-    for (let i = 0; i < 2; i++) expect((await call(served, '/api/users/:id', `/api/users/0190a0a0-0000-7000-8000-00000000000${i}`)).status).toBe(404);
-    expect((await call(served, '/api/users/:id', `/api/users/${ids[1]}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Renamed' }) })).status).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect((await call(served, '/api/users/:id', `/api/users/0190a0a0-0000-7000-8000-00000000000${i}`)).status).toBe(404);
+    expect(
+      (
+        await call(served, '/api/users/:id', `/api/users/${ids[1]}`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'Renamed' }),
+        })
+      ).status,
+    ).toBe(200);
     expect((await call(served, '/api/users/:id', `/api/users/${ids[2]}`, { method: 'DELETE' })).status).toBe(204);
     expect((await call(served, '/api/health', '/api/health')).status).toBe(200);
     for (let i = 0; i < 3; i++) expect((await call(served, 'unmatched', `/no/such/path/${i}`)).status).toBe(404);
@@ -204,9 +230,12 @@ describe('instrumentation end to end on Node (PostgreSQL → pusher → gateway 
 
     await waitForPrometheus('sum(http_requests_total)', before.requests + served.total);
     const byEndpointStatus = await promByLabels('sum by (endpoint, status) (http_requests_total)', ['endpoint', 'status']);
-    for (const [key, count] of served.counts) expect({ key, count: (byEndpointStatus.get(key) ?? 0) - (before.byEndpointStatus.get(key) ?? 0) }).toEqual({ key, count });
+    for (const [key, count] of served.counts)
+      expect({ key, count: (byEndpointStatus.get(key) ?? 0) - (before.byEndpointStatus.get(key) ?? 0) }).toEqual({ key, count });
     const endpoints = new Set([...byEndpointStatus.keys()].map((key) => key.split(' ')[0]));
-    expect([...endpoints].every((endpoint) => endpoint === 'unmatched' || endpoint === '/livez' || endpoint!.startsWith('/api/'))).toBe(true);
+    expect([...endpoints].every((endpoint) => endpoint === 'unmatched' || endpoint === '/livez' || endpoint!.startsWith('/api/'))).toBe(
+      true,
+    );
 
     const queries = await promByLabels('sum by (operation) (db_queries_total)', ['operation']);
     for (const [operation, count] of Object.entries(expectedQueries)) {
@@ -223,7 +252,11 @@ describe('instrumentation end to end on Node (PostgreSQL → pusher → gateway 
       'redis_memory_usage_bytes',
     ];
     for (const query of starterQueries) {
-      await waitUntil(async () => (await queryPrometheus(prometheus.url, query)).length > 0, { timeoutMs: 30_000, intervalMs: 500, what: `data for ${query}` });
+      await waitUntil(async () => (await queryPrometheus(prometheus.url, query)).length > 0, {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+        what: `data for ${query}`,
+      });
     }
     expect(await promValue('postgres_connections')).toBeGreaterThanOrEqual(1);
     expect(await promValue('redis_memory_usage_bytes')).toBeGreaterThan(0);
@@ -269,10 +302,15 @@ describe('instrumentation end to end on Node (PostgreSQL → pusher → gateway 
       SERVICE_NAME: 'api-shutdown',
       LOG_LEVEL: 'warn',
     };
-    for (const variable of ['ELASTICSEARCH_URL', 'LOG_FILE', 'PGLITE_DIR', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN']) delete env[variable];
+    for (const variable of ['ELASTICSEARCH_URL', 'LOG_FILE', 'PGLITE_DIR', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'])
+      delete env[variable];
     const second = spawnLogged('api-shutdown', join(repoRoot, 'node_modules/.bin/tsx'), ['api/node.ts'], dir, { cwd: repoRoot, env });
     try {
-      await waitUntil(async () => (await fetch(`${base}/livez`, { signal: AbortSignal.timeout(2_000) })).ok, { timeoutMs: 120_000, intervalMs: 250, what: 'second API' });
+      await waitUntil(async () => (await fetch(`${base}/livez`, { signal: AbortSignal.timeout(2_000) })).ok, {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        what: 'second API',
+      });
       for (let i = 0; i < 7; i++) expect((await fetch(`${base}/api/users`)).status, second.logTail()).toBe(200);
       const exited = new Promise<number | null>((resolve) => second.child.once('exit', (code) => resolve(code)));
       second.child.kill('SIGTERM');
@@ -284,7 +322,9 @@ describe('instrumentation end to end on Node (PostgreSQL → pusher → gateway 
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
     const listed = text
       .split('\n')
-      .filter((line) => line.startsWith('http_requests_total{') && line.includes('job="api-shutdown"') && line.includes('endpoint="/api/users"'))
+      .filter(
+        (line) => line.startsWith('http_requests_total{') && line.includes('job="api-shutdown"') && line.includes('endpoint="/api/users"'),
+      )
       .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
     expect(listed, `requests of the second API on the gateway; its log:\n${log}`).toBe(7);
   }, 180_000);

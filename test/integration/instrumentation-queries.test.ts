@@ -73,7 +73,7 @@ describe('query timing over real PostgreSQL (postgres.js + Drizzle)', () => {
     }
   });
 
-  it('collects postgres_connections, this instance\'s database_connections and postgres_queries_per_second', async () => {
+  it("collects postgres_connections, this instance's database_connections and postgres_queries_per_second", async () => {
     const metrics = createApiMetrics();
     const raw = createPostgresClient(url, { max: 4 });
     const other = createPostgresClient(url, { max: 1 });

@@ -27,7 +27,9 @@ describe('file logs (LOG_FILE)', () => {
     }
     await close(10_000);
 
-    const files = readdirSync(join(dir, 'logs')).filter((name) => name.endsWith('.log')).sort((a, b) => number(a) - number(b));
+    const files = readdirSync(join(dir, 'logs'))
+      .filter((name) => name.endsWith('.log'))
+      .sort((a, b) => number(a) - number(b));
     // 300 lines of ~250 bytes is ~18 files' worth: only the current one and two backups are kept.
     expect(files).toHaveLength(3);
     expect(files.every((name) => /^api\.\d+\.log$/.test(name))).toBe(true);

@@ -60,7 +60,9 @@ describe('npm start ships its logs to Elasticsearch and flushes them on SIGTERM'
     expect(messages.some((message) => message.startsWith('API listening on'))).toBe(true);
     expect(messages).toContain('stopped');
     // A plain value under an ECS object name (`{ url }` in the start-up line) was kept, as labels.url.
-    expect(documents.find((document) => (document.message as string).startsWith('API listening on'))).toMatchObject({ labels: { url: expect.stringMatching(/^http:/) } });
+    expect(documents.find((document) => (document.message as string).startsWith('API listening on'))).toMatchObject({
+      labels: { url: expect.stringMatching(/^http:/) },
+    });
     expect(api.logTail(200)).not.toContain('log_shipper.dropped');
   });
 });

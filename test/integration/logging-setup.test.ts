@@ -6,8 +6,19 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createElasticsearchClient } from '../../api/logging/transport-client.js';
-import { applyElasticsearchSetup, ilmPolicy, importKibanaSavedObjects, readIndexTemplate, savedObjectsPath } from '../../monitoring/elasticsearch/setup.js';
-import { startElasticsearchStandIn, startKibanaStandIn, type ElasticsearchStandIn, type KibanaStandIn } from '../support/services/elasticsearch-bulk.js';
+import {
+  applyElasticsearchSetup,
+  ilmPolicy,
+  importKibanaSavedObjects,
+  readIndexTemplate,
+  savedObjectsPath,
+} from '../../monitoring/elasticsearch/setup.js';
+import {
+  startElasticsearchStandIn,
+  startKibanaStandIn,
+  type ElasticsearchStandIn,
+  type KibanaStandIn,
+} from '../support/services/elasticsearch-bulk.js';
 
 const execFileAsync = promisify(execFile);
 const tsx = 'node_modules/.bin/tsx';
@@ -43,7 +54,14 @@ describe('npm run setup:elasticsearch (stand-ins)', () => {
     expect(elasticsearch.ilmPolicies.get('logs-api')).toEqual(ilmPolicy(7));
     expect(elasticsearch.templates.get('logs-api')).toEqual(readIndexTemplate());
     expect([...kibana.savedObjects.keys()].sort()).toEqual(
-      readFileSync(savedObjectsPath, 'utf8').trimEnd().split('\n').map((line) => { const o = JSON.parse(line) as { type: string; id: string }; return `${o.type}:${o.id}`; }).sort(),
+      readFileSync(savedObjectsPath, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => {
+          const o = JSON.parse(line) as { type: string; id: string };
+          return `${o.type}:${o.id}`;
+        })
+        .sort(),
     );
     const importRequest = kibana.requests.find((request) => request.path.startsWith('/api/saved_objects/_import'))!;
     expect(importRequest.path).toContain('overwrite=true');
@@ -54,7 +72,13 @@ describe('npm run setup:elasticsearch (stand-ins)', () => {
   });
 
   it('is idempotent: a second run succeeds and overwrites', async () => {
-    const env = { ...process.env, ELASTICSEARCH_URL: elasticsearch.url, ELASTICSEARCH_USERNAME: 'elastic', ELASTICSEARCH_PASSWORD: 'changeme', KIBANA_URL: kibana.url };
+    const env = {
+      ...process.env,
+      ELASTICSEARCH_URL: elasticsearch.url,
+      ELASTICSEARCH_USERNAME: 'elastic',
+      ELASTICSEARCH_PASSWORD: 'changeme',
+      KIBANA_URL: kibana.url,
+    };
     // The first test ran it once already.
     const { stdout } = await execFileAsync(tsx, [setupScript], { env, timeout: 60_000 });
     expect(stdout).toContain('delete after 30d');
@@ -70,7 +94,13 @@ describe('npm run setup:elasticsearch (stand-ins)', () => {
 
   it('fails with a clear message on refused credentials and on a missing ELASTICSEARCH_URL', async () => {
     const wrong = execFileAsync(tsx, [setupScript], {
-      env: { ...process.env, ELASTICSEARCH_URL: elasticsearch.url, ELASTICSEARCH_USERNAME: 'elastic', ELASTICSEARCH_PASSWORD: 'nope', KIBANA_URL: '' },
+      env: {
+        ...process.env,
+        ELASTICSEARCH_URL: elasticsearch.url,
+        ELASTICSEARCH_USERNAME: 'elastic',
+        ELASTICSEARCH_PASSWORD: 'nope',
+        KIBANA_URL: '',
+      },
       timeout: 60_000,
     });
     await expect(wrong).rejects.toMatchObject({ stderr: expect.stringContaining('security_exception') });
@@ -82,14 +112,17 @@ describe('npm run setup:elasticsearch (stand-ins)', () => {
 });
 
 const realUrl = process.env.ELASTICSEARCH_URL;
-if (!realUrl) console.log('[logging-setup] real Elasticsearch check skipped: ELASTICSEARCH_URL is not set (Elasticsearch cannot run on this machine)');
+if (!realUrl)
+  console.log('[logging-setup] real Elasticsearch check skipped: ELASTICSEARCH_URL is not set (Elasticsearch cannot run on this machine)');
 
 describe.runIf(realUrl)('setup against a real Elasticsearch (ELASTICSEARCH_URL)', () => {
   it('applies the policy and the template, and the cluster returns them', async () => {
     const client = createElasticsearchClient({
       url: realUrl!,
       ...(process.env.ELASTICSEARCH_API_KEY ? { apiKey: process.env.ELASTICSEARCH_API_KEY } : {}),
-      ...(process.env.ELASTICSEARCH_USERNAME ? { username: process.env.ELASTICSEARCH_USERNAME, password: process.env.ELASTICSEARCH_PASSWORD ?? '' } : {}),
+      ...(process.env.ELASTICSEARCH_USERNAME
+        ? { username: process.env.ELASTICSEARCH_USERNAME, password: process.env.ELASTICSEARCH_PASSWORD ?? '' }
+        : {}),
     });
     try {
       await applyElasticsearchSetup(client, 30);

@@ -31,13 +31,23 @@ interface Harness {
   app: Hono;
 }
 
-function harness(backend: Backend, overrides: Partial<ElasticsearchLogConfig> = {}, shipper: NonNullable<NodeLoggingOptions['shipper']> = {}): Harness {
+function harness(
+  backend: Backend,
+  overrides: Partial<ElasticsearchLogConfig> = {},
+  shipper: NonNullable<NodeLoggingOptions['shipper']> = {},
+): Harness {
   const stdout: string[] = [];
   const metrics = createApiMetrics(new Registry(), { nodeCollectors: false });
   const config: LoggingConfig = {
     level: 'info',
     serviceName: 'api',
-    elasticsearch: { ...backend.connection, dataStream: backend.dataStream, maxBufferBytes: 8 * 1024 * 1024, flushIntervalMs: 50, ...overrides },
+    elasticsearch: {
+      ...backend.connection,
+      dataStream: backend.dataStream,
+      maxBufferBytes: 8 * 1024 * 1024,
+      flushIntervalMs: 50,
+      ...overrides,
+    },
   };
   const appLogger = createNodeLogging(config, {
     stdout: { write: (chunk: string) => void stdout.push(chunk) },
@@ -98,12 +108,16 @@ function shippingSuite(backend: () => Backend) {
   it('never ships credentials a request carried or code logged', async () => {
     const { appLogger, app, run } = harness(backend());
     await app.request('/api/login', { method: 'POST', headers: { authorization: 'Bearer SECRET-1', cookie: 'sid=SECRET-2' } });
-    appLogger.logger.child({ labels: { test_run: run } }).warn({ config: { ELASTICSEARCH_PASSWORD: 'SECRET-3', apiKey: 'SECRET-4' }, headers: { 'set-cookie': 'SECRET-5' } }, 'config loaded');
+    appLogger.logger
+      .child({ labels: { test_run: run } })
+      .warn({ config: { ELASTICSEARCH_PASSWORD: 'SECRET-3', apiKey: 'SECRET-4' }, headers: { 'set-cookie': 'SECRET-5' } }, 'config loaded');
     await appLogger.close(20_000);
     const documents = await backend().documents(run);
     expect(documents).toHaveLength(2);
     expect(JSON.stringify(documents)).not.toContain('SECRET-');
-    expect(documents.find((document) => document.message === 'config loaded')).toMatchObject({ config: { ELASTICSEARCH_PASSWORD: '[Redacted]', apiKey: '[Redacted]' } });
+    expect(documents.find((document) => document.message === 'config loaded')).toMatchObject({
+      config: { ELASTICSEARCH_PASSWORD: '[Redacted]', apiKey: '[Redacted]' },
+    });
   });
 
   it('ships many lines in several batches, each exactly once', async () => {
@@ -124,7 +138,8 @@ describe('log shipping into the _bulk stand-in', () => {
   const backend = (): Backend => ({
     connection: { url: standIn.url, apiKey },
     dataStream: 'logs-api-default',
-    documents: async (run) => standIn.documents('logs-api-default').filter((document) => (document.labels as { test_run?: string } | undefined)?.test_run === run),
+    documents: async (run) =>
+      standIn.documents('logs-api-default').filter((document) => (document.labels as { test_run?: string } | undefined)?.test_run === run),
   });
 
   beforeAll(async () => {
@@ -140,7 +155,9 @@ describe('log shipping into the _bulk stand-in', () => {
     const { appLogger, run } = harness(backend());
     appLogger.logger.child({ labels: { test_run: run } }).info('wire check');
     await appLogger.close(10_000);
-    const request = standIn.requests.filter((recorded) => recorded.path.startsWith('/logs-api-default/_bulk') && recorded.body.includes(run)).at(-1)!;
+    const request = standIn.requests
+      .filter((recorded) => recorded.path.startsWith('/logs-api-default/_bulk') && recorded.body.includes(run))
+      .at(-1)!;
     expect(request.method).toBe('POST');
     expect(request.headers['content-type']).toBe('application/vnd.elasticsearch+x-ndjson; compatible-with=8');
     expect(request.headers.accept).toContain('compatible-with=8');
@@ -172,7 +189,12 @@ describe('log shipping into the _bulk stand-in', () => {
     expect(await backend().documents(run)).toHaveLength(2);
     expect(await counter(metrics, 'rejected')).toBe(1);
     expect(await counter(metrics, 'shipped')).toBe(2);
-    const report = stdout.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((line) => line['log.logger'] === 'log-shipper');
+    const report = stdout
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .find((line) => line['log.logger'] === 'log-shipper');
     expect(report).toMatchObject({ 'log.level': 'error', 'log_shipper.dropped': 1, 'error.type': 'document_parsing_exception' });
   });
 
@@ -241,7 +263,9 @@ describe('log shipping into the _bulk stand-in', () => {
 
 const realUrl = process.env.ELASTICSEARCH_URL;
 if (!realUrl) {
-  console.log('[logging-shipping] real Elasticsearch suite skipped: ELASTICSEARCH_URL is not set (Elasticsearch cannot run on this machine; set ELASTICSEARCH_URL and ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/PASSWORD to run it against a cluster)');
+  console.log(
+    '[logging-shipping] real Elasticsearch suite skipped: ELASTICSEARCH_URL is not set (Elasticsearch cannot run on this machine; set ELASTICSEARCH_URL and ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/PASSWORD to run it against a cluster)',
+  );
 }
 
 describe.runIf(realUrl)('log shipping into a real Elasticsearch (ELASTICSEARCH_URL)', () => {
@@ -250,14 +274,20 @@ describe.runIf(realUrl)('log shipping into a real Elasticsearch (ELASTICSEARCH_U
   const connection = () => ({
     url: realUrl!,
     ...(process.env.ELASTICSEARCH_API_KEY ? { apiKey: process.env.ELASTICSEARCH_API_KEY } : {}),
-    ...(process.env.ELASTICSEARCH_USERNAME ? { username: process.env.ELASTICSEARCH_USERNAME, password: process.env.ELASTICSEARCH_PASSWORD ?? '' } : {}),
+    ...(process.env.ELASTICSEARCH_USERNAME
+      ? { username: process.env.ELASTICSEARCH_USERNAME, password: process.env.ELASTICSEARCH_PASSWORD ?? '' }
+      : {}),
   });
   const backend = (): Backend => ({
     connection: connection(),
     dataStream,
     documents: async (run) => {
       await client.indices.refresh({ index: dataStream });
-      const result = await client.search<Record<string, unknown>>({ index: dataStream, size: 10_000, query: { term: { 'labels.test_run': run } } });
+      const result = await client.search<Record<string, unknown>>({
+        index: dataStream,
+        size: 10_000,
+        query: { term: { 'labels.test_run': run } },
+      });
       // `_source` comes back as sent: the dotted keys the logger writes stay dotted, as in the stand-in.
       return result.hits.hits.map((hit) => hit._source!);
     },
@@ -280,10 +310,18 @@ describe.runIf(realUrl)('log shipping into a real Elasticsearch (ELASTICSEARCH_U
     await appLogger.close(10_000);
     const streams = await client.indices.getDataStream({ name: dataStream });
     expect(streams.data_streams[0]?.ilm_policy).toBe('logs-api');
-    const mapping = await client.indices.getFieldMapping({ index: dataStream, fields: ['@timestamp', 'event.duration', 'http.response.status_code', 'user.id', 'log.level'] });
+    const mapping = await client.indices.getFieldMapping({
+      index: dataStream,
+      fields: ['@timestamp', 'event.duration', 'http.response.status_code', 'user.id', 'log.level'],
+    });
     const types = Object.values(mapping)[0]!.mappings as Record<string, { mapping: Record<string, { type: string }> }>;
     const typeOf = (field: string) => Object.values(types[field]!.mapping)[0]!.type;
-    expect([typeOf('@timestamp'), typeOf('event.duration'), typeOf('http.response.status_code'), typeOf('user.id'), typeOf('log.level')]).toEqual(['date', 'long', 'long', 'keyword', 'keyword']);
+    expect([
+      typeOf('@timestamp'),
+      typeOf('event.duration'),
+      typeOf('http.response.status_code'),
+      typeOf('user.id'),
+      typeOf('log.level'),
+    ]).toEqual(['date', 'long', 'long', 'keyword', 'keyword']);
   });
 });
-

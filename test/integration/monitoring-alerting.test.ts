@@ -34,7 +34,10 @@ function testAlertmanagerConfig(webhookBase: string): string {
   delete config.global;
   delete config.templates;
   config.route = { ...config.route, group_wait: '1s', group_interval: '1s', repeat_interval: '1h' };
-  config.receivers = config.receivers.map(({ name }) => ({ name, webhook_configs: [{ url: `${webhookBase}/${name}`, send_resolved: false }] }));
+  config.receivers = config.receivers.map(({ name }) => ({
+    name,
+    webhook_configs: [{ url: `${webhookBase}/${name}`, send_resolved: false }],
+  }));
   return stringify(config);
 }
 
@@ -88,10 +91,15 @@ describe('HighErrorRate end to end', () => {
     })();
     try {
       await waitUntil(
-        async () => firing('webhook', 'critical').length > 0 && firing('slack-critical', 'critical').length > 0 && firing('email', 'critical').length > 0,
+        async () =>
+          firing('webhook', 'critical').length > 0 &&
+          firing('slack-critical', 'critical').length > 0 &&
+          firing('email', 'critical').length > 0,
         { what: 'HighErrorRate (critical) at the webhook, Slack and email receivers', timeoutMs: 120_000, intervalMs: 250 },
       ).catch((error: unknown) => {
-        throw new Error(`${String(error)}\nreceived: ${JSON.stringify(notifications.map((n) => [n.receiver, n.alerts.map((a) => a.labels)]))}\nAPI log:\n${stack.apiLogTail()}`);
+        throw new Error(
+          `${String(error)}\nreceived: ${JSON.stringify(notifications.map((n) => [n.receiver, n.alerts.map((a) => a.labels)]))}\nAPI log:\n${stack.apiLogTail()}`,
+        );
       });
     } finally {
       loading = false;
@@ -104,7 +112,11 @@ describe('HighErrorRate end to end', () => {
     const [alert] = firing('webhook', 'critical');
     expect(alert!.labels).toEqual({ alertname: 'HighErrorRate', job: API_JOB, severity: 'critical', monitor: 'hono-edge-metrics' });
     expect(alert!.annotations.summary).toBe(`More than 5% of ${API_JOB} requests fail with 5xx`);
-    expect(alert!.annotations.description).toMatch(new RegExp(`^\\d+(\\.\\d+)?% of the requests to ${API_JOB} answered 5xx over the last 5 minutes \\(threshold 5% for 5 minutes\\)\\.$`));
+    expect(alert!.annotations.description).toMatch(
+      new RegExp(
+        `^\\d+(\\.\\d+)?% of the requests to ${API_JOB} answered 5xx over the last 5 minutes \\(threshold 5% for 5 minutes\\)\\.$`,
+      ),
+    );
     expect(alert!.annotations.runbook_url).toBe('docs/runbooks.md#higherrorrate');
     const notification = notifications.find((n) => n.receiver === 'webhook' && n.alerts.includes(alert!))!;
     expect(notification.groupLabels).toEqual({ alertname: 'HighErrorRate', job: API_JOB });

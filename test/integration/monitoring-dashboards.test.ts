@@ -86,13 +86,19 @@ beforeAll(async () => {
     await session`begin`;
     await session`lock table users in access exclusive mode`;
     const waiting = sendAll(
-      [...Array.from({ length: 6 }, () => api('/api/users')), ...Array.from({ length: 4 }, (_, i) => api('/api/users', json({ email: `slow${i}@example.com`, name: 'Slow' })))],
+      [
+        ...Array.from({ length: 6 }, () => api('/api/users')),
+        ...Array.from({ length: 4 }, (_, i) => api('/api/users', json({ email: `slow${i}@example.com`, name: 'Slow' }))),
+      ],
       10,
     );
     // Hold the lock until the API's queries are all queued behind it, then 0.7 s more: each of them
     // takes longer than the 0.5 s bucket whatever the speed of the machine.
     await waitUntil(
-      async () => (await locker`select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)[0]!.waiting >= 6,
+      async () =>
+        (
+          await locker`select count(*)::int as waiting from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`
+        )[0]!.waiting >= 6,
       { what: 'the API queries to wait for the lock', timeoutMs: 30_000, intervalMs: 50 },
     );
     await new Promise((resolve) => setTimeout(resolve, 700));
@@ -113,7 +119,10 @@ beforeAll(async () => {
 
   // 5. Server errors: the users table goes away (a broken migration) under load.
   await stack.breakUsersTable();
-  const failing = await sendAll([...Array.from({ length: 10 }, () => api('/api/users')), ...created.slice(0, 10).map((id) => api(`/api/users/${id}/tasks`))]);
+  const failing = await sendAll([
+    ...Array.from({ length: 10 }, () => api('/api/users')),
+    ...created.slice(0, 10).map((id) => api(`/api/users/${id}/tasks`)),
+  ]);
   serverErrors = failing.filter((status) => status >= 500).length;
   tally(failing);
 
@@ -122,7 +131,10 @@ beforeAll(async () => {
   await waitUntil(
     async () => {
       for (const [status, count] of sentByStatus) {
-        const seen = await scalarQuery(stack.prometheus.url, `sum(http_requests_total{job="${API_JOB}",endpoint=~"/api/(users|tasks).*",status="${status}"})`);
+        const seen = await scalarQuery(
+          stack.prometheus.url,
+          `sum(http_requests_total{job="${API_JOB}",endpoint=~"/api/(users|tasks).*",status="${status}"})`,
+        );
         if (seen !== count) return false;
       }
       return true;
@@ -153,7 +165,13 @@ describe('dashboards on real data', () => {
     // Gauges from the API's collectors arrive with their own interval: wait for them, bounded.
     await waitUntil(
       async () => {
-        outcomes = await Promise.all(queries.map(async (q) => ({ where: `${q.dashboard} / ${q.panel} / ${q.refId}`, expr: q.expr, ...(await runQuery(stack.prometheus.url, q.expr)) })));
+        outcomes = await Promise.all(
+          queries.map(async (q) => ({
+            where: `${q.dashboard} / ${q.panel} / ${q.refId}`,
+            expr: q.expr,
+            ...(await runQuery(stack.prometheus.url, q.expr)),
+          })),
+        );
         return failures().length === 0 || failures().some((outcome) => outcome.error);
       },
       { what: 'every panel to return data', timeoutMs: 30_000, intervalMs: 1_000 },
@@ -164,7 +182,9 @@ describe('dashboards on real data', () => {
   it('every template variable has values', async () => {
     for (const variable of variableQueries(builtins)) {
       const params = new URLSearchParams({ 'match[]': variable.match });
-      const body = (await (await fetch(`${stack.prometheus.url}/api/v1/label/${variable.label}/values?${params}`)).json()) as { data: string[] };
+      const body = (await (await fetch(`${stack.prometheus.url}/api/v1/label/${variable.label}/values?${params}`)).json()) as {
+        data: string[];
+      };
       expect(body.data.length, `${variable.dashboard} $${variable.variable}`).toBeGreaterThan(0);
     }
     const endpoints = (await (await fetch(`${stack.prometheus.url}/api/v1/label/endpoint/values`)).json()) as { data: string[] };
@@ -185,13 +205,19 @@ describe('dashboards on real data', () => {
     expect(refusedPushes).toBe(1);
   });
 
-  it('every series the alert rules read exists in the live data (the exporters\' own pg_up/redis_up aside)', async () => {
-    const rules = (parse(alertRules()) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+  it("every series the alert rules read exists in the live data (the exporters' own pg_up/redis_up aside)", async () => {
+    const rules = (parse(alertRules()) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap(
+      (g) => g.rules,
+    );
     const functions = new Set(['histogram_quantile', 'max_over_time']);
     // Exporters are not installed here: their `up` is scraped (value 0) but their own series do not exist.
     const exporterOnly = new Set(['pg_up{job="postgres"}', 'redis_up{job="redis"}']);
     const selectors = new Set(
-      rules.flatMap((rule) => (rule.expr.match(/[a-z_][a-z0-9_]*(\{[^}]*\})?/g) ?? []).filter((token) => (token.includes('_') || token.startsWith('up{')) && !functions.has(token))),
+      rules.flatMap((rule) =>
+        (rule.expr.match(/[a-z_][a-z0-9_]*(\{[^}]*\})?/g) ?? []).filter(
+          (token) => (token.includes('_') || token.startsWith('up{')) && !functions.has(token),
+        ),
+      ),
     );
     expect(selectors).toContain('http_requests_total{status=~"5.."}');
     expect(selectors).toContain('up{job="postgres"}');

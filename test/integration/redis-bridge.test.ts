@@ -57,7 +57,11 @@ describe('Upstash REST bridge over real Redis', () => {
   });
 
   it('answers 400 to a body that is not a command', async () => {
-    const response = await fetch(bridge.url, { method: 'POST', body: '{"not":"a command"}', headers: { authorization: `Bearer ${bridge.token}` } });
+    const response = await fetch(bridge.url, {
+      method: 'POST',
+      body: '{"not":"a command"}',
+      headers: { authorization: `Bearer ${bridge.token}` },
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toMatch(/JSON array/);
   });

@@ -30,9 +30,28 @@ afterAll(async () => {
 
 const log = { warn() {}, error() {} };
 const writeUrl = (service: RunningService) => `${service.url}/api/v1/write`;
-const config = (urls: string[], overrides: Partial<RemoteWriteConfig> = {}): RemoteWriteConfig => ({ urls, auth: undefined, headers: {}, ...defaultRemoteWriteSettings, ...overrides });
-const writer = (store: GatewayStore, urls: string[], options: { lease?: RemoteWriteLease; holderId?: string; clock?: () => number; config?: Partial<RemoteWriteConfig> } = {}) =>
-  createRemoteWriter({ config: config(urls, options.config), store, lease: options.lease ?? new MemoryLease(), logger: log, minBackoffMs: 20, maxBackoffMs: 200, ...(options.holderId ? { holderId: options.holderId } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+const config = (urls: string[], overrides: Partial<RemoteWriteConfig> = {}): RemoteWriteConfig => ({
+  urls,
+  auth: undefined,
+  headers: {},
+  ...defaultRemoteWriteSettings,
+  ...overrides,
+});
+const writer = (
+  store: GatewayStore,
+  urls: string[],
+  options: { lease?: RemoteWriteLease; holderId?: string; clock?: () => number; config?: Partial<RemoteWriteConfig> } = {},
+) =>
+  createRemoteWriter({
+    config: config(urls, options.config),
+    store,
+    lease: options.lease ?? new MemoryLease(),
+    logger: log,
+    minBackoffMs: 20,
+    maxBackoffMs: 200,
+    ...(options.holderId ? { holderId: options.holderId } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
 
 async function push(app: ReturnType<typeof createGatewayApp>, path: string, body: string, method = 'POST') {
   const response = await app.request(path, { method, body, headers: { 'content-type': 'text/plain' } });
@@ -44,7 +63,12 @@ async function victoriaQuery(query: string) {
 }
 
 /** Polls until the receiver answers the query with exactly `expected` (VictoriaMetrics makes writes searchable within a second). */
-async function expectValues(query: (q: string) => ReturnType<typeof queryPrometheus>, promql: string, expected: Record<string, number>, key: (metric: Record<string, string>) => string) {
+async function expectValues(
+  query: (q: string) => ReturnType<typeof queryPrometheus>,
+  promql: string,
+  expected: Record<string, number>,
+  key: (metric: Record<string, string>) => string,
+) {
   let last: Record<string, number> = {};
   try {
     await waitUntil(
@@ -66,8 +90,16 @@ describe('remote write to Prometheus and VictoriaMetrics', () => {
     const store = new MemoryStore();
     const app = createGatewayApp({ store, config: defaultGatewayConfig });
     const job = uniq();
-    await push(app, `/aggregate/metrics/job/${job}/instance/a`, '# TYPE orders_total counter\norders_total{shop="x"} 3\n# TYPE latency_seconds histogram\nlatency_seconds_bucket{le="0.1"} 1\nlatency_seconds_bucket{le="1"} 2\nlatency_seconds_bucket{le="+Inf"} 2\nlatency_seconds_sum 0.6\nlatency_seconds_count 2\n');
-    await push(app, `/aggregate/metrics/job/${job}/instance/a`, '# TYPE orders_total counter\norders_total{shop="x"} 4\norders_total{shop="y"} 1\n# TYPE latency_seconds histogram\nlatency_seconds_bucket{le="0.1"} 0\nlatency_seconds_bucket{le="1"} 1\nlatency_seconds_bucket{le="+Inf"} 3\nlatency_seconds_sum 9\nlatency_seconds_count 3\n');
+    await push(
+      app,
+      `/aggregate/metrics/job/${job}/instance/a`,
+      '# TYPE orders_total counter\norders_total{shop="x"} 3\n# TYPE latency_seconds histogram\nlatency_seconds_bucket{le="0.1"} 1\nlatency_seconds_bucket{le="1"} 2\nlatency_seconds_bucket{le="+Inf"} 2\nlatency_seconds_sum 0.6\nlatency_seconds_count 2\n',
+    );
+    await push(
+      app,
+      `/aggregate/metrics/job/${job}/instance/a`,
+      '# TYPE orders_total counter\norders_total{shop="x"} 4\norders_total{shop="y"} 1\n# TYPE latency_seconds histogram\nlatency_seconds_bucket{le="0.1"} 0\nlatency_seconds_bucket{le="1"} 1\nlatency_seconds_bucket{le="+Inf"} 3\nlatency_seconds_sum 9\nlatency_seconds_count 3\n',
+    );
     await push(app, `/metrics/job/${job}/instance/b`, '# TYPE queue_depth gauge\nqueue_depth 17\n');
     const pushedAt = (await store.groups(Date.now())).find((g) => g.labels.instance === 'a')!.lastPushMs / 1000;
 
@@ -91,9 +123,17 @@ describe('remote write to Prometheus and VictoriaMetrics', () => {
     const store = new MemoryStore();
     const app = createGatewayApp({ store, config: defaultGatewayConfig });
     const job = uniq();
-    await push(app, `/aggregate/metrics/job/${job}/instance/a`, '# TYPE orders_total counter\norders_total{shop="x"} 3\norders_total{shop="y"} 2\n# TYPE latency_seconds histogram\nlatency_seconds_bucket{le="0.1"} 1\nlatency_seconds_bucket{le="1"} 4\nlatency_seconds_bucket{le="+Inf"} 5\nlatency_seconds_sum 2.5\nlatency_seconds_count 5\n');
+    await push(
+      app,
+      `/aggregate/metrics/job/${job}/instance/a`,
+      '# TYPE orders_total counter\norders_total{shop="x"} 3\norders_total{shop="y"} 2\n# TYPE latency_seconds histogram\nlatency_seconds_bucket{le="0.1"} 1\nlatency_seconds_bucket{le="1"} 4\nlatency_seconds_bucket{le="+Inf"} 5\nlatency_seconds_sum 2.5\nlatency_seconds_count 5\n',
+    );
     await push(app, `/aggregate/metrics/job/${job}/instance/a`, '# TYPE orders_total counter\norders_total{shop="x"} 10\n');
-    await push(app, `/metrics/job/${job}`, '# TYPE rpc_seconds summary\nrpc_seconds{quantile="0.5"} 0.2\nrpc_seconds_sum 8\nrpc_seconds_count 30\n# TYPE build_info gauge\nbuild_info{version="1.2"} 1\n');
+    await push(
+      app,
+      `/metrics/job/${job}`,
+      '# TYPE rpc_seconds summary\nrpc_seconds{quantile="0.5"} 0.2\nrpc_seconds_sum 8\nrpc_seconds_count 30\n# TYPE build_info gauge\nbuild_info{version="1.2"} 1\n',
+    );
     const server: ServerType = await new Promise((resolve) => {
       const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
     });
@@ -115,13 +155,22 @@ describe('remote write to Prometheus and VictoriaMetrics', () => {
         `push_failure_time_seconds{job="${job}"}`,
       ];
       const answer = async (baseUrl: string, query: string) =>
-        (await queryPrometheus(baseUrl, query)).map((r) => `${JSON.stringify(Object.entries(r.metric).sort())} ${Number(r.value[1])}`).sort();
+        (await queryPrometheus(baseUrl, query))
+          .map((r) => `${JSON.stringify(Object.entries(r.metric).sort())} ${Number(r.value[1])}`)
+          .sort();
       for (const query of queries) {
         let scraped: string[] = [];
-        await waitUntil(async () => (scraped = await answer(scraper.url, query)).length > 0, { timeoutMs: 20_000, what: `a scrape answering ${query}` });
+        await waitUntil(async () => (scraped = await answer(scraper.url, query)).length > 0, {
+          timeoutMs: 20_000,
+          what: `a scrape answering ${query}`,
+        });
         for (const receiver of [prometheus, victoria]) {
           let written: string[] = [];
-          await waitUntil(async () => JSON.stringify((written = await answer(receiver.url, query))) === JSON.stringify(scraped), { timeoutMs: 15_000, intervalMs: 200, what: query }).catch(() => expect(written, query).toEqual(scraped));
+          await waitUntil(async () => JSON.stringify((written = await answer(receiver.url, query))) === JSON.stringify(scraped), {
+            timeoutMs: 15_000,
+            intervalMs: 200,
+            what: query,
+          }).catch(() => expect(written, query).toEqual(scraped));
         }
       }
     } finally {
@@ -156,11 +205,16 @@ describe('remote write to Prometheus and VictoriaMetrics', () => {
       expect(rw.metricsText()).toMatch(/prometheus_remote_storage_samples_dropped_total\{url="[^"]+"\} 0\n/);
       // One sample per snapshot, with the cumulative value of its time: 1, 3, 6, 10.
       const raw = async () => {
-        const response = await fetch(`${receiver.url}/api/v1/export?${new URLSearchParams({ 'match[]': `jobs_done_total{job="${job}"}` })}`);
+        const response = await fetch(
+          `${receiver.url}/api/v1/export?${new URLSearchParams({ 'match[]': `jobs_done_total{job="${job}"}` })}`,
+        );
         return (await response.text()).trim();
       };
       let exported = '';
-      await waitUntil(async () => (exported = await raw()).includes('"values":[1,3,6,10]'), { timeoutMs: 15_000, what: 'the four snapshots' }).catch(() => expect(JSON.parse(exported.split('\n')[0] ?? '{}').values).toEqual([1, 3, 6, 10]));
+      await waitUntil(async () => (exported = await raw()).includes('"values":[1,3,6,10]'), {
+        timeoutMs: 15_000,
+        what: 'the four snapshots',
+      }).catch(() => expect(JSON.parse(exported.split('\n')[0] ?? '{}').values).toEqual([1, 3, 6, 10]));
     } finally {
       await receiver.stop();
       removeDir(storageDir);
@@ -189,7 +243,9 @@ describe('remote write to Prometheus and VictoriaMetrics', () => {
 /** Prometheus' own count of remote-write requests it answered with `code`. */
 async function writeRequests(baseUrl: string, code: string): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('prometheus_http_requests_total{') && l.includes(`code="${code}"`) && l.includes('handler="/api/v1/write"'));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('prometheus_http_requests_total{') && l.includes(`code="${code}"`) && l.includes('handler="/api/v1/write"'));
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 

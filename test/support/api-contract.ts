@@ -14,7 +14,8 @@ export interface ApiTarget {
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 let sequence = 0;
-const uniqueEmail = (tag = 'user') => `${tag}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}.${++sequence}@example.com`;
+const uniqueEmail = (tag = 'user') =>
+  `${tag}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}.${++sequence}@example.com`;
 
 const json = (body: unknown, method = 'POST'): RequestInit => ({
   method,
@@ -135,7 +136,16 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
       });
 
       it('refuses bad pagination parameters with 400', async () => {
-        for (const query of ['limit=0', 'limit=101', 'limit=abc', 'limit=-1', 'limit=1.5', 'cursor=garbage', 'cursor=', 'limit=1&limit=2']) {
+        for (const query of [
+          'limit=0',
+          'limit=101',
+          'limit=abc',
+          'limit=-1',
+          'limit=1.5',
+          'cursor=garbage',
+          'cursor=',
+          'limit=1&limit=2',
+        ]) {
           await expectError(await api(`/api/users?${query}`), 400, 'invalid_query');
         }
       });
@@ -157,7 +167,10 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
         const open = (await (await api(`/api/users/${user.id}/tasks?done=false`)).json()) as { data: Array<{ id: string }> };
         expect(open.data.map((task) => task.id)).toEqual([first.id, third.id]);
 
-        const page1 = (await (await api(`/api/users/${user.id}/tasks?limit=2`)).json()) as { data: Array<{ id: string }>; nextCursor: string };
+        const page1 = (await (await api(`/api/users/${user.id}/tasks?limit=2`)).json()) as {
+          data: Array<{ id: string }>;
+          nextCursor: string;
+        };
         expect(page1.data.map((task) => task.id)).toEqual([first.id, second.id]);
         const page2 = (await (await api(`/api/users/${user.id}/tasks?limit=2&cursor=${page1.nextCursor}`)).json()) as {
           data: Array<{ id: string }>;
@@ -201,7 +214,11 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
       it('415 for a body that is not JSON, and nothing is created', async () => {
         const email = uniqueEmail();
         await expectError(
-          await api('/api/users', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ email, name: 'x' }) }),
+          await api('/api/users', {
+            method: 'POST',
+            headers: { 'content-type': 'text/plain' },
+            body: JSON.stringify({ email, name: 'x' }),
+          }),
           415,
           'unsupported_media_type',
         );
@@ -211,7 +228,10 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
       });
 
       it('400 for malformed JSON and for bodies that break the schema', async () => {
-        await expectError(await api('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": ' }), 400);
+        await expectError(
+          await api('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": ' }),
+          400,
+        );
         await expectError(await api('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' }), 400);
         const missing = await expectError(await api('/api/users', json({ email: uniqueEmail() })), 400, 'invalid_body');
         expect(missing.message).toContain('name');
@@ -224,7 +244,11 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
 
       it('413 for a body over the limit', async () => {
         const body = JSON.stringify({ email: uniqueEmail(), name: 'x'.repeat(70 * 1024) });
-        await expectError(await api('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body }), 413, 'payload_too_large');
+        await expectError(
+          await api('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+          413,
+          'payload_too_large',
+        );
       });
 
       it('404 with the JSON error shape for unknown routes; the request id is echoed', async () => {
@@ -250,7 +274,11 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
       it('never answers 5xx to random bodies, queries and ids (property)', async () => {
         const user = await createUser();
         const requests = fc.oneof(
-          fc.record({ method: fc.constantFrom('POST', 'PATCH'), path: fc.constantFrom('/api/users', `/api/users/${user.id}`), body: fc.jsonValue() }),
+          fc.record({
+            method: fc.constantFrom('POST', 'PATCH'),
+            path: fc.constantFrom('/api/users', `/api/users/${user.id}`),
+            body: fc.jsonValue(),
+          }),
           fc.record({ method: fc.constant('POST'), path: fc.constant(`/api/users/${user.id}/tasks`), body: fc.jsonValue() }),
           fc.record({
             method: fc.constant('POST'),
@@ -260,7 +288,10 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
           fc.record({
             method: fc.constant('GET'),
             path: fc
-              .tuple(fc.constantFrom('/api/users?', `/api/users/${user.id}/tasks?`), fc.dictionary(fc.constantFrom('limit', 'cursor', 'done', 'x'), fc.string()))
+              .tuple(
+                fc.constantFrom('/api/users?', `/api/users/${user.id}/tasks?`),
+                fc.dictionary(fc.constantFrom('limit', 'cursor', 'done', 'x'), fc.string()),
+              )
               .map(([base, query]) => base + new URLSearchParams(query).toString()),
             body: fc.constant(undefined),
           }),
@@ -289,7 +320,10 @@ export function defineApiSuite(name: string, target: () => ApiTarget): void {
     describe('health', () => {
       it('GET /api/health passes with a latency per dependency, as application/health+json', async () => {
         const response = await api('/api/health');
-        const body = (await response.json()) as { status: string; checks: Record<string, Array<{ status: string; observedValue: number; observedUnit: string }>> };
+        const body = (await response.json()) as {
+          status: string;
+          checks: Record<string, Array<{ status: string; observedValue: number; observedUnit: string }>>;
+        };
         expect(response.status, JSON.stringify(body)).toBe(200);
         expect(response.headers.get('content-type')).toMatch(/^application\/health\+json/);
         expect(body.status).toBe('pass');

@@ -4,10 +4,15 @@ import fc from 'fast-check';
 import type { Labels, Metric, MetricFamily, MetricType } from '../../pushgateway/core/model.js';
 
 const nameTail = fc.stringMatching(/^[a-z0-9_]{0,8}$/);
-export const labelNameArb = fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9_]{0,6}$/).filter((n) => n !== 'le' && n !== 'quantile' && n !== 'job' && n !== 'instance');
+export const labelNameArb = fc
+  .stringMatching(/^[a-zA-Z][a-zA-Z0-9_]{0,6}$/)
+  .filter((n) => n !== 'le' && n !== 'quantile' && n !== 'job' && n !== 'instance');
 /** Any UTF-8 string, newlines, quotes and backslashes included. */
 export const labelValueArb = fc.string({ unit: 'grapheme', maxLength: 8 });
-const helpArb = fc.option(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }).filter((h) => h[0] !== ' ' && h[0] !== '\t'), { nil: undefined });
+const helpArb = fc.option(
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }).filter((h) => h[0] !== ' ' && h[0] !== '\t'),
+  { nil: undefined },
+);
 /** Finite or not, but never -0 (rendered as 0 like expfmt does). */
 export const valueArb = fc.double().map((v) => (Object.is(v, -0) ? 0 : v));
 const countArb = fc.nat({ max: 1e9 });
@@ -16,32 +21,42 @@ const labelsArb = fc.dictionary(labelNameArb, labelValueArb, { maxKeys: 3 }) as 
 
 function metricArb(type: MetricType): fc.Arbitrary<Metric> {
   if (type === 'histogram') {
-    return fc.record({
-      labels: labelsArb,
-      bounds: fc.uniqueArray(fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => (Object.is(v, -0) ? 0 : v)), { maxLength: 4 }),
-      counts: fc.array(countArb, { minLength: 5, maxLength: 5 }),
-      sum: valueArb,
-      count: countArb,
-    }).map(({ labels, bounds, counts, sum, count }) => ({
-      labels,
-      buckets: [...bounds.sort((a, b) => a - b), Infinity].map((upperBound, i) => ({ upperBound, cumulativeCount: counts[i]! })),
-      sum,
-      count,
-    }));
+    return fc
+      .record({
+        labels: labelsArb,
+        bounds: fc.uniqueArray(
+          fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => (Object.is(v, -0) ? 0 : v)),
+          { maxLength: 4 },
+        ),
+        counts: fc.array(countArb, { minLength: 5, maxLength: 5 }),
+        sum: valueArb,
+        count: countArb,
+      })
+      .map(({ labels, bounds, counts, sum, count }) => ({
+        labels,
+        buckets: [...bounds.sort((a, b) => a - b), Infinity].map((upperBound, i) => ({ upperBound, cumulativeCount: counts[i]! })),
+        sum,
+        count,
+      }));
   }
   if (type === 'summary') {
-    return fc.record({
-      labels: labelsArb,
-      quantiles: fc.uniqueArray(fc.double({ min: 0, max: 1, noNaN: true }).map((v) => (Object.is(v, -0) ? 0 : v)), { maxLength: 3 }),
-      values: fc.array(valueArb, { minLength: 3, maxLength: 3 }),
-      sum: valueArb,
-      count: countArb,
-    }).map(({ labels, quantiles, values, sum, count }) => ({
-      labels,
-      quantiles: quantiles.sort((a, b) => a - b).map((quantile, i) => ({ quantile, value: values[i]! })),
-      sum,
-      count,
-    }));
+    return fc
+      .record({
+        labels: labelsArb,
+        quantiles: fc.uniqueArray(
+          fc.double({ min: 0, max: 1, noNaN: true }).map((v) => (Object.is(v, -0) ? 0 : v)),
+          { maxLength: 3 },
+        ),
+        values: fc.array(valueArb, { minLength: 3, maxLength: 3 }),
+        sum: valueArb,
+        count: countArb,
+      })
+      .map(({ labels, quantiles, values, sum, count }) => ({
+        labels,
+        quantiles: quantiles.sort((a, b) => a - b).map((quantile, i) => ({ quantile, value: values[i]! })),
+        sum,
+        count,
+      }));
   }
   return fc.record({ labels: labelsArb, value: valueArb });
 }
@@ -49,11 +64,13 @@ function metricArb(type: MetricType): fc.Arbitrary<Metric> {
 const typeArb = fc.constantFrom<MetricType>('counter', 'gauge', 'histogram', 'summary', 'untyped');
 
 function familyArb(name: string): fc.Arbitrary<MetricFamily> {
-  return fc.tuple(typeArb, helpArb).chain(([type, help]) =>
-    fc
-      .uniqueArray(metricArb(type), { minLength: 1, maxLength: 4, selector: (m) => JSON.stringify(Object.entries(m.labels).sort()) })
-      .map((metrics) => ({ name, help, type, metrics })),
-  );
+  return fc
+    .tuple(typeArb, helpArb)
+    .chain(([type, help]) =>
+      fc
+        .uniqueArray(metricArb(type), { minLength: 1, maxLength: 4, selector: (m) => JSON.stringify(Object.entries(m.labels).sort()) })
+        .map((metrics) => ({ name, help, type, metrics })),
+    );
 }
 
 /** Families with distinct names that cannot be mistaken for another family's _sum/_count/_bucket. */

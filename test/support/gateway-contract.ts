@@ -18,7 +18,11 @@ export function describeAggregationContract(name: string, target: () => Aggregat
   const auth = () => ({ authorization: `Bearer ${target().token}` });
 
   const push = (job: string, body: string | Uint8Array, init: { method?: string; headers?: Record<string, string> } = {}) =>
-    target().fetch(`/aggregate/metrics/job/${job}`, { method: init.method ?? 'POST', body: body as BodyInit, headers: { ...auth(), ...init.headers } });
+    target().fetch(`/aggregate/metrics/job/${job}`, {
+      method: init.method ?? 'POST',
+      body: body as BodyInit,
+      headers: { ...auth(), ...init.headers },
+    });
 
   /** The sample lines of one job in /metrics, without its push-time lines (which change on every push). */
   const jobLines = async (job: string): Promise<string[]> => {
@@ -34,9 +38,11 @@ export function describeAggregationContract(name: string, target: () => Aggregat
   describe(`aggregation contract: ${name}`, () => {
     it('adds counters and histograms, replaces gauges, under POST and PUT alike', async () => {
       const job = newJob();
-      const first = '# HELP done_total Work done.\n# TYPE done_total counter\ndone_total{kind="a"} 3\n# TYPE in_flight gauge\nin_flight 4\n' +
+      const first =
+        '# HELP done_total Work done.\n# TYPE done_total counter\ndone_total{kind="a"} 3\n# TYPE in_flight gauge\nin_flight 4\n' +
         '# TYPE took_seconds histogram\ntook_seconds_bucket{le="1"} 1\ntook_seconds_bucket{le="+Inf"} 2\ntook_seconds_sum 2.5\ntook_seconds_count 2\n';
-      const second = '# TYPE done_total counter\ndone_total{kind="a"} 2\ndone_total{kind="b"} 1\n# TYPE in_flight gauge\nin_flight 1\n' +
+      const second =
+        '# TYPE done_total counter\ndone_total{kind="a"} 2\ndone_total{kind="b"} 1\n# TYPE in_flight gauge\nin_flight 1\n' +
         '# TYPE took_seconds histogram\ntook_seconds_bucket{le="1"} 0\ntook_seconds_bucket{le="+Inf"} 1\ntook_seconds_sum 4\ntook_seconds_count 1\n';
       expect((await push(job, first)).status).toBe(200);
       expect((await push(job, second, { method: 'PUT' })).status).toBe(200);
@@ -62,7 +68,14 @@ export function describeAggregationContract(name: string, target: () => Aggregat
       ['a malformed body', 'c_total{ 1\n', /line 1/],
     ])('refuses %s with 400 and changes nothing', async (_what, body, message) => {
       const job = newJob();
-      expect((await push(job, '# TYPE c_total counter\nc_total 7\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n')).status).toBe(200);
+      expect(
+        (
+          await push(
+            job,
+            '# TYPE c_total counter\nc_total 7\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n',
+          )
+        ).status,
+      ).toBe(200);
       const before = await jobLines(job);
       const response = await push(job, body);
       expect(response.status).toBe(400);
@@ -89,7 +102,11 @@ export function describeAggregationContract(name: string, target: () => Aggregat
     it('never double counts concurrent retries of the same keys', async () => {
       const job = newJob();
       const keys = Array.from({ length: 25 }, () => crypto.randomUUID());
-      const responses = await Promise.all([...keys, ...keys].map((key, i) => push(job, `# TYPE racing_total counter\nracing_total ${(i % 25) + 1}\n`, { headers: { 'idempotency-key': key } })));
+      const responses = await Promise.all(
+        [...keys, ...keys].map((key, i) =>
+          push(job, `# TYPE racing_total counter\nracing_total ${(i % 25) + 1}\n`, { headers: { 'idempotency-key': key } }),
+        ),
+      );
       expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
       expect(responses.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(25);
       expect(await jobLines(job)).toEqual([`racing_total{instance="",job="${job}"} ${(25 * 26) / 2}`]);

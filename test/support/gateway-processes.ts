@@ -20,14 +20,24 @@ export async function startGatewayProcess(name: string, dir: string, env: Record
   const listenPort = port ?? (await freePort());
   const child = spawnLogged(name, process.execPath, ['--import', 'tsx', resolve(repoRoot, 'pushgateway/node.ts')], dir, {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(listenPort), ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      LOG_LEVEL: 'info',
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_PORT: String(listenPort),
+      ...env,
+    },
   });
   const url = `http://127.0.0.1:${listenPort}`;
   try {
-    await waitUntil(async () => {
-      if (child.child.exitCode !== null) throw new Error(`exited with ${child.child.exitCode}`);
-      return await httpOk(`${url}/-/ready`);
-    }, { what: `gateway ${name}`, timeoutMs: 120_000 });
+    await waitUntil(
+      async () => {
+        if (child.child.exitCode !== null) throw new Error(`exited with ${child.child.exitCode}`);
+        return await httpOk(`${url}/-/ready`);
+      },
+      { what: `gateway ${name}`, timeoutMs: 120_000 },
+    );
   } catch (error) {
     await child.stop('SIGKILL');
     throw new Error(`${String(error)}\n${child.logTail()}`);

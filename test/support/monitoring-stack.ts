@@ -51,7 +51,12 @@ interface PrometheusConfig {
  * The shipped prometheus.yml with its targets replaced: the gateway by ours, the exporters (not
  * installed here) by a loopback port where nothing listens, so their `up` series exist with value 0.
  */
-export function testPrometheusConfig(options: { gateway: string; deadTarget: string; alertmanager?: string; scrapePasswordFile: string }): string {
+export function testPrometheusConfig(options: {
+  gateway: string;
+  deadTarget: string;
+  alertmanager?: string;
+  scrapePasswordFile: string;
+}): string {
   const config = parse(readFileSync(join(monitoringDir, 'prometheus.yml'), 'utf8')) as PrometheusConfig;
   config.global = { ...config.global, scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s' };
   config.rule_files = ['{{dir}}/alerts.yml'];
@@ -192,7 +197,12 @@ export async function startMonitoringStack(options: { rules: string; alertmanage
         }
       },
       // Long JSON log lines are cut so a failure message stays readable.
-      apiLogTail: () => api.logTail(20).split('\n').map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line)).join('\n'),
+      apiLogTail: () =>
+        api
+          .logTail(20)
+          .split('\n')
+          .map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line))
+          .join('\n'),
       stop: stopAll,
     };
   } catch (error) {

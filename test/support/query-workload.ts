@@ -21,7 +21,9 @@ export async function queryCounts(registry: Registry): Promise<OperationCounts> 
 export async function durationCount(registry: Registry): Promise<number> {
   const metric = registry.getSingleMetric('db_query_duration_seconds');
   if (!metric) throw new Error('db_query_duration_seconds is not registered');
-  return (await metric.get()).values.filter((v) => (v as { metricName?: string }).metricName === 'db_query_duration_seconds_count').reduce((sum, v) => sum + v.value, 0);
+  return (await metric.get()).values
+    .filter((v) => (v as { metricName?: string }).metricName === 'db_query_duration_seconds_count')
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 export function difference(after: OperationCounts, before: OperationCounts): OperationCounts {

@@ -5,7 +5,15 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
 import { defineApiSuite } from '../support/api-contract.js';
-import { freePort, startPostgres, startRedis, startRedisBridge, type RunningPostgres, type RunningRedisBridge, type RunningService } from '../support/services/index.js';
+import {
+  freePort,
+  startPostgres,
+  startRedis,
+  startRedisBridge,
+  type RunningPostgres,
+  type RunningRedisBridge,
+  type RunningService,
+} from '../support/services/index.js';
 import { makeTempDir, removeDir } from '../support/services/process.js';
 import { bundleWorker, startWorker, type RunningWorker } from '../support/services/workerd.js';
 
@@ -90,7 +98,11 @@ describe('Worker specifics', () => {
   });
 
   it('answers 503 (not 500) while the database is unreachable, and health says so', async () => {
-    const down = await startWorker({ config, scriptPath, bindings: { DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/none`, LOG_LEVEL: 'error' } });
+    const down = await startWorker({
+      config,
+      scriptPath,
+      bindings: { DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/none`, LOG_LEVEL: 'error' },
+    });
     try {
       const health = await fetch(new URL('/api/health', down.url));
       expect(health.status).toBe(503);

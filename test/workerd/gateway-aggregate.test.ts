@@ -42,7 +42,8 @@ describe('Workers gateway state', () => {
         headers: { authorization: `Bearer ${TOKEN}`, 'idempotency-key': key },
         body: `# TYPE kept_total counter\nkept_total ${value}\n`,
       });
-    const total = async (target: RunningWorker) => /^kept_total\{[^}]*\} (\S+)$/m.exec(await (await target.dispatchFetch('http://gateway.test/metrics')).text())?.[1];
+    const total = async (target: RunningWorker) =>
+      /^kept_total\{[^}]*\} (\S+)$/m.exec(await (await target.dispatchFetch('http://gateway.test/metrics')).text())?.[1];
 
     const first = await startWorker(options);
     try {

@@ -16,7 +16,11 @@ beforeAll(async () => {
   dir = makeTempDir('gw-workerd-rw');
   victoria = await startVictoriaMetrics();
   const scriptPath = await bundleWorker(CONFIG, join(dir, 'bundle'));
-  worker = await startWorker({ config: CONFIG, scriptPath, bindings: { GATEWAY_REMOTE_WRITE_URL: `${victoria.url}/api/v1/write`, GATEWAY_REMOTE_WRITE_INTERVAL_SECONDS: '1' } });
+  worker = await startWorker({
+    config: CONFIG,
+    scriptPath,
+    bindings: { GATEWAY_REMOTE_WRITE_URL: `${victoria.url}/api/v1/write`, GATEWAY_REMOTE_WRITE_INTERVAL_SECONDS: '1' },
+  });
 }, 180_000);
 afterAll(async () => {
   await worker?.stop();
@@ -26,10 +30,16 @@ afterAll(async () => {
 
 it('the Durable Object remote-writes the aggregated counter on its alarm', async () => {
   for (const delta of [3, 4]) {
-    const response = await worker.dispatchFetch('http://gateway.test/aggregate/metrics/job/edge-alarm', { method: 'POST', body: `# TYPE alarm_hits_total counter\nalarm_hits_total ${delta}\n` });
+    const response = await worker.dispatchFetch('http://gateway.test/aggregate/metrics/job/edge-alarm', {
+      method: 'POST',
+      body: `# TYPE alarm_hits_total counter\nalarm_hits_total ${delta}\n`,
+    });
     expect(response.status).toBeLessThan(300);
   }
   await expect
-    .poll(async () => (await queryPrometheus(victoria.url, 'alarm_hits_total{job="edge-alarm"}')).map((r) => r.value[1]), { timeout: 20_000, interval: 250 })
+    .poll(async () => (await queryPrometheus(victoria.url, 'alarm_hits_total{job="edge-alarm"}')).map((r) => r.value[1]), {
+      timeout: 20_000,
+      interval: 250,
+    })
     .toEqual(['7']);
 }, 60_000);

@@ -12,7 +12,8 @@ import { snappyFramed } from '../support/snappy-framed.js';
 
 const CONFIG = resolve(import.meta.dirname, '../../pushgateway/wrangler.toml');
 const TOKEN = 'workers-scrape-token';
-const protobufAccept = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,text/plain;version=0.0.4;q=0.5';
+const protobufAccept =
+  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,text/plain;version=0.0.4;q=0.5';
 
 let dir: string;
 let worker: RunningWorker;
@@ -24,7 +25,9 @@ beforeAll(async () => {
   const pushed = await worker.dispatchFetch('http://gateway.test/metrics/job/wk', {
     method: 'PUT',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-encoding': 'snappy' },
-    body: snappyFramed('# TYPE wk_total counter\nwk_total{a="1"} 5\n# TYPE wk_lat histogram\nwk_lat_bucket{le="1"} 2\nwk_lat_bucket{le="+Inf"} 3\nwk_lat_sum 2.5\nwk_lat_count 3\n'),
+    body: snappyFramed(
+      '# TYPE wk_total counter\nwk_total{a="1"} 5\n# TYPE wk_lat histogram\nwk_lat_bucket{le="1"} 2\nwk_lat_bucket{le="+Inf"} 3\nwk_lat_sum 2.5\nwk_lat_count 3\n',
+    ),
   });
   expect(pushed.status).toBe(200);
 }, 180_000);
@@ -34,14 +37,19 @@ afterAll(async () => {
 });
 
 /** A raw HTTP GET to workerd's socket, so the body arrives exactly as sent (no transparent gunzip). */
-function rawGet(path: string, headers: Record<string, string>): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function rawGet(
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   const url = new URL(path, worker.url);
   return new Promise((resolvePromise, reject) => {
     httpRequest({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolvePromise({ headers: res.headers, body: Buffer.concat(chunks) }));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -50,7 +58,9 @@ describe('Workers gateway scrape formats', () => {
     const text = await worker.dispatchFetch('http://gateway.test/metrics');
     expect(text.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(await text.text()).toContain('wk_total{a="1",instance="",job="wk"} 5\n');
-    const om = await worker.dispatchFetch('http://gateway.test/metrics', { headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5' } });
+    const om = await worker.dispatchFetch('http://gateway.test/metrics', {
+      headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5' },
+    });
     expect(om.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     const body = await om.text();
     expect(body).toContain('# TYPE wk counter\n');
@@ -59,7 +69,9 @@ describe('Workers gateway scrape formats', () => {
 
   it('serves delimited protobuf when preferred, gzip-compressed when accepted', async () => {
     const response = await rawGet('/metrics', { accept: protobufAccept, 'accept-encoding': 'gzip' });
-    expect(response.headers['content-type']).toBe('application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
+    expect(response.headers['content-type']).toBe(
+      'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited',
+    );
     expect(response.headers['content-encoding']).toBe('gzip');
     const { families } = decodeDelimitedMetricFamilies(gunzipSync(response.body));
     const byName = new Map(families.map((f) => [f.name, f]));

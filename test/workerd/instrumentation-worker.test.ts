@@ -23,7 +23,10 @@ beforeAll(async () => {
   [postgres, scriptPath] = await Promise.all([startPostgres(), bundleWorker(config, bundleDir)]);
   const databaseUrl = await postgres.createDatabase();
   await migratePostgresDatabase(databaseUrl);
-  gateway = await startGateway({ config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_PUSH_TOKEN: 'worker-push-secret', GATEWAY_HOST: '127.0.0.1' }), logger: createGatewayLogger('warn') });
+  gateway = await startGateway({
+    config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_PUSH_TOKEN: 'worker-push-secret', GATEWAY_HOST: '127.0.0.1' }),
+    logger: createGatewayLogger('warn'),
+  });
   worker = await startWorker({
     config,
     scriptPath,
@@ -58,7 +61,9 @@ async function gatewaySamples(): Promise<Sample[]> {
 }
 
 const total = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
-  samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+  samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
 
 describe('instrumentation on workerd', () => {
   it('counts every request in the gateway exactly once, durations and queries included', async () => {
@@ -82,7 +87,11 @@ describe('instrumentation on workerd', () => {
     const sent = [...expected.values()].reduce((a, b) => a + b, 0);
     expect(sent).toBe(25);
 
-    await waitUntil(async () => total(await gatewaySamples(), 'http_requests_total') >= sent, { timeoutMs: 30_000, intervalMs: 250, what: 'all requests pushed' });
+    await waitUntil(async () => total(await gatewaySamples(), 'http_requests_total') >= sent, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'all requests pushed',
+    });
     // Give any (wrong) duplicate push time to land before asserting exactness.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const samples = await gatewaySamples();

@@ -15,7 +15,15 @@ const apiKey = 'd29ya2VyOmtleQ==';
 
 /** Fields that differ by nature between two runs or runtimes. */
 function comparable(document: Record<string, unknown>): Record<string, unknown> {
-  const { '@timestamp': _t, 'process.pid': _p, 'host.hostname': _h, 'event.duration': _d, 'http.request.id': _r, 'trace.id': _i, ...rest } = document;
+  const {
+    '@timestamp': _t,
+    'process.pid': _p,
+    'host.hostname': _h,
+    'event.duration': _d,
+    'http.request.id': _r,
+    'trace.id': _i,
+    ...rest
+  } = document;
   const error = rest.error as Record<string, unknown> | undefined;
   if (error) rest.error = { ...error, stack_trace: typeof error.stack_trace };
   return rest;
@@ -24,7 +32,10 @@ function comparable(document: Record<string, unknown>): Record<string, unknown> 
 /** The same routes as the logging worker, served by the Node logger, for a line-by-line comparison. */
 async function nodeLineFor(path: string): Promise<Record<string, unknown>> {
   const chunks: string[] = [];
-  const { logger } = createNodeLogging({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
+  const { logger } = createNodeLogging(
+    { level: 'info', serviceName: 'api' },
+    { stdout: { write: (chunk: string) => void chunks.push(chunk) } },
+  );
   const app = new Hono();
   app.use(requestId());
   app.use(accessLog({ logger }));
@@ -84,7 +95,12 @@ describe('Workers logging in workerd', () => {
   });
 
   it('keeps secrets out of the shipped NDJSON and out of the console', async () => {
-    await (await worker.dispatchFetch('http://worker/api/login', { method: 'POST', headers: { authorization: 'Bearer SECRET-BEARER', cookie: 'sid=SECRET-COOKIE' } })).arrayBuffer();
+    await (
+      await worker.dispatchFetch('http://worker/api/login', {
+        method: 'POST',
+        headers: { authorization: 'Bearer SECRET-BEARER', cookie: 'sid=SECRET-COOKIE' },
+      })
+    ).arrayBuffer();
     await expect.poll(() => accessDocuments('/api/login').length, { timeout: 10_000 }).toBe(1);
     const loginLine = standIn.documents('logs-api-default').find((document) => document.message === 'login attempt')!;
     expect(loginLine).toMatchObject({ body: { username: 'ann', password: '[Redacted]' }, headers: { authorization: '[Redacted]' } });

@@ -13,8 +13,10 @@ const netDev = (rx: number, tx: number) => `Inter-|   Receive                   
   eth0: ${rx}     10    0    0    0     0          0         0  ${tx}      20    0    0    0     0       0          0
 `;
 
-const value = async (metric: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> }, labels: Record<string, string> = {}) =>
-  (await metric.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+const value = async (
+  metric: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> },
+  labels: Record<string, string> = {},
+) => (await metric.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
 
 describe('parsers', () => {
   it('sums /proc/net/dev over interfaces but loopback', () => {
@@ -59,7 +61,11 @@ describe('startCollectors', () => {
       { name: 'stuck', collect: () => new Promise<void>(() => {}) },
       { name: 'healthy', collect: async () => void healthyRuns++ },
     ];
-    const running = startCollectors(collectors, { intervalMs: 60_000, timeoutMs: 100, logger: { warn: (fields) => void warnings.push(fields) } });
+    const running = startCollectors(collectors, {
+      intervalMs: 60_000,
+      timeoutMs: 100,
+      logger: { warn: (fields) => void warnings.push(fields) },
+    });
     try {
       await running.collectNow();
       await running.collectNow();
@@ -83,7 +89,8 @@ describe('startCollectors', () => {
 });
 
 describe('which collector metrics are registered', () => {
-  const names = async (metrics: ReturnType<typeof createApiMetrics>) => (await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name);
+  const names = async (metrics: ReturnType<typeof createApiMetrics>) =>
+    (await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name);
 
   it('leaves out the Redis gauges when there is no Redis to read, keeping the other collectors', async () => {
     const withRedis = await names(createApiMetrics());

@@ -47,7 +47,11 @@ const statsQuery = `
     (select count(*)::int from pg_stat_activity where application_name = $1) as ours,
     (select (xact_commit + xact_rollback)::text from pg_stat_database where datname = current_database()) as transactions`;
 
-export function postgresCollector(runQuery: RunQuery, metrics: ApiMetrics, { applicationName, embedded = false, now = () => performance.now() }: PostgresCollectorOptions = {}): Collector {
+export function postgresCollector(
+  runQuery: RunQuery,
+  metrics: ApiMetrics,
+  { applicationName, embedded = false, now = () => performance.now() }: PostgresCollectorOptions = {},
+): Collector {
   let last: { transactions: number; atMs: number } | undefined;
   return {
     name: 'postgres',

@@ -14,7 +14,10 @@ export function parseRedisInfo(info: string): Map<string, string> {
   return fields;
 }
 
-export function redisCollector(metrics: ApiMetrics, { url, token, timeoutMs = 2_000 }: { url: string; token: string; timeoutMs?: number }): Collector {
+export function redisCollector(
+  metrics: ApiMetrics,
+  { url, token, timeoutMs = 2_000 }: { url: string; token: string; timeoutMs?: number },
+): Collector {
   return {
     name: 'redis',
     async collect() {
@@ -25,7 +28,8 @@ export function redisCollector(metrics: ApiMetrics, { url, token, timeoutMs = 2_
         signal: AbortSignal.timeout(timeoutMs),
       });
       const reply = (await response.json().catch(() => ({}))) as { result?: unknown; error?: string };
-      if (!response.ok || typeof reply.result !== 'string') throw new Error(`INFO failed: HTTP ${response.status}${reply.error ? ` ${reply.error}` : ''}`);
+      if (!response.ok || typeof reply.result !== 'string')
+        throw new Error(`INFO failed: HTTP ${response.status}${reply.error ? ` ${reply.error}` : ''}`);
       const info = parseRedisInfo(reply.result);
       const clients = Number(info.get('connected_clients'));
       const memory = Number(info.get('used_memory'));

@@ -15,7 +15,10 @@ export interface RunningCollectors {
   stop(): void;
 }
 
-export function startCollectors(collectors: readonly Collector[], { intervalMs, logger, timeoutMs = Math.max(1_000, intervalMs) }: { intervalMs: number; logger: CollectorLogger; timeoutMs?: number }): RunningCollectors {
+export function startCollectors(
+  collectors: readonly Collector[],
+  { intervalMs, logger, timeoutMs = Math.max(1_000, intervalMs) }: { intervalMs: number; logger: CollectorLogger; timeoutMs?: number },
+): RunningCollectors {
   // A collector still running from the last tick is skipped rather than stacked up behind itself.
   const running = new Map<string, Promise<void>>();
   const runOne = (collector: Collector): Promise<void> => {
@@ -26,7 +29,9 @@ export function startCollectors(collectors: readonly Collector[], { intervalMs, 
       timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
     });
     const run = Promise.race([collector.collect(), timeout])
-      .catch((error: unknown) => logger.warn({ collector: collector.name, err: error instanceof Error ? error.message : String(error) }, 'metrics collector failed'))
+      .catch((error: unknown) =>
+        logger.warn({ collector: collector.name, err: error instanceof Error ? error.message : String(error) }, 'metrics collector failed'),
+      )
       .finally(() => {
         clearTimeout(timer);
         running.delete(collector.name);

@@ -45,7 +45,10 @@ export function parseNetDev(text: string): { rx: number; tx: number } {
   return { rx, tx };
 }
 
-export function systemCollectors(metrics: ApiMetrics, { diskPath = process.cwd(), netDevPath = '/proc/net/dev' }: { diskPath?: string; netDevPath?: string } = {}): Collector[] {
+export function systemCollectors(
+  metrics: ApiMetrics,
+  { diskPath = process.cwd(), netDevPath = '/proc/net/dev' }: { diskPath?: string; netDevPath?: string } = {},
+): Collector[] {
   let lastCpu = cpuTimes();
   let lastNet: { rx: number; tx: number } | undefined;
   return [

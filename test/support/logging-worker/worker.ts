@@ -18,7 +18,10 @@ function build(logger: Logger): Hono {
   built.use(accessLog({ logger }));
   built.get('/api/users/:id', (c) => c.json({ id: c.req.param('id') }));
   built.post('/api/login', (c) => {
-    logger.info({ body: { username: 'ann', password: 'SECRET-PW' }, headers: { authorization: c.req.header('authorization') } }, 'login attempt');
+    logger.info(
+      { body: { username: 'ann', password: 'SECRET-PW' }, headers: { authorization: c.req.header('authorization') } },
+      'login attempt',
+    );
     return c.json({ ok: true });
   });
   built.get('/api/boom', () => {

@@ -57,7 +57,10 @@ export function createRedisBridgeApp({ client, token, maxBodyBytes = 10 * 1024 *
   const app = new Hono();
 
   app.get('/', (c) => c.json({ result: 'upstash-rest-bridge' }));
-  app.use('*', bearerAuth({ token, noAuthenticationHeader: { message: { error: 'Unauthorized' } }, invalidTokenMessage: { error: 'Unauthorized' } }));
+  app.use(
+    '*',
+    bearerAuth({ token, noAuthenticationHeader: { message: { error: 'Unauthorized' } }, invalidTokenMessage: { error: 'Unauthorized' } }),
+  );
 
   /** Parses a request body as JSON within the size limit; a string is the error message for a 400. */
   const readJson = async (request: Request): Promise<{ body: unknown } | { invalid: string }> => {

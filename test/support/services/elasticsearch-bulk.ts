@@ -186,11 +186,19 @@ export async function startElasticsearchStandIn(options: ElasticsearchStandInOpt
       }
       const op = Object.keys(action)[0];
       if (!op || !['index', 'create', 'update', 'delete'].includes(op)) {
-        return { status: 400, body: esError(400, 'illegal_argument_exception', `Malformed action/metadata line [${index + 1}], expected one of [create, delete, index, update] but found [${op}]`) };
+        return {
+          status: 400,
+          body: esError(
+            400,
+            'illegal_argument_exception',
+            `Malformed action/metadata line [${index + 1}], expected one of [create, delete, index, update] but found [${op}]`,
+          ),
+        };
       }
       const meta = action[op]!;
       const index_ = meta._index ?? target;
-      if (!index_) return { status: 400, body: esError(400, 'action_request_validation_exception', 'Validation Failed: 1: index is missing;') };
+      if (!index_)
+        return { status: 400, body: esError(400, 'action_request_validation_exception', 'Validation Failed: 1: index is missing;') };
       const sourceLine = op === 'delete' ? undefined : lines[++index];
       const dataStream = isDataStream(index_, templates);
       const itemIndex = dataStream ? backingIndex(index_) : index_;
@@ -216,12 +224,27 @@ export async function startElasticsearchStandIn(options: ElasticsearchStandInOpt
         source = JSON.parse(sourceLine ?? '');
         if (source === null || typeof source !== 'object' || Array.isArray(source)) throw new Error('not an object');
       } catch {
-        items.push({ [op]: { _index: itemIndex, _id: null, status: 400, error: { type: 'document_parsing_exception', reason: `[1:1] failed to parse` } } });
+        items.push({
+          [op]: {
+            _index: itemIndex,
+            _id: null,
+            status: 400,
+            error: { type: 'document_parsing_exception', reason: `[1:1] failed to parse` },
+          },
+        });
         continue;
       }
       if (dataStream && typeof source['@timestamp'] !== 'string' && typeof source['@timestamp'] !== 'number') {
         items.push({
-          [op]: { _index: itemIndex, _id: null, status: 400, error: { type: 'document_parsing_exception', reason: '[1:1] failed to parse: data stream timestamp field [@timestamp] is missing' } },
+          [op]: {
+            _index: itemIndex,
+            _id: null,
+            status: 400,
+            error: {
+              type: 'document_parsing_exception',
+              reason: '[1:1] failed to parse: data stream timestamp field [@timestamp] is missing',
+            },
+          },
         });
         continue;
       }
@@ -254,15 +277,34 @@ export async function startElasticsearchStandIn(options: ElasticsearchStandInOpt
     const contentType = compatibleWith(req.headers['content-type']);
     for (const requested of [accept, contentType]) {
       if (requested !== undefined && requested !== 7 && requested !== 8) {
-        return send(res, 400, esError(400, 'media_type_header_exception', `Invalid media-type value on headers [Accept, Content-Type]: compatible-with=${requested} is not supported; accepted versions are 7 and 8`), undefined);
+        return send(
+          res,
+          400,
+          esError(
+            400,
+            'media_type_header_exception',
+            `Invalid media-type value on headers [Accept, Content-Type]: compatible-with=${requested} is not supported; accepted versions are 7 and 8`,
+          ),
+          undefined,
+        );
       }
     }
     if (!authorized(req)) {
       res.setHeader('www-authenticate', 'ApiKey, Basic realm="security"');
-      return send(res, 401, esError(401, 'security_exception', `missing authentication credentials for REST request [${url.pathname}]`), accept);
+      return send(
+        res,
+        401,
+        esError(401, 'security_exception', `missing authentication credentials for REST request [${url.pathname}]`),
+        accept,
+      );
     }
     if (method === 'GET' && url.pathname === '/') {
-      return send(res, 200, { name: 'stand-in', cluster_name: 'stand-in', cluster_uuid: 'stand-in', version, tagline: 'You Know, for Search' }, accept);
+      return send(
+        res,
+        200,
+        { name: 'stand-in', cluster_name: 'stand-in', cluster_uuid: 'stand-in', version, tagline: 'You Know, for Search' },
+        accept,
+      );
     }
     const fault = requestFaults.shift();
     if (fault !== undefined) {
@@ -274,7 +316,12 @@ export async function startElasticsearchStandIn(options: ElasticsearchStandInOpt
       if (!req.headers['content-type']) return send(res, 406, { error: 'Content-Type header is missing', status: 406 }, accept);
       const outcome = bulk(bulkPath[1] ? decodeURIComponent(bulkPath[1]) : undefined, body);
       const filterPath = url.searchParams.get('filter_path');
-      return send(res, outcome.status, outcome.status === 200 && filterPath ? filterBulkResponse(outcome.body as BulkResponse, filterPath) : outcome.body, accept);
+      return send(
+        res,
+        outcome.status,
+        outcome.status === 200 && filterPath ? filterBulkResponse(outcome.body as BulkResponse, filterPath) : outcome.body,
+        accept,
+      );
     }
     const setting = /^\/(_ilm\/policy|_index_template|_component_template)\/([^/]+)$/.exec(url.pathname);
     if (setting) {
@@ -291,7 +338,12 @@ export async function startElasticsearchStandIn(options: ElasticsearchStandInOpt
           return send(res, 400, esError(400, 'x_content_parse_exception', '[put_lifecycle_request] policy is required'), accept);
         }
         if (setting[1] === '_index_template' && !Array.isArray(parsed.index_patterns)) {
-          return send(res, 400, esError(400, 'action_request_validation_exception', 'Validation Failed: 1: index patterns are missing;'), accept);
+          return send(
+            res,
+            400,
+            esError(400, 'action_request_validation_exception', 'Validation Failed: 1: index patterns are missing;'),
+            accept,
+          );
         }
         store.set(name, parsed);
         return send(res, 200, { acknowledged: true }, accept);
@@ -305,7 +357,12 @@ export async function startElasticsearchStandIn(options: ElasticsearchStandInOpt
         return send(res, 200, { [key]: [{ name, [inner]: found }] }, accept);
       }
     }
-    return send(res, 404, esError(404, 'index_not_found_exception', `no such endpoint [${method} ${url.pathname}] in the stand-in`), accept);
+    return send(
+      res,
+      404,
+      esError(404, 'index_not_found_exception', `no such endpoint [${method} ${url.pathname}] in the stand-in`),
+      accept,
+    );
   };
 
   const sockets = new Set<Socket>();
@@ -382,16 +439,23 @@ export async function startKibanaStandIn(): Promise<KibanaStandIn> {
         return reply(503, { statusCode: 503, error: 'Service Unavailable', message: 'Kibana server is not ready yet' });
       }
       if (req.method === 'GET' && url.pathname === '/api/status') return reply(200, { status: { overall: { level: 'available' } } });
-      if (req.method !== 'POST' || url.pathname !== '/api/saved_objects/_import') return reply(404, { statusCode: 404, error: 'Not Found', message: 'Not Found' });
-      if (!req.headers['kbn-xsrf']) return reply(400, { statusCode: 400, error: 'Bad Request', message: 'Request must contain a kbn-xsrf header.' });
+      if (req.method !== 'POST' || url.pathname !== '/api/saved_objects/_import')
+        return reply(404, { statusCode: 404, error: 'Not Found', message: 'Not Found' });
+      if (!req.headers['kbn-xsrf'])
+        return reply(400, { statusCode: 400, error: 'Bad Request', message: 'Request must contain a kbn-xsrf header.' });
       let file: unknown;
       try {
-        const form = await new Request(`http://kibana${req.url}`, { method: 'POST', headers: req.headers as Record<string, string>, body: raw }).formData();
+        const form = await new Request(`http://kibana${req.url}`, {
+          method: 'POST',
+          headers: req.headers as Record<string, string>,
+          body: raw,
+        }).formData();
         file = form.get('file');
       } catch (error) {
         return reply(415, { statusCode: 415, error: 'Unsupported Media Type', message: String(error) });
       }
-      if (!(file instanceof Blob)) return reply(400, { statusCode: 400, error: 'Bad Request', message: '[request body.file]: expected value of type [Stream]' });
+      if (!(file instanceof Blob))
+        return reply(400, { statusCode: 400, error: 'Bad Request', message: '[request body.file]: expected value of type [Stream]' });
       const overwrite = url.searchParams.get('overwrite') === 'true';
       const successResults: Array<{ type: string; id: string }> = [];
       const errors: Array<{ type: string; id: string; error: { type: string } }> = [];
@@ -404,7 +468,8 @@ export async function startKibanaStandIn(): Promise<KibanaStandIn> {
           return reply(400, { statusCode: 400, error: 'Bad Request', message: 'Unexpected token in JSON' });
         }
         if (object.exportedCount !== undefined) continue;
-        if (!object.type || !object.id) return reply(400, { statusCode: 400, error: 'Bad Request', message: 'saved object without type or id' });
+        if (!object.type || !object.id)
+          return reply(400, { statusCode: 400, error: 'Bad Request', message: 'saved object without type or id' });
         const key = `${object.type}:${object.id}`;
         if (savedObjects.has(key) && !overwrite) {
           errors.push({ type: object.type, id: object.id, error: { type: 'conflict' } });
@@ -413,7 +478,12 @@ export async function startKibanaStandIn(): Promise<KibanaStandIn> {
         savedObjects.set(key, object as Record<string, unknown>);
         successResults.push({ type: object.type, id: object.id });
       }
-      return reply(200, { success: errors.length === 0, successCount: successResults.length, successResults, ...(errors.length ? { errors } : {}) });
+      return reply(200, {
+        success: errors.length === 0,
+        successCount: successResults.length,
+        successResults,
+        ...(errors.length ? { errors } : {}),
+      });
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -427,9 +497,10 @@ export async function startKibanaStandIn(): Promise<KibanaStandIn> {
     notReadyFor: (count) => {
       notReady = count;
     },
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -16,7 +16,9 @@ async function startHttpService(options: {
   const port = await freePort();
   const proc = spawnLogged(options.name, binary, options.args(port, dir), dir);
   const url = `http://127.0.0.1:${port}`;
-  return serviceWhenReady(proc, { url, port, dir, what: options.name, timeoutMs: options.timeoutMs }, () => httpOk(`${url}${options.readyPath}`));
+  return serviceWhenReady(proc, { url, port, dir, what: options.name, timeoutMs: options.timeoutMs }, () =>
+    httpOk(`${url}${options.readyPath}`),
+  );
 }
 
 /** The official Prometheus Pushgateway 1.5 with persistence off. */
@@ -78,7 +80,11 @@ export function startAlertmanager(config: string): Promise<RunningService> {
 }
 
 /** Runs an instant query through Prometheus' HTTP API and returns its vector/scalar result. */
-export async function queryPrometheus(baseUrl: string, query: string, time?: number): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
+export async function queryPrometheus(
+  baseUrl: string,
+  query: string,
+  time?: number,
+): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
   const params = new URLSearchParams({ query });
   if (time !== undefined) params.set('time', String(time));
   const response = await fetch(`${baseUrl}/api/v1/query?${params}`);
