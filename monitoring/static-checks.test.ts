@@ -6,6 +6,7 @@ import {
   dashboardLint,
   promtoolCheckConfig,
   promtoolCheckRules,
+  promtoolCheckTopologies,
   promtoolTestRules,
   shellcheckScripts,
 } from './static-checks.js';
@@ -16,6 +17,13 @@ describe('static checks of the monitoring stack', () => {
     const result = await promtoolCheckConfig();
     expect(result.output).toContain('SUCCESS');
     expect(result.ok, result.output).toBe(true);
+  });
+
+  it('promtool accepts the three topology examples (one gateway, replicas, remote write only)', async () => {
+    const result = await promtoolCheckTopologies();
+    expect(result.ok, result.output).toBe(true);
+    for (const file of ['one-gateway', 'replicas', 'remote-write-only'])
+      expect(result.output).toContain(`SUCCESS: topologies/${file}.yml is valid`);
   });
 
   it('promtool accepts the 13 alert rules', async () => {

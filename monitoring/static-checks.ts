@@ -51,6 +51,16 @@ export async function promtoolCheckConfig(): Promise<CheckResult> {
   };
 }
 
+/** The example configurations of monitoring/topologies/ (one gateway, replicas, remote write only). */
+export const topologyConfigs = ['topologies/one-gateway.yml', 'topologies/replicas.yml', 'topologies/remote-write-only.yml'];
+
+export async function promtoolCheckTopologies(): Promise<CheckResult> {
+  return {
+    name: `promtool check config ${topologyConfigs.map((file) => `monitoring/${file}`).join(' ')}`,
+    ...(await runBinary('promtool', ['check', 'config', ...topologyConfigs], monitoringDir)),
+  };
+}
+
 export async function promtoolCheckRules(): Promise<CheckResult> {
   return {
     name: 'promtool check rules monitoring/alerts.yml',
@@ -135,6 +145,7 @@ export function dashboardLint(): CheckResult {
 export async function runAllChecks(): Promise<CheckResult[]> {
   return [
     await promtoolCheckConfig(),
+    await promtoolCheckTopologies(),
     await promtoolCheckRules(),
     await promtoolTestRules(),
     await amtoolCheckConfig(),

@@ -1,15 +1,20 @@
 // The gateway's Node server: the app over the store the configuration chooses, served on config.port
 // (and config.host). Used by `npm run gateway` (node.ts), by the API when it runs the gateway in its own
 // process, and by tests. It reads no environment: the caller passes a parsed GatewayConfig. stop() stops
-// accepting, writes the last persistence snapshot and closes the store.
+// accepting, sends the last remote-write snapshot, writes the last persistence snapshot and closes the store.
+
 import { type ServerType, serve } from '@hono/node-server';
+import { Redis } from '@upstash/redis';
 import pino from 'pino';
 import { createGatewayApp } from './app.js';
 import { ConfigError } from './config/env.js';
 import type { GatewayConfig } from './config/gateway.js';
+import type { ExpositionFormat } from './core/exposition-format.js';
 import { groupKey } from './core/grouping.js';
 import type { GatewayLog } from './http/push.js';
 import { processMetrics } from './process-metrics.js';
+import { displayUrl } from './remote-write/destination.js';
+import { MemoryLease, RedisLease, type RemoteWriteLease, type RunningRemoteWrite, startRemoteWrite } from './remote-write/index.js';
 import { createStore } from './store/create.js';
 import { MemoryStore } from './store/memory.js';
 import { loadSnapshot, startSnapshotting } from './store/persistence.js';
@@ -47,7 +52,10 @@ export async function startGateway({
     store instanceof MemoryStore && config.persistenceFile !== undefined
       ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger)
       : undefined;
-  const app = createGatewayApp({ store, config, log: logger, extraMetrics: processMetrics });
+  // Started once the port is bound, so a gateway that fails to start sends nothing.
+  let remoteWrite: RunningRemoteWrite | undefined;
+  const extraMetrics = (format: ExpositionFormat) => processMetrics(format) + (remoteWrite?.metricsText(format) ?? '');
+  const app = createGatewayApp({ store, config, log: logger, extraMetrics });
   const { host } = config;
   // A port already in use must be a start-up error naming the variable, not an unhandled 'error' event.
   const server: ServerType = await new Promise((resolve, reject) => {
@@ -64,6 +72,13 @@ export async function startGateway({
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, store: config.store }, 'gateway listening');
+  if (config.remoteWrite) {
+    remoteWrite = startRemoteWrite({ config: config.remoteWrite, store, lease: remoteWriteLease(config), logger });
+    logger.info(
+      { urls: config.remoteWrite.urls.map(displayUrl), intervalSeconds: config.remoteWrite.intervalSeconds },
+      'remote write: sending',
+    );
+  }
   let stopping: Promise<void> | undefined;
   return {
     url: `http://${host ?? '127.0.0.1'}:${port}`,
@@ -73,12 +88,26 @@ export async function startGateway({
     stop: () =>
       (stopping ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Before the store closes: the last snapshot is read from it.
+        await stopRemoteWrite(remoteWrite);
         // Never rejects: a failed write is logged and counted by the snapshotter, and the store still closes.
         await persistence?.stop();
         await store.close();
         logger.info({}, 'gateway stopped');
       })()),
   };
+}
+
+/** Replicas on one Redis store share the lease there, so one of them sends; a memory store has one owner. */
+function remoteWriteLease(config: GatewayConfig): RemoteWriteLease {
+  if (config.store === 'redis' && config.upstash)
+    return new RedisLease(new Redis({ url: config.upstash.url, token: config.upstash.token }));
+  return new MemoryLease();
+}
+
+/** A last send, bounded so a receiver that is down cannot hold shutdown; never rejects. */
+async function stopRemoteWrite(remoteWrite: RunningRemoteWrite | undefined): Promise<void> {
+  await remoteWrite?.stop(5_000).catch(() => undefined);
 }
 
 /** Loads the snapshot (a corrupt one is moved aside and reported) and keeps writing new ones. */

@@ -15,6 +15,7 @@ import type { ExpositionFormat } from '../core/exposition-format.js';
 import { groupKey } from '../core/grouping.js';
 import { IDEMPOTENCY_WINDOW_MS, type RememberedKey, scopedIdempotencyKey } from '../core/idempotency.js';
 import type { Group, Labels } from '../core/model.js';
+import { createRemoteWriter, MemoryLease, type RemoteWriter } from '../remote-write/index.js';
 import { memoryStoreOptions } from './create.js';
 import { MemoryStore } from './memory.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
@@ -25,15 +26,30 @@ const KEY_PREFIX = 'key:';
 const DEDUPLICATED = 'meta:deduplicated';
 /** Storage left behind by TTL expiry and old keys is swept this often (an alarm), not on the push path. */
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+/** When the next sweep is due; the one alarm also serves remote write, which fires more often. */
+const NEXT_SWEEP = 'meta:next-sweep';
+
+const remoteWriteLog = {
+  warn: (fields: Record<string, unknown>, message: string) => console.warn(JSON.stringify({ level: 'warn', message, ...fields })),
+  error: (fields: Record<string, unknown>, message: string) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
+};
 
 export class GatewayStoreObject extends DurableObject<Env> {
   private readonly store: MemoryStore;
+  /** Set when GATEWAY_REMOTE_WRITE_URL is: the object is the only owner of its state, so it always sends. */
+  private readonly writer: RemoteWriter | undefined;
+  private readonly remoteWriteIntervalMs: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // The object shares the Worker's variables and reads them with the same reader. It cannot throw here:
     // the Worker reaches this object only after the same variables were read without a problem.
-    this.store = new MemoryStore(memoryStoreOptions(loadGatewayConfig(env)));
+    const config = loadGatewayConfig(env);
+    this.store = new MemoryStore(memoryStoreOptions(config));
+    this.writer =
+      config.remoteWrite &&
+      createRemoteWriter({ config: config.remoteWrite, store: this.store, lease: new MemoryLease(), logger: remoteWriteLog });
+    this.remoteWriteIntervalMs = (config.remoteWrite?.intervalSeconds ?? 0) * 1000;
     void ctx.blockConcurrencyWhile(() => this.load());
   }
 
@@ -46,7 +62,20 @@ export class GatewayStoreObject extends DurableObject<Env> {
     );
     const deduplicatedPushes = (await this.ctx.storage.get<number>(DEDUPLICATED)) ?? 0;
     this.store.restore({ groups, idempotencyKeys, deduplicatedPushes });
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + SWEEP_INTERVAL_MS);
+    const alarm = await this.ctx.storage.getAlarm();
+    const due = await this.nextAlarmMs(Date.now());
+    if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due);
+  }
+
+  /** The earlier of the next sweep and the next remote-write tick (at a multiple of its interval). */
+  private async nextAlarmMs(nowMs: number): Promise<number> {
+    let sweep = await this.ctx.storage.get<number>(NEXT_SWEEP);
+    if (sweep === undefined) {
+      sweep = nowMs + SWEEP_INTERVAL_MS;
+      await this.ctx.storage.put(NEXT_SWEEP, sweep);
+    }
+    if (!this.writer) return sweep;
+    return Math.min(sweep, nowMs + this.remoteWriteIntervalMs - (nowMs % this.remoteWriteIntervalMs));
   }
 
   /** Writes one group as it is now (or removes it when it no longer exists). Not awaited: output gates. */
@@ -92,14 +121,29 @@ export class GatewayStoreObject extends DurableObject<Env> {
     return await this.store.stats(nowMs);
   }
 
-  /** Removes the storage of groups the TTL expired and of keys past their window. */
+  /** Remote write when configured; the sweep when it is due; then the alarm for whichever comes next. */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    // Delivered (or given up on) within one interval, so a slow receiver cannot pile up alarms.
+    if (this.writer) await this.writer.sendOnce(now + this.remoteWriteIntervalMs);
+    if (now >= ((await this.ctx.storage.get<number>(NEXT_SWEEP)) ?? 0)) {
+      await this.sweep(now);
+      await this.ctx.storage.put(NEXT_SWEEP, now + SWEEP_INTERVAL_MS);
+    }
+    await this.ctx.storage.setAlarm(await this.nextAlarmMs(Date.now()));
+  }
+
+  /** Self-metrics of remote write, for the Worker's /metrics; empty when it is off. */
+  async remoteWriteMetrics(format: ExpositionFormat): Promise<string> {
+    return this.writer?.metricsText(format) ?? '';
+  }
+
+  /** Removes the storage of groups the TTL expired and of keys past their window. */
+  private async sweep(now: number): Promise<void> {
     const live = new Set((await this.store.groups(now)).map((group) => GROUP_PREFIX + group.key));
     const stale = [...(await this.ctx.storage.list({ prefix: GROUP_PREFIX })).keys()].filter((key) => !live.has(key));
     for (const [key, appliedMs] of await this.ctx.storage.list<number>({ prefix: KEY_PREFIX }))
       if (now - appliedMs >= IDEMPOTENCY_WINDOW_MS) stale.push(key);
     for (let i = 0; i < stale.length; i += 128) await this.ctx.storage.delete(stale.slice(i, i + 128));
-    await this.ctx.storage.setAlarm(now + SWEEP_INTERVAL_MS);
   }
 }
