@@ -10,8 +10,10 @@ try {
 
   const gateway = await startGateway({ config, logger: createGatewayLogger(logLevel) });
 
+  // stop() is idempotent: a second signal while stopping waits for the same shutdown, so the last snapshot is
+  // still written (killing at once would lose what was acknowledged since the previous one).
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => void gateway.stop().then(() => process.exit(0)));
+    process.on(signal, () => void gateway.stop().then(() => process.exit(0)));
   }
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;

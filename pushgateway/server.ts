@@ -3,6 +3,7 @@
 // process, and by tests. It reads no environment: the caller passes a parsed GatewayConfig. stop() stops
 // accepting, sends the last remote-write snapshot, writes the last persistence snapshot and closes the store.
 
+import type { Server as HttpServer } from 'node:http';
 import { type ServerType, serve } from '@hono/node-server';
 import { Redis } from '@upstash/redis';
 import pino from 'pino';
@@ -87,7 +88,7 @@ export async function startGateway({
     store,
     stop: () =>
       (stopping ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeServer(server);
         // Before the store closes: the last snapshot is read from it.
         await stopRemoteWrite(remoteWrite);
         // Never rejects: a failed write is logged and counted by the snapshotter, and the store still closes.
@@ -106,6 +107,24 @@ function remoteWriteLease(config: GatewayConfig): RemoteWriteLease {
 }
 
 /** A last send, bounded so a receiver that is down cannot hold shutdown; never rejects. */
+/** How long requests in flight may run once stopping began, before their connections are closed. */
+const IN_FLIGHT_DEADLINE_MS = 5_000;
+
+/**
+ * Stops accepting and waits for requests in flight, but not for clients: idle keep-alive connections are closed
+ * at once, and whatever is still open after the deadline (a half-sent body, a stalled reader) is cut, so the last
+ * snapshot is written well inside an orchestrator's grace period.
+ */
+async function closeServer(server: ServerType): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const http = server as Partial<HttpServer>;
+  http.closeIdleConnections?.();
+  const deadline = setTimeout(() => http.closeAllConnections?.(), IN_FLIGHT_DEADLINE_MS);
+  deadline.unref();
+  await closed;
+  clearTimeout(deadline);
+}
+
 async function stopRemoteWrite(remoteWrite: RunningRemoteWrite | undefined): Promise<void> {
   await remoteWrite?.stop(5_000).catch(() => undefined);
 }
