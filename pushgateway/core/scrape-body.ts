@@ -48,8 +48,8 @@ export function chooseHelp(helps: Iterable<string | undefined>): string | undefi
   return undefined;
 }
 
-/** Renders all groups (no caching); the caller appends its own metrics and endOfExposition. */
-export function renderGroups(groups: readonly Group[], format: ExpositionFormat): string {
+/** Groups in key order, and every pushed family name with its families from all groups (in that order). */
+export function familiesByName(groups: readonly Group[]): { sorted: Group[]; byName: Map<string, MetricFamily[]> } {
   const sorted = [...groups].sort((a, b) => compareGroupKeys(a.key, b.key));
   const byName = new Map<string, MetricFamily[]>();
   for (const group of sorted) {
@@ -59,6 +59,12 @@ export function renderGroups(groups: readonly Group[], format: ExpositionFormat)
       else byName.set(family.name, [family]);
     }
   }
+  return { sorted, byName };
+}
+
+/** Renders all groups (no caching); the caller appends its own metrics and endOfExposition. */
+export function renderGroups(groups: readonly Group[], format: ExpositionFormat): string {
+  const { sorted, byName } = familiesByName(groups);
   const families: RenderableFamily[] = [];
   for (const [name, list] of byName) {
     families.push({

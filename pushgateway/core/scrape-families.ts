@@ -2,18 +2,10 @@
 // with its metrics from all groups (groups in key order), plus push_time_seconds and push_failure_time_seconds
 // per group — the same content core/scrape-body renderGroups writes as text.
 import type { Group, MetricFamily } from './model.js';
-import { chooseHelp, compareGroupKeys, pushFailureTimeFamily, pushTimeFamily } from './scrape-body.js';
+import { chooseHelp, compareGroupKeys, familiesByName, pushFailureTimeFamily, pushTimeFamily } from './scrape-body.js';
 
 export function groupFamilies(groups: readonly Group[]): MetricFamily[] {
-  const sorted = [...groups].sort((a, b) => compareGroupKeys(a.key, b.key));
-  const byName = new Map<string, MetricFamily[]>();
-  for (const group of sorted) {
-    for (const family of group.families.values()) {
-      const list = byName.get(family.name);
-      if (list) list.push(family);
-      else byName.set(family.name, [family]);
-    }
-  }
+  const { sorted, byName } = familiesByName(groups);
   const families: MetricFamily[] = [];
   for (const [name, list] of byName)
     families.push({ name, help: chooseHelp(list.map((f) => f.help)), type: list[0]!.type, metrics: list.flatMap((f) => f.metrics) });

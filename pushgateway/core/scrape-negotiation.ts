@@ -12,21 +12,24 @@ interface AcceptEntry {
   q: number;
 }
 
+/** `key=value` parameters of a media type (keys lower-cased, quotes removed), as in Accept and Content-Type. */
+export function mediaTypeParameters(params: readonly string[]): Map<string, string> {
+  return new Map(
+    params.map((param) => {
+      const eq = param.indexOf('=');
+      const value = param
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"|"$/g, '');
+      return [param.slice(0, eq).trim().toLowerCase(), value] as const;
+    }),
+  );
+}
+
 function parseAccept(accept: string): AcceptEntry[] {
   return accept.split(',').map((part) => {
     const [mediaType = '', ...rest] = part.split(';').map((s) => s.trim());
-    const params = new Map(
-      rest.map((param) => {
-        const eq = param.indexOf('=');
-        return [
-          param.slice(0, eq).trim().toLowerCase(),
-          param
-            .slice(eq + 1)
-            .trim()
-            .replace(/^"|"$/g, ''),
-        ] as const;
-      }),
-    );
+    const params = mediaTypeParameters(rest);
     const q = params.has('q') ? Number(params.get('q')) : 1;
     return { mediaType: mediaType.toLowerCase(), params, q: Number.isFinite(q) ? q : 0 };
   });

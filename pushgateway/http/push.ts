@@ -5,6 +5,7 @@
 import type { Context, Hono } from 'hono';
 import { GroupingError, parseGroupingPath } from '../core/grouping.js';
 import { decodeDelimitedMetricFamilies } from '../core/protobuf.js';
+import { mediaTypeParameters } from '../core/scrape-negotiation.js';
 import { decodeTextBody, ExpositionParseError, type ParsedExposition, parseTextExposition } from '../core/text-parser.js';
 import type { GatewayStore, PushMode } from '../store/types.js';
 import type { BodyVariables } from './body.js';
@@ -31,18 +32,7 @@ export function isDelimitedProtobuf(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const [mediaType = '', ...params] = contentType.split(';').map((part) => part.trim());
   if (mediaType.toLowerCase() !== 'application/vnd.google.protobuf') return false;
-  const values = new Map(
-    params.map((param) => {
-      const eq = param.indexOf('=');
-      return [
-        param.slice(0, eq).trim().toLowerCase(),
-        param
-          .slice(eq + 1)
-          .trim()
-          .replace(/^"|"$/g, ''),
-      ] as const;
-    }),
-  );
+  const values = mediaTypeParameters(params);
   return values.get('proto') === 'io.prometheus.client.MetricFamily' && values.get('encoding') === 'delimited';
 }
 
