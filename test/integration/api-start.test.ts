@@ -1,6 +1,7 @@
 // `npm start` as a user runs it: no service installed, embedded PGlite in a temp dir, free loopback ports.
 // It must answer health and CRUD, exit 0 on SIGTERM after a clean shutdown, keep its data across a
-// restart, and refuse to start on a bad variable with a message naming it.
+// restart, refuse to start on a bad variable with a message naming it, and keep a tokenless in-process
+// gateway on loopback.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
@@ -8,6 +9,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, makeTempDir, removeDir, type SpawnedProcess, spawnLogged, waitUntil } from '../support/services/index.js';
+import { listeningAddresses } from '../support/socket-table.js';
 
 const repoRoot = join(import.meta.dirname, '../..');
 const dir = makeTempDir('api-start');
@@ -19,14 +21,14 @@ afterAll(async () => {
   removeDir(dir);
 });
 
-async function npmStart(name: string, pgliteDir: string) {
+async function npmStart(name: string, pgliteDir: string, host = '127.0.0.1') {
   const port = await freePort();
   const gatewayPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
     GATEWAY_PORT: String(gatewayPort),
-    HOST: '127.0.0.1',
+    HOST: host,
     PGLITE_DIR: pgliteDir,
     LOG_LEVEL: 'info',
   };
@@ -37,6 +39,8 @@ async function npmStart(name: string, pgliteDir: string) {
     'PUSHGATEWAY_URL',
     'ELASTICSEARCH_URL',
     'LOG_FILE',
+    'GATEWAY_HOST',
+    'GATEWAY_PUSH_TOKEN',
   ]) {
     delete env[variable];
   }
@@ -54,7 +58,7 @@ async function npmStart(name: string, pgliteDir: string) {
   ).catch((error: unknown) => {
     throw new Error(`${String(error)}\n${proc.logTail()}`);
   });
-  return { proc, base, exit };
+  return { proc, base, exit, port, gatewayPort };
 }
 
 /** A POST whose body is sent in two halves, the second only when the test says so. */
@@ -184,4 +188,19 @@ describe('npm start', () => {
       taken.close();
     }
   }, 180_000);
+
+  // On every interface without GATEWAY_PUSH_TOKEN: the API listens everywhere, its in-process gateway (which
+  // would take pushes and deletes from anyone) only on loopback, and the log says why.
+  it('keeps the in-process gateway on 127.0.0.1 when no push token is set', async () => {
+    const { proc, port, gatewayPort } = await npmStart('npm-start-host', 'memory://', '0.0.0.0');
+    try {
+      expect(listeningAddresses(gatewayPort)).toEqual(['0100007F']);
+      expect(listeningAddresses(port).some((address) => /^0+$/.test(address))).toBe(true);
+      expect(proc.logTail(50)).toContain(
+        `gateway started in this process on 127.0.0.1:${gatewayPort}, loopback only as GATEWAY_PUSH_TOKEN is not set`,
+      );
+    } finally {
+      await proc.stop('SIGTERM');
+    }
+  }, 360_000);
 });
