@@ -26,12 +26,37 @@ export interface ScalarMetric {
   value: number;
 }
 
+/** A run of consecutive native-histogram buckets: `offset` from the end of the previous span (or from 0). */
+export interface BucketSpan {
+  offset: number;
+  length: number;
+}
+
+/**
+ * The sparse, exponential buckets of a native histogram (client_model's Histogram native fields, OTLP's
+ * ExponentialHistogram). With schema s, bucket i covers (2^((i-1)·2^-s), 2^(i·2^-s)]; negative buckets mirror
+ * that below zero; the zero bucket holds |v| ≤ zeroThreshold.
+ */
+export interface NativeBuckets {
+  /** -4 … 8: the bucket factor is 2^(2^-schema). */
+  schema: number;
+  zeroThreshold: number;
+  zeroCount: number;
+  positiveSpans: BucketSpan[];
+  /** Absolute count of each bucket the spans cover, in order (not the wire format's deltas). */
+  positiveCounts: number[];
+  negativeSpans: BucketSpan[];
+  negativeCounts: number[];
+}
+
 export interface HistogramMetric {
   labels: Labels;
-  /** Sorted by upperBound, ending with +Inf. */
+  /** Classic buckets, sorted by upperBound, ending with +Inf; empty for a histogram that is only native. */
   buckets: Bucket[];
   sum: number;
   count: number;
+  /** Present for a native histogram (possibly alongside classic buckets, as client_golang can send both). */
+  native?: NativeBuckets;
 }
 
 export interface SummaryMetric {
