@@ -45,6 +45,7 @@ function statusFlags(config: GatewayConfig): Record<string, string> {
     'group.ttl-seconds': String(config.groupTtlSeconds),
     'max-body-bytes': String(config.maxBodyBytes),
     'max-series': String(config.maxSeries),
+    'push.enable-utf8-names': String(config.enableUtf8Names),
     'web.route-prefix': config.routePrefix,
     'web.external-url': config.externalUrl ?? '',
   };
@@ -76,6 +77,7 @@ export function createGatewayApp({
   const pushSummaries = new PushSummaries(clock);
   const startedAtMs = clock();
   let storeErrors = 0;
+  const names = config.enableUtf8Names ? 'utf8' : 'legacy';
 
   app.use('*', requestCounting(requests));
   app.use('*', gatewayAuth({ pushToken: config.pushToken, ...(config.scrape ? { scrape: config.scrape } : {}) }));
@@ -107,14 +109,14 @@ export function createGatewayApp({
     app,
     '',
     { put: 'replace', post: 'merge-families' },
-    { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ },
+    { store, log, clock, routePrefix: prefix, names, onStoreError: () => storeErrors++ },
   );
   // Aggregation mode (DESIGN.md): the same grammar under /aggregate; PUT and POST both add deltas.
   registerPushRoutes(
     app,
     '/aggregate',
     { put: 'aggregate', post: 'aggregate' },
-    { store, log, clock, routePrefix: prefix, onStoreError: () => storeErrors++ },
+    { store, log, clock, routePrefix: prefix, names, onStoreError: () => storeErrors++ },
   );
   registerReadRoutes(app, {
     store,
@@ -130,6 +132,7 @@ export function createGatewayApp({
       log.error({ err: error instanceof Error ? error.message : String(error) }, 'gateway store failed on a read');
     },
     seriesLimit: config.maxSeries,
+    utf8Names: config.enableUtf8Names,
     ...(extraMetrics ? { extraMetrics } : {}),
   });
 

@@ -23,6 +23,7 @@ describe('loadGatewayConfig', () => {
         GATEWAY_MAX_BODY_BYTES: '1000',
         GATEWAY_MAX_SERIES: '0',
         GATEWAY_ENABLE_ADMIN_API: 'true',
+        GATEWAY_ENABLE_UTF8_NAMES: 'true',
         GATEWAY_MAX_LABEL_VALUE_BYTES: '100',
         GATEWAY_MAX_LABELS_PER_SERIES: '8',
         GATEWAY_MAX_IDEMPOTENCY_BYTES: '1000000',
@@ -45,6 +46,7 @@ describe('loadGatewayConfig', () => {
       maxLabelsPerSeries: 8,
       maxIdempotencyBytes: 1_000_000,
       enableAdminApi: true,
+      enableUtf8Names: true,
       externalUrl: 'https://example.com/pgw',
       routePrefix: '/gw',
     });
@@ -67,6 +69,7 @@ describe('loadGatewayConfig', () => {
     [{ GATEWAY_MAX_BODY_BYTES: '0' }, 'GATEWAY_MAX_BODY_BYTES'],
     [{ GATEWAY_MAX_SERIES: '1.5' }, 'GATEWAY_MAX_SERIES'],
     [{ GATEWAY_ENABLE_ADMIN_API: 'yes' }, 'GATEWAY_ENABLE_ADMIN_API'],
+    [{ GATEWAY_ENABLE_UTF8_NAMES: 'on' }, 'GATEWAY_ENABLE_UTF8_NAMES'],
     [{ GATEWAY_MAX_LABEL_VALUE_BYTES: '-1' }, 'GATEWAY_MAX_LABEL_VALUE_BYTES'],
     [{ GATEWAY_MAX_LABELS_PER_SERIES: 'many' }, 'GATEWAY_MAX_LABELS_PER_SERIES'],
     [{ GATEWAY_MAX_IDEMPOTENCY_BYTES: '10' }, 'GATEWAY_MAX_IDEMPOTENCY_BYTES'],

@@ -31,6 +31,8 @@ export interface GatewayConfig {
   /** Heap the remembered Idempotency-Keys may take (memory store and Durable Object); past it the oldest are forgotten. */
   maxIdempotencyBytes: number;
   enableAdminApi: boolean;
+  /** Metric and label names may be any UTF-8 (as the official --push.enable-utf8-names); false = legacy names only. */
+  enableUtf8Names: boolean;
   /** GATEWAY_REMOTE_WRITE_*; undefined = remote write off. */
   remoteWrite: RemoteWriteConfig | undefined;
   /** URL under which the gateway is reached from outside (as --web.external-url); undefined = not set. */
@@ -55,6 +57,7 @@ export const defaultGatewayConfig: GatewayConfig = {
   maxLabelsPerSeries: 64,
   maxIdempotencyBytes: DEFAULT_MAX_IDEMPOTENCY_BYTES,
   enableAdminApi: false,
+  enableUtf8Names: false,
   remoteWrite: undefined,
   externalUrl: undefined,
   routePrefix: '',
@@ -119,6 +122,7 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
       64 * 1024 * 1024 * 1024,
     ),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),
+    enableUtf8Names: reader.boolean('GATEWAY_ENABLE_UTF8_NAMES', defaults.enableUtf8Names),
     remoteWrite: readRemoteWriteConfig(reader),
     externalUrl,
     routePrefix,

@@ -5,6 +5,7 @@
 import { formatGoFloat } from './float.js';
 import { labelText } from './grouping.js';
 import { isHistogram, isSummary, type Metric, type MetricFamily, type MetricType } from './model.js';
+import { metricNameText, sampleSeriesText } from './names.js';
 
 export type ExpositionFormat = 'text' | 'openmetrics';
 
@@ -23,7 +24,7 @@ export interface RenderableFamily {
 
 function sampleLine(name: string, labels: string, extra: string, value: number): string {
   const all = labels === '' ? extra : extra === '' ? labels : `${labels},${extra}`;
-  return all === '' ? `${name} ${formatGoFloat(value)}\n` : `${name}{${all}} ${formatGoFloat(value)}\n`;
+  return `${sampleSeriesText(name, all)} ${formatGoFloat(value)}\n`;
 }
 
 /** The sample lines of one metric; `labels` is its sorted label text (see grouping.labelText). */
@@ -58,8 +59,9 @@ export function renderHeader(
   isNameTaken: (name: string) => boolean = () => false,
 ): string {
   if (format === 'text') {
-    const help = family.help === undefined ? '' : `# HELP ${family.name} ${escapeHelp(family.help, 'text')}\n`;
-    return `${help}# TYPE ${family.name} ${family.type}\n`;
+    const name = metricNameText(family.name);
+    const help = family.help === undefined ? '' : `# HELP ${name} ${escapeHelp(family.help, 'text')}\n`;
+    return `${help}# TYPE ${name} ${family.type}\n`;
   }
   let name = family.name;
   let type: string = family.type;
@@ -69,8 +71,9 @@ export function renderHeader(
     if (stem !== undefined && stem !== '' && !isNameTaken(stem)) name = stem;
     else type = 'unknown';
   }
-  const help = family.help === undefined ? '' : `# HELP ${name} ${escapeHelp(family.help, 'openmetrics')}\n`;
-  return `# TYPE ${name} ${type}\n${help}`;
+  const nameText = metricNameText(name);
+  const help = family.help === undefined ? '' : `# HELP ${nameText} ${escapeHelp(family.help, 'openmetrics')}\n`;
+  return `# TYPE ${nameText} ${type}\n${help}`;
 }
 
 /** Renders standalone families (labels taken as they are), in the given order, as a complete body. */

@@ -86,3 +86,30 @@ describe('groupKey and labelText', () => {
     expect(parseGroupingPath(`job@base64/${b64('\uFEFFj')}`)).toEqual({ job: '\uFEFFj' });
   });
 });
+
+describe('parseGroupingPath with UTF-8 names (official 1.11 --push.enable-utf8-names, README "UTF-8 support")', () => {
+  it('unescapes U__ label names, with @base64 values too', () => {
+    expect(parseGroupingPath('job/example/U__foo_2e_bar/baz', 'utf8')).toEqual({ job: 'example', 'foo.bar': 'baz' });
+    expect(parseGroupingPath('job/example/U__foo_2e_bar@base64/YmF6', 'utf8')).toEqual({ job: 'example', 'foo.bar': 'baz' });
+    expect(parseGroupingPath('job/e/U___55_____/x', 'utf8')).toEqual({ job: 'e', U__: 'x' });
+  });
+
+  it('keeps a name that only looks escaped as it is', () => {
+    expect(parseGroupingPath('job/e/U__in_xxx_valid/x', 'utf8')).toEqual({ job: 'e', U__in_xxx_valid: 'x' });
+  });
+
+  it('refuses a name that unescapes to a reserved one', () => {
+    expect(() => parseGroupingPath('job/e/U______x/1', 'utf8')).toThrow('improper label name "U______x"');
+  });
+
+  it('leaves U__ names alone and refuses other names when UTF-8 names are off', () => {
+    expect(parseGroupingPath('job/e/U__foo_2e_bar/baz')).toEqual({ job: 'e', U__foo_2e_bar: 'baz' });
+    expect(() => parseGroupingPath('job/e/foo.bar/baz')).toThrow('improper label name "foo.bar"');
+    expect(parseGroupingPath('job/e/foo.bar/baz', 'utf8')).toEqual({ job: 'e', 'foo.bar': 'baz' });
+  });
+
+  it('quotes UTF-8 label names in the group key, which stays unambiguous', () => {
+    expect(labelText({ 'a.b': '1', c: '2' })).toBe('"a.b"="1",c="2"');
+    expect(groupKey({ job: 'j', 'x"y': 'v' })).not.toBe(groupKey({ job: 'j', x: 'y"=v' }));
+  });
+});

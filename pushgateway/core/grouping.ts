@@ -2,23 +2,13 @@
 // `@base64` carries a URL-safe base64 value (padding optional, `=` alone meaning the empty value), as in
 // prometheus/pushgateway handler/push.go splitLabels. Also the canonical key that identifies a group.
 import type { Labels } from './model.js';
+import { isPushableLabelName, labelNameText, type NameValidation, unescapeValuesName } from './names.js';
 
 export class GroupingError extends Error {
   override readonly name = 'GroupingError';
 }
 
-const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const base64Suffix = '@base64';
-
-/** Valid and not reserved: names starting with `__` are Prometheus-internal and refused in pushes. */
-export function isPushableLabelName(name: string): boolean {
-  return labelNamePattern.test(name) && !name.startsWith('__');
-}
-
-export function isValidMetricName(name: string): boolean {
-  return metricNamePattern.test(name);
-}
 
 const base64UrlAlphabet = /^[A-Za-z0-9_-]*$/;
 // ignoreBOM keeps a leading U+FEFF as a character: stripping it would make distinct values collide.
@@ -49,10 +39,22 @@ function decodeSegment(segment: string): string {
 }
 
 /**
+ * A label name of the path: with UTF-8 names on, `U__`-escaped names are unescaped (`U__foo_2e_bar` is
+ * `foo.bar`, official 1.11 handler/push.go splitLabels). Refused when reserved either way: the official checks only
+ * the escaped form, which would let `U_____x` smuggle in the reserved `__x` as `U______x`.
+ */
+function pathLabelName(segment: string, validation: NameValidation): string {
+  const name = validation === 'utf8' ? unescapeValuesName(segment) : segment;
+  if (segment.startsWith('__') || !isPushableLabelName(name, validation))
+    throw new GroupingError(`improper label name ${JSON.stringify(segment)}`);
+  return name;
+}
+
+/**
  * Parses the part of the path after `/metrics/` (e.g. `job/api/instance@base64/aG9zdA`) into grouping
  * labels, job included. Segments are percent-decoded one by one, so an encoded `/` stays inside its value.
  */
-export function parseGroupingPath(path: string): Labels {
+export function parseGroupingPath(path: string, validation: NameValidation = 'legacy'): Labels {
   const segments = path.split('/').map(decodeSegment);
   const [jobName, jobValue, ...rest] = segments;
   if (jobName !== 'job' && jobName !== `job${base64Suffix}`) throw new GroupingError('the path must start with /metrics/job/<JOB>');
@@ -73,8 +75,7 @@ export function parseGroupingPath(path: string): Labels {
       const name = rest[i]!;
       const value = rest[i + 1]!;
       const isBase64 = name.endsWith(base64Suffix);
-      const labelName = isBase64 ? name.slice(0, -base64Suffix.length) : name;
-      if (!isPushableLabelName(labelName)) throw new GroupingError(`improper label name ${JSON.stringify(labelName)}`);
+      const labelName = pathLabelName(isBase64 ? name.slice(0, -base64Suffix.length) : name, validation);
       if (!isBase64) {
         labels[labelName] = value;
         continue;
@@ -82,7 +83,9 @@ export function parseGroupingPath(path: string): Labels {
       try {
         labels[labelName] = decodeBase64UrlValue(value);
       } catch (error) {
-        throw new GroupingError(`invalid base64 encoding for label ${labelName}=${JSON.stringify(value)}: ${(error as Error).message}`);
+        throw new GroupingError(
+          `invalid base64 encoding for label ${name.slice(0, -base64Suffix.length)}=${JSON.stringify(value)}: ${(error as Error).message}`,
+        );
       }
     }
   }
@@ -104,11 +107,14 @@ export function escapeLabelValue(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
-/** `a="1",b="x"` with names sorted: the label part of a series key and of every rendered sample line. */
+/**
+ * `a="1",b="x"` with names sorted: the label part of a series key and of every rendered sample line. A name
+ * outside the legacy set (UTF-8 names on) is quoted, as the text formats write it under `escaping=allow-utf-8`.
+ */
 export function labelText(labels: Labels): string {
   const names = Object.keys(labels).sort();
   const parts = new Array<string>(names.length);
-  for (let i = 0; i < names.length; i++) parts[i] = `${names[i]!}="${escapeLabelValue(labels[names[i]!]!)}"`;
+  for (let i = 0; i < names.length; i++) parts[i] = `${labelNameText(names[i]!)}="${escapeLabelValue(labels[names[i]!]!)}"`;
   // join gives one flat string; `+=` would keep a tree of string pieces alive for every stored series.
   return parts.join(',');
 }

@@ -3,6 +3,7 @@
 // proto=io.prometheus.client.MetricFamily (encoding delimited or unspecified) and prefers it by q; otherwise the
 // text formats by core/exposition-format negotiateFormat (OpenMetrics when preferred, else text 0.0.4).
 import { type ExpositionFormat, negotiateFormat } from './exposition-format.js';
+import { isNameEscaping, type NameEscaping } from './names.js';
 
 export type ScrapeFormat = ExpositionFormat | 'protobuf';
 
@@ -51,4 +52,20 @@ export function negotiateScrapeFormat(accept: string | undefined | null): Scrape
   );
   if (protobufQ > 0 && protobufQ >= othersQ) return 'protobuf';
   return negotiateFormat(accept);
+}
+
+/**
+ * The name escaping a scraper asked for with the `escaping` parameter of its Accept header (Prometheus 3 sends
+ * `escaping=allow-utf-8`), from its most preferred entry that names a known scheme; undefined when none does.
+ * Without one the scrape gets `underscores`, the default of prometheus/docs escaping_schemes.md.
+ */
+export function negotiateNameEscaping(accept: string | undefined | null): NameEscaping | undefined {
+  if (!accept?.includes('escaping')) return undefined;
+  let best: { escaping: NameEscaping; q: number } | undefined;
+  for (const entry of parseAccept(accept)) {
+    const escaping = entry.params.get('escaping');
+    if (escaping === undefined || !isNameEscaping(escaping) || entry.q <= 0) continue;
+    if (best === undefined || entry.q > best.q) best = { escaping, q: entry.q };
+  }
+  return best?.escaping;
 }

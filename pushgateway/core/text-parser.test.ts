@@ -152,6 +152,58 @@ describe('parseTextExposition', () => {
     expect(error.message).toContain(message);
   });
 
+  describe('quoted names (UTF-8 names, expfmt text_parse.go readTokenAsMetricName/readTokenAsLabelName)', () => {
+    const utf8 = (text: string) => parseTextExposition(text, 'utf8').families;
+
+    it('reads a quoted metric name inside the braces, quoted label names and quoted names in HELP and TYPE', () => {
+      const text = '# HELP "my.metric" Says hi.\n# TYPE "my.metric" counter\n{"my.metric","my.label"="v",plain="p"} 3\n';
+      expect(utf8(text)).toEqual([
+        { name: 'my.metric', help: 'Says hi.', type: 'counter', metrics: [{ labels: { 'my.label': 'v', plain: 'p' }, value: 3 }] },
+      ]);
+    });
+
+    it('reads a quoted name before the braces and alone in them, and suffixes of a quoted histogram', () => {
+      expect(utf8('"a.b"{x="1"} 1\n{"c.d"} 2\n')).toEqual([
+        { name: 'a.b', help: undefined, type: 'untyped', metrics: [{ labels: { x: '1' }, value: 1 }] },
+        { name: 'c.d', help: undefined, type: 'untyped', metrics: [{ labels: {}, value: 2 }] },
+      ]);
+      const histogram = utf8(
+        '# TYPE "h.x" histogram\n{"h.x_bucket",le="1"} 1\n{"h.x_bucket",le="+Inf"} 2\n{"h.x_sum"} 3\n{"h.x_count"} 2\n',
+      );
+      expect(histogram[0]).toMatchObject({ name: 'h.x', type: 'histogram', metrics: [{ count: 2, sum: 3 }] });
+    });
+
+    it('unescapes \\\\, \\" and \\n in quoted names', () => {
+      expect(utf8('{"a\\"b\\\\c\\nd"} 1\n')[0]!.name).toBe('a"b\\c\nd');
+    });
+
+    it('accepts a quoted legacy name without UTF-8 names and refuses other names', () => {
+      expect(parse('{"legacy_name",x="1"} 1\n')[0]!.name).toBe('legacy_name');
+      expect(parseError('{"my.metric"} 1\n').message).toContain('invalid metric name "my.metric"');
+      expect(parseError('x{"my.label"="v"} 1\n').message).toContain('invalid label name "my.label"');
+    });
+
+    it('refuses an empty quoted name, a label first inside the braces and an unterminated name', () => {
+      expect(() => utf8('{""} 1\n')).toThrow('invalid metric name ""');
+      expect(() => utf8('{a="1"} 1\n')).toThrow('invalid metric name');
+      expect(() => utf8('{"a.b" x="1"} 1\n')).toThrow('unexpected end of metric name');
+      expect(() => utf8('{"a.b\n"} 1\n')).toThrow('metric name contains a newline');
+      expect(() => utf8('x{""="1"} 1\n')).toThrow('invalid label name ""');
+    });
+
+    it('parses what the renderer writes for any UTF-8 names back into the same family', () => {
+      const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 });
+      const labelName = name.filter((n) => !n.startsWith('__') && n !== '__proto__');
+      fc.assert(
+        fc.property(name, fc.dictionary(labelName, fc.string({ maxLength: 8 }), { maxKeys: 4 }), (familyName, labels) => {
+          const family = { name: familyName, help: 'h', type: 'gauge' as const, metrics: [{ labels, value: 1 }] };
+          expect(utf8(renderFamilies([family], 'text'))).toEqual([family]);
+        }),
+        { numRuns: 1000 },
+      );
+    });
+  });
+
   it('refuses invalid UTF-8', () => {
     expect(() => decodeTextBody(Uint8Array.from([0x61, 0x7b, 0x62, 0x3d, 0x22, 0xff, 0x22, 0x7d, 0x20, 0x31, 0x0a]))).toThrow(
       ExpositionParseError,

@@ -12,6 +12,7 @@
 import { parseGoFloat } from './float.js';
 import { labelText } from './grouping.js';
 import type { Bucket, HistogramMetric, Labels, MetricFamily, MetricType, Quantile, ScalarMetric, SummaryMetric } from './model.js';
+import { isLegacyLabelName, isValidMetricName, type NameValidation } from './names.js';
 
 export class ExpositionParseError extends Error {
   override readonly name = 'ExpositionParseError';
@@ -84,9 +85,13 @@ function isLabelNameChar(c: number): boolean {
 
 const integerPattern = /^[+-]?\d+$/;
 
-/** Parses a text 0.0.4 body. Throws ExpositionParseError (and nothing else) on any malformed input. */
-export function parseTextExposition(text: string): ParsedExposition {
-  return new TextParser(text).parse();
+/**
+ * Parses a text 0.0.4 body. Throws ExpositionParseError (and nothing else) on any malformed input.
+ * Names may be quoted (`{"a.b",x="1"} 1`, `# TYPE "a.b" gauge`, `"x.y"="1"`), as expfmt reads them since the
+ * UTF-8 names work; a quoted name must still be a legacy name unless `validation` is 'utf8'.
+ */
+export function parseTextExposition(text: string, validation: NameValidation = 'legacy'): ParsedExposition {
+  return new TextParser(text, validation).parse();
 }
 
 class TextParser {
@@ -95,7 +100,10 @@ class TextParser {
   private readonly families = new Map<string, FamilyBuilder>();
   private timestamped: { name: string; line: number } | undefined;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly validation: NameValidation,
+  ) {}
 
   parse(): ParsedExposition {
     const { text } = this;
@@ -152,13 +160,26 @@ class TextParser {
     }
   }
 
+  /** A bare legacy metric name, or a quoted one; '' when neither starts here. */
   private readMetricName(): string {
+    if (this.current() === QUOTE) return this.checkedMetricName(this.quotedName('metric'));
     const start = this.pos;
     if (isMetricNameStart(this.current())) {
       this.pos++;
       while (isMetricNameChar(this.current())) this.pos++;
     }
     return this.text.slice(start, this.pos);
+  }
+
+  private checkedMetricName(name: string): string {
+    if (!isValidMetricName(name, this.validation)) this.fail(`invalid metric name ${JSON.stringify(name)}`);
+    return name;
+  }
+
+  /** A `"..."` name (the opening quote is current), escaped as a label value is. */
+  private quotedName(kind: 'metric' | 'label'): string {
+    this.pos++;
+    return this.quotedText(`${kind} name`);
   }
 
   private readRestOfLine(unescapeHelp: boolean): string {
@@ -243,8 +264,21 @@ class TextParser {
   }
 
   private sample(): void {
+    // `{"a.b",x="1"} 1`: a name outside the legacy set is the first item inside the braces.
+    const insideBraces = this.current() === BRACE_OPEN;
+    if (insideBraces) {
+      this.pos++;
+      this.skipBlanks();
+      if (this.current() !== QUOTE) this.fail('invalid metric name');
+    }
     const name = this.readMetricName();
     if (name === '') this.fail('invalid metric name');
+    if (insideBraces) {
+      this.skipBlanks();
+      const c = this.current();
+      if (c === COMMA) this.pos++;
+      else if (c !== BRACE_CLOSE) this.fail(`unexpected end of metric name ${JSON.stringify(String.fromCharCode(c))}`);
+    }
     const { family, role } = this.familyFor(name);
     family.type ??= 'untyped';
     const isComplex = family.type === 'histogram' || family.type === 'summary';
@@ -252,7 +286,9 @@ class TextParser {
     this.skipBlanks();
     const labels: Labels = {};
     let bound: number | undefined;
-    if (this.current() === BRACE_OPEN) {
+    if (insideBraces) {
+      bound = this.labels(name, labels, specialLabel);
+    } else if (this.current() === BRACE_OPEN) {
       this.pos++;
       bound = this.labels(name, labels, specialLabel);
     }
@@ -319,15 +355,22 @@ class TextParser {
         this.pos++;
         return bound;
       }
-      // Hot loop: plain locals instead of this.current() per character; running off the end is checked once.
-      const start = this.pos;
-      let pos = start;
-      if (pos < end && isLabelNameStart(text.charCodeAt(pos))) {
-        pos++;
-        while (pos < end && isLabelNameChar(text.charCodeAt(pos))) pos++;
+      let labelName: string;
+      if (text.charCodeAt(this.pos) === QUOTE) {
+        labelName = this.quotedName('label');
+        if (this.validation === 'utf8' ? labelName === '' : !isLegacyLabelName(labelName))
+          this.fail(`invalid label name ${JSON.stringify(labelName)}`);
+      } else {
+        // Hot loop: plain locals instead of this.current() per character; running off the end is checked once.
+        const start = this.pos;
+        let pos = start;
+        if (pos < end && isLabelNameStart(text.charCodeAt(pos))) {
+          pos++;
+          while (pos < end && isLabelNameChar(text.charCodeAt(pos))) pos++;
+        }
+        this.pos = pos;
+        labelName = text.slice(start, pos);
       }
-      this.pos = pos;
-      const labelName = text.slice(start, pos);
       if (labelName === '') {
         this.current(); // end of input is reported as such
         this.fail(`invalid label name for metric ${JSON.stringify(metricName)}`);
@@ -346,7 +389,7 @@ class TextParser {
       if (this.current() !== QUOTE)
         this.fail(`expected '"' at start of label value, found ${JSON.stringify(String.fromCharCode(this.current()))}`);
       this.pos++;
-      const value = this.labelValue();
+      const value = this.quotedText('label value');
       if (isSpecial) {
         const parsed = parseGoFloat(value);
         if (parsed === undefined) this.fail(`expected float as value for '${specialLabel}' label, got ${JSON.stringify(value)}`);
@@ -362,7 +405,8 @@ class TextParser {
     }
   }
 
-  private labelValue(): string {
+  /** The rest of a quoted string after its opening quote, unescaped (`\\`, `\"`, `\n`); the closing quote is consumed. */
+  private quotedText(what: 'label value' | 'metric name' | 'label name'): string {
     const { text } = this;
     const end = text.length;
     const start = this.pos;
@@ -377,7 +421,7 @@ class TextParser {
       if (c === QUOTE) break;
       if (c === NEWLINE) {
         this.pos = pos;
-        this.fail('label value contains a newline');
+        this.fail(`${what} contains a newline`);
       }
       if (c === BACKSLASH) {
         pos++;

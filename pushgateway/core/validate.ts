@@ -6,8 +6,9 @@
 // (Redis, a Durable Object) can prefetch `lookupKeys(prepared)` and answer from a map.
 
 import type { PushMode, PushRequest } from '../store/types.js';
-import { groupIdentity, groupKey, isPushableLabelName, isValidMetricName, labelText } from './grouping.js';
+import { groupIdentity, groupKey, labelText } from './grouping.js';
 import type { Labels, MetricFamily, MetricType } from './model.js';
+import { isPushableLabelName, isValidMetricName, metricNameText, type NameValidation } from './names.js';
 
 /** The official gateway's prefix for consistency errors, kept so messages read the same. */
 export const invalidPushPrefix = 'pushed metrics are invalid or inconsistent with existing metrics: ';
@@ -39,8 +40,21 @@ export interface PreparedPush {
   families: PreparedFamily[];
 }
 
+/** `name{labels}`; a name outside the legacy set is quoted (it may hold a brace), so the key splits back unambiguously. */
 export function seriesKey(familyName: string, labelText: string): string {
-  return `${familyName}{${labelText}}`;
+  return `${metricNameText(familyName)}{${labelText}}`;
+}
+
+/** A seriesKey back into its family name and label text. */
+export function splitSeriesKey(key: string): { familyName: string; labelText: string } {
+  if (!key.startsWith('"')) {
+    const brace = key.indexOf('{');
+    return { familyName: key.slice(0, brace), labelText: key.slice(brace + 1, -1) };
+  }
+  let end = 1;
+  while (key[end] !== '"') end += key[end] === '\\' ? 2 : 1;
+  const familyName = key.slice(1, end).replace(/\\(["\\n])/g, (_, e: string) => (e === 'n' ? '\n' : e));
+  return { familyName, labelText: key.slice(end + 2, -1) };
 }
 
 /** What validation needs to know about the store. Implementations answer from indexes, never by scanning. */
@@ -53,8 +67,10 @@ export interface PushValidationView {
   seriesOwner(seriesKey: string): string | undefined;
 }
 
-/** Per-series bounds on what one series may carry (0 = no limit), so one series cannot hold megabytes. */
+/** What one series may carry: bounds (0 = no limit), so one series cannot hold megabytes, and its names' alphabet. */
 export interface SeriesLimits {
+  /** Legacy names only (default), or any UTF-8 (GATEWAY_ENABLE_UTF8_NAMES). */
+  names?: NameValidation;
   /** Longest label value in UTF-8 bytes, body and grouping labels alike (GATEWAY_MAX_LABEL_VALUE_BYTES). */
   maxLabelValueBytes: number;
   /** Most labels on one series, grouping labels and `instance` included (GATEWAY_MAX_LABELS_PER_SERIES). */
@@ -117,7 +133,7 @@ export function preparePush(
   const pushedNames = new Set<string>();
   for (const family of push.families) {
     const { name } = family;
-    if (!isValidMetricName(name)) return fail(`invalid metric name ${JSON.stringify(name)}`);
+    if (!isValidMetricName(name, limits.names)) return fail(`invalid metric name ${JSON.stringify(name)}`);
     if (gatewayOwnFamilyNames.has(name)) return fail(`metric name ${JSON.stringify(name)} is reserved for the gateway's own metrics`);
     if (pushedNames.has(name)) return fail(`metric family ${JSON.stringify(name)} is pushed twice`);
     pushedNames.add(name);
@@ -128,7 +144,8 @@ export function preparePush(
     for (const metric of family.metrics) {
       const labels: Labels = {};
       for (const labelName in metric.labels) {
-        if (!isPushableLabelName(labelName)) return fail(`metric ${JSON.stringify(name)} has a label with an invalid name: ${labelName}`);
+        if (!isPushableLabelName(labelName, limits.names))
+          return fail(`metric ${JSON.stringify(name)} has a label with an invalid name: ${labelName}`);
         if (labelName === reservedLabel) return fail(`${family.type} ${JSON.stringify(name)} has a label named ${reservedLabel}`);
         labels[labelName] = metric.labels[labelName]!;
       }

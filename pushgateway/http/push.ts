@@ -4,6 +4,7 @@
 // both modes.
 import type { Context, Hono } from 'hono';
 import { GroupingError, parseGroupingPath } from '../core/grouping.js';
+import type { NameValidation } from '../core/names.js';
 import { decodeDelimitedMetricFamilies } from '../core/protobuf.js';
 import { mediaTypeParameters } from '../core/scrape-negotiation.js';
 import { decodeTextBody, ExpositionParseError, type ParsedExposition, parseTextExposition } from '../core/text-parser.js';
@@ -25,6 +26,8 @@ export interface PushRouteOptions {
   routePrefix?: string;
   /** Called when the store fails (not when it refuses a push): feeds a counter and readiness. */
   onStoreError: (error: unknown) => void;
+  /** Which names the URL and text bodies may use (GATEWAY_ENABLE_UTF8_NAMES); the stores' validation agrees. */
+  names?: NameValidation;
 }
 
 /** True for the official protobuf media type; anything else is read as text, as the official gateway does. */
@@ -36,8 +39,8 @@ export function isDelimitedProtobuf(contentType: string | undefined): boolean {
   return values.get('proto') === 'io.prometheus.client.MetricFamily' && values.get('encoding') === 'delimited';
 }
 
-export function parsePushBody(body: Uint8Array, contentType: string | undefined): ParsedExposition {
-  return isDelimitedProtobuf(contentType) ? decodeDelimitedMetricFamilies(body) : parseTextExposition(decodeTextBody(body));
+export function parsePushBody(body: Uint8Array, contentType: string | undefined, names: NameValidation = 'legacy'): ParsedExposition {
+  return isDelimitedProtobuf(contentType) ? decodeDelimitedMetricFamilies(body) : parseTextExposition(decodeTextBody(body), names);
 }
 
 /** The raw (still percent-encoded) path after `<prefix>/metrics/`. */
@@ -54,7 +57,7 @@ export function registerPushRoutes(
   mode: { put: PushMode; post: PushMode },
   options: PushRouteOptions,
 ): void {
-  const { store, log, clock, onStoreError, routePrefix = '' } = options;
+  const { store, log, clock, onStoreError, routePrefix = '', names = 'legacy' } = options;
   const storeFailure = (error: unknown) => {
     onStoreError(error);
     log.error({ err: error instanceof Error ? error.message : String(error) }, 'gateway store failed');
@@ -64,7 +67,7 @@ export function registerPushRoutes(
   /** The grouping labels of the request's URL, or the 400 that refuses them. */
   const readGrouping = (c: Context<Env>) => {
     try {
-      return parseGroupingPath(groupingPath(c, prefix, routePrefix));
+      return parseGroupingPath(groupingPath(c, prefix, routePrefix), names);
     } catch (error) {
       if (error instanceof GroupingError) return jsonError(400, 'invalid_grouping', error.message);
       throw error;
@@ -78,7 +81,7 @@ export function registerPushRoutes(
     const body = c.get('pushBody');
     let parsed: ParsedExposition;
     try {
-      parsed = parsePushBody(body, c.req.header('content-type'));
+      parsed = parsePushBody(body, c.req.header('content-type'), names);
     } catch (error) {
       if (error instanceof ExpositionParseError) return jsonError(400, 'invalid_body', error.message);
       throw error;

@@ -1,13 +1,14 @@
 // Read endpoints: GET /metrics (text 0.0.4, or OpenMetrics when the scraper prefers it), the official
 // JSON API (/api/v1/metrics, /api/v1/status), health and readiness.
 import type { Env, Hono } from 'hono';
+import { escapeGroups, groupsNeedEscaping } from '../core/escape-groups.js';
 import { contentTypes, type ExpositionFormat, endOfExposition, renderHeader } from '../core/exposition-format.js';
 import { formatGoFloat } from '../core/float.js';
 import { type Group, isHistogram, isSummary, type Metric, type MetricFamily } from '../core/model.js';
 import { encodeDelimitedFamilies, protobufContentType } from '../core/protobuf-exposition.js';
 import { pushFailureTimeFamily, pushTimeFamily, renderGroups } from '../core/scrape-body.js';
 import { groupFamilies } from '../core/scrape-families.js';
-import { negotiateScrapeFormat } from '../core/scrape-negotiation.js';
+import { negotiateNameEscaping, negotiateScrapeFormat } from '../core/scrape-negotiation.js';
 import { parseTextExposition } from '../core/text-parser.js';
 import type { GatewayStore, StoreStats } from '../store/types.js';
 import { jsonError } from './errors.js';
@@ -31,6 +32,8 @@ export interface ReadRouteOptions {
   extraMetrics?: (format: ExpositionFormat) => string;
   /** GATEWAY_MAX_SERIES (0 = no limit), exposed as gateway_series_limit for the GatewayNearSeriesLimit alert. */
   seriesLimit?: number;
+  /** GATEWAY_ENABLE_UTF8_NAMES: stored names may need escaping for scrapers that do not take UTF-8. */
+  utf8Names?: boolean;
 }
 
 function seriesLimitMetric(format: ExpositionFormat, limit: number): string {
@@ -154,32 +157,42 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
   };
 
   app.get('/metrics', async (c) => {
-    const scrapeFormat = negotiateScrapeFormat(c.req.header('accept'));
+    const accept = c.req.header('accept');
+    const scrapeFormat = negotiateScrapeFormat(accept);
+    // Names outside the legacy set exist only with UTF-8 names on; a scraper that did not ask for them by
+    // `escaping=allow-utf-8` gets them escaped (underscores unless it named another scheme). The scheme is named
+    // in the Content-Type only for a scraper that named one, so older scrapers see the 1.5.1 header unchanged.
+    const escapingAsked = negotiateNameEscaping(accept);
+    const escaping = options.utf8Names ? (escapingAsked ?? 'underscores') : 'allow-utf-8';
+    const contentType = (type: string) => (escapingAsked === undefined ? type : `${type}; escaping=${escapingAsked}`);
     const now = clock();
     if (scrapeFormat === 'protobuf') {
       let groups;
       let stats;
       try {
-        groups = await store.groups(now);
+        groups = escapeGroups(await store.groups(now), escaping);
         stats = await store.stats(now);
       } catch (error) {
         return unavailable(error);
       }
       // The gateway's own metrics are written once, as text, and read back into families for the encoder.
       const families = [...groupFamilies(groups), ...parseTextExposition(ownMetrics('text', stats)).families];
-      return c.body(encodeDelimitedFamilies(families), 200, { 'content-type': protobufContentType });
+      return c.body(encodeDelimitedFamilies(families), 200, { 'content-type': contentType(protobufContentType) });
     }
     const format = scrapeFormat;
     let pushed: string;
     let stats;
     try {
-      pushed = store.exposition ? await store.exposition(now, format) : renderGroups(await store.groups(now), format);
+      // The memory store's render cache holds names as stored (the allow-utf-8 form); escaped names bypass it.
+      const groups = escaping === 'allow-utf-8' ? undefined : await store.groups(now);
+      if (groups && groupsNeedEscaping(groups)) pushed = renderGroups(escapeGroups(groups, escaping), format);
+      else pushed = store.exposition ? await store.exposition(now, format) : renderGroups(groups ?? (await store.groups(now)), format);
       stats = await store.stats(now);
     } catch (error) {
       return unavailable(error);
     }
     const body = pushed + ownMetrics(format, stats) + endOfExposition(format);
-    return c.body(body, 200, { 'content-type': contentTypes[format] });
+    return c.body(body, 200, { 'content-type': contentType(contentTypes[format]) });
   });
 
   app.get('/api/v1/metrics', async (c) => {

@@ -16,13 +16,20 @@ export interface StoreBindings {
 }
 
 export function memoryStoreOptions(
-  config: Pick<GatewayConfig, 'groupTtlSeconds' | 'maxSeries' | 'maxLabelValueBytes' | 'maxLabelsPerSeries' | 'maxIdempotencyBytes'>,
+  config: Pick<
+    GatewayConfig,
+    'groupTtlSeconds' | 'maxSeries' | 'maxLabelValueBytes' | 'maxLabelsPerSeries' | 'maxIdempotencyBytes' | 'enableUtf8Names'
+  >,
 ): MemoryStoreOptions {
   return {
     groupTtlMs: config.groupTtlSeconds * 1000,
     maxSeries: config.maxSeries,
     maxIdempotencyKeys: idempotencyKeysFor(config.maxIdempotencyBytes),
-    seriesLimits: { maxLabelValueBytes: config.maxLabelValueBytes, maxLabelsPerSeries: config.maxLabelsPerSeries },
+    seriesLimits: {
+      maxLabelValueBytes: config.maxLabelValueBytes,
+      maxLabelsPerSeries: config.maxLabelsPerSeries,
+      names: config.enableUtf8Names ? 'utf8' : 'legacy',
+    },
   };
 }
 

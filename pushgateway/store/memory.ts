@@ -17,6 +17,7 @@ import {
   type PushValidationView,
   preparePush,
   type SeriesLimits,
+  splitSeriesKey,
   unlimitedSeries,
 } from '../core/validate.js';
 import type { SnapshotSource, StoreSnapshot } from './snapshot-codec.js';
@@ -89,8 +90,8 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 
   seriesOwner(key: string): string | undefined {
-    const brace = key.indexOf('{'); // metric names have no brace; see core/validate seriesKey
-    return this.seriesOwners.get(key.slice(0, brace), key.slice(brace + 1, -1));
+    const { familyName, labelText } = splitSeriesKey(key);
+    return this.seriesOwners.get(familyName, labelText);
   }
 
   async apply(push: PushRequest): Promise<PushOutcome> {
@@ -253,7 +254,11 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   restore(snapshot: StoreSnapshot): void {
     const lastActivity = (group: Group) => Math.max(group.lastPushMs, group.lastFailureMs);
     for (const group of [...snapshot.groups].sort((a, b) => lastActivity(a) - lastActivity(b))) {
-      const prepared = preparePush({ grouping: group.labels, families: [...group.families.values()] });
+      // UTF-8 names allowed whatever the setting now: a snapshot taken with them on must not be lost by turning them off.
+      const prepared = preparePush(
+        { grouping: group.labels, families: [...group.families.values()] },
+        { ...unlimitedSeries, names: 'utf8' },
+      );
       if (!prepared.ok) throw new Error(`the snapshot's group {${group.key}} is invalid: ${prepared.message}`);
       this.commit(prepared.push, [], group.lastPushMs);
       this.states.get(prepared.push.groupKey)!.group.lastFailureMs = group.lastFailureMs;
