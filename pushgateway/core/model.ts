@@ -47,6 +47,11 @@ export interface NativeBuckets {
   positiveCounts: number[];
   negativeSpans: BucketSpan[];
   negativeCounts: number[];
+  /**
+   * True for a float histogram (client_model's `*_float` / `positive_count` fields); absent or false for an integer
+   * one (`zero_count` and `positive_delta`, as client_golang and OTLP send): the exposition keeps the kind it got.
+   */
+  float?: boolean;
 }
 
 export interface HistogramMetric {
