@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { encodeDelimited } from '../test/support/protobuf-bodies.js';
 import { createGatewayApp } from './app.js';
 import { defaultGatewayConfig, type GatewayConfig } from './config/gateway.js';
+import type { ExpositionFormat } from './core/exposition-format.js';
 import { IDEMPOTENCY_KEY_HEAP_BYTES } from './core/idempotency.js';
+import { parseTextExposition } from './core/text-parser.js';
 import { memoryStoreOptions } from './store/create.js';
 import { MemoryStore } from './store/memory.js';
 import type { GatewayStore } from './store/types.js';
@@ -129,6 +131,24 @@ describe('gateway app: pushes', () => {
     expect((await store.stats(0)).groups).toBe(0);
   });
 
+  it('answers 429 past GATEWAY_MAX_STORED_BYTES, storing nothing, and reports the bytes held', async () => {
+    const config = { ...defaultGatewayConfig, maxStoredBytes: 300 };
+    const { send, metrics } = gateway(config, new MemoryStore(memoryStoreOptions(config)));
+    expect((await send('PUT', '/metrics/job/a', 'small 1\n')).status).toBe(200);
+    const before = await metrics();
+    for (const path of ['/metrics/job/big', '/aggregate/metrics/job/big']) {
+      const refused = await send('PUT', path, `# TYPE big gauge\nbig{v="${'x'.repeat(200)}"} 1\nbig{v="${'y'.repeat(200)}"} 1\n`);
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toEqual({
+        error: { code: 'store_full', message: expect.stringContaining('GATEWAY_MAX_STORED_BYTES=300') },
+      });
+    }
+    const after = await metrics();
+    expect(after).not.toContain('big');
+    expect(after.match(/^gateway_stored_bytes (\d+)$/m)?.[1]).toBe(before.match(/^gateway_stored_bytes (\d+)$/m)?.[1]);
+    expect(Number(after.match(/^gateway_stored_bytes (\d+)$/m)?.[1])).toBeGreaterThan(0);
+  });
+
   it('requires the push token on writes when one is configured', async () => {
     const { send } = gateway({ pushToken: 'secret' });
     expect((await send('PUT', '/metrics/job/a', 'm 1\n')).status).toBe(401);
@@ -218,6 +238,49 @@ class UnreachableStore implements GatewayStore {
   stats = async () => this.fail();
   close = async () => {};
 }
+
+/** A memory store whose scrape rendering fails while `failing` is set (as V8 does past its longest string). */
+class RenderFailingStore extends MemoryStore {
+  failing = true;
+  override async exposition(nowMs: number, format: ExpositionFormat): Promise<string> {
+    if (this.failing) throw new RangeError('Invalid string length');
+    return super.exposition(nowMs, format);
+  }
+}
+
+describe('gateway app: readiness tells whether a scrape would succeed', () => {
+  it('answers 503 while the store holds more than GATEWAY_MAX_STORED_BYTES (a snapshot loaded under a lower bound)', async () => {
+    const big = new MemoryStore();
+    await big.apply({
+      mode: 'replace',
+      grouping: { job: 'a' },
+      families: parseTextExposition(`m{v="${'x'.repeat(500)}"} 1\n`).families,
+      nowMs: 1,
+    });
+    const config = { ...defaultGatewayConfig, maxStoredBytes: 200 };
+    const store = new MemoryStore(memoryStoreOptions(config));
+    store.restore(big.snapshot(1));
+    const { send } = gateway(config, store);
+    const ready = await send('GET', '/-/ready');
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toMatch(/more than GATEWAY_MAX_STORED_BYTES=200/);
+    expect((await send('GET', '/metrics')).status).toBe(200); // what it holds is still served
+    await send('DELETE', '/metrics/job/a');
+    expect((await send('GET', '/-/ready')).status).toBe(200);
+  });
+
+  it('answers 503 once a scrape failed to render, until rendering works again', async () => {
+    const store = new RenderFailingStore();
+    const { send } = gateway({}, store);
+    expect((await send('GET', '/-/ready')).status).toBe(200);
+    expect((await send('GET', '/metrics')).status).toBe(503);
+    const ready = await send('GET', '/-/ready');
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toBe('scrapes fail: Invalid string length');
+    store.failing = false;
+    expect((await send('GET', '/-/ready')).status).toBe(200);
+  });
+});
 
 describe('gateway app: a store that is down', () => {
   it('answers 503 to pushes, deletes, scrapes and readiness, logs the failures, and stays healthy', async () => {

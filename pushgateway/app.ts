@@ -46,6 +46,7 @@ function statusFlags(config: GatewayConfig): Record<string, string> {
     'max-body-bytes': String(config.maxBodyBytes),
     'max-series': String(config.maxSeries),
     'push.enable-utf8-names': String(config.enableUtf8Names),
+    'max-stored-bytes': String(config.maxStoredBytes),
     'web.route-prefix': config.routePrefix,
     'web.external-url': config.externalUrl ?? '',
   };
@@ -133,6 +134,7 @@ export function createGatewayApp({
     },
     seriesLimit: config.maxSeries,
     utf8Names: config.enableUtf8Names,
+    storedBytesLimit: config.maxStoredBytes,
     ...(extraMetrics ? { extraMetrics } : {}),
   });
 

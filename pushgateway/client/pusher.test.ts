@@ -275,6 +275,39 @@ describe('MetricsPusher', () => {
     expect(total()).toBe(7);
   });
 
+  it('writes a warning that repeats at most once per 10 s with a count, so a gateway down at shutdown costs a few lines', async () => {
+    const registry = new Registry();
+    const requests = new Counter({ name: 'requests_total', help: 'Requests.', registers: [registry] });
+    new Gauge({ name: 'in_flight', help: 'In flight.', registers: [registry] }).set(1);
+    let clock = 0;
+    let attempts = 0;
+    const warnings: Array<{ fields: Record<string, unknown>; message: string }> = [];
+    const pusher = new MetricsPusher({
+      registry,
+      url: 'http://gateway.test/',
+      job: 'api',
+      instance: 'host-1',
+      // Unreachable: every attempt is refused after 40 ms.
+      transport: async () => {
+        attempts++;
+        clock += 40;
+        return { kind: 'not-sent', error: 'ECONNREFUSED' };
+      },
+      now: () => clock,
+      logger: { ...silent, warn: (fields, message) => warnings.push({ fields, message }) },
+    });
+    requests.inc(3);
+    expect(await pusher.flush(5_000, 1)).toBe(false);
+    expect(attempts).toBeGreaterThan(60);
+    const messages = new Set(warnings.map((w) => w.message.replace(/ \(repeated \d+ more times\)$/, '')));
+    // One line per distinct warning in the 5 s, plus one closing count each.
+    expect(warnings.length).toBeLessThanOrEqual(2 * messages.size);
+    const closing = warnings.filter((w) => typeof w.fields.repeated === 'number');
+    expect(closing.length).toBeGreaterThan(0);
+    // Nothing is lost from the count: each refused attempt (delta or gauge push) warned once, written or held.
+    expect(closing.reduce((n, w) => n + (w.fields.repeated as number), 0) + warnings.length - closing.length).toBe(attempts);
+  });
+
   it('property: whatever fails, the gateway ends with exactly the increments, minus only what was counted as given up', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -12,6 +12,7 @@
 // push in the same cycle, and a single series that can never fit is given up, counted and logged.
 import { Baseline, buildDeltaPush, buildGaugePush, type CoveredSeries } from './delta.js';
 import { type AttemptOutcome, classify } from './outcome.js';
+import { RepeatedWarnings } from './repeated-warnings.js';
 import { type PromJsonMetric, snapshotFromPromJson } from './snapshot.js';
 import { fetchTransport, type PushTransport } from './transport.js';
 
@@ -95,6 +96,7 @@ export class MetricsPusher {
   private nextAttemptMs = 0;
   private readonly transport: PushTransport;
   private readonly logger: PusherLogger;
+  private readonly warnings: RepeatedWarnings;
   private readonly now: () => number;
   private readonly newKey: () => string;
   private readonly headers: Record<string, string>;
@@ -108,6 +110,7 @@ export class MetricsPusher {
     this.transport = options.transport ?? fetchTransport({ timeoutMs: options.timeoutMs ?? 10_000 });
     this.logger = options.logger ?? consoleLogger;
     this.now = options.now ?? Date.now;
+    this.warnings = new RepeatedWarnings(this.logger, this.now);
     this.newKey = options.newKey ?? (() => crypto.randomUUID());
     this.maxPushBytes = Math.max(MIN_PUSH_BYTES, options.maxPushBytes ?? 256 * 1024);
     this.headers = { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' };
@@ -166,8 +169,12 @@ export class MetricsPusher {
     const deadline = this.now() + timeoutMs;
     for (;;) {
       const report = await this.push();
-      if (!report.pending && !report.unsent) return true;
+      if (!report.pending && !report.unsent) {
+        this.warnings.flush();
+        return true;
+      }
       if (this.now() + retryDelayMs >= deadline) {
+        this.warnings.flush();
         this.logger.error(
           { pending: report.pending, unsent: report.unsent },
           'metrics push: shutdown flush timed out; increments since the last acknowledged push are lost',
@@ -223,7 +230,7 @@ export class MetricsPusher {
       return true;
     }
     // Even a definitive refusal now says nothing about an earlier attempt of this key: keep retrying it.
-    this.logger.warn(
+    this.warnings.warn(
       { idempotencyKey: pending.key, attempts: pending.attempts, outcome: outcome.detail },
       'metrics push: retry not acknowledged; will retry with the same key',
     );
@@ -265,7 +272,7 @@ export class MetricsPusher {
       }
       if (outcome.kind === 'unknown') {
         this.pending = { key, body: push.body, covered: push.covered, firstAttemptMs: this.now(), attempts: 1 };
-        this.logger.warn(
+        this.warnings.warn(
           { idempotencyKey: key, outcome: outcome.detail, series: push.series },
           'metrics push: outcome unknown; retrying with the same key',
         );
@@ -289,7 +296,7 @@ export class MetricsPusher {
       if (outcome.tooLarge && this.maxPushBytes > MIN_PUSH_BYTES) {
         this.maxPushBytes = Math.max(MIN_PUSH_BYTES, Math.floor(this.maxPushBytes / 2));
       }
-      this.logger.warn(
+      this.warnings.warn(
         { outcome: outcome.detail, series: push.series, maxPushBytes: this.maxPushBytes },
         'metrics push: not applied by the gateway; increments kept for the next push',
       );
@@ -303,7 +310,7 @@ export class MetricsPusher {
   private async pushGauges(snapshot: ReturnType<typeof snapshotFromPromJson>, report: PushCycleReport): Promise<void> {
     const gauges = buildGaugePush(snapshot, this.maxPushBytes);
     if (gauges.omitted > 0) {
-      this.logger.warn(
+      this.warnings.warn(
         { omitted: gauges.omitted, maxPushBytes: this.maxPushBytes },
         'metrics push: gauge series over the push size bound were left out',
       );
@@ -312,6 +319,6 @@ export class MetricsPusher {
     const outcome = await this.send(this.gaugeUrl, gauges.body, this.newKey());
     report.gaugesPushed = outcome.kind === 'acknowledged';
     if (!report.gaugesPushed)
-      this.logger.warn({ outcome: 'detail' in outcome ? outcome.detail : outcome.kind }, 'metrics push: gauge push not acknowledged');
+      this.warnings.warn({ outcome: 'detail' in outcome ? outcome.detail : outcome.kind }, 'metrics push: gauge push not acknowledged');
   }
 }

@@ -27,6 +27,7 @@ describe('loadGatewayConfig', () => {
         GATEWAY_MAX_LABEL_VALUE_BYTES: '100',
         GATEWAY_MAX_LABELS_PER_SERIES: '8',
         GATEWAY_MAX_IDEMPOTENCY_BYTES: '1000000',
+        GATEWAY_MAX_STORED_BYTES: '5000',
         GATEWAY_EXTERNAL_URL: 'https://example.com/pgw',
         GATEWAY_ROUTE_PREFIX: '/gw/',
       }),
@@ -45,6 +46,7 @@ describe('loadGatewayConfig', () => {
       maxLabelValueBytes: 100,
       maxLabelsPerSeries: 8,
       maxIdempotencyBytes: 1_000_000,
+      maxStoredBytes: 5000,
       enableAdminApi: true,
       enableUtf8Names: true,
       externalUrl: 'https://example.com/pgw',
@@ -73,6 +75,7 @@ describe('loadGatewayConfig', () => {
     [{ GATEWAY_MAX_LABEL_VALUE_BYTES: '-1' }, 'GATEWAY_MAX_LABEL_VALUE_BYTES'],
     [{ GATEWAY_MAX_LABELS_PER_SERIES: 'many' }, 'GATEWAY_MAX_LABELS_PER_SERIES'],
     [{ GATEWAY_MAX_IDEMPOTENCY_BYTES: '10' }, 'GATEWAY_MAX_IDEMPOTENCY_BYTES'],
+    [{ GATEWAY_MAX_STORED_BYTES: '-5' }, 'GATEWAY_MAX_STORED_BYTES'],
     [{ GATEWAY_SCRAPE_USER: 'u' }, 'GATEWAY_SCRAPE_PASSWORD'],
     [{ GATEWAY_STORE: 'redis' }, 'UPSTASH_REDIS_REST_URL'],
     [

@@ -28,6 +28,8 @@ export interface GatewayConfig {
   maxLabelValueBytes: number;
   /** Most labels on one series (grouping labels and instance included); 0 = no limit. */
   maxLabelsPerSeries: number;
+  /** Bytes of series text (sample lines and group keys) the memory store may hold; 0 = no limit. */
+  maxStoredBytes: number;
   /** Heap the remembered Idempotency-Keys may take (memory store and Durable Object); past it the oldest are forgotten. */
   maxIdempotencyBytes: number;
   enableAdminApi: boolean;
@@ -55,6 +57,7 @@ export const defaultGatewayConfig: GatewayConfig = {
   maxSeries: 1_000_000,
   maxLabelValueBytes: 4096,
   maxLabelsPerSeries: 64,
+  maxStoredBytes: 128 * 1024 * 1024,
   maxIdempotencyBytes: DEFAULT_MAX_IDEMPOTENCY_BYTES,
   enableAdminApi: false,
   enableUtf8Names: false,
@@ -115,6 +118,7 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     maxSeries: reader.integer('GATEWAY_MAX_SERIES', defaults.maxSeries, 0, 100_000_000),
     maxLabelValueBytes: reader.integer('GATEWAY_MAX_LABEL_VALUE_BYTES', defaults.maxLabelValueBytes, 0, 1024 * 1024 * 1024),
     maxLabelsPerSeries: reader.integer('GATEWAY_MAX_LABELS_PER_SERIES', defaults.maxLabelsPerSeries, 0, 100_000),
+    maxStoredBytes: reader.integer('GATEWAY_MAX_STORED_BYTES', defaults.maxStoredBytes, 0, 64 * 1024 * 1024 * 1024),
     maxIdempotencyBytes: reader.integer(
       'GATEWAY_MAX_IDEMPOTENCY_BYTES',
       defaults.maxIdempotencyBytes,

@@ -108,6 +108,8 @@ export function registerPushRoutes(
         return jsonError(400, 'invalid_push', outcome.message);
       case 'too-many-series':
         return jsonError(429, 'too_many_series', outcome.message);
+      case 'store-full':
+        return jsonError(429, 'store_full', outcome.message);
     }
   };
 

@@ -34,6 +34,8 @@ export interface ReadRouteOptions {
   seriesLimit?: number;
   /** GATEWAY_ENABLE_UTF8_NAMES: stored names may need escaping for scrapers that do not take UTF-8. */
   utf8Names?: boolean;
+  /** GATEWAY_MAX_STORED_BYTES (0 = no limit): readiness fails while a store reports more (e.g. an old snapshot). */
+  storedBytesLimit?: number;
 }
 
 function seriesLimitMetric(format: ExpositionFormat, limit: number): string {
@@ -67,6 +69,14 @@ function selfMetrics(format: ExpositionFormat, stats: StoreStats, requests: Requ
       `gateway_pushes_deduplicated_total ${formatGoFloat(stats.deduplicatedPushes)}\n`,
     ) +
     family('gateway_series', 'gauge', 'Series (label sets) held by the gateway.', `gateway_series ${formatGoFloat(stats.series)}\n`) +
+    (stats.storedBytes === undefined
+      ? ''
+      : family(
+          'gateway_stored_bytes',
+          'gauge',
+          'UTF-8 bytes of stored series text (sample lines and group keys), bounded by GATEWAY_MAX_STORED_BYTES.',
+          `gateway_stored_bytes ${formatGoFloat(stats.storedBytes)}\n`,
+        )) +
     family(
       'gateway_store_errors_total',
       'counter',
@@ -140,10 +150,15 @@ function buildInformation(version: string): Record<string, string> {
 
 export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRouteOptions): void {
   const { store, clock, requests } = options;
+  // Why the last scrape failed, until one succeeds: readiness must not say OK while every scrape answers 503.
+  let scrapeFailure: string | undefined;
   const unavailable = (error: unknown) => {
     options.onStoreError(error);
+    scrapeFailure = error instanceof Error ? error.message : String(error);
     return jsonError(503, 'store_unavailable', 'the gateway store is unavailable');
   };
+  const pushedText = async (now: number, format: ExpositionFormat) =>
+    store.exposition ? await store.exposition(now, format) : renderGroups(await store.groups(now), format);
 
   /** The gateway's own metrics (after the pushed ones) as exposition text. */
   const ownMetrics = (format: ExpositionFormat, stats: { groups: number; series: number; deduplicatedPushes: number }) => {
@@ -186,12 +201,13 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
       // The memory store's render cache holds names as stored (the allow-utf-8 form); escaped names bypass it.
       const groups = escaping === 'allow-utf-8' ? undefined : await store.groups(now);
       if (groups && groupsNeedEscaping(groups)) pushed = renderGroups(escapeGroups(groups, escaping), format);
-      else pushed = store.exposition ? await store.exposition(now, format) : renderGroups(groups ?? (await store.groups(now)), format);
+      else pushed = groups && !store.exposition ? renderGroups(groups, format) : await pushedText(now, format);
       stats = await store.stats(now);
     } catch (error) {
       return unavailable(error);
     }
     const body = pushed + ownMetrics(format, stats) + endOfExposition(format);
+    scrapeFailure = undefined;
     return c.body(body, 200, { 'content-type': contentType(contentTypes[format]) });
   });
 
@@ -216,12 +232,28 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
   );
 
   app.get('/-/healthy', (c) => c.text('OK'));
+  // Ready means a scrape would succeed: the store answers, holds no more than its byte bound, and — once a scrape
+  // failed — renders again (tried here only in that case, so a probe costs a stats call otherwise).
   app.get('/-/ready', async (c) => {
+    const now = clock();
+    let stats: StoreStats;
     try {
-      await store.stats(clock());
-      return c.text('OK');
+      stats = await store.stats(now);
     } catch {
       return c.text('store unavailable', 503);
     }
+    const limit = options.storedBytesLimit ?? 0;
+    if (limit > 0 && stats.storedBytes !== undefined && stats.storedBytes > limit)
+      return c.text(`the store holds ${stats.storedBytes} bytes, more than GATEWAY_MAX_STORED_BYTES=${limit}`, 503);
+    if (scrapeFailure !== undefined) {
+      try {
+        await pushedText(now, 'text');
+        scrapeFailure = undefined;
+      } catch (error) {
+        scrapeFailure = error instanceof Error ? error.message : String(error);
+        return c.text(`scrapes fail: ${scrapeFailure}`, 503);
+      }
+    }
+    return c.text('OK');
   });
 }

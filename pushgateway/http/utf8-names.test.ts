@@ -29,7 +29,11 @@ describe('UTF-8 names off (the default)', () => {
     const { app, scrape } = gateway(false);
     expect((await app.request('/metrics/job/j', { method: 'PUT', body })).status).toBe(400);
     const protobuf = encodeDelimited([{ name: 'a.b', help: undefined, type: 'gauge', metrics: [{ labels: {}, value: 1 }] }]);
-    const refused = await app.request('/metrics/job/j', { method: 'PUT', body: Buffer.from(protobuf), headers: { 'content-type': protobufType } });
+    const refused = await app.request('/metrics/job/j', {
+      method: 'PUT',
+      body: Buffer.from(protobuf),
+      headers: { 'content-type': protobufType },
+    });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain('invalid metric name \\"a.b\\"');
     expect((await app.request('/metrics/job/j/zone.name/eu', { method: 'PUT', body: 'x 1\n' })).status).toBe(400);
@@ -111,7 +115,11 @@ describe('UTF-8 names on', () => {
     const protobuf = encodeDelimited([
       { name: 'cpu.temp', help: 'Temperature.', type: 'gauge', metrics: [{ labels: { 'sensor.id': 'a' }, value: 41.5 }] },
     ]);
-    const response = await app.request('/metrics/job/j', { method: 'PUT', body: Buffer.from(protobuf), headers: { 'content-type': protobufType } });
+    const response = await app.request('/metrics/job/j', {
+      method: 'PUT',
+      body: Buffer.from(protobuf),
+      headers: { 'content-type': protobufType },
+    });
     expect(response.status).toBe(200);
     expect((await scrape('text/plain;escaping=allow-utf-8')).text).toContain('{"cpu.temp",instance="",job="j","sensor.id"="a"} 41.5\n');
     const api = (await (await app.request('/api/v1/metrics')).json()) as { data: Array<Record<string, { metrics: unknown[] }>> };

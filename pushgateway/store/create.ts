@@ -18,12 +18,19 @@ export interface StoreBindings {
 export function memoryStoreOptions(
   config: Pick<
     GatewayConfig,
-    'groupTtlSeconds' | 'maxSeries' | 'maxLabelValueBytes' | 'maxLabelsPerSeries' | 'maxIdempotencyBytes' | 'enableUtf8Names'
+    | 'groupTtlSeconds'
+    | 'maxSeries'
+    | 'maxLabelValueBytes'
+    | 'maxLabelsPerSeries'
+    | 'maxIdempotencyBytes'
+    | 'enableUtf8Names'
+    | 'maxStoredBytes'
   >,
 ): MemoryStoreOptions {
   return {
     groupTtlMs: config.groupTtlSeconds * 1000,
     maxSeries: config.maxSeries,
+    maxStoredBytes: config.maxStoredBytes,
     maxIdempotencyKeys: idempotencyKeysFor(config.maxIdempotencyBytes),
     seriesLimits: {
       maxLabelValueBytes: config.maxLabelValueBytes,

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { groupKey } from '../core/grouping.js';
 import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
 import { renderGroups } from '../core/scrape-body.js';
 import { parseTextExposition } from '../core/text-parser.js';
@@ -128,6 +129,39 @@ describe('MemoryStore, official semantics', () => {
     expect((await store.stats(0)).series).toBe(3);
   });
 
+  it('refuses a push past maxStoredBytes with nothing stored, in every mode, and frees the bytes of what is deleted', async () => {
+    const store = new MemoryStore({ maxStoredBytes: 200 });
+    const line = (value: string) => `m{v="${value}"} 1\n`;
+    expect(await push(store, 'replace', { job: 'a' }, line('x'.repeat(60)))).toEqual({ status: 'applied' });
+    const held = (await store.stats(0)).storedBytes!;
+    const utf8 = (text: string) => new TextEncoder().encode(text).length;
+    expect(held).toBe(utf8(`m{instance="",job="a",v="${'x'.repeat(60)}"} 1\n`) + utf8(groupKey({ job: 'a' })));
+    const before = await exposition(store);
+    for (const mode of ['replace', 'merge-families', 'aggregate'] as const) {
+      const body = mode === 'aggregate' ? `# TYPE c counter\nc{v="${'y'.repeat(150)}"} 1\n` : line('y'.repeat(150));
+      const outcome = await push(store, mode, { job: 'b' }, body);
+      expect(outcome).toEqual({ status: 'store-full', message: expect.stringContaining('GATEWAY_MAX_STORED_BYTES=200') });
+    }
+    // Multi-byte text counts in UTF-8 bytes, not UTF-16 units.
+    expect((await push(store, 'replace', { job: 'b' }, line('é'.repeat(60)))).status).toBe('store-full');
+    expect(await exposition(store)).toBe(before);
+    expect((await store.stats(0)).storedBytes).toBe(held);
+    // A push that does not grow the store is accepted; deleting the group frees its bytes.
+    expect(await push(store, 'replace', { job: 'a' }, line('z'.repeat(60)))).toEqual({ status: 'applied' });
+    await store.deleteGroup({ job: 'a' }, 0);
+    expect((await store.stats(0)).storedBytes).toBe(0);
+    expect(await push(store, 'replace', { job: 'b' }, line('y'.repeat(150)))).toEqual({ status: 'applied' });
+  });
+
+  it('records no failure on a new group once the store is full, so refusals cannot grow it', async () => {
+    const store = new MemoryStore({ maxStoredBytes: 60 });
+    expect(await push(store, 'replace', { job: 'a' }, 'm 1\n')).toEqual({ status: 'applied' });
+    const held = (await store.stats(0)).storedBytes!;
+    expect((await push(store, 'replace', { job: 'x'.repeat(30) }, 'm{__bad="1"} 1\n')).status).toBe('invalid');
+    expect((await store.stats(0)).groups).toBe(1);
+    expect((await store.stats(0)).storedBytes).toBe(held);
+  });
+
   it('deletes exactly one group and wipes all', async () => {
     const store = new MemoryStore();
     await push(store, 'replace', { job: 'a' }, 'm 1\n');
@@ -136,7 +170,7 @@ describe('MemoryStore, official semantics', () => {
     expect(await store.deleteGroup({ job: 'a' }, 0)).toBe(false);
     expect((await store.groups(0)).map((g) => g.labels)).toEqual([{ job: 'a', instance: 'i' }]);
     await store.wipe();
-    expect(await store.stats(0)).toEqual({ groups: 0, series: 0, deduplicatedPushes: 0, idempotencyKeysEvicted: 0 });
+    expect(await store.stats(0)).toEqual({ groups: 0, series: 0, storedBytes: 0, deduplicatedPushes: 0, idempotencyKeysEvicted: 0 });
     expect(await exposition(store)).toBe('');
   });
 
@@ -208,43 +242,59 @@ function invariantViolations(groups: Group[]): string[] {
   return problems;
 }
 
+/** What storedBytes must be, from the rendered text: every sample line (its newline included) plus each group key. */
+function storedBytesOf(groups: Group[]): number {
+  const sampleLines = renderGroups(groups, 'text')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#') && !/^push_(failure_)?time_seconds\{/.test(line));
+  return (
+    sampleLines.reduce((n, line) => n + new TextEncoder().encode(line).length + 1, 0) +
+    groups.reduce((n, g) => n + new TextEncoder().encode(g.key).length, 0)
+  );
+}
+
 describe('MemoryStore, properties', () => {
   it('keeps its invariants, renders its cache exactly as renderGroups, and leaves the store unchanged on refusal', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(operationArb, { minLength: 1, maxLength: 25 }), async (operations) => {
-        const store = new MemoryStore();
-        let now = 1;
-        for (const op of operations) {
-          now += 1000;
-          const before = await contents(store);
-          if (op.kind === 'delete') {
-            await store.deleteGroup(op.grouping, now);
-          } else {
-            const outcome = await store.apply({
-              mode: op.kind,
-              grouping: op.grouping,
-              families: structuredClone(op.families),
-              nowMs: now,
-              ...(op.timestamped ? { timestampedSample: { name: 'a', line: 1 } } : {}),
-            });
-            if (outcome.status !== 'applied') {
-              const after = (await contents(store)) as Array<{ key: string; lastPushMs: number; families: Map<string, unknown> }>;
-              const beforeKeys = new Set((before as Array<{ key: string }>).map((g) => g.key));
-              // A refused push may add an empty group (to carry its failure time), nothing else.
-              expect(after.filter((g) => beforeKeys.has(g.key))).toEqual(before);
-              for (const added of after.filter((g) => !beforeKeys.has(g.key)))
-                expect([added.lastPushMs, added.families.size]).toEqual([0, 0]);
+      fc.asyncProperty(
+        fc.array(operationArb, { minLength: 1, maxLength: 25 }),
+        fc.constantFrom(0, 250, 700),
+        async (operations, maxStoredBytes) => {
+          const store = new MemoryStore({ maxStoredBytes });
+          let now = 1;
+          for (const op of operations) {
+            now += 1000;
+            const before = await contents(store);
+            if (op.kind === 'delete') {
+              await store.deleteGroup(op.grouping, now);
+            } else {
+              const outcome = await store.apply({
+                mode: op.kind,
+                grouping: op.grouping,
+                families: structuredClone(op.families),
+                nowMs: now,
+                ...(op.timestamped ? { timestampedSample: { name: 'a', line: 1 } } : {}),
+              });
+              if (outcome.status !== 'applied') {
+                const after = (await contents(store)) as Array<{ key: string; lastPushMs: number; families: Map<string, unknown> }>;
+                const beforeKeys = new Set((before as Array<{ key: string }>).map((g) => g.key));
+                // A refused push may add an empty group (to carry its failure time), nothing else.
+                expect(after.filter((g) => beforeKeys.has(g.key))).toEqual(before);
+                for (const added of after.filter((g) => !beforeKeys.has(g.key)))
+                  expect([added.lastPushMs, added.families.size]).toEqual([0, 0]);
+              }
             }
+            const groups = await store.groups(now);
+            expect(invariantViolations(groups)).toEqual([]);
+            expect(await store.exposition(now, 'text')).toBe(renderGroups(groups, 'text'));
+            expect(await store.exposition(now, 'openmetrics')).toBe(renderGroups(groups, 'openmetrics'));
+            const stats = await store.stats(now);
+            expect(stats.series).toBe(groups.reduce((n, g) => n + [...g.families.values()].reduce((m, f) => m + f.metrics.length, 0), 0));
+            expect(stats.storedBytes).toBe(storedBytesOf(groups));
+            if (maxStoredBytes > 0) expect(stats.storedBytes).toBeLessThanOrEqual(maxStoredBytes);
           }
-          const groups = await store.groups(now);
-          expect(invariantViolations(groups)).toEqual([]);
-          expect(await store.exposition(now, 'text')).toBe(renderGroups(groups, 'text'));
-          expect(await store.exposition(now, 'openmetrics')).toBe(renderGroups(groups, 'openmetrics'));
-          expect((await store.stats(now)).series).toBe(
-            groups.reduce((n, g) => n + [...g.families.values()].reduce((m, f) => m + f.metrics.length, 0), 0),
-          );
-        }
-      }),
+        },
+      ),
       { numRuns: 150 },
     );
   });

@@ -19,6 +19,7 @@ import {
   type SeriesLimits,
   splitSeriesKey,
   unlimitedSeries,
+  utf8ByteLength,
 } from '../core/validate.js';
 import type { SnapshotSource, StoreSnapshot } from './snapshot-codec.js';
 import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
@@ -32,6 +33,8 @@ export interface MemoryStoreOptions {
   maxIdempotencyKeys?: number;
   /** Label value length and label count per series (core/validate). */
   seriesLimits?: SeriesLimits;
+  /** A push that would make the stored text (see storedBytes) pass this many bytes is refused (0 = no limit). */
+  maxStoredBytes?: number;
 }
 
 interface StoredFamily {
@@ -40,6 +43,8 @@ interface StoredFamily {
   labelTexts: string[];
   /** Rendered sample lines (identical in text and OpenMetrics). */
   lines: string;
+  /** UTF-8 length of `lines`: what this family adds to every scrape, and its share of storedBytes. */
+  bytes: number;
 }
 
 interface GroupState {
@@ -61,6 +66,11 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   private readonly seriesOwners = new SeriesIndex();
   private readonly maxSeries: number;
   private readonly seriesLimits: SeriesLimits;
+  private readonly maxStoredBytes: number;
+  // Running total, so bounding it costs O(size of the push): the UTF-8 bytes of every stored sample line plus
+  // each group's key (which its push-time lines repeat). The rendered body, the label texts and the families
+  // scale with it, so this one figure bounds the heap, the scrape body and the snapshot alike.
+  private storedBytes = 0;
   private deduplicatedPushes = 0;
   // TTL: group keys in the order of their last push (attempt), so expiring never scans every group.
   private readonly activity: ExpiryQueue<string>;
@@ -75,6 +85,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   constructor(options: MemoryStoreOptions = {}) {
     this.maxSeries = options.maxSeries ?? 0;
     this.seriesLimits = options.seriesLimits ?? unlimitedSeries;
+    this.maxStoredBytes = options.maxStoredBytes ?? 0;
     this.activity = new ExpiryQueue(options.groupTtlMs ?? 0);
     this.idempotency = new IdempotencyKeys(options.maxIdempotencyKeys);
   }
@@ -106,21 +117,45 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       push.mode === 'replace'
         ? [...(state?.stored.keys() ?? [])]
         : prepared.push.families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
-    if (this.maxSeries > 0) {
-      let removed = 0;
-      for (const name of replaced) removed += state!.stored.get(name)!.labelTexts.length;
-      let added = 0;
-      for (const p of prepared.push.families) added += p.labelTexts.length;
-      const after = this.seriesOwners.size - removed + added;
-      if (after > this.maxSeries) {
-        return {
-          status: 'too-many-series',
-          message: `the push would make the gateway hold ${after} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}`,
-        };
-      }
-    }
-    this.commit(prepared.push, replaced, push.nowMs);
+    const rendered = prepared.push.families.map(renderFamily);
+    const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
+    if (overLimit) return overLimit;
+    this.commit(prepared.push, replaced, rendered, push.nowMs);
     return { status: 'applied' };
+  }
+
+  /** The 429 when storing `rendered` in place of the `replaced` families would pass a store-wide bound. */
+  private overLimit(
+    state: GroupState | undefined,
+    key: string,
+    replaced: readonly string[],
+    rendered: readonly StoredFamily[],
+  ): PushOutcome | undefined {
+    if (this.maxSeries === 0 && this.maxStoredBytes === 0) return undefined;
+    let series = this.seriesOwners.size;
+    let bytes = this.storedBytes + (state ? 0 : groupBytes(key));
+    for (const name of replaced) {
+      const old = state!.stored.get(name)!;
+      series -= old.labelTexts.length;
+      bytes -= old.bytes;
+    }
+    for (const stored of rendered) {
+      series += stored.labelTexts.length;
+      bytes += stored.bytes;
+    }
+    if (this.maxSeries > 0 && series > this.maxSeries) {
+      return {
+        status: 'too-many-series',
+        message: `the push would make the gateway hold ${series} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}`,
+      };
+    }
+    if (this.maxStoredBytes > 0 && bytes > this.maxStoredBytes && bytes > this.storedBytes) {
+      return {
+        status: 'store-full',
+        message: `the push would make the gateway hold ${bytes} bytes of series text, more than GATEWAY_MAX_STORED_BYTES=${this.maxStoredBytes}`,
+      };
+    }
+    return undefined;
   }
 
   async deleteGroup(grouping: Labels, _nowMs: number): Promise<boolean> {
@@ -129,6 +164,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     if (!state) return false;
     for (const name of [...state.stored.keys()]) this.unindexFamily(state, name);
     this.states.delete(key);
+    this.storedBytes -= groupBytes(key);
     this.activity.forget(key);
     if (this.states.size === 0) this.sortedNames = undefined; // the push-time families go with the last group
     this.touchGroups();
@@ -149,6 +185,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return {
       groups: this.states.size,
       series: this.seriesOwners.size,
+      storedBytes: this.storedBytes,
       deduplicatedPushes: this.deduplicatedPushes,
       idempotencyKeysEvicted: this.idempotency.evictedEarly,
     };
@@ -205,22 +242,13 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     const state = this.states.get(prepared.push.groupKey);
     const merged = aggregateFamilies((name) => state?.stored.get(name), prepared.push.families);
     if (!merged.ok) return this.refuse(push.grouping, push.nowMs, merged.message);
-    if (this.maxSeries > 0) {
-      let added = 0;
-      for (const { family, labelTexts } of merged.families)
-        added += labelTexts.length - (state?.stored.get(family.name)?.labelTexts.length ?? 0);
-      const after = this.seriesOwners.size + added;
-      if (after > this.maxSeries) {
-        return {
-          status: 'too-many-series',
-          message: `the push would make the gateway hold ${after} series, more than GATEWAY_MAX_SERIES=${this.maxSeries}`,
-        };
-      }
-    }
     // The merged labelTexts arrays are kept as they are (not copied): aggregate's series index is cached per array.
     const families = merged.families.map(({ family, labelTexts }) => ({ family, labelTexts: labelTexts as string[] }));
     const replaced = families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
-    this.commit({ ...prepared.push, families }, replaced, push.nowMs);
+    const rendered = families.map(renderFamily);
+    const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
+    if (overLimit) return overLimit;
+    this.commit({ ...prepared.push, families }, replaced, rendered, push.nowMs);
     if (scopedKey !== undefined) this.idempotency.remember(scopedKey, push.nowMs);
     return { status: 'applied' };
   }
@@ -260,7 +288,9 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
         { ...unlimitedSeries, names: 'utf8' },
       );
       if (!prepared.ok) throw new Error(`the snapshot's group {${group.key}} is invalid: ${prepared.message}`);
-      this.commit(prepared.push, [], group.lastPushMs);
+      // Not bounded here: a snapshot over a since-lowered GATEWAY_MAX_STORED_BYTES is loaded whole (refusing it
+      // would lose data); readiness reports it and pushes that would grow the store stay refused.
+      this.commit(prepared.push, [], prepared.push.families.map(renderFamily), group.lastPushMs);
       this.states.get(prepared.push.groupKey)!.group.lastFailureMs = group.lastFailureMs;
       this.activity.touch(prepared.push.groupKey, lastActivity(group));
     }
@@ -271,7 +301,11 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   private refuse(grouping: Labels, nowMs: number, message: string): PushOutcome {
     // As the official gateway: a refused push records its time on the group, creating the group if needed.
     const key = groupKey(grouping);
-    const state = this.states.get(key) ?? this.createGroup(key, grouping);
+    let state = this.states.get(key);
+    // A full store records no failure on a new group: refused pushes to ever new groupings would grow it unbounded.
+    if (!state && this.maxStoredBytes > 0 && this.storedBytes + groupBytes(key) > this.maxStoredBytes)
+      return { status: 'invalid', message };
+    state ??= this.createGroup(key, grouping);
     state.group.lastFailureMs = nowMs;
     this.activity.touch(key, nowMs);
     this.touchGroups();
@@ -284,22 +318,25 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       stored: new Map(),
     };
     this.states.set(key, state);
+    this.storedBytes += groupBytes(key);
     this.sortedNames = undefined; // the push-time families appear with the first group
     return state;
   }
 
-  private commit(push: PreparedPush, replaced: string[], nowMs: number): void {
+  private commit(push: PreparedPush, replaced: string[], rendered: readonly StoredFamily[], nowMs: number): void {
     const state = this.states.get(push.groupKey) ?? this.createGroup(push.groupKey, push.groupLabels);
     for (const name of replaced) this.unindexFamily(state, name);
-    for (const prepared of push.families) this.indexFamily(state, prepared);
+    for (const stored of rendered) this.indexFamily(state, stored);
     state.group.lastPushMs = nowMs;
     this.activity.touch(push.groupKey, nowMs);
     this.touchGroups();
   }
 
-  private indexFamily(state: GroupState, { family, labelTexts }: PreparedFamily): void {
+  private indexFamily(state: GroupState, stored: StoredFamily): void {
     const { key } = state.group;
-    state.stored.set(family.name, { family, labelTexts, lines: familyLines(family, labelTexts) });
+    const { family, labelTexts } = stored;
+    state.stored.set(family.name, stored);
+    this.storedBytes += stored.bytes;
     state.group.families.set(family.name, family);
     for (const text of labelTexts) this.seriesOwners.set(family.name, text, key);
     const entry = this.familyIndex.get(family.name);
@@ -317,6 +354,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     const stored = state.stored.get(name);
     if (!stored) return;
     state.stored.delete(name);
+    this.storedBytes -= stored.bytes;
     state.group.families.delete(name);
     for (const text of stored.labelTexts) this.seriesOwners.delete(name, text);
     const entry = this.familyIndex.get(name)!;
@@ -361,6 +399,16 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     this.timeBlocks.set(cacheKey, block);
     return block;
   }
+}
+
+function renderFamily({ family, labelTexts }: PreparedFamily): StoredFamily {
+  const lines = familyLines(family, labelTexts);
+  return { family, labelTexts, lines, bytes: utf8ByteLength(lines) };
+}
+
+/** What a group costs beyond its families: its key, repeated in its push_time_seconds lines. */
+function groupBytes(key: string): number {
+  return utf8ByteLength(key);
 }
 
 /** family name → label text → group key, with a running count of series. */

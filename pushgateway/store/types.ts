@@ -38,11 +38,18 @@ export type PushOutcome =
   | { status: 'applied' }
   | { status: 'replayed' }
   | { status: 'invalid'; message: string }
-  | { status: 'too-many-series'; message: string };
+  | { status: 'too-many-series'; message: string }
+  /** GATEWAY_MAX_STORED_BYTES: the push would make the store hold more bytes of series text. */
+  | { status: 'store-full'; message: string };
 
 export interface StoreStats {
   groups: number;
   series: number;
+  /**
+   * UTF-8 bytes of the stored series text (sample lines and group keys), for stores that keep the running total
+   * GATEWAY_MAX_STORED_BYTES bounds (memory store, Durable Object).
+   */
+  storedBytes?: number;
   deduplicatedPushes: number;
   /**
    * Idempotency-Keys forgotten before their window ended because the byte bound was reached; only for
