@@ -124,7 +124,7 @@ describe('aggregation through the memory store', () => {
     expect((await store.groups(999)).map((g) => g.labels.job).sort()).toEqual(['fresh', 'old']);
     expect((await store.groups(1_000)).map((g) => g.labels.job)).toEqual(['fresh']);
     expect(await store.exposition(1_000, 'text')).not.toContain('job="old"');
-    expect(await store.stats(1_900)).toEqual({ groups: 0, series: 0, deduplicatedPushes: 0, idempotencyKeysEvicted: 0 });
+    expect(await store.stats(1_900)).toEqual({ groups: 0, series: 0, deduplicatedPushes: 0, idempotencyKeysEvicted: 0, storedBytes: 0 });
   });
 
   it('restores a snapshot to the same rendered text, remembered keys included', async () => {
@@ -135,6 +135,8 @@ describe('aggregation through the memory store', () => {
     restored.restore(store.snapshot(30));
     expect(await restored.exposition(40, 'text')).toBe(await store.exposition(40, 'text'));
     expect(await restored.apply(request([counter(5, 'x')], 'a', 50, 'key-1'))).toEqual({ status: 'replayed' });
-    expect(await restored.stats(60)).toEqual({ groups: 1, series: 2, deduplicatedPushes: 2, idempotencyKeysEvicted: 0 });
+    const { storedBytes } = await store.stats(60);
+    expect(storedBytes).toBeGreaterThan(0);
+    expect(await restored.stats(60)).toEqual({ groups: 1, series: 2, deduplicatedPushes: 2, idempotencyKeysEvicted: 0, storedBytes });
   });
 });
