@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aggregateFamilies, type KeyedFamily } from './aggregate.js';
 import { labelText } from './grouping.js';
-import type { HistogramMetric, MetricFamily, ScalarMetric } from './model.js';
+import type { HistogramMetric, MetricFamily, NativeBuckets, ScalarMetric } from './model.js';
 
 type Group = Map<string, KeyedFamily>;
 const keyed = (family: MetricFamily): KeyedFamily => ({ family, labelTexts: family.metrics.map((m) => labelText(m.labels)) });
@@ -250,5 +250,68 @@ describe('aggregateFamilies properties', () => {
         expect(canonical(stored)).toBe(before);
       }),
     );
+  });
+});
+
+describe('aggregateFamilies with native histograms', () => {
+  const nativeHistogram = (native: Partial<NativeBuckets>, count: number, classic = false): MetricFamily => ({
+    name: 'n',
+    help: undefined,
+    type: 'histogram',
+    metrics: [
+      {
+        labels: { job: 'j' },
+        buckets: classic ? [{ upperBound: Infinity, cumulativeCount: count }] : [],
+        sum: count,
+        count,
+        native: {
+          schema: 0,
+          zeroThreshold: 0,
+          zeroCount: 0,
+          positiveSpans: [],
+          positiveCounts: [],
+          negativeSpans: [],
+          negativeCounts: [],
+          ...native,
+        },
+      },
+    ],
+  });
+
+  it('merges native deltas (coarser schema, buckets added) and adds _sum and _count', () => {
+    let group: Group = new Map();
+    group = merge(group, [nativeHistogram({ schema: 1, positiveSpans: [{ offset: 1, length: 2 }], positiveCounts: [1, 2] }, 3)]);
+    group = merge(group, [nativeHistogram({ schema: 0, zeroCount: 1, positiveSpans: [{ offset: 1, length: 1 }], positiveCounts: [4] }, 5)]);
+    const stored = group.get('n')!.family.metrics[0] as HistogramMetric;
+    // schema 1 buckets 1 and 2 both land in schema 0 bucket 1.
+    expect(stored.native).toEqual({
+      schema: 0,
+      zeroThreshold: 0,
+      zeroCount: 1,
+      positiveSpans: [{ offset: 1, length: 1 }],
+      positiveCounts: [7],
+      negativeSpans: [],
+      negativeCounts: [],
+    });
+    expect([stored.count, stored.sum]).toEqual([8, 8]);
+  });
+
+  it('refuses a native delta into a classic series and the reverse, mixed float and integer, and inconsistent deltas', () => {
+    const classic: Group = merge(new Map(), [histogram('n', { job: 'j' }, [1, 1, 1], 1, [Infinity, Infinity, Infinity].slice(0, 1))]);
+    expect(tryMerge(classic, [nativeHistogram({}, 0, true)])).toEqual({
+      ok: false,
+      message: 'histogram n{job="j"} is pushed as a native histogram but is stored as a classic one',
+    });
+    const native = merge(new Map(), [nativeHistogram({ zeroCount: 1 }, 1)]);
+    expect(tryMerge(native, [nativeHistogram({ float: true, zeroCount: 1 }, 1)])).toEqual({
+      ok: false,
+      message: 'histogram n{job="j"}: a native histogram with float counts cannot be merged into one with integer counts',
+    });
+    expect(tryMerge(native, [nativeHistogram({ positiveSpans: [{ offset: 0, length: 1 }], positiveCounts: [-2] }, 0)])).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('positive bucket #1 has count -2'),
+    });
+    // Nothing changed on refusal.
+    expect((native.get('n')!.family.metrics[0] as HistogramMetric).native!.zeroCount).toBe(1);
   });
 });

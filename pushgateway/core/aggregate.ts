@@ -5,11 +5,22 @@
 //
 // The delta contract: a counter sample is what was counted since the client's last acknowledged push
 // (added to the stored total; negative refused); a histogram sample carries the bucket counts, `_sum` and
-// `_count` observed since then (added; bucket bounds must equal the stored ones); a gauge sample is a
+// `_count` observed since then (added; bucket bounds must equal the stored ones; native buckets merged as
+// core/native-histogram says, a native one never merged with a classic-only one); a gauge sample is a
 // current value (it replaces the stored one per series); summaries are refused, because quantiles from
 // different instances cannot be summed into anything meaningful; untyped samples are refused, because
 // adding them loses data for whoever meant a gauge and replacing them loses it for whoever meant a counter.
-import { type Bucket, type HistogramMetric, isHistogram, isSummary, type Metric, type MetricFamily, type ScalarMetric } from './model.js';
+import {
+  type Bucket,
+  type HistogramMetric,
+  isHistogram,
+  isSummary,
+  type Metric,
+  type MetricFamily,
+  type NativeBuckets,
+  type ScalarMetric,
+} from './model.js';
+import { mergeNative, nativeProblem } from './native-histogram.js';
 
 /**
  * A family with the identity of each of its series: `labelTexts[i]` is the sorted label text of
@@ -67,6 +78,10 @@ function checkDelta(family: MetricFamily, metric: Metric, labelText: string): st
     if (!Number.isFinite(metric.count) || metric.count < 0) {
       return `histogram ${where}: _count delta must be a finite number >= 0, got ${metric.count}`;
     }
+    if (metric.native) {
+      const problem = nativeProblem(metric.native, metric.count);
+      if (problem) return `histogram ${where}: ${problem}`;
+    }
     let previous = 0;
     for (const bucket of metric.buckets) {
       const count = bucket.cumulativeCount;
@@ -107,8 +122,8 @@ export function checkDeltaPush(delta: readonly KeyedFamily[]): string | undefine
   return undefined;
 }
 
-function addHistograms(stored: HistogramMetric, delta: HistogramMetric): HistogramMetric {
-  return {
+function addHistograms(stored: HistogramMetric, delta: HistogramMetric, native: NativeBuckets | undefined): HistogramMetric {
+  const sum: HistogramMetric = {
     labels: stored.labels,
     buckets: stored.buckets.map((bucket, i) => ({
       upperBound: bucket.upperBound,
@@ -117,11 +132,21 @@ function addHistograms(stored: HistogramMetric, delta: HistogramMetric): Histogr
     sum: stored.sum + delta.sum,
     count: stored.count + delta.count,
   };
+  if (native) sum.native = native;
+  return sum;
 }
 
 function copyMetric(metric: Metric): Metric {
   if (isHistogram(metric)) {
-    return { labels: metric.labels, buckets: metric.buckets.map((bucket) => ({ ...bucket })), sum: metric.sum, count: metric.count };
+    const copy: HistogramMetric = {
+      labels: metric.labels,
+      buckets: metric.buckets.map((bucket) => ({ ...bucket })),
+      sum: metric.sum,
+      count: metric.count,
+    };
+    // Native buckets are never mutated once stored (merges build new ones), so they are shared.
+    if (metric.native) copy.native = metric.native;
+    return copy;
   }
   return { labels: metric.labels, value: (metric as ScalarMetric).value };
 }
@@ -135,6 +160,8 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
   // Phase 1: check everything, touching nothing.
   const problem = checkDeltaPush(delta);
   if (problem) return { ok: false, message: problem };
+  // Native merges are computed while checking (a merge can be refused) and used when building.
+  const nativeMerges = new Map<HistogramMetric, NativeBuckets>();
   for (const { family, labelTexts } of delta) {
     const current = stored(family.name);
     if (!current) continue;
@@ -150,6 +177,18 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
       const position = index.get(labelTexts[i]!);
       const previous = position === undefined ? undefined : current.family.metrics[position];
       const pushed = family.metrics[i] as HistogramMetric;
+      if (previous && isHistogram(previous) && (previous.native === undefined) !== (pushed.native === undefined)) {
+        const [pushedKind, storedKind] = pushed.native ? ['native', 'classic'] : ['classic', 'native'];
+        return {
+          ok: false,
+          message: `histogram ${describeSeries(family.name, labelTexts[i]!)} is pushed as a ${pushedKind} histogram but is stored as a ${storedKind} one`,
+        };
+      }
+      if (previous && isHistogram(previous) && previous.native && pushed.native) {
+        const result = mergeNative(previous.native, pushed.native);
+        if (!result.ok) return { ok: false, message: `histogram ${describeSeries(family.name, labelTexts[i]!)}: ${result.reason}` };
+        nativeMerges.set(pushed, result.native);
+      }
       if (previous && isHistogram(previous) && !sameBounds(previous.buckets, pushed.buckets)) {
         return {
           ok: false,
@@ -176,7 +215,8 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
       if (!previous) next = copyMetric(metric);
       else if (family.type === 'counter')
         next = { labels: previous.labels, value: (previous as ScalarMetric).value + (metric as ScalarMetric).value };
-      else if (family.type === 'histogram') next = addHistograms(previous as HistogramMetric, metric as HistogramMetric);
+      else if (family.type === 'histogram')
+        next = addHistograms(previous as HistogramMetric, metric as HistogramMetric, nativeMerges.get(metric as HistogramMetric));
       else next = copyMetric(metric);
       if (position === undefined) {
         index.set(text, metrics.length);

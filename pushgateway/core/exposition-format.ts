@@ -33,6 +33,9 @@ export function renderMetricLines(name: string, metric: Metric, labels: string):
     let out = '';
     for (const bucket of metric.buckets)
       out += sampleLine(`${name}_bucket`, labels, `le="${formatGoFloat(bucket.upperBound)}"`, bucket.cumulativeCount);
+    // A histogram that is only native has no classic buckets, which the text formats cannot carry: expfmt (and so the
+    // official gateway) then writes the +Inf bucket alone, from the count.
+    if (metric.buckets.length === 0) out += sampleLine(`${name}_bucket`, labels, 'le="+Inf"', metric.count);
     return out + sampleLine(`${name}_sum`, labels, '', metric.sum) + sampleLine(`${name}_count`, labels, '', metric.count);
   }
   if (isSummary(metric)) {

@@ -4,7 +4,7 @@
 // encoder that needs no generated code and no eval (workerd forbids it), so the same code runs on Node and
 // Workers. Field numbers follow prometheus/client_model metrics.proto.
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { isHistogram, isSummary, type Metric, type MetricFamily, type MetricType } from './model.js';
+import { type BucketSpan, isHistogram, isSummary, type Metric, type MetricFamily, type MetricType, type NativeBuckets } from './model.js';
 
 export const protobufContentType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
@@ -15,6 +15,51 @@ const valueField: Record<'counter' | 'gauge' | 'untyped', number> = { gauge: 2, 
 function writeCount(writer: BinaryWriter, value: number, integerField: number, floatField: number): void {
   if (Number.isSafeInteger(value) && value >= 0) writer.tag(integerField, WireType.Varint).uint64(value);
   else writer.tag(floatField, WireType.Bit64).double(value);
+}
+
+function writeSpans(writer: BinaryWriter, field: number, spans: readonly BucketSpan[]): void {
+  for (const span of spans)
+    writer
+      .tag(field, WireType.LengthDelimited)
+      .fork()
+      .tag(1, WireType.Varint)
+      .sint32(span.offset)
+      .tag(2, WireType.Varint)
+      .uint32(span.length)
+      .join();
+}
+
+/** Integer bucket counts go out as deltas from the previous bucket (sint64), float ones as absolute doubles. */
+function writeBucketCounts(writer: BinaryWriter, deltaField: number, countField: number, counts: readonly number[], float: boolean): void {
+  if (counts.length === 0) return;
+  if (float) {
+    writer.tag(countField, WireType.LengthDelimited).fork();
+    for (const count of counts) writer.double(count);
+  } else {
+    writer.tag(deltaField, WireType.LengthDelimited).fork();
+    let previous = 0;
+    for (const count of counts) {
+      writer.sint64(count - previous);
+      previous = count;
+    }
+  }
+  writer.join();
+}
+
+/** The native-histogram fields of client_model's Histogram (5 … 14). */
+function writeNative(writer: BinaryWriter, native: NativeBuckets): void {
+  const float = native.float === true;
+  writer.tag(5, WireType.Varint).sint32(native.schema);
+  writer.tag(6, WireType.Bit64).double(native.zeroThreshold);
+  if (float) writer.tag(8, WireType.Bit64).double(native.zeroCount);
+  else writer.tag(7, WireType.Varint).uint64(native.zeroCount);
+  writeSpans(writer, 9, native.negativeSpans);
+  writeBucketCounts(writer, 10, 11, native.negativeCounts, float);
+  // A histogram without spans and observations would read as classic: a no-op span marks it native, as
+  // client_golang does.
+  const empty = native.positiveSpans.length + native.negativeSpans.length === 0 && native.zeroCount === 0;
+  writeSpans(writer, 12, empty ? [{ offset: 0, length: 0 }] : native.positiveSpans);
+  writeBucketCounts(writer, 13, 14, native.positiveCounts, float);
 }
 
 function writeMetric(writer: BinaryWriter, type: MetricType, metric: Metric): void {
@@ -30,13 +75,15 @@ function writeMetric(writer: BinaryWriter, type: MetricType, metric: Metric): vo
   }
   if (isHistogram(metric)) {
     writer.tag(7, WireType.LengthDelimited).fork();
-    writeCount(writer, metric.count, 1, 4);
+    if (metric.native?.float) writer.tag(4, WireType.Bit64).double(metric.count);
+    else writeCount(writer, metric.count, 1, 4);
     writer.tag(2, WireType.Bit64).double(metric.sum);
     for (const bucket of metric.buckets) {
       writer.tag(3, WireType.LengthDelimited).fork();
       writeCount(writer, bucket.cumulativeCount, 1, 4);
       writer.tag(2, WireType.Bit64).double(bucket.upperBound).join();
     }
+    if (metric.native) writeNative(writer, metric.native);
     writer.join();
   } else if (isSummary(metric)) {
     writer.tag(4, WireType.LengthDelimited).fork();

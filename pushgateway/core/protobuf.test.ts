@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { familiesArb } from '../../test/support/exposition-arbitraries.js';
+import { familiesArb, nativeFamilyArb } from '../../test/support/exposition-arbitraries.js';
 import { encodeDelimited, encodeMetricFamily } from '../../test/support/protobuf-bodies.js';
+import type { MetricFamily, NativeBuckets } from './model.js';
 import { decodeDelimitedMetricFamilies } from './protobuf.js';
+import { encodeDelimitedFamilies } from './protobuf-exposition.js';
 import { ExpositionParseError } from './text-parser.js';
 
 function decodeError(bytes: Uint8Array): ExpositionParseError {
@@ -99,5 +101,68 @@ describe('decodeDelimitedMetricFamilies', () => {
   it('keeps a leading U+FEFF of a label value', () => {
     const body = encodeDelimited([{ name: 'bom', help: undefined, type: 'gauge', metrics: [{ labels: { l: '\uFEFFv' }, value: 1 }] }]);
     expect(decodeDelimitedMetricFamilies(body).families[0]!.metrics[0]!.labels).toEqual({ l: '\uFEFFv' });
+  });
+});
+
+describe('native histograms', () => {
+  const decoded = (families: MetricFamily[], options?: Parameters<typeof encodeDelimited>[1]) =>
+    decodeDelimitedMetricFamilies(encodeDelimited(families, options)).families;
+
+  it('decodes the native fields as client_golang sends them, packed or not, with or without classic buckets', () => {
+    fc.assert(
+      fc.property(nativeFamilyArb, fc.boolean(), (family, unpacked) => {
+        expect(decoded([family], { unpacked })).toEqual([family]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads what the scrape encoder writes (the gateway serves what it stored)', () => {
+    fc.assert(
+      fc.property(nativeFamilyArb, (family) => {
+        expect(decodeDelimitedMetricFamilies(encodeDelimitedFamilies([family])).families).toEqual([family]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('turns integer deltas into absolute counts, and keeps a native-only histogram without classic buckets', () => {
+    const native: NativeBuckets = {
+      schema: 3,
+      zeroThreshold: 2 ** -128,
+      zeroCount: 1,
+      positiveSpans: [{ offset: -2, length: 3 }],
+      positiveCounts: [5, 2, 7],
+      negativeSpans: [],
+      negativeCounts: [],
+    };
+    const body = encodeDelimited([
+      { name: 'h', help: undefined, type: 'histogram', metrics: [{ labels: {}, buckets: [], sum: 1, count: 15, native }] },
+    ]);
+    // The deltas on the wire: 5, -3, +5 (zigzag 10, 5, 10).
+    expect([...body].join(',')).toContain([0x6a, 3, 10, 5, 10].join(','));
+    expect(decodeDelimitedMetricFamilies(body).families[0]!.metrics[0]).toEqual({ labels: {}, buckets: [], sum: 1, count: 15, native });
+  });
+
+  it('refuses a float histogram that sends integer deltas', () => {
+    const native: NativeBuckets = {
+      schema: 0,
+      zeroThreshold: 0,
+      zeroCount: 0,
+      positiveSpans: [{ offset: 0, length: 1 }],
+      positiveCounts: [1],
+      negativeSpans: [],
+      negativeCounts: [],
+      float: true,
+    };
+    const body = encodeDelimited(
+      [{ name: 'h', help: undefined, type: 'histogram', metrics: [{ labels: {}, buckets: [], sum: 0, count: 1, native }] }],
+      {
+        floatAsDeltas: true,
+      },
+    );
+    expect(decodeError(body).message).toBe(
+      'protobuf: metric family "h" is a float native histogram with integer bucket deltas (positive_delta)',
+    );
   });
 });

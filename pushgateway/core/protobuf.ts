@@ -5,7 +5,7 @@
 // length-delimited submessages, unknown fields skipped) is small. Field numbers follow
 // prometheus/client_model metrics.proto.
 
-import type { Bucket, Labels, Metric, MetricFamily, MetricType, Quantile } from './model.js';
+import type { Bucket, BucketSpan, Labels, Metric, MetricFamily, MetricType, NativeBuckets, Quantile } from './model.js';
 import { ExpositionParseError, type ParsedExposition } from './text-parser.js';
 
 const typesByNumber: Record<number, MetricType> = { 0: 'counter', 1: 'gauge', 2: 'summary', 3: 'untyped', 4: 'histogram' };
@@ -242,6 +242,7 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
   let count = 0;
   let sum = 0;
   const buckets: Bucket[] = [];
+  const native = new NativeFields();
   while (!reader.done()) {
     const [field, wire] = reader.tag();
     if (field === 1) {
@@ -250,6 +251,7 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
     } else if (field === 4) {
       expectWire(wire, 1, 'Histogram.sample_count_float');
       count = reader.double();
+      native.floatCount = true;
     } else if (field === 2) {
       expectWire(wire, 1, 'Histogram.sample_sum');
       sum = reader.double();
@@ -273,8 +275,8 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
       }
       buckets.push({ upperBound, cumulativeCount });
     } else if (field >= 5 && field <= 14) {
-      throw new ExpositionParseError(`protobuf: ${where} is a native histogram, which this gateway does not store`);
-    } else reader.skip(wire);
+      native.read(reader, field, wire);
+    } else reader.skip(wire); // created_timestamp (15) and exemplars (16): not stored
   }
   buckets.sort((a, b) => a.upperBound - b.upperBound);
   for (let i = 0; i < buckets.length; i++) {
@@ -282,7 +284,126 @@ function decodeValue(type: MetricType, labels: Labels, reader: Reader, where: st
     if (Number.isNaN(bound) || (i > 0 && buckets[i - 1]!.upperBound === bound))
       throw new ExpositionParseError(`protobuf: ${where} has a duplicate or NaN bucket bound`);
   }
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity)
-    buckets.push({ upperBound: Infinity, cumulativeCount: count });
-  return { labels, buckets, sum, count };
+  const nativeBuckets = native.present ? native.build(where) : undefined;
+  // A histogram that is only native has no classic buckets; a classic one always ends with +Inf.
+  if (!nativeBuckets || buckets.length > 0) {
+    if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity)
+      buckets.push({ upperBound: Infinity, cumulativeCount: count });
+  }
+  return nativeBuckets ? { labels, buckets, sum, count, native: nativeBuckets } : { labels, buckets, sum, count };
+}
+
+/** sint32/sint64 zigzag, by arithmetic so that values up to 2^53 stay exact. */
+function zigzag(value: number): number {
+  return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+}
+
+/**
+ * The native-histogram fields of client_model's Histogram (5 schema … 14 positive_count). Integer histograms send
+ * bucket counts as deltas from the previous bucket (`*_delta`, sint64), float ones as absolute doubles (`*_count`).
+ * Repeated scalars are read packed or not, as protobuf requires of a parser.
+ */
+class NativeFields {
+  present = false;
+  floatCount = false;
+  private schema = 0;
+  private zeroThreshold = 0;
+  private zeroCount = 0;
+  private zeroCountFloat: number | undefined;
+  private readonly spans: Record<'positive' | 'negative', BucketSpan[]> = { positive: [], negative: [] };
+  private readonly deltas: Record<'positive' | 'negative', number[]> = { positive: [], negative: [] };
+  private readonly floats: Record<'positive' | 'negative', number[]> = { positive: [], negative: [] };
+
+  read(reader: Reader, field: number, wire: number): void {
+    this.present = true;
+    if (field === 5) {
+      expectWire(wire, 0, 'Histogram.schema');
+      this.schema = zigzag(reader.varint());
+    } else if (field === 6) {
+      expectWire(wire, 1, 'Histogram.zero_threshold');
+      this.zeroThreshold = reader.double();
+    } else if (field === 7) {
+      expectWire(wire, 0, 'Histogram.zero_count');
+      this.zeroCount = reader.varint();
+    } else if (field === 8) {
+      expectWire(wire, 1, 'Histogram.zero_count_float');
+      this.zeroCountFloat = reader.double();
+    } else {
+      const side = field <= 11 ? 'negative' : 'positive';
+      const kind = (field - 9) % 3; // 0 span, 1 delta, 2 count
+      if (kind === 0) {
+        expectWire(wire, 2, `Histogram.${side}_span`);
+        this.spans[side].push(readSpan(reader.sub()));
+      } else if (kind === 1) {
+        readRepeated(reader, wire, 0, `Histogram.${side}_delta`, (r) => this.deltas[side].push(zigzag(r.varint())));
+      } else {
+        readRepeated(reader, wire, 1, `Histogram.${side}_count`, (r) => this.floats[side].push(r.double()));
+      }
+    }
+  }
+
+  build(where: string): NativeBuckets {
+    const float = this.floatCount || this.zeroCountFloat !== undefined || this.floats.positive.length + this.floats.negative.length > 0;
+    const counts = (side: 'positive' | 'negative'): number[] => {
+      if (!float) {
+        let running = 0;
+        return this.deltas[side].map((delta) => (running += delta));
+      }
+      if (this.deltas[side].length > 0)
+        throw new ExpositionParseError(`protobuf: ${where} is a float native histogram with integer bucket deltas (${side}_delta)`);
+      return this.floats[side];
+    };
+    const native: NativeBuckets = {
+      schema: this.schema,
+      zeroThreshold: this.zeroThreshold,
+      zeroCount: float ? (this.zeroCountFloat ?? 0) : this.zeroCount,
+      positiveSpans: withoutEmptySpans(this.spans.positive),
+      positiveCounts: counts('positive'),
+      negativeSpans: withoutEmptySpans(this.spans.negative),
+      negativeCounts: counts('negative'),
+    };
+    if (float) native.float = true;
+    return native;
+  }
+}
+
+/** Spans of length 0 (client_golang's no-op span marking an empty native histogram) carried into the next offset. */
+function withoutEmptySpans(spans: BucketSpan[]): BucketSpan[] {
+  if (spans.every((span) => span.length > 0)) return spans;
+  const kept: BucketSpan[] = [];
+  let carried = 0;
+  for (const span of spans) {
+    if (span.length === 0) carried += span.offset;
+    else {
+      kept.push({ offset: span.offset + carried, length: span.length });
+      carried = 0;
+    }
+  }
+  return kept;
+}
+
+function readSpan(reader: Reader): BucketSpan {
+  let offset = 0;
+  let length = 0;
+  while (!reader.done()) {
+    const [f, w] = reader.tag();
+    if (f === 1) {
+      expectWire(w, 0, 'BucketSpan.offset');
+      offset = zigzag(reader.varint());
+    } else if (f === 2) {
+      expectWire(w, 0, 'BucketSpan.length');
+      length = reader.varint();
+    } else reader.skip(w);
+  }
+  return { offset, length };
+}
+
+function readRepeated(reader: Reader, wire: number, elementWire: number, what: string, each: (reader: Reader) => void): void {
+  if (wire === 2) {
+    const packed = reader.sub();
+    while (!packed.done()) each(packed);
+  } else {
+    expectWire(wire, elementWire, what);
+    each(reader);
+  }
 }

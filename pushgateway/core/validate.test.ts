@@ -1,7 +1,7 @@
 // validate.ts on its own, through a view built from plain maps: the way a store whose state lives
 // elsewhere (Redis, a Durable Object) prefetches lookupKeys(push) and answers from what it fetched.
 import { describe, expect, it } from 'vitest';
-import type { MetricFamily, MetricType } from './model.js';
+import type { MetricFamily, MetricType, NativeBuckets } from './model.js';
 import { checkAgainstStore, lookupKeys, type PushValidationView, preparePush, seriesKey, utf8ByteLength } from './validate.js';
 
 function mapView(
@@ -135,5 +135,47 @@ describe('per-series limits', () => {
   it('counts UTF-8 bytes as TextEncoder does, surrogate pairs and lone surrogates included', () => {
     for (const text of ['', 'abc', 'é', '€', '😀', 'a\ud800b', '\udc00', '\ud83d'])
       expect(utf8ByteLength(text)).toBe(new TextEncoder().encode(text).length);
+  });
+});
+
+describe('native histograms', () => {
+  const histogram = (native: Partial<NativeBuckets>, count = 3): MetricFamily => ({
+    name: 'h',
+    help: undefined,
+    type: 'histogram',
+    metrics: [
+      {
+        labels: {},
+        buckets: [],
+        sum: 1,
+        count,
+        native: {
+          schema: 0,
+          zeroThreshold: 0,
+          zeroCount: 1,
+          positiveSpans: [{ offset: 0, length: 2 }],
+          positiveCounts: [1, 1],
+          negativeSpans: [],
+          negativeCounts: [],
+          ...native,
+        },
+      },
+    ],
+  });
+
+  it('accepts a consistent one and refuses an inconsistent one with the reason and the series', () => {
+    expect(preparePush({ grouping: { job: 'j' }, families: [histogram({})] }).ok).toBe(true);
+    expect(preparePush({ grouping: { job: 'j' }, families: [histogram({ positiveCounts: [1] })] })).toEqual({
+      ok: false,
+      message: expect.stringContaining(
+        'histogram h{instance="",job="j"}: native histogram: positive spans cover 2 buckets but 1 bucket counts were given',
+      ),
+    });
+    expect(preparePush({ grouping: { job: 'j' }, families: [histogram({ schema: 12 })] })).toMatchObject({
+      message: expect.stringContaining('schema 12 is outside -4…8'),
+    });
+    expect(preparePush({ grouping: { job: 'j' }, families: [histogram({}, 2)] })).toMatchObject({
+      message: expect.stringContaining('holds 3 observations in its buckets but its count is 2'),
+    });
   });
 });

@@ -7,8 +7,9 @@
 
 import type { PushMode, PushRequest } from '../store/types.js';
 import { groupIdentity, groupKey, labelText } from './grouping.js';
-import type { Labels, MetricFamily, MetricType } from './model.js';
+import { isHistogram, type Labels, type MetricFamily, type MetricType } from './model.js';
 import { isPushableLabelName, isValidMetricName, metricNameText, type NameValidation } from './names.js';
+import { nativeProblem } from './native-histogram.js';
 
 /** The official gateway's prefix for consistency errors, kept so messages read the same. */
 export const invalidPushPrefix = 'pushed metrics are invalid or inconsistent with existing metrics: ';
@@ -154,6 +155,10 @@ export function preparePush(
       if (!('instance' in labels)) labels.instance = '';
       const tooLarge = seriesLimitProblem(name, labels, limits);
       if (tooLarge) return fail(tooLarge);
+      if (isHistogram(metric) && metric.native) {
+        const problem = nativeProblem(metric.native, metric.count);
+        if (problem) return fail(`histogram ${seriesKey(name, labelText(labels))}: ${problem}`);
+      }
       const text = labelText(labels);
       if (seen.has(text)) return fail(`collected metric ${seriesKey(name, text)} was collected before with the same name and label values`);
       seen.add(text);

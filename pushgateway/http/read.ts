@@ -4,7 +4,8 @@ import type { Env, Hono } from 'hono';
 import { escapeGroups, groupsNeedEscaping } from '../core/escape-groups.js';
 import { contentTypes, type ExpositionFormat, endOfExposition, renderHeader } from '../core/exposition-format.js';
 import { formatGoFloat } from '../core/float.js';
-import { type Group, isHistogram, isSummary, type Metric, type MetricFamily } from '../core/model.js';
+import { type BucketSpan, type Group, isHistogram, isSummary, type Metric, type MetricFamily, type NativeBuckets } from '../core/model.js';
+import { bucketLowerBound, bucketUpperBound } from '../core/native-histogram.js';
 import { encodeDelimitedFamilies, protobufContentType } from '../core/protobuf-exposition.js';
 import { pushFailureTimeFamily, pushTimeFamily, renderGroups } from '../core/scrape-body.js';
 import { groupFamilies } from '../core/scrape-families.js';
@@ -92,8 +93,59 @@ function selfMetrics(format: ExpositionFormat, stats: StoreStats, requests: Requ
   );
 }
 
+/** Go's fmt.Sprint of a uint64 count (no exponent), or of a float one. */
+function formatCount(count: number): string {
+  return Number.isSafeInteger(count) ? String(count) : formatGoFloat(count);
+}
+
+/**
+ * Native buckets as the official gateway lists them (and Prometheus' query API): [boundaries, lower, upper, count]
+ * for each populated bucket, most negative first; boundaries 0 = (lower, upper], 1 = [lower, upper), 3 = [lower, upper].
+ */
+function nativeApiBuckets(native: NativeBuckets): Array<[number, string, string, string]> {
+  const out: Array<[number, string, string, string]> = [];
+  const side = (spans: readonly BucketSpan[], counts: readonly number[]) => {
+    const buckets: Array<[number, number]> = [];
+    let index = 0;
+    let position = 0;
+    for (const span of spans) {
+      index += span.offset;
+      for (let j = 0; j < span.length; j++, index++, position++) if (counts[position] !== 0) buckets.push([index, counts[position]!]);
+    }
+    return buckets;
+  };
+  const negative = side(native.negativeSpans, native.negativeCounts);
+  for (let i = negative.length - 1; i >= 0; i--) {
+    const [index, count] = negative[i]!;
+    out.push([
+      1,
+      formatGoFloat(-bucketUpperBound(native.schema, index)),
+      formatGoFloat(-bucketLowerBound(native.schema, index)),
+      formatCount(count),
+    ]);
+  }
+  if (native.zeroCount !== 0)
+    out.push([3, formatGoFloat(-native.zeroThreshold), formatGoFloat(native.zeroThreshold), formatCount(native.zeroCount)]);
+  for (const [index, count] of side(native.positiveSpans, native.positiveCounts))
+    out.push([
+      0,
+      formatGoFloat(bucketLowerBound(native.schema, index)),
+      formatGoFloat(bucketUpperBound(native.schema, index)),
+      formatCount(count),
+    ]);
+  return out;
+}
+
 /** The official /api/v1/metrics shape: values as strings, types upper-case, per group. */
 function apiMetric(metric: Metric): Record<string, unknown> {
+  if (isHistogram(metric) && metric.native) {
+    return {
+      labels: metric.labels,
+      sum: formatGoFloat(metric.sum),
+      count: formatCount(metric.count),
+      buckets: nativeApiBuckets(metric.native),
+    };
+  }
   if (isHistogram(metric)) {
     return {
       labels: metric.labels,

@@ -1,7 +1,9 @@
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nativeFamilyArb } from '../../test/support/exposition-arbitraries.js';
 import type { Group, MetricFamily } from '../core/model.js';
 import { loadSnapshot, startSnapshotting } from './persistence.js';
 import { decodeSnapshot, encodeSnapshot, type SnapshotSource, type StoreSnapshot } from './snapshot-codec.js';
@@ -84,6 +86,59 @@ describe('snapshot encoding', () => {
     ['a bad type', encodeSnapshot(sampleSnapshot(), 1).replace('"gauge"', '"meter"'), /malformed family/],
   ])('refuses %s', (_what, text, message) => {
     expect(() => decodeSnapshot(text, keyOf)).toThrow(message);
+  });
+});
+
+describe('snapshot encoding of native histograms', () => {
+  const withNative = (family: MetricFamily): StoreSnapshot => ({
+    groups: [
+      {
+        key: keyOf({ job: 'a', instance: '' }),
+        labels: { job: 'a', instance: '' },
+        families: new Map([[family.name, family]]),
+        lastPushMs: 1,
+        lastFailureMs: 0,
+      },
+    ],
+    idempotencyKeys: [],
+    deduplicatedPushes: 0,
+  });
+
+  it('round-trips native buckets, integer and float, with or without classic buckets', () => {
+    fc.assert(
+      fc.property(nativeFamilyArb, (family) => {
+        const snapshot = withNative(family);
+        expect(decodeSnapshot(encodeSnapshot(snapshot, 1), keyOf)).toEqual(snapshot);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a snapshot whose native buckets are inconsistent', () => {
+    const family: MetricFamily = {
+      name: 'n',
+      help: undefined,
+      type: 'histogram',
+      metrics: [
+        {
+          labels: { job: 'a', instance: '' },
+          buckets: [],
+          sum: 1,
+          count: 2,
+          native: {
+            schema: 0,
+            zeroThreshold: 0,
+            zeroCount: 0,
+            positiveSpans: [{ offset: 0, length: 1 }],
+            positiveCounts: [2],
+            negativeSpans: [],
+            negativeCounts: [],
+          },
+        },
+      ],
+    };
+    const text = encodeSnapshot(withNative(family), 1).replace('"positiveCounts":[2]', '"positiveCounts":[2,3]');
+    expect(() => decodeSnapshot(text, keyOf)).toThrow(/positive spans cover 1 buckets but 2 bucket counts/);
   });
 });
 

@@ -6,7 +6,8 @@
 //   P..'groups'            ZSET  gk -> Unix ms of the group's last push (attempt); TTL sweeps by score
 //   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms)
 //   P..'f:'..gk            HASH  fam -> type, or type..'|'..help
-//   P..'v:'..gk..'|'..fam  HASH  text -> value (scalar "v"; histogram "bounds|sum|count|c1,c2,…";
+//   P..'v:'..gk..'|'..fam  HASH  text -> value (scalar "v"; histogram "bounds|sum|count|c1,c2,…", then
+//                                 "|{native JSON}" for a native one;
 //                                 summary "sum|count|q:v,…"); numbers as Go/Lua %.17g text
 //   P..'fi'                HASH  fam -> type         (validation: families across groups)
 //   P..'fc'                HASH  fam -> holder count
@@ -119,6 +120,11 @@ if mode == 'aggregate' then
       for _, s in ipairs(fam[4]) do
         local current = redis.call('HGET', vkey, s[1])
         if current then
+          -- A fifth '|' part holds native buckets, which are never added here (redis.ts refuses native deltas).
+          if select(2, string.gsub(current, '|', '')) > 3 then
+            touch_group('fail')
+            return finish({'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '} is stored as a native histogram, which the Redis store does not aggregate'})
+          end
           local stored_bounds = string.match(current, '^([^|]*)|')
           local pushed_bounds = string.match(s[2], '^([^|]*)|')
           if stored_bounds ~= pushed_bounds then

@@ -22,7 +22,16 @@ import { checkDeltaPush } from '../core/aggregate.js';
 import { formatGoFloat, parseGoFloat } from '../core/float.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, scopedIdempotencyKey } from '../core/idempotency.js';
-import type { Group, Labels, Metric, MetricFamily, MetricType } from '../core/model.js';
+import {
+  type Group,
+  type HistogramMetric,
+  isHistogram,
+  type Labels,
+  type Metric,
+  type MetricFamily,
+  type MetricType,
+  type NativeBuckets,
+} from '../core/model.js';
 import {
   checkAgainstStore,
   lookupKeys,
@@ -66,12 +75,26 @@ type RawGroup = [string, string, string, string, Array<[string, string, string[]
 
 const METRIC_TYPES = new Set<MetricType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
+/**
+ * The scripts add classic buckets inside Redis; merging native ones there would need the whole of
+ * core/native-histogram in Lua, so this store keeps native histograms for PUT/POST only.
+ */
+function nativeDeltaProblem(families: readonly PreparedPush['families'][number][]): string | undefined {
+  for (const { family } of families) {
+    if (family.type === 'histogram' && family.metrics.some((metric) => isHistogram(metric) && metric.native))
+      return `native histogram ${family.name} cannot be aggregated on the Redis store (GATEWAY_STORE=redis); push it to /metrics, or aggregate on the memory or Durable Object store`;
+  }
+  return undefined;
+}
+
 /** The value of one series as the scripts store it (see redis-scripts.ts). */
 export function encodeSeriesValue(metric: Metric): string {
   if ('buckets' in metric) {
     const bounds = metric.buckets.map((b) => formatGoFloat(b.upperBound)).join(',');
     const counts = metric.buckets.map((b) => formatGoFloat(b.cumulativeCount)).join(',');
-    return `${bounds}|${formatGoFloat(metric.sum)}|${formatGoFloat(metric.count)}|${counts}`;
+    const classic = `${bounds}|${formatGoFloat(metric.sum)}|${formatGoFloat(metric.count)}|${counts}`;
+    // Native buckets ride after a fifth `|` as JSON (finite numbers only); the scripts never add them.
+    return metric.native ? `${classic}|${JSON.stringify(metric.native)}` : classic;
   }
   if ('quantiles' in metric) {
     const quantiles = metric.quantiles.map((q) => `${formatGoFloat(q.quantile)}:${formatGoFloat(q.value)}`).join(',');
@@ -93,12 +116,14 @@ export function decodeSeriesValue(type: MetricType, labels: Labels, text: string
   if (type === 'histogram') {
     const bounds = list(parts[0] ?? '');
     const counts = list(parts[3] ?? '');
-    return {
+    const metric: HistogramMetric = {
       labels,
       buckets: bounds.map((bound, i) => ({ upperBound: number(bound), cumulativeCount: number(counts[i]) })),
       sum: number(parts[1]),
       count: number(parts[2]),
     };
+    if (parts.length > 4) metric.native = JSON.parse(parts.slice(4).join('|')) as NativeBuckets;
+    return metric;
   }
   if (type === 'summary') {
     const quantiles = list(parts[2] ?? '').map((pair) => {
@@ -187,7 +212,7 @@ export class RedisStore implements GatewayStore {
     const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return await this.refuse(push, prepared.message);
     if (push.mode === 'aggregate') {
-      const problem = checkDeltaPush(prepared.push.families);
+      const problem = checkDeltaPush(prepared.push.families) ?? nativeDeltaProblem(prepared.push.families);
       if (problem) return await this.refuse(push, problem);
     }
     const payload = JSON.stringify(

@@ -2,7 +2,18 @@
 // the Durable Object store share it: JSON, with non-finite numbers spelled out (JSON has no Infinity/NaN)
 // and every field checked on the way in, so a damaged snapshot is refused with a reason, never half-loaded.
 import type { RememberedKey } from '../core/idempotency.js';
-import type { Bucket, Group, Metric, MetricFamily, MetricType, Quantile } from '../core/model.js';
+import type {
+  Bucket,
+  BucketSpan,
+  Group,
+  HistogramMetric,
+  Metric,
+  MetricFamily,
+  MetricType,
+  NativeBuckets,
+  Quantile,
+} from '../core/model.js';
+import { nativeProblem } from '../core/native-histogram.js';
 
 export interface StoreSnapshot {
   groups: Group[];
@@ -41,6 +52,20 @@ function decodeNumber(value: unknown, where: string): number {
   throw new CorruptSnapshotError(`${where}: expected a number, got ${JSON.stringify(value)}`);
 }
 
+/** Native buckets as JSON: every number is finite (validation made sure), spans as [offset, length] pairs. */
+function encodeNative(native: NativeBuckets): unknown {
+  return {
+    schema: native.schema,
+    zeroThreshold: native.zeroThreshold,
+    zeroCount: native.zeroCount,
+    positiveSpans: native.positiveSpans.map((span) => [span.offset, span.length]),
+    positiveCounts: native.positiveCounts,
+    negativeSpans: native.negativeSpans.map((span) => [span.offset, span.length]),
+    negativeCounts: native.negativeCounts,
+    float: native.float === true,
+  };
+}
+
 function encodeMetric(metric: Metric): unknown {
   if ('buckets' in metric) {
     return {
@@ -48,6 +73,7 @@ function encodeMetric(metric: Metric): unknown {
       buckets: metric.buckets.map((b) => [encodeNumber(b.upperBound), encodeNumber(b.cumulativeCount)]),
       sum: encodeNumber(metric.sum),
       count: encodeNumber(metric.count),
+      ...(metric.native ? { native: encodeNative(metric.native) } : {}),
     };
   }
   if ('quantiles' in metric) {
@@ -100,12 +126,42 @@ function decodePairs(value: unknown, where: string): Array<[number, number]> {
   });
 }
 
+function decodeNative(value: unknown, count: number, where: string): NativeBuckets {
+  if (!isRecord(value)) throw new CorruptSnapshotError(`${where}: native buckets must be an object`);
+  const numbers = (field: unknown, what: string): number[] => {
+    if (!Array.isArray(field) || !field.every((n) => typeof n === 'number'))
+      throw new CorruptSnapshotError(`${where}: native ${what} must be a list of numbers`);
+    return field as number[];
+  };
+  const spans = (field: unknown, what: string): BucketSpan[] =>
+    decodePairs(field, `${where} native ${what}`).map(([offset, length]) => ({ offset, length }));
+  const scalar = (field: unknown, what: string): number => {
+    if (typeof field !== 'number') throw new CorruptSnapshotError(`${where}: native ${what} must be a number`);
+    return field;
+  };
+  const native: NativeBuckets = {
+    schema: scalar(value.schema, 'schema'),
+    zeroThreshold: scalar(value.zeroThreshold, 'zeroThreshold'),
+    zeroCount: scalar(value.zeroCount, 'zeroCount'),
+    positiveSpans: spans(value.positiveSpans, 'positiveSpans'),
+    positiveCounts: numbers(value.positiveCounts, 'positiveCounts'),
+    negativeSpans: spans(value.negativeSpans, 'negativeSpans'),
+    negativeCounts: numbers(value.negativeCounts, 'negativeCounts'),
+  };
+  if (value.float === true) native.float = true;
+  const problem = nativeProblem(native, count);
+  if (problem) throw new CorruptSnapshotError(`${where}: ${problem}`);
+  return native;
+}
+
 function decodeMetric(value: unknown, type: MetricType, where: string): Metric {
   if (!isRecord(value)) throw new CorruptSnapshotError(`${where}: expected an object`);
   const labels = decodeLabels(value.labels, where);
   if (type === 'histogram') {
     const buckets: Bucket[] = decodePairs(value.buckets, where).map(([upperBound, cumulativeCount]) => ({ upperBound, cumulativeCount }));
-    return { labels, buckets, sum: decodeNumber(value.sum, where), count: decodeNumber(value.count, where) };
+    const metric: HistogramMetric = { labels, buckets, sum: decodeNumber(value.sum, where), count: decodeNumber(value.count, where) };
+    if (value.native !== undefined) metric.native = decodeNative(value.native, metric.count, where);
+    return metric;
   }
   if (type === 'summary') {
     const quantiles: Quantile[] = decodePairs(value.quantiles, where).map(([quantile, v]) => ({ quantile, value: v }));

@@ -1,6 +1,6 @@
 // Test helper: a small encoder for delimited io.prometheus.client.MetricFamily
 // bodies, so tests can build the protobuf pushes Go's client_golang sends.
-import type { MetricFamily } from '../../pushgateway/core/model.js';
+import type { MetricFamily, NativeBuckets } from '../../pushgateway/core/model.js';
 import { isHistogram, isSummary } from '../../pushgateway/core/model.js';
 
 class Writer {
@@ -51,6 +51,41 @@ const valueField = { gauge: 2, counter: 3, untyped: 5 } as const;
 export interface EncodeOptions {
   /** Adds timestamp_ms to every metric. */
   timestampMs?: number;
+  /** Native-histogram deltas and counts one field each instead of packed (both are valid protobuf). */
+  unpacked?: boolean;
+  /** Writes a float histogram's bucket counts as integer deltas: a malformed mix, for refusal tests. */
+  floatAsDeltas?: boolean;
+}
+
+const zigzag = (value: number): number => (value >= 0 ? value * 2 : -value * 2 - 1);
+
+/** client_model's native fields: spans, then integer deltas (sint64) or float counts (double). */
+function writeNative(h: Writer, native: NativeBuckets, options: EncodeOptions): void {
+  const unpacked = options.unpacked === true;
+  h.uint(5, zigzag(native.schema)).double(6, native.zeroThreshold);
+  if (native.float) h.double(8, native.zeroCount);
+  else h.uint(7, native.zeroCount);
+  const side = (spanField: number, spans: NativeBuckets['positiveSpans'], counts: number[]) => {
+    for (const span of spans) h.message(spanField, (sw) => sw.uint(1, zigzag(span.offset)).uint(2, span.length));
+    if (counts.length === 0) return;
+    let previous = 0;
+    const values = counts.map((count) => {
+      const delta = count - previous;
+      previous = count;
+      return delta;
+    });
+    if (native.float && !options.floatAsDeltas) {
+      if (unpacked) for (const count of counts) h.double(spanField + 2, count);
+      else
+        h.bytesField(
+          spanField + 2,
+          new Uint8Array(Float64Array.from(counts).buffer), // little-endian hosts, as every test machine here
+        );
+    } else if (unpacked) for (const delta of values) h.uint(spanField + 1, zigzag(delta));
+    else h.message(spanField + 1, (p) => values.forEach((delta) => p.varint(zigzag(delta))));
+  };
+  side(9, native.negativeSpans, native.negativeCounts);
+  side(12, native.positiveSpans, native.positiveCounts);
 }
 
 export function encodeMetricFamily(family: MetricFamily, options: EncodeOptions = {}): Uint8Array {
@@ -63,8 +98,11 @@ export function encodeMetricFamily(family: MetricFamily, options: EncodeOptions 
       for (const [name, value] of Object.entries(metric.labels)) m.message(1, (l) => l.string(1, name).string(2, value));
       if (isHistogram(metric)) {
         m.message(7, (h) => {
-          h.uint(1, metric.count).double(2, metric.sum);
+          if (metric.native?.float) h.double(4, metric.count);
+          else h.uint(1, metric.count);
+          h.double(2, metric.sum);
           for (const b of metric.buckets) h.message(3, (bw) => bw.uint(1, b.cumulativeCount).double(2, b.upperBound));
+          if (metric.native) writeNative(h, metric.native, options);
         });
       } else if (isSummary(metric)) {
         m.message(4, (s) => {
