@@ -82,7 +82,10 @@ function writeNative(h: Writer, native: NativeBuckets, options: EncodeOptions): 
           new Uint8Array(Float64Array.from(counts).buffer), // little-endian hosts, as every test machine here
         );
     } else if (unpacked) for (const delta of values) h.uint(spanField + 1, zigzag(delta));
-    else h.message(spanField + 1, (p) => values.forEach((delta) => p.varint(zigzag(delta))));
+    else
+      h.message(spanField + 1, (p) => {
+        for (const delta of values) p.varint(zigzag(delta));
+      });
   };
   side(9, native.negativeSpans, native.negativeCounts);
   side(12, native.positiveSpans, native.positiveCounts);
