@@ -8,7 +8,7 @@ import { ExpiryQueue } from '../core/expiry.js';
 import { type ExpositionFormat, renderHeader } from '../core/exposition-format.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
-import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
+import { type Group, isHistogram, type Labels, type MetricFamily, type MetricType } from '../core/model.js';
 import { chooseHelp, compareGroupKeys, familyLines, pushFailureTimeFamily, pushTimeFamily, pushTimeLine } from '../core/scrape-body.js';
 import {
   checkAgainstStore,
@@ -403,7 +403,22 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
 
 function renderFamily({ family, labelTexts }: PreparedFamily): StoredFamily {
   const lines = familyLines(family, labelTexts);
-  return { family, labelTexts, lines, bytes: utf8ByteLength(lines) };
+  return { family, labelTexts, lines, bytes: utf8ByteLength(lines) + nativeBytes(family) };
+}
+
+/**
+ * Native buckets are not in the text lines but are held and served in protobuf: each counts as the 8 bytes of
+ * its count (plus 8 per span), so GATEWAY_MAX_STORED_BYTES bounds them too.
+ */
+function nativeBytes(family: MetricFamily): number {
+  if (family.type !== 'histogram') return 0;
+  let bytes = 0;
+  for (const metric of family.metrics) {
+    const native = isHistogram(metric) ? metric.native : undefined;
+    if (native)
+      bytes += 8 * (native.positiveCounts.length + native.negativeCounts.length + native.positiveSpans.length + native.negativeSpans.length);
+  }
+  return bytes;
 }
 
 /** What a group costs beyond its families: its key, repeated in its push_time_seconds lines. */
