@@ -132,3 +132,76 @@ describe('samples of the stored groups', () => {
     ]);
   });
 });
+
+describe('native histograms in remote write', () => {
+  it('sends a native histogram as one prompb.Histogram (deltas, spans, zero bucket) under the family name', async () => {
+    const store = new MemoryStore();
+    const native = {
+      schema: 3,
+      zeroThreshold: 2 ** -128,
+      zeroCount: 2,
+      positiveSpans: [
+        { offset: -1, length: 2 },
+        { offset: 3, length: 1 },
+      ],
+      positiveCounts: [4, 1, 6],
+      negativeSpans: [{ offset: 0, length: 1 }],
+      negativeCounts: [3],
+    };
+    const families = [
+      { name: 'lat', help: undefined, type: 'histogram' as const, metrics: [{ labels: {}, buckets: [], sum: 2.5, count: 16, native }] },
+    ];
+    expect(await store.apply({ mode: 'replace', grouping: { job: 'n' }, families, nowMs: 1_000 })).toEqual({ status: 'applied' });
+    const samples = samplesOfGroups(await store.groups(2_000), 2_000).filter((s) => s.labels[0]![1] === 'lat');
+    const [series] = decodeWriteRequest(encodeWriteRequest(samples));
+    expect(series!.labels).toEqual([
+      ['__name__', 'lat'],
+      ['job', 'n'],
+    ]);
+    expect(series!.samples).toEqual([]);
+    const reader = new BinaryReader(series!.histograms![0]!);
+    const fields: Record<number, unknown[]> = {};
+    const spans = (bytes: Uint8Array) => {
+      const span = new BinaryReader(bytes);
+      span.tag();
+      const offset = span.sint32();
+      span.tag();
+      return [offset, span.uint32()];
+    };
+    const packed = (bytes: Uint8Array) => {
+      const p = new BinaryReader(bytes);
+      const out: number[] = [];
+      while (p.pos < p.len) out.push(Number(p.sint64()));
+      return out;
+    };
+    while (reader.pos < reader.len) {
+      const [field, type] = reader.tag();
+      const value =
+        field === 8 || field === 11
+          ? spans(reader.bytes())
+          : field === 9 || field === 12
+            ? packed(reader.bytes())
+            : field === 4
+              ? reader.sint32()
+              : type === WireType.Bit64
+                ? reader.double()
+                : Number(reader.uint64());
+      (fields[field] ??= []).push(value);
+    }
+    expect(fields).toEqual({
+      1: [16],
+      3: [2.5],
+      4: [3],
+      5: [2 ** -128],
+      6: [2],
+      8: [[0, 1]],
+      9: [[3]],
+      11: [
+        [-1, 2],
+        [3, 1],
+      ],
+      12: [[4, -3, 5]],
+      15: [2_000],
+    });
+  });
+});

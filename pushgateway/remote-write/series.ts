@@ -1,6 +1,6 @@
 // The samples a scrape of the gateway would ingest (with honor_labels: true), taken from the store's groups,
 // not from rendered text: every stored series with its grouping labels as stored, classic histograms as
-// _bucket/_sum/_count, summaries as quantile series plus _sum/_count, and push_time_seconds and
+// _bucket/_sum/_count, native histograms as remote-write Histogram samples, summaries as quantile series plus _sum/_count, and push_time_seconds and
 // push_failure_time_seconds per group. Empty label values are left out, as a scrape drops them and the
 // remote-write spec forbids them; labels are sorted by name in byte order, as the spec requires.
 
@@ -29,7 +29,16 @@ export function samplesOfGroups(groups: readonly Group[], timestampMs: number): 
   for (const group of groups) {
     for (const family of group.families.values()) {
       for (const metric of family.metrics) {
-        if (isHistogram(metric)) {
+        if (isHistogram(metric) && metric.native) {
+          // As a Prometheus with native histograms enabled ingests a scrape: the native histogram alone, under the
+          // family's name, even when classic buckets came with it.
+          samples.push({
+            labels: sortedLabels(family.name, metric.labels),
+            value: 0,
+            timestampMs,
+            histogram: { count: metric.count, sum: metric.sum, native: metric.native },
+          });
+        } else if (isHistogram(metric)) {
           for (const bucket of metric.buckets)
             add(`${family.name}_bucket`, metric.labels, bucket.cumulativeCount, ['le', formatGoFloat(bucket.upperBound)]);
           add(`${family.name}_sum`, metric.labels, metric.sum);

@@ -416,7 +416,8 @@ function nativeBytes(family: MetricFamily): number {
   for (const metric of family.metrics) {
     const native = isHistogram(metric) ? metric.native : undefined;
     if (native)
-      bytes += 8 * (native.positiveCounts.length + native.negativeCounts.length + native.positiveSpans.length + native.negativeSpans.length);
+      bytes +=
+        8 * (native.positiveCounts.length + native.negativeCounts.length + native.positiveSpans.length + native.negativeSpans.length);
   }
   return bytes;
 }

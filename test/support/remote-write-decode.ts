@@ -7,6 +7,8 @@ import { uncompress } from 'snappyjs';
 export interface DecodedSeries {
   labels: Array<[string, string]>;
   samples: Array<{ value: number; timestampMs: number }>;
+  /** prompb.Histogram messages, as their raw bytes (the Prometheus receiver tests read them back by PromQL). */
+  histograms?: Uint8Array[];
 }
 
 function decodeLabel(bytes: Uint8Array): [string, string] {
@@ -50,6 +52,7 @@ export function decodeWriteRequest(protobuf: Uint8Array): DecodedSeries[] {
       const [innerField, innerType] = inner.tag();
       if (innerField === 1) entry.labels.push(decodeLabel(inner.bytes()));
       else if (innerField === 2) entry.samples.push(decodeSample(inner.bytes()));
+      else if (innerField === 4) (entry.histograms ??= []).push(inner.bytes());
       else inner.skip(innerType);
     }
     series.push(entry);
