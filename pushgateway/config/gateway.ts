@@ -3,6 +3,7 @@
 // runs the gateway in its own process (readGatewayConfig into the API's reader).
 import { DEFAULT_MAX_IDEMPOTENCY_BYTES, IDEMPOTENCY_KEY_HEAP_BYTES } from '../core/idempotency.js';
 import { type RemoteWriteConfig, readRemoteWriteConfig } from '../remote-write/config.js';
+import { DEFAULT_REDIS_KEY_PREFIX, hasHashTag } from '../store/redis-commands.js';
 import type { RedisTcpTarget } from '../store/redis-tcp.js';
 import { type Env, EnvReader } from './env.js';
 
@@ -19,6 +20,8 @@ export interface GatewayConfig {
   upstash: { url: string; token: string } | undefined;
   /** GATEWAY_REDIS_URL or GATEWAY_REDIS_CLUSTER_NODES: the Redis store over RESP/TCP (Node); wins over Upstash. */
   redisTcp: RedisTcpTarget | undefined;
+  /** Prefix of every Redis key; holds a hash tag so one gateway's keys share a cluster slot. */
+  redisKeyPrefix: string;
   persistenceFile: string | undefined;
   /** How often the snapshot is written (and always on shutdown). */
   persistenceIntervalSeconds: number;
@@ -54,6 +57,7 @@ export const defaultGatewayConfig: GatewayConfig = {
   store: 'memory',
   upstash: undefined,
   redisTcp: undefined,
+  redisKeyPrefix: DEFAULT_REDIS_KEY_PREFIX,
   persistenceFile: undefined,
   persistenceIntervalSeconds: 5,
   groupTtlSeconds: 0,
@@ -122,6 +126,7 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     store,
     upstash,
     redisTcp: store === 'redis' ? redisTcp : undefined,
+    redisKeyPrefix: readRedisKeyPrefix(reader, defaults.redisKeyPrefix),
     persistenceFile,
     persistenceIntervalSeconds: reader.integer('GATEWAY_PERSISTENCE_INTERVAL_SECONDS', defaults.persistenceIntervalSeconds, 1, 86_400),
     groupTtlSeconds: reader.integer('GATEWAY_GROUP_TTL_SECONDS', defaults.groupTtlSeconds, 0, 10 * 365 * 86_400),
@@ -145,6 +150,16 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
 }
 
 const redisProtocols = ['redis:', 'rediss:'];
+
+function readRedisKeyPrefix(reader: EnvReader, fallback: string): string {
+  const prefix = reader.string('GATEWAY_REDIS_KEY_PREFIX');
+  if (prefix === undefined) return fallback;
+  if (hasHashTag(prefix)) return prefix;
+  reader.problem(
+    `GATEWAY_REDIS_KEY_PREFIX must hold a hash tag such as {pushgateway}: (all of a gateway's keys in one cluster slot), got ${JSON.stringify(prefix)}`,
+  );
+  return fallback;
+}
 
 /** GATEWAY_REDIS_URL (one Redis) or GATEWAY_REDIS_CLUSTER_NODES (comma-separated seed nodes of a cluster). */
 function readRedisTcpTarget(reader: EnvReader): RedisTcpTarget | undefined {

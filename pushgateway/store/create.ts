@@ -61,7 +61,7 @@ export function createStore(config: GatewayConfig, bindings: StoreBindings = {})
       throw new ConfigError([
         'GATEWAY_REDIS_URL, GATEWAY_REDIS_CLUSTER_NODES, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis',
       ]);
-    return new RedisStore({ commands, ...memoryStoreOptions(config) });
+    return new RedisStore({ commands, keyPrefix: config.redisKeyPrefix, ...memoryStoreOptions(config) });
   }
   if (bindings.gatewayState) return new DurableObjectStore(bindings.gatewayState);
   return new MemoryStore(memoryStoreOptions(config));

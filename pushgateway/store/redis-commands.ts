@@ -14,3 +14,12 @@ export interface RedisCommands {
   readonly description: string;
   close(): Promise<void>;
 }
+
+/** The default prefix of the store's keys; `{pushgateway}` is its hash tag. */
+export const DEFAULT_REDIS_KEY_PREFIX = '{pushgateway}:';
+
+/** Redis Cluster hashes only the text between the first `{` and the next `}`, when that is not empty. */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{');
+  return open >= 0 && prefix.indexOf('}', open + 1) > open + 1;
+}

@@ -34,7 +34,7 @@ import {
   type SeriesLimits,
   unlimitedSeries,
 } from '../core/validate.js';
-import type { RedisCommands } from './redis-commands.js';
+import { DEFAULT_REDIS_KEY_PREFIX, hasHashTag, type RedisCommands } from './redis-commands.js';
 import { deleteScript, factsScript, pushScript, readGroupsScript, recordFailureScript, statsScript } from './redis-scripts.js';
 import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
 
@@ -138,14 +138,6 @@ export function parseLabelText(text: string): Labels {
   return labels;
 }
 
-const DEFAULT_PREFIX = '{pushgateway}:';
-
-/** Redis Cluster hashes only the text between the first `{` and the next `}`, when that is not empty. */
-function hasHashTag(prefix: string): boolean {
-  const open = prefix.indexOf('{');
-  return open >= 0 && prefix.indexOf('}', open + 1) > open + 1;
-}
-
 export class RedisStore implements GatewayStore {
   readonly commands: RedisCommands;
   private readonly prefix: string;
@@ -157,7 +149,7 @@ export class RedisStore implements GatewayStore {
 
   constructor(options: RedisStoreOptions) {
     this.commands = options.commands;
-    this.prefix = options.keyPrefix ?? DEFAULT_PREFIX;
+    this.prefix = options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
     if (!hasHashTag(this.prefix))
       throw new Error(`the Redis key prefix ${JSON.stringify(this.prefix)} needs a hash tag such as {pushgateway}`);
     this.ttlMs = options.groupTtlMs ?? 0;
