@@ -65,7 +65,13 @@ export function readConfig(reader: EnvReader): Config {
     // The in-process gateway lives and dies with the API process, so it keeps its groups in memory. Unless
     // GATEWAY_HOST says otherwise it binds the API's interface, but only with GATEWAY_PUSH_TOKEN set:
     // without one anybody who reaches it could push and delete, so it stays on loopback.
-    gateway: { ...gateway, store: 'memory', upstash: undefined, host: gateway.host ?? (gateway.pushToken ? host : loopback) },
+    gateway: {
+      ...gateway,
+      store: 'memory',
+      upstash: undefined,
+      redisTcp: undefined,
+      host: gateway.host ?? (gateway.pushToken ? host : loopback),
+    },
     rateLimit: {
       max: reader.integer('RATE_LIMIT_MAX', 100, 1, 1_000_000),
       windowSeconds: reader.integer('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),

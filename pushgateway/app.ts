@@ -13,6 +13,7 @@ import { type GatewayLog, registerPushRoutes } from './http/push.js';
 import { PushSummaries } from './http/push-summaries.js';
 import { registerReadRoutes } from './http/read.js';
 import { RequestCounter, requestCounting } from './http/request-metrics.js';
+import { RedisStore } from './store/redis.js';
 import type { GatewayStore } from './store/types.js';
 import { registerWebPage } from './web/page.js';
 
@@ -147,8 +148,8 @@ export function createGatewayApp({
     maxSeries: config.maxSeries,
     maxBodyBytes: config.maxBodyBytes,
     storeKind:
-      config.store === 'redis'
-        ? 'redis (Upstash REST)'
+      store instanceof RedisStore
+        ? store.commands.description
         : config.persistenceFile
           ? `memory, persisted to ${config.persistenceFile}`
           : 'memory',

@@ -5,7 +5,6 @@
 
 import type { Server as HttpServer } from 'node:http';
 import { type ServerType, serve } from '@hono/node-server';
-import { Redis } from '@upstash/redis';
 import pino from 'pino';
 import { createGatewayApp } from './app.js';
 import { ConfigError } from './config/env.js';
@@ -19,6 +18,8 @@ import { MemoryLease, RedisLease, type RemoteWriteLease, type RunningRemoteWrite
 import { createStore } from './store/create.js';
 import { MemoryStore } from './store/memory.js';
 import { loadSnapshot, startSnapshotting } from './store/persistence.js';
+import { RedisStore } from './store/redis.js';
+import { redisTcpCommands } from './store/redis-tcp.js';
 import type { GatewayStore } from './store/types.js';
 
 export interface GatewayLogger extends GatewayLog {
@@ -48,7 +49,7 @@ export async function startGateway({
   logger?: GatewayLogger;
 }): Promise<RunningGateway> {
   if (config.pushToken === undefined) logger.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
-  const store = createStore(config);
+  const store = createStore(config, { redisTcp: redisTcpCommands });
   const persistence =
     store instanceof MemoryStore && config.persistenceFile !== undefined
       ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger)
@@ -72,9 +73,9 @@ export async function startGateway({
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, store: config.store }, 'gateway listening');
+  logger.info({ port, store: store instanceof RedisStore ? store.commands.description : config.store }, 'gateway listening');
   if (config.remoteWrite) {
-    remoteWrite = startRemoteWrite({ config: config.remoteWrite, store, lease: remoteWriteLease(config), logger });
+    remoteWrite = startRemoteWrite({ config: config.remoteWrite, store, lease: remoteWriteLease(store), logger });
     logger.info(
       { urls: config.remoteWrite.urls.map(displayUrl), intervalSeconds: config.remoteWrite.intervalSeconds },
       'remote write: sending',
@@ -100,10 +101,8 @@ export async function startGateway({
 }
 
 /** Replicas on one Redis store share the lease there, so one of them sends; a memory store has one owner. */
-function remoteWriteLease(config: GatewayConfig): RemoteWriteLease {
-  if (config.store === 'redis' && config.upstash)
-    return new RedisLease(new Redis({ url: config.upstash.url, token: config.upstash.token }));
-  return new MemoryLease();
+function remoteWriteLease(store: GatewayStore): RemoteWriteLease {
+  return store instanceof RedisStore ? new RedisLease(store.commands) : new MemoryLease();
 }
 
 /** A last send, bounded so a receiver that is down cannot hold shutdown; never rejects. */

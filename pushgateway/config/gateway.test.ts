@@ -38,6 +38,8 @@ describe('loadGatewayConfig', () => {
       scrape: { user: 'u', password: 'p' },
       store: 'memory',
       upstash: undefined,
+      redisTcp: undefined,
+      redisKeyPrefix: '{pushgateway}:',
       persistenceFile: '/tmp/x',
       persistenceIntervalSeconds: 30,
       groupTtlSeconds: 60,
@@ -61,6 +63,20 @@ describe('loadGatewayConfig', () => {
       UPSTASH_REDIS_REST_TOKEN: 'tok',
     });
     expect(config.upstash).toEqual({ url: 'https://eu1.upstash.io', token: 'tok' });
+    expect(config.redisTcp).toBeUndefined();
+  });
+
+  it('reads a direct Redis address, which selects the Redis store and wins over Upstash', () => {
+    const single = loadGatewayConfig({ GATEWAY_REDIS_URL: 'rediss://:secret@redis.internal:6380', UPSTASH_REDIS_REST_URL: 'https://x' });
+    expect([single.store, single.redisTcp, single.upstash]).toEqual(['redis', { url: 'rediss://:secret@redis.internal:6380' }, undefined]);
+    const cluster = loadGatewayConfig({ GATEWAY_STORE: 'redis', GATEWAY_REDIS_CLUSTER_NODES: 'redis://a:7000, redis://b:7001' });
+    expect(cluster.redisTcp).toEqual({ clusterNodes: ['redis://a:7000', 'redis://b:7001'] });
+  });
+
+  it('never echoes a bad Redis URL (it may hold the password)', () => {
+    expect(() => loadGatewayConfig({ GATEWAY_REDIS_CLUSTER_NODES: 'redis://:hunter2@a:1,http://:hunter2@b:2' })).toThrow(
+      /^(?![\s\S]*hunter2)[\s\S]*GATEWAY_REDIS_CLUSTER_NODES/,
+    );
   });
 
   it.each([
@@ -78,6 +94,12 @@ describe('loadGatewayConfig', () => {
     [{ GATEWAY_MAX_STORED_BYTES: '-5' }, 'GATEWAY_MAX_STORED_BYTES'],
     [{ GATEWAY_SCRAPE_USER: 'u' }, 'GATEWAY_SCRAPE_PASSWORD'],
     [{ GATEWAY_STORE: 'redis' }, 'UPSTASH_REDIS_REST_URL'],
+    [{ GATEWAY_REDIS_URL: 'http://x:6379' }, 'GATEWAY_REDIS_URL'],
+    [{ GATEWAY_REDIS_KEY_PREFIX: 'gw:' }, 'GATEWAY_REDIS_KEY_PREFIX'],
+    [{ GATEWAY_REDIS_KEY_PREFIX: '{}gw:' }, 'GATEWAY_REDIS_KEY_PREFIX'],
+    [{ GATEWAY_STORE: 'memory', GATEWAY_REDIS_URL: 'redis://x:6379' }, 'GATEWAY_STORE=redis'],
+    [{ GATEWAY_REDIS_URL: 'redis://x:6379', GATEWAY_REDIS_CLUSTER_NODES: 'redis://y:6379' }, 'not both'],
+    [{ GATEWAY_REDIS_URL: 'redis://x:6379', GATEWAY_PERSISTENCE_FILE: '/tmp/x' }, 'GATEWAY_PERSISTENCE_FILE'],
     [
       { GATEWAY_STORE: 'redis', UPSTASH_REDIS_REST_URL: 'https://x', UPSTASH_REDIS_REST_TOKEN: 't', GATEWAY_PERSISTENCE_FILE: '/tmp/x' },
       'GATEWAY_PERSISTENCE_FILE',

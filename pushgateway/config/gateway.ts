@@ -3,6 +3,8 @@
 // runs the gateway in its own process (readGatewayConfig into the API's reader).
 import { DEFAULT_MAX_IDEMPOTENCY_BYTES, IDEMPOTENCY_KEY_HEAP_BYTES } from '../core/idempotency.js';
 import { type RemoteWriteConfig, readRemoteWriteConfig } from '../remote-write/config.js';
+import { DEFAULT_REDIS_KEY_PREFIX, hasHashTag } from '../store/redis-commands.js';
+import type { RedisTcpTarget } from '../store/redis-tcp.js';
 import { type Env, EnvReader } from './env.js';
 
 export interface GatewayConfig {
@@ -14,8 +16,12 @@ export interface GatewayConfig {
   /** Basic-auth credentials for reads; undefined = reads are open. */
   scrape: { user: string; password: string } | undefined;
   store: 'memory' | 'redis';
-  /** Upstash REST endpoint of the Redis store; set exactly when store is 'redis'. */
+  /** Upstash REST endpoint of the Redis store; set when store is 'redis' and no TCP target is. */
   upstash: { url: string; token: string } | undefined;
+  /** GATEWAY_REDIS_URL or GATEWAY_REDIS_CLUSTER_NODES: the Redis store over RESP/TCP (Node); wins over Upstash. */
+  redisTcp: RedisTcpTarget | undefined;
+  /** Prefix of every Redis key; holds a hash tag so one gateway's keys share a cluster slot. */
+  redisKeyPrefix: string;
   persistenceFile: string | undefined;
   /** How often the snapshot is written (and always on shutdown). */
   persistenceIntervalSeconds: number;
@@ -50,6 +56,8 @@ export const defaultGatewayConfig: GatewayConfig = {
   scrape: undefined,
   store: 'memory',
   upstash: undefined,
+  redisTcp: undefined,
+  redisKeyPrefix: DEFAULT_REDIS_KEY_PREFIX,
   persistenceFile: undefined,
   persistenceIntervalSeconds: 5,
   groupTtlSeconds: 0,
@@ -77,7 +85,11 @@ export function computeRoutePrefix(prefix: string | undefined, externalUrl: stri
 /** Reads the gateway's variables into `reader`; problems are recorded there, not thrown. */
 export function readGatewayConfig(reader: EnvReader): GatewayConfig {
   const defaults = defaultGatewayConfig;
-  const store = reader.oneOf('GATEWAY_STORE', ['memory', 'redis'], defaults.store);
+  const redisTcp = readRedisTcpTarget(reader);
+  // A TCP Redis setting alone selects the Redis store; naming the memory store as well is a contradiction.
+  const store = reader.oneOf('GATEWAY_STORE', ['memory', 'redis'], redisTcp ? 'redis' : defaults.store);
+  if (redisTcp && store !== 'redis')
+    reader.problem('GATEWAY_REDIS_URL and GATEWAY_REDIS_CLUSTER_NODES need GATEWAY_STORE=redis (or unset)');
   const user = reader.string('GATEWAY_SCRAPE_USER');
   const password = reader.string('GATEWAY_SCRAPE_PASSWORD');
   if ((user === undefined) !== (password === undefined)) {
@@ -89,12 +101,14 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
   }
   const persistenceFile = reader.string('GATEWAY_PERSISTENCE_FILE');
   let upstash: GatewayConfig['upstash'];
-  if (store === 'redis') {
+  if (store === 'redis' && !redisTcp) {
     const url = reader.url('UPSTASH_REDIS_REST_URL', ['http:', 'https:']);
     const token = reader.string('UPSTASH_REDIS_REST_TOKEN');
     if (!reader.string('UPSTASH_REDIS_REST_URL')) reader.problem('UPSTASH_REDIS_REST_URL must be set when GATEWAY_STORE=redis');
     if (!token) reader.problem('UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis');
     if (url && token) upstash = { url, token };
+  }
+  if (store === 'redis') {
     if (persistenceFile !== undefined) {
       reader.problem('GATEWAY_PERSISTENCE_FILE applies to GATEWAY_STORE=memory; with redis, Redis keeps the state (configure its AOF/RDB)');
     }
@@ -111,6 +125,8 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     scrape: user !== undefined && password !== undefined ? { user, password } : undefined,
     store,
     upstash,
+    redisTcp: store === 'redis' ? redisTcp : undefined,
+    redisKeyPrefix: readRedisKeyPrefix(reader, defaults.redisKeyPrefix),
     persistenceFile,
     persistenceIntervalSeconds: reader.integer('GATEWAY_PERSISTENCE_INTERVAL_SECONDS', defaults.persistenceIntervalSeconds, 1, 86_400),
     groupTtlSeconds: reader.integer('GATEWAY_GROUP_TTL_SECONDS', defaults.groupTtlSeconds, 0, 10 * 365 * 86_400),
@@ -131,6 +147,42 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     externalUrl,
     routePrefix,
   };
+}
+
+const redisProtocols = ['redis:', 'rediss:'];
+
+function readRedisKeyPrefix(reader: EnvReader, fallback: string): string {
+  const prefix = reader.string('GATEWAY_REDIS_KEY_PREFIX');
+  if (prefix === undefined) return fallback;
+  if (hasHashTag(prefix)) return prefix;
+  reader.problem(
+    `GATEWAY_REDIS_KEY_PREFIX must hold a hash tag such as {pushgateway}: (all of a gateway's keys in one cluster slot), got ${JSON.stringify(prefix)}`,
+  );
+  return fallback;
+}
+
+/** GATEWAY_REDIS_URL (one Redis) or GATEWAY_REDIS_CLUSTER_NODES (comma-separated seed nodes of a cluster). */
+function readRedisTcpTarget(reader: EnvReader): RedisTcpTarget | undefined {
+  const url = reader.url('GATEWAY_REDIS_URL', redisProtocols);
+  const nodesSetting = reader.string('GATEWAY_REDIS_CLUSTER_NODES');
+  if (nodesSetting === undefined) return url === undefined ? undefined : { url };
+  if (reader.string('GATEWAY_REDIS_URL') !== undefined) {
+    reader.problem('set GATEWAY_REDIS_URL (one Redis) or GATEWAY_REDIS_CLUSTER_NODES (a cluster), not both');
+    return undefined;
+  }
+  const nodes = nodesSetting.split(',').map((node) => node.trim());
+  for (const node of nodes) {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(node).protocol;
+    } catch {}
+    // Never echoed: the URLs may carry the password.
+    if (protocol === undefined || !redisProtocols.includes(protocol)) {
+      reader.problem('GATEWAY_REDIS_CLUSTER_NODES must be a comma-separated list of redis:// or rediss:// URLs');
+      return undefined;
+    }
+  }
+  return { clusterNodes: nodes };
 }
 
 /** The gateway's settings from an environment; throws one ConfigError naming every bad variable. */

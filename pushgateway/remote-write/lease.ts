@@ -2,7 +2,7 @@
 // each interval. A replica sends only after `tryAcquire` succeeds at that tick; the holder renews the lease
 // at every tick, so it keeps it while alive, and a replica that dies loses it when the TTL runs out.
 // See README.md in this folder for the timing argument (no duplicates, a gap of at most one interval).
-import type { Redis } from '@upstash/redis';
+import type { RedisCommands } from '../store/redis-commands.js';
 
 export interface RemoteWriteLease {
   /** True when `holderId` holds the lease for the next `ttlMs` (acquired, or renewed because it already held it). */
@@ -31,18 +31,14 @@ end
 return 0
 `;
 
-/** The lease as one Redis key, over the same Upstash REST client the Redis store uses. */
+/** The lease as one Redis key, over the Redis store's own connection (REST or TCP, one Redis or a cluster). */
 export class RedisLease implements RemoteWriteLease {
-  private readonly script;
-
   constructor(
-    redis: Redis,
+    private readonly redis: RedisCommands,
     private readonly key = 'gateway:remote-write:lease',
-  ) {
-    this.script = redis.createScript<number>(acquireScript);
-  }
+  ) {}
 
   async tryAcquire(holderId: string, ttlMs: number): Promise<boolean> {
-    return Number(await this.script.exec([this.key], [holderId, String(Math.ceil(ttlMs))])) === 1;
+    return Number(await this.redis.evalScript(acquireScript, [this.key], [holderId, String(Math.ceil(ttlMs))])) === 1;
   }
 }

@@ -6,6 +6,7 @@ import { type DecodedSeries, decodeRequestBody } from '../../test/support/remote
 import { parseTextExposition } from '../core/text-parser.js';
 import { MemoryStore } from '../store/memory.js';
 import { RedisStore } from '../store/redis.js';
+import { upstashCommands } from '../store/redis-rest.js';
 import { defaultRemoteWriteSettings } from './config.js';
 import { createRemoteWriter, MemoryLease, startRemoteWrite } from './index.js';
 
@@ -89,7 +90,7 @@ describe('a tick without the store', () => {
   it('sends nothing, counts the interval and logs it when the store cannot be read', async () => {
     received.length = 0;
     const errors: string[] = [];
-    const store = new RedisStore({ url: 'http://127.0.0.1:9/', token: 't' }); // nothing listens on the discard port
+    const store = new RedisStore({ commands: upstashCommands({ url: 'http://127.0.0.1:9/', token: 't' }) }); // nothing listens on the discard port
     const writer = createRemoteWriter({
       config: config([url]),
       store,

@@ -8,11 +8,19 @@ import type { GatewayStoreObject } from './durable-object.js';
 import { DurableObjectStore } from './durable-object-store.js';
 import { MemoryStore, type MemoryStoreOptions } from './memory.js';
 import { RedisStore } from './redis.js';
+import type { RedisCommands } from './redis-commands.js';
+import { upstashCommands } from './redis-rest.js';
+import type { RedisTcpTarget } from './redis-tcp.js';
 import type { GatewayStore } from './types.js';
 
 export interface StoreBindings {
   /** Workers: the Durable Object namespace that holds the memory store. */
   gatewayState?: DurableObjectNamespace<GatewayStoreObject>;
+  /**
+   * Node: the RESP/TCP transport (redis-tcp.ts redisTcpCommands). Passed in rather than imported so the
+   * Worker bundle does not carry a TCP client it cannot use.
+   */
+  redisTcp?: (target: RedisTcpTarget) => RedisCommands;
 }
 
 export function memoryStoreOptions(
@@ -42,10 +50,18 @@ export function memoryStoreOptions(
 
 export function createStore(config: GatewayConfig, bindings: StoreBindings = {}): GatewayStore {
   if (config.store === 'redis') {
-    // loadGatewayConfig sets upstash whenever store is redis; a config built by hand may not.
-    if (!config.upstash)
-      throw new ConfigError(['UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis']);
-    return new RedisStore({ ...config.upstash, ...memoryStoreOptions(config) });
+    // RESP/TCP when a Redis address is set (Node replicas); else Upstash REST (serverless, workerd).
+    // loadGatewayConfig sets one of them whenever store is redis; a config built by hand may not.
+    if (config.redisTcp && !bindings.redisTcp)
+      throw new ConfigError([
+        'GATEWAY_REDIS_URL and GATEWAY_REDIS_CLUSTER_NODES work on Node only; on Workers use the Upstash REST variables',
+      ]);
+    const commands = config.redisTcp ? bindings.redisTcp?.(config.redisTcp) : config.upstash ? upstashCommands(config.upstash) : undefined;
+    if (!commands)
+      throw new ConfigError([
+        'GATEWAY_REDIS_URL, GATEWAY_REDIS_CLUSTER_NODES, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis',
+      ]);
+    return new RedisStore({ commands, keyPrefix: config.redisKeyPrefix, ...memoryStoreOptions(config) });
   }
   if (bindings.gatewayState) return new DurableObjectStore(bindings.gatewayState);
   return new MemoryStore(memoryStoreOptions(config));

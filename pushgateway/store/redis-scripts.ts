@@ -1,7 +1,9 @@
 // The Lua scripts of the Redis store. Each runs atomically inside Redis, so a push — its idempotency
 // check, its re-check of what validation relied on, its increments and its index updates — is one
-// indivisible step however many gateway replicas push at once. Layout (P = key prefix, gk = group key,
-// fam = family name, text = a series' sorted label text):
+// indivisible step however many gateway replicas push at once. Every key starts with the prefix P, which
+// carries a hash tag (`{pushgateway}:` by default), so all keys of one gateway share one Redis Cluster slot
+// and a script may touch any of them; KEYS[1] (P..'groups') only routes the call to that slot's node.
+// Layout (gk = group key, fam = family name, text = a series' sorted label text):
 //
 //   P..'groups'            ZSET  gk -> Unix ms of the group's last push (attempt); TTL sweeps by score
 //   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms)
@@ -40,6 +42,16 @@ end
 
 local function value_key(gk, fam) return P .. 'v:' .. gk .. '|' .. fam end
 
+-- What validation knows of a family name: {type or '', '1' when a group other than gk holds it else '0',
+-- gk's own type or ''}.
+local function family_fact(gk, fam)
+  local own = redis.call('HGET', P .. 'f:' .. gk, fam)
+  own = own and string.match(own, '^[^|]+') or ''
+  local holders = tonumber(redis.call('HGET', P .. 'fc', fam) or '0')
+  local others = holders - (own ~= '' and 1 or 0) > 0 and '1' or '0'
+  return {redis.call('HGET', P .. 'fi', fam) or '', others, own}
+end
+
 local function unindex_family(gk, fam)
   local vkey = value_key(gk, fam)
   local texts = redis.call('HKEYS', vkey)
@@ -69,7 +81,7 @@ end
 
 /**
  * ARGV: prefix, now, ttlMs, mode, gk, labelsJson, scopedIdempotencyKey|'', opId, maxSeries,
- * expectations {f:[[name,type|'',holders,ownType|'']], s:[[seriesKey,owner|'']]}, payload [[fam,type,[help]?,[[text,value]]]].
+ * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]}, payload [[fam,type,[help]?,[[text,value]]]].
  * Returns {'applied'} | {'replayed'} | {'conflict'} | {'invalid', message} | {'too-many-series', count}.
  */
 export const pushScript = /* lua */ `${helpers}
@@ -90,14 +102,13 @@ if idem ~= '' and redis.call('EXISTS', P .. 'k:' .. idem) == 1 then
   return finish({'replayed'})
 end
 
--- The process validated the push against these facts; if any changed since, it validates again.
+-- The process validated the push against these facts; if any changed since, it validates again. Only
+-- what validation reads is compared: the family's type, this group's type for it, and whether another
+-- group holds it — not how many do, so pushes of the same family into different groups never conflict.
 local expected = cjson.decode(ARGV[10])
 for _, f in ipairs(expected.f) do
-  local own = redis.call('HGET', P .. 'f:' .. gk, f[1])
-  own = own and string.match(own, '^[^|]+') or ''
-  if (redis.call('HGET', P .. 'fi', f[1]) or '') ~= f[2] or (redis.call('HGET', P .. 'fc', f[1]) or '0') ~= f[3] or own ~= f[4] then
-    return {'conflict'}
-  end
+  local fact = family_fact(gk, f[1])
+  if fact[1] ~= f[2] or fact[2] ~= f[3] or fact[3] ~= f[4] then return {'conflict'} end
 end
 for _, s in ipairs(expected.s) do
   if (redis.call('HGET', P .. 'o', s[1]) or '') ~= s[2] then return {'conflict'} end
@@ -226,20 +237,18 @@ return 'invalid'
 
 /**
  * ARGV: prefix, gk, familyNamesJson, seriesKeysJson. The facts validation needs, in one round trip:
- * {types, holders, ownTypes, owners}, each aligned with its input list ('' / '0' when absent).
+ * {types, othersHold, ownTypes, owners}, each aligned with its input list ('' / '0' when absent).
  */
-export const factsScript = /* lua */ `
-local P, gk = ARGV[1], ARGV[2]
+export const factsScript = /* lua */ `${helpers}
+local gk = ARGV[2]
 local names, series = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
-local types, holders, own, owners = {}, {}, {}, {}
+local types, others, own, owners = {}, {}, {}, {}
 for i, name in ipairs(names) do
-  types[i] = redis.call('HGET', P .. 'fi', name) or ''
-  holders[i] = redis.call('HGET', P .. 'fc', name) or '0'
-  local meta = redis.call('HGET', P .. 'f:' .. gk, name)
-  own[i] = meta and string.match(meta, '^[^|]+') or ''
+  local fact = family_fact(gk, name)
+  types[i], others[i], own[i] = fact[1], fact[2], fact[3]
 end
 for i, key in ipairs(series) do owners[i] = redis.call('HGET', P .. 'o', key) or '' end
-return {types, holders, own, owners}
+return {types, others, own, owners}
 `;
 
 /** ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group: {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}}. */

@@ -1,5 +1,6 @@
-// GATEWAY_STORE=redis: state shared by any number of stateless gateway replicas (Node or Workers) through
-// `@upstash/redis` (HTTP, so it also runs on workerd). Every replica's /metrics shows the same totals.
+// GATEWAY_STORE=redis: state shared by any number of stateless gateway replicas (Node or Workers). Every
+// replica's /metrics shows the same totals. The transport is a RedisCommands (redis-commands.ts): Upstash REST
+// (also on workerd) or RESP/TCP to one Redis or a Redis Cluster; this core and its scripts are the same.
 //
 // How a push stays atomic and validated without read-modify-write in the process (optimistic validation):
 //   1. the process parses and prepares the push (core/validate preparePush) and checks a delta push on its
@@ -11,13 +12,14 @@
 //      re-checks that every fact from step 2 is unchanged (else the process goes back to step 2), checks
 //      histogram bounds and GATEWAY_MAX_SERIES, and applies the increments and index updates.
 // So validation lives in one place (core/validate) and the decision to apply is made on exactly the state
-// it is applied to; steady-state aggregation (no new series) never conflicts. In aggregation mode the facts
+// it is applied to. A fact is what validation reads of a key, not the key's whole value (a family's type and
+// whether another group holds it, not its holder count), so only a push that could change a verdict makes
+// another retry: steady-state aggregation never conflicts, nor do new groups pushing the same families. In aggregation mode the facts
 // of a push's shape (group, families, series) are cached from the last push of that shape, so a steady
 // stream of deltas costs one round trip per push: stale facts are caught by step 4 like any change, and a
 // refusal is only ever given on freshly read facts. Each call carries an
 // operation id remembered for two minutes, so a transport-level retry of the same script (the client
 // library retries network errors) returns the first result instead of applying the push twice.
-import { Redis } from '@upstash/redis';
 import { checkDeltaPush } from '../core/aggregate.js';
 import { formatGoFloat, parseGoFloat } from '../core/float.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
@@ -41,15 +43,17 @@ import {
   type SeriesLimits,
   unlimitedSeries,
 } from '../core/validate.js';
+import { DEFAULT_REDIS_KEY_PREFIX, hasHashTag, type RedisCommands } from './redis-commands.js';
 import { deleteScript, factsScript, pushScript, readGroupsScript, recordFailureScript, statsScript } from './redis-scripts.js';
 import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export interface RedisStoreOptions {
-  /** UPSTASH_REDIS_REST_URL */
-  url: string;
-  /** UPSTASH_REDIS_REST_TOKEN */
-  token: string;
-  /** Prefix of every key, so several gateways can share one Redis. */
+  /** The connection (redis-rest.ts or redis-tcp.ts); closed with the store. */
+  commands: RedisCommands;
+  /**
+   * Prefix of every key, so several gateways can share one Redis. It must hold a hash tag (`{…}`) so that all
+   * of one gateway's keys share a Redis Cluster slot; default `{pushgateway}:`.
+   */
   keyPrefix?: string;
   /** GATEWAY_GROUP_TTL_SECONDS in ms; 0 = never. */
   groupTtlMs?: number;
@@ -66,7 +70,7 @@ export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
 }
 
-/** Facts as read by factsScript, aligned with lookupKeys(push): types, holders, ownTypes, owners. */
+/** Facts as read by factsScript, aligned with lookupKeys(push): types, othersHold ('1'/'0'), ownTypes, owners. */
 type Facts = [string[], string[], string[], string[]];
 const MAX_CACHED_SHAPES = 10_000;
 
@@ -160,42 +164,30 @@ export function parseLabelText(text: string): Labels {
 }
 
 export class RedisStore implements GatewayStore {
-  private readonly redis: Redis;
+  readonly commands: RedisCommands;
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly maxSeries: number;
   private readonly seriesLimits: SeriesLimits;
   private readonly maxConflictRetries: number;
-  private readonly scripts;
   private readonly factsByShape = new Map<string, Facts>();
 
   constructor(options: RedisStoreOptions) {
-    // Strings come back as stored (no JSON guessing); network errors are retried by the library, which
-    // is safe because every script call carries an operation id (see above).
-    this.redis = new Redis({
-      url: options.url,
-      token: options.token,
-      automaticDeserialization: false,
-      retry: { retries: 3, backoff: (n) => 50 * 2 ** n },
-    });
-    this.prefix = options.keyPrefix ?? 'pushgateway:';
+    this.commands = options.commands;
+    this.prefix = options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
+    if (!hasHashTag(this.prefix))
+      throw new Error(`the Redis key prefix ${JSON.stringify(this.prefix)} needs a hash tag such as {pushgateway}`);
     this.ttlMs = options.groupTtlMs ?? 0;
     this.maxSeries = options.maxSeries ?? 0;
     this.seriesLimits = options.seriesLimits ?? unlimitedSeries;
     this.maxConflictRetries = options.maxConflictRetries ?? 20;
-    this.scripts = {
-      push: this.redis.createScript<ScriptResult>(pushScript),
-      recordFailure: this.redis.createScript<'replayed' | 'invalid'>(recordFailureScript),
-      facts: this.redis.createScript<Facts>(factsScript),
-      readGroups: this.redis.createScript<RawGroup[]>(readGroupsScript),
-      stats: this.redis.createScript<[number, number, string]>(statsScript),
-      delete: this.redis.createScript<number>(deleteScript),
-    };
   }
 
-  private async run<T>(what: string, call: () => Promise<T>): Promise<T> {
+  /** Runs one store script; its reply is typed by the script's contract in redis-scripts.ts. */
+  private async run<T>(what: string, script: string, args: string[]): Promise<T> {
     try {
-      return await call();
+      // KEYS[1] routes the call to the node of the prefix's slot; ARGV[1] is the prefix every key is built from.
+      return (await this.commands.evalScript(script, [`${this.prefix}groups`], [this.prefix, ...args])) as T;
     } catch (error) {
       throw new StoreUnavailableError(`Redis store: ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -238,24 +230,18 @@ export class RedisStore implements GatewayStore {
         cached = undefined; // refuse only on fresh facts
         continue;
       }
-      const result = await this.run('push', () =>
-        this.scripts.push.exec(
-          [],
-          [
-            this.prefix,
-            String(push.nowMs),
-            String(this.ttlMs),
-            push.mode,
-            prepared.push.groupKey,
-            JSON.stringify(prepared.push.groupLabels),
-            idempotency,
-            operationId,
-            String(this.maxSeries),
-            expectations,
-            payload,
-          ],
-        ),
-      );
+      const result = await this.run<ScriptResult>('push', pushScript, [
+        String(push.nowMs),
+        String(this.ttlMs),
+        push.mode,
+        prepared.push.groupKey,
+        JSON.stringify(prepared.push.groupLabels),
+        idempotency,
+        operationId,
+        String(this.maxSeries),
+        expectations,
+        payload,
+      ]);
       switch (result[0]) {
         case 'applied':
           if (shape !== undefined) this.rememberFacts(shape, prepared.push, keys, facts);
@@ -284,9 +270,11 @@ export class RedisStore implements GatewayStore {
     push: PreparedPush,
     { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] },
   ): Promise<Facts> {
-    return await this.run('reading validation facts', () =>
-      this.scripts.facts.exec([], [this.prefix, push.groupKey, JSON.stringify(familyNames), JSON.stringify(seriesKeys)]),
-    );
+    return await this.run<Facts>('reading validation facts', factsScript, [
+      push.groupKey,
+      JSON.stringify(familyNames),
+      JSON.stringify(seriesKeys),
+    ]);
   }
 
   /** The facts as they are after this push applied: the next push of the same shape starts from them. */
@@ -294,14 +282,14 @@ export class RedisStore implements GatewayStore {
     shape: string,
     push: PreparedPush,
     { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] },
-    [types, holders, ownTypes]: Facts,
+    [types, othersHold, ownTypes]: Facts,
   ): void {
+    // Whether other groups hold a family is not changed by this group's push.
     const pushedTypes = new Map(push.families.map(({ family }) => [family.name, family.type]));
-    const after: Facts = [[...types], [...holders], [...ownTypes], seriesKeys.map(() => push.groupKey)];
+    const after: Facts = [[...types], [...othersHold], [...ownTypes], seriesKeys.map(() => push.groupKey)];
     familyNames.forEach((name, i) => {
       const type = pushedTypes.get(name);
       if (type === undefined) return;
-      if (ownTypes[i] === '') after[1][i] = String(Number(holders[i] ?? '0') + 1);
       after[0][i] = type;
       after[2][i] = type;
     });
@@ -312,13 +300,15 @@ export class RedisStore implements GatewayStore {
   private factsView(
     push: PreparedPush,
     { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] },
-    [types, holders, ownTypes, owners]: Facts,
+    [types, othersHold, ownTypes, owners]: Facts,
   ): { view: PushValidationView; expectations: string } {
     const families = new Map<string, { type: MetricType; groups: number; own: MetricType | undefined }>();
     familyNames.forEach((name, i) => {
       const type = types[i] as MetricType | '';
       const own = ownTypes[i] as MetricType | '';
-      if (type !== '') families.set(name, { type, groups: Number(holders[i]), own: own === '' ? undefined : own });
+      // The view's holder count only has to tell validation whether a group other than this one holds it.
+      const groups = (othersHold[i] === '1' ? 1 : 0) + (own === '' ? 0 : 1);
+      if (type !== '') families.set(name, { type, groups, own: own === '' ? undefined : own });
     });
     const seriesOwners = new Map<string, string>();
     seriesKeys.forEach((key, i) => {
@@ -333,7 +323,7 @@ export class RedisStore implements GatewayStore {
       seriesOwner: (key) => seriesOwners.get(key),
     };
     const expectations = JSON.stringify({
-      f: familyNames.map((name, i) => [name, types[i] ?? '', holders[i] ?? '0', ownTypes[i] ?? '']),
+      f: familyNames.map((name, i) => [name, types[i] ?? '', othersHold[i] ?? '0', ownTypes[i] ?? '']),
       s: seriesKeys.map((key, i) => [key, owners[i] ?? '']),
     });
     return { view, expectations };
@@ -344,23 +334,26 @@ export class RedisStore implements GatewayStore {
     const key = groupKey(push.grouping);
     const idempotency = push.idempotencyKey === undefined ? '' : await scopedIdempotencyKey(key, push.idempotencyKey);
     const labels = JSON.stringify(groupIdentity(push.grouping));
-    const result = await this.run('recording a failed push', () =>
-      this.scripts.recordFailure.exec([], [this.prefix, key, labels, String(push.nowMs), idempotency]),
-    );
+    const result = await this.run<'replayed' | 'invalid'>('recording a failed push', recordFailureScript, [
+      key,
+      labels,
+      String(push.nowMs),
+      idempotency,
+    ]);
     return result === 'replayed' ? { status: 'replayed' } : { status: 'invalid', message };
   }
 
   async deleteGroup(grouping: Labels, _nowMs: number): Promise<boolean> {
-    const removed = await this.run('delete', () => this.scripts.delete.exec([], [this.prefix, groupKey(grouping)]));
+    const removed = await this.run<number>('delete', deleteScript, [groupKey(grouping)]);
     return Number(removed) > 0;
   }
 
   async wipe(): Promise<void> {
-    await this.run('wipe', () => this.scripts.delete.exec([], [this.prefix, '']));
+    await this.run('wipe', deleteScript, ['']);
   }
 
   async groups(nowMs: number): Promise<Group[]> {
-    const raw = await this.run('reading groups', () => this.scripts.readGroups.exec([], [this.prefix, String(nowMs), String(this.ttlMs)]));
+    const raw = await this.run<RawGroup[]>('reading groups', readGroupsScript, [String(nowMs), String(this.ttlMs)]);
     const groups: Group[] = [];
     for (const [key, labelsJson, push, fail, families] of raw) {
       const lastPushMs = Number(push);
@@ -386,11 +379,14 @@ export class RedisStore implements GatewayStore {
   }
 
   async stats(nowMs: number): Promise<StoreStats> {
-    const [groups, series, deduplicated] = await this.run('reading stats', () =>
-      this.scripts.stats.exec([], [this.prefix, String(nowMs), String(this.ttlMs)]),
-    );
+    const [groups, series, deduplicated] = await this.run<[number, number, string]>('reading stats', statsScript, [
+      String(nowMs),
+      String(this.ttlMs),
+    ]);
     return { groups: Number(groups), series: Number(series), deduplicatedPushes: Number(deduplicated) };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.commands.close();
+  }
 }

@@ -1,24 +1,15 @@
-// The Redis store against real Redis 7 behind the Upstash REST bridge: the same semantics as the memory
-// store (modes, validation, aggregation, idempotency, limits, TTL), state shared by several store
-// instances (as by several gateway replicas), and no double application under concurrency.
-
-import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGatewayApp } from '../../pushgateway/app.js';
-import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
-import type { HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
-import { renderGroups } from '../../pushgateway/core/scrape-body.js';
-import { MemoryStore } from '../../pushgateway/store/memory.js';
-import { parseLabelText, RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
-import type { PushRequest } from '../../pushgateway/store/types.js';
-import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../support/gateway-contract.js';
+// The Redis store against a real Redis 7, over both transports: RESP/TCP (node-redis) and Upstash REST
+// (through the REST bridge). The cases themselves are in test/support/redis-store-suite.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseLabelText } from '../../pushgateway/store/redis.js';
+import { upstashCommands } from '../../pushgateway/store/redis-rest.js';
+import { redisTcpCommands } from '../../pushgateway/store/redis-tcp.js';
+import { describeRedisStore } from '../support/redis-store-suite.js';
 import type { RunningService } from '../support/services/process.js';
 import { type RunningRedisBridge, startRedis, startRedisBridge } from '../support/services/redis.js';
 
 let redis: RunningService;
 let bridge: RunningRedisBridge;
-let prefixCounter = 0;
-let prefix: string;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -28,198 +19,16 @@ afterAll(async () => {
   await bridge?.stop();
   await redis?.stop();
 });
-beforeEach(() => {
-  prefix = `t${++prefixCounter}:`;
-});
 
-const store = (options: { groupTtlMs?: number; maxSeries?: number } = {}) =>
-  new RedisStore({ url: bridge.url, token: bridge.token, keyPrefix: prefix, ...options });
-
-const counter = (name: string, value: number, labels: Record<string, string> = {}, help?: string): MetricFamily => ({
-  name,
-  help,
-  type: 'counter',
-  metrics: [{ labels, value }],
-});
-const gauge = (name: string, value: number, labels: Record<string, string> = {}): MetricFamily => ({
-  name,
-  help: undefined,
-  type: 'gauge',
-  metrics: [{ labels, value }],
-});
-const histogram = (name: string, counts: number[], sum: number, bounds = [0.1, 1, Infinity]): MetricFamily => ({
-  name,
-  help: undefined,
-  type: 'histogram',
-  metrics: [
-    { labels: {}, buckets: bounds.map((upperBound, i) => ({ upperBound, cumulativeCount: counts[i]! })), sum, count: counts.at(-1)! },
-  ],
-});
-const push = (families: MetricFamily[], extra: Partial<PushRequest> = {}): PushRequest => ({
-  mode: 'aggregate',
-  grouping: { job: 'api' },
-  families,
-  nowMs: 1_000,
-  ...extra,
-});
-
-async function value(s: RedisStore, name: string, grouping = 'instance="",job="api"'): Promise<number | undefined> {
-  const group = (await s.groups(1_000)).find((g) => g.key === grouping);
-  const metric = group?.families.get(name)?.metrics[0];
-  return metric && 'value' in metric ? metric.value : undefined;
-}
-
-describe('RedisStore', () => {
-  it('adds counter deltas and histogram buckets, replaces gauges, keeps HELP', async () => {
-    const s = store();
-    expect(await s.apply(push([counter('jobs_total', 2, {}, 'Jobs.'), gauge('temp', 5), histogram('lat', [1, 2, 3], 0.75)]))).toEqual({
-      status: 'applied',
-    });
-    expect(await s.apply(push([counter('jobs_total', 0.5), gauge('temp', 7), histogram('lat', [0, 1, 1], 0.25)]))).toEqual({
-      status: 'applied',
-    });
-    const [group] = await s.groups(1_000);
-    expect(group!.labels).toEqual({ job: 'api', instance: '' });
-    expect(group!.families.get('jobs_total')).toEqual({
-      name: 'jobs_total',
-      help: 'Jobs.',
-      type: 'counter',
-      metrics: [{ labels: { job: 'api', instance: '' }, value: 2.5 }],
-    });
-    expect((group!.families.get('temp')!.metrics[0] as ScalarMetric).value).toBe(7);
-    const lat = group!.families.get('lat')!.metrics[0] as HistogramMetric;
-    expect(lat.buckets).toEqual([
-      { upperBound: 0.1, cumulativeCount: 1 },
-      { upperBound: 1, cumulativeCount: 3 },
-      { upperBound: Infinity, cumulativeCount: 4 },
-    ]);
-    expect([lat.sum, lat.count]).toEqual([1, 4]);
-  });
-
-  it('computes the same float totals as JavaScript (round-trip %.17g)', async () => {
-    const s = store();
-    let expected = 0;
-    for (const delta of [0.1, 0.2, 0.3, 1e-9, 12345.678]) {
-      expected += delta;
-      await s.apply(push([counter('f_total', delta)]));
-    }
-    expect(await value(s, 'f_total')).toBe(expected);
-  });
-
-  it('applies a key once in the window and counts the replay', async () => {
-    const s = store();
-    expect(await s.apply(push([counter('c_total', 1)], { idempotencyKey: 'k-1' }))).toEqual({ status: 'applied' });
-    expect(await s.apply(push([counter('c_total', 1)], { idempotencyKey: 'k-1' }))).toEqual({ status: 'replayed' });
-    expect(await s.apply(push([counter('c_total', 1)], { idempotencyKey: 'k-1', grouping: { job: 'other' } }))).toEqual({
-      status: 'applied',
-    });
-    expect(await value(s, 'c_total')).toBe(1);
-    expect((await s.stats(1_000)).deduplicatedPushes).toBe(1);
-  });
-
-  it.each([
-    ['a negative counter', [counter('c_total', -1)], /finite number >= 0/],
-    [
-      'a summary',
-      [{ name: 's', help: undefined, type: 'summary', metrics: [{ labels: {}, quantiles: [], sum: 1, count: 1 }] } as MetricFamily],
-      /cannot be aggregated/,
-    ],
-    [
-      'other bucket bounds',
-      [counter('c_total', 1), histogram('lat', [1, 1, 1], 1, [0.5, 1, Infinity])],
-      /bucket bounds \[0\.5,1,\+Inf\] differ from the stored \[0\.1,1,\+Inf\]/,
-    ],
-    ['a type change', [gauge('c_total', 1)], /pushed as gauge but is a counter/],
-    ['a timestamp', [counter('c_total', 1)], /must not have timestamps/],
-  ])('refuses %s and changes nothing but the failure time', async (what, families, message) => {
-    const s = store();
-    await s.apply(push([counter('c_total', 3), histogram('lat', [1, 1, 1], 1)], { nowMs: 500 }));
-    const before = renderGroups(await s.groups(1_000), 'text');
-    const outcome = await s.apply(
-      push(families, { nowMs: 900, ...(what === 'a timestamp' ? { timestampedSample: { name: 'c_total', line: 1 } } : {}) }),
-    );
-    expect(outcome.status).toBe('invalid');
-    expect(outcome.status === 'invalid' && outcome.message).toMatch(message);
-    const groups = await s.groups(1_000);
-    expect(groups[0]!.lastFailureMs).toBe(900);
-    expect(renderGroups(groups, 'text')).toBe(
-      before.replace('push_failure_time_seconds{instance="",job="api"} 0', 'push_failure_time_seconds{instance="",job="api"} 0.9'),
-    );
-  });
-
-  it('refuses a type conflict and a series owned by another group', async () => {
-    const s = store();
-    await s.apply(push([counter('shared_total', 1, { instance: 'x' })], { grouping: { job: 'a' } }));
-    const conflict = await s.apply(push([gauge('shared_total', 1)], { grouping: { job: 'b' } }));
-    expect(conflict.status === 'invalid' && conflict.message).toMatch(/pushed as gauge but is a counter/);
-    const owned = await s.apply(push([counter('shared_total', 1)], { grouping: { job: 'a', instance: 'x' } }));
-    expect(owned.status === 'invalid' && owned.message).toMatch(/was collected before with the same name and label values/);
-  });
-
-  it('supports the official modes: PUT replaces the group, POST replaces pushed families', async () => {
-    const s = store();
-    await s.apply(push([counter('a_total', 1), counter('b_total', 2)], { mode: 'replace' }));
-    await s.apply(push([counter('a_total', 5)], { mode: 'merge-families' }));
-    expect([await value(s, 'a_total'), await value(s, 'b_total')]).toEqual([5, 2]);
-    await s.apply(push([gauge('only', 1)], { mode: 'replace' }));
-    const [group] = await s.groups(1_000);
-    expect([...group!.families.keys()]).toEqual(['only']);
-    expect((await s.stats(1_000)).series).toBe(1);
-  });
-
-  it('refuses a push over GATEWAY_MAX_SERIES with nothing stored', async () => {
-    const s = store({ maxSeries: 2 });
-    await s.apply(push([counter('a_total', 1), counter('b_total', 1)]));
-    expect(await s.apply(push([counter('a_total', 1)]))).toEqual({ status: 'applied' });
-    const outcome = await s.apply(push([counter('a_total', 1), counter('c_total', 1)]));
-    expect(outcome).toEqual({ status: 'too-many-series', message: expect.stringContaining('3 series, more than GATEWAY_MAX_SERIES=2') });
-    expect(await value(s, 'a_total')).toBe(2);
-  });
-
-  it('expires groups not pushed for the TTL, and frees their series', async () => {
-    const s = store({ groupTtlMs: 1_000 });
-    await s.apply(push([counter('old_total', 1)], { grouping: { job: 'old' }, nowMs: 0 }));
-    await s.apply(push([counter('new_total', 1)], { grouping: { job: 'new' }, nowMs: 600 }));
-    expect((await s.groups(999)).map((g) => g.labels.job)).toEqual(['old', 'new']);
-    expect((await s.groups(1_000)).map((g) => g.labels.job)).toEqual(['new']);
-    expect(await s.stats(1_000)).toEqual({ groups: 1, series: 1, deduplicatedPushes: 0 });
-    // the expired group's family name is free again for another type
-    expect((await s.apply(push([gauge('old_total', 1)], { nowMs: 1_001 }))).status).toBe('applied');
-  });
-
-  it('deletes one group and wipes all', async () => {
-    const s = store();
-    await s.apply(push([counter('a_total', 1)], { grouping: { job: 'a' } }));
-    await s.apply(push([counter('b_total', 1)], { grouping: { job: 'b' } }));
-    expect(await s.deleteGroup({ job: 'a' }, 1_000)).toBe(true);
-    expect(await s.deleteGroup({ job: 'a' }, 1_000)).toBe(false);
-    expect((await s.groups(1_000)).map((g) => g.labels.job)).toEqual(['b']);
-    await s.wipe();
-    expect(await s.stats(1_000)).toEqual({ groups: 0, series: 0, deduplicatedPushes: 0 });
-  });
-
-  it('shares state between instances and never applies a push twice under concurrency', async () => {
-    const replicas = [store(), store(), store()];
-    const pushes = Array.from({ length: 300 }, (_, i) => ({ key: `p-${i % 150}`, delta: (i % 150) + 1, series: `s${(i % 150) % 7}` }));
-    // every key is sent twice, to different replicas, concurrently; new series appear as they go
-    await Promise.all(
-      pushes.map((p, i) => replicas[i % 3]!.apply(push([counter('work_total', p.delta, { shard: p.series })], { idempotencyKey: p.key }))),
-    );
-    const expected = new Map<string, number>();
-    for (let i = 0; i < 150; i++) expected.set(`s${i % 7}`, (expected.get(`s${i % 7}`) ?? 0) + i + 1);
-    for (const replica of replicas) {
-      const [group] = await replica.groups(1_000);
-      const got = new Map(group!.families.get('work_total')!.metrics.map((m) => [m.labels.shard!, (m as ScalarMetric).value]));
-      expect(got).toEqual(expected);
-    }
-    expect((await replicas[0]!.stats(1_000)).deduplicatedPushes).toBe(150);
-  });
-
-  it('answers StoreUnavailableError when Redis cannot be reached', async () => {
-    const down = new RedisStore({ url: 'http://127.0.0.1:9', token: 'x', keyPrefix: prefix });
-    await expect(down.apply(push([counter('c_total', 1)]))).rejects.toBeInstanceOf(StoreUnavailableError);
-  });
-});
+// Nothing listens on the discard port.
+describeRedisStore('TCP', () => ({
+  connect: () => redisTcpCommands({ url: redis.url }),
+  unreachable: () => redisTcpCommands({ url: 'redis://127.0.0.1:9' }),
+}));
+describeRedisStore('Upstash REST', () => ({
+  connect: () => upstashCommands(bridge),
+  unreachable: () => upstashCommands({ url: 'http://127.0.0.1:9', token: 'x' }),
+}));
 
 describe('RedisStore with native histograms', () => {
   const native = (zeroCount: number): MetricFamily => ({
@@ -267,51 +76,4 @@ describe('parseLabelText', () => {
     expect(parseLabelText('a="1",b="x\\"y\\\\z\\n",c=""')).toEqual({ a: '1', b: 'x"y\\z\n', c: '' });
     expect(parseLabelText('')).toEqual({});
   });
-});
-
-// The same HTTP contract as the memory store and the Workers build, over the Redis store.
-const contractConfig = loadGatewayConfig({ GATEWAY_PUSH_TOKEN: 'redis-contract', GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES) });
-let contractApp: ReturnType<typeof createGatewayApp> | undefined;
-describeAggregationContract('Redis store', () => {
-  contractApp ??= createGatewayApp({
-    store: new RedisStore({ url: bridge.url, token: bridge.token, keyPrefix: 'contract:' }),
-    config: contractConfig,
-  });
-  return { token: 'redis-contract', fetch: async (path, init) => await contractApp!.request(path, init) };
-});
-
-describe('RedisStore and MemoryStore', () => {
-  it('render byte-identical /metrics for the same sequence of pushes (any mode, valid or not)', async () => {
-    const family = fc.oneof(
-      fc
-        .record({ name: fc.constantFrom('a_total', 'b_total'), v: fc.integer({ min: -2, max: 9 }), l: fc.constantFrom('x', 'y') })
-        .map(({ name, v, l }) => counter(name, v, { l })),
-      fc.record({ v: fc.integer({ min: -5, max: 5 }) }).map(({ v }) => gauge('a_total', v)),
-      fc
-        .record({ c: fc.nat({ max: 5 }), d: fc.nat({ max: 5 }), s: fc.integer({ min: -8, max: 8 }), wide: fc.boolean() })
-        .map(({ c, d, s, wide }) => histogram('lat', [c, c + d, c + d + 1], s / 4, wide ? [0.5, 1, Infinity] : [0.1, 1, Infinity])),
-    );
-    const step = fc.record({
-      mode: fc.constantFrom<PushRequest['mode']>('aggregate', 'aggregate', 'replace', 'merge-families'),
-      job: fc.constantFrom('j1', 'j2'),
-      families: fc.array(family, { maxLength: 3 }),
-      key: fc.option(fc.constantFrom('k1', 'k2', 'k3')),
-    });
-    await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
-        prefix = `prop${++prefixCounter}:`;
-        const redisStore = store();
-        const memory = new MemoryStore();
-        for (const [i, { mode, job, families, key }] of steps.entries()) {
-          // one family per name per push (a push naming a family twice is refused by both, tested elsewhere)
-          const unique = [...new Map(families.map((f) => [f.name, f])).values()];
-          const request = push(unique, { mode, grouping: { job }, nowMs: 1_000 + i, ...(key ? { idempotencyKey: key } : {}) });
-          const [fromRedis, fromMemory] = [await redisStore.apply(request), await memory.apply(request)];
-          expect(fromRedis.status).toBe(fromMemory.status);
-        }
-        expect(renderGroups(await redisStore.groups(2_000), 'text')).toBe(await memory.exposition(2_000, 'text'));
-      }),
-      { numRuns: 40 },
-    );
-  }, 120_000);
 });

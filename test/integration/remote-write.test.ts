@@ -1,7 +1,6 @@
 // Remote write out against real receivers: Prometheus 2.42 (--web.enable-remote-write-receiver) and
 // VictoriaMetrics. Metrics are pushed through the gateway app, remote-written, and read back with PromQL.
 import { type ServerType, serve } from '@hono/node-server';
-import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../pushgateway/app.js';
 import { defaultGatewayConfig } from '../../pushgateway/config/gateway.js';
@@ -9,6 +8,9 @@ import { defaultRemoteWriteSettings, type RemoteWriteConfig } from '../../pushga
 import { createRemoteWriter, MemoryLease, RedisLease, type RemoteWriteLease } from '../../pushgateway/remote-write/index.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
 import { RedisStore } from '../../pushgateway/store/redis.js';
+import type { RedisCommands } from '../../pushgateway/store/redis-commands.js';
+import { upstashCommands } from '../../pushgateway/store/redis-rest.js';
+import { redisTcpCommands } from '../../pushgateway/store/redis-tcp.js';
 import type { GatewayStore } from '../../pushgateway/store/types.js';
 import { makeTempDir, type RunningService, removeDir, waitUntil } from '../support/services/process.js';
 import { queryPrometheus, startPrometheus } from '../support/services/prometheus.js';
@@ -249,23 +251,32 @@ async function writeRequests(baseUrl: string, code: string): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-describe('one sender among replicas (lease in real Redis)', () => {
+describe.each(['TCP', 'Upstash REST'])('one sender among replicas (lease in real Redis over %s)', (transport) => {
   let redis: RunningService;
   let bridge: RunningRedisBridge;
+  const opened: RedisCommands[] = [];
   beforeAll(async () => {
     redis = await startRedis();
     bridge = await startRedisBridge(redis.url);
   });
   afterAll(async () => {
+    await Promise.all(opened.map((commands) => commands.close()));
     await bridge?.stop();
     await redis?.stop();
   });
+  /** Each replica has its own connection, as separate processes would. */
+  const connect = () => {
+    const commands = transport === 'TCP' ? redisTcpCommands({ url: redis.url }) : upstashCommands(bridge);
+    opened.push(commands);
+    return commands;
+  };
 
   it('two replicas on one store send each interval exactly once; when the holder dies the other takes over after one missed interval', async () => {
-    const prefix = `${uniq()}:`;
+    const prefix = `{${uniq()}}:`;
     const replica = (holderId: string) => {
-      const store = new RedisStore({ url: bridge.url, token: bridge.token, keyPrefix: prefix });
-      const lease = new RedisLease(new Redis({ url: bridge.url, token: bridge.token }), `${prefix}remote-write-lease`);
+      const commands = connect();
+      const store = new RedisStore({ commands, keyPrefix: prefix });
+      const lease = new RedisLease(commands, `${prefix}remote-write-lease`);
       return { store, rw: writer(store, [writeUrl(victoria)], { lease, holderId, config: { intervalSeconds: 1 } }) };
     };
     const a = replica('replica-a');

@@ -5,18 +5,18 @@ import { createClient } from 'redis';
 import { createRedisBridgeApp } from '../redis-bridge/app.js';
 import { freePort, makeTempDir, type RunningService, requireBinary, serviceWhenReady, spawnLogged } from './process.js';
 
-export async function startRedis(): Promise<RunningService> {
+export async function startRedis(extraArgs: string[] = [], what = 'Redis'): Promise<RunningService> {
   const binary = requireBinary(['/usr/bin/redis-server'], 'redis-server');
   const dir = makeTempDir('redis');
   const port = await freePort();
   const proc = spawnLogged(
     'redis',
     binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...extraArgs],
     dir,
   );
   const url = `redis://127.0.0.1:${port}`;
-  return serviceWhenReady(proc, { url, port, dir, what: 'Redis' }, async () => {
+  return serviceWhenReady(proc, { url, port, dir, what }, async () => {
     const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
     client.on('error', () => {});
     try {
