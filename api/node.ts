@@ -5,7 +5,7 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Redis } from '@upstash/redis';
 import { ConfigError } from '../pushgateway/config/env.js';
-import { createGatewayLogger, startGateway } from '../pushgateway/server.js';
+import { startGateway } from '../pushgateway/server.js';
 import { createApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
 import { openDatabase } from './db/node.js';
@@ -67,7 +67,8 @@ if (config.pushgatewayUrl) {
   push = { url: config.pushgatewayUrl, ...(config.pushgatewayToken ? { token: config.pushgatewayToken } : {}) };
 } else {
   // e.g. GATEWAY_PORT already taken by another process.
-  const gateway = await startGateway({ config: config.gateway, logger: createGatewayLogger(config.logging.level) }).catch(
+  // Through the API's logger (ECS, shipped and rotated with the API's lines), marked as the gateway's in log.logger.
+  const gateway = await startGateway({ config: config.gateway, logger: logger.child({ 'log.logger': 'pushgateway' }) }).catch(
     exitOnStartupFailure('cannot start the in-process gateway'),
   );
   shutdownHooks.add('in-process gateway', () => gateway.stop());

@@ -4,6 +4,7 @@
 // accepting, sends the last remote-write snapshot, writes the last persistence snapshot and closes the store.
 
 import type { Server as HttpServer } from 'node:http';
+import { ecsFormat } from '@elastic/ecs-pino-format';
 import { type ServerType, serve } from '@hono/node-server';
 import pino from 'pino';
 import { createGatewayApp } from './app.js';
@@ -37,8 +38,13 @@ export interface RunningGateway {
 /** pino's level names, for reading LOG_LEVEL with the EnvReader. */
 export const logLevels = [...Object.keys(pino.levels.values), 'silent'];
 
+/**
+ * The standalone gateway's logger: ECS JSON lines as the API writes them (`@elastic/ecs-pino-format`), so one
+ * format is on stdout and in Elasticsearch whichever process runs the gateway. Inside the API the gateway logs
+ * through a child of the API's own logger instead (api/node.ts), which also ships its lines.
+ */
 export function createGatewayLogger(level = 'info'): GatewayLogger {
-  return pino({ level, base: { service: 'pushgateway' } });
+  return pino({ ...ecsFormat({ apmIntegration: false, serviceName: 'pushgateway' }), level });
 }
 
 export async function startGateway({

@@ -6,6 +6,7 @@
 // prometheus/client_model metrics.proto.
 
 import type { Bucket, BucketSpan, Labels, Metric, MetricFamily, MetricType, NativeBuckets, Quantile } from './model.js';
+import { runInSlices, runToEnd, SLICE, type Sliced } from './slices.js';
 import { ExpositionParseError, type ParsedExposition } from './text-parser.js';
 
 const typesByNumber: Record<number, MetricType> = { 0: 'counter', 1: 'gauge', 2: 'summary', 3: 'untyped', 4: 'histogram' };
@@ -93,6 +94,15 @@ function expectWire(actual: number, expected: number, what: string): void {
 
 /** Decodes a whole delimited body. Throws ExpositionParseError (and nothing else) on malformed input. */
 export function decodeDelimitedMetricFamilies(body: Uint8Array): ParsedExposition {
+  return runToEnd(decodeFamilies(body));
+}
+
+/** As decodeDelimitedMetricFamilies, pausing every SLICE metrics (core/slices). */
+export function decodeDelimitedMetricFamiliesInSlices(body: Uint8Array): Promise<ParsedExposition> {
+  return runInSlices(decodeFamilies(body));
+}
+
+function* decodeFamilies(body: Uint8Array): Sliced<ParsedExposition> {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const outer = new Reader(body, view, 0, body.length);
   const families: MetricFamily[] = [];
@@ -100,7 +110,8 @@ export function decodeDelimitedMetricFamilies(body: Uint8Array): ParsedExpositio
   let index = 0;
   while (!outer.done()) {
     index++;
-    const { family, timestamped } = decodeFamily(outer.sub(), index);
+    if (index % SLICE === 0) yield;
+    const { family, timestamped } = yield* decodeFamily(outer.sub(), index);
     if (timestamped && !timestampedSample) timestampedSample = { name: family.name, line: index };
     // As the official gateway: a family without metrics declares nothing.
     if (family.metrics.length > 0) families.push(family);
@@ -116,7 +127,7 @@ interface RawMetric {
   valueType: MetricType | undefined;
 }
 
-function decodeFamily(reader: Reader, index: number): { family: MetricFamily; timestamped: boolean } {
+function* decodeFamily(reader: Reader, index: number): Sliced<{ family: MetricFamily; timestamped: boolean }> {
   let name = '';
   let help: string | undefined;
   let typeNumber = 0; // proto2 default: COUNTER
@@ -135,6 +146,7 @@ function decodeFamily(reader: Reader, index: number): { family: MetricFamily; ti
     } else if (field === 4) {
       expectWire(wire, 2, 'MetricFamily.metric');
       raw.push(decodeMetric(reader.sub()));
+      if (raw.length % SLICE === 0) yield;
     } else reader.skip(wire);
   }
   const where = name ? `metric family ${JSON.stringify(name)}` : `metric family #${index}`;
@@ -150,6 +162,7 @@ function decodeFamily(reader: Reader, index: number): { family: MetricFamily; ti
       throw new ExpositionParseError(`protobuf: ${where} of type ${type} has a metric without a ${type} value`);
     timestamped ||= m.timestamped;
     metrics.push(decodeValue(type, m.labels, m.value, where));
+    if (metrics.length % SLICE === 0) yield;
   }
   return { family: { name, help, type, metrics }, timestamped };
 }

@@ -7,6 +7,7 @@ import { type ExpositionFormat, type RenderableFamily, renderExposition, renderM
 import { formatGoFloat } from './float.js';
 import { labelText } from './grouping.js';
 import type { Group, MetricFamily } from './model.js';
+import { runToEnd, SLICE, type Sliced } from './slices.js';
 
 export const pushTimeFamily = {
   name: 'push_time_seconds',
@@ -30,10 +31,16 @@ export function pushTimeLine(family: typeof pushTimeFamily | typeof pushFailureT
  * `labelTexts` are the metrics' label texts when already known (validation computes them).
  */
 export function familyLines(family: MetricFamily, labelTexts?: readonly string[]): string {
+  return runToEnd(familyLinesSteps(family, labelTexts));
+}
+
+/** As familyLines, pausing every SLICE series (core/slices). */
+export function* familyLinesSteps(family: MetricFamily, labelTexts?: readonly string[]): Sliced<string> {
   const lines = new Array<string>(family.metrics.length);
   for (let i = 0; i < lines.length; i++) {
     const metric = family.metrics[i]!;
     lines[i] = renderMetricLines(family.name, metric, labelTexts?.[i] ?? labelText(metric.labels));
+    if ((i + 1) % SLICE === 0) yield;
   }
   return lines.join('');
 }

@@ -13,6 +13,7 @@ import { parseGoFloat } from './float.js';
 import { labelText } from './grouping.js';
 import type { Bucket, HistogramMetric, Labels, MetricFamily, MetricType, Quantile, ScalarMetric, SummaryMetric } from './model.js';
 import { isLegacyLabelName, isValidMetricName, type NameValidation } from './names.js';
+import { runInSlices, runToEnd, SLICE, type Sliced } from './slices.js';
 
 export class ExpositionParseError extends Error {
   override readonly name = 'ExpositionParseError';
@@ -91,7 +92,12 @@ const integerPattern = /^[+-]?\d+$/;
  * UTF-8 names work; a quoted name must still be a legacy name unless `validation` is 'utf8'.
  */
 export function parseTextExposition(text: string, validation: NameValidation = 'legacy'): ParsedExposition {
-  return new TextParser(text, validation).parse();
+  return runToEnd(new TextParser(text, validation).parse());
+}
+
+/** As parseTextExposition, pausing every SLICE lines (core/slices), so a large body does not hold the event loop. */
+export function parseTextExpositionInSlices(text: string, validation: NameValidation = 'legacy'): Promise<ParsedExposition> {
+  return runInSlices(new TextParser(text, validation).parse());
 }
 
 class TextParser {
@@ -105,9 +111,14 @@ class TextParser {
     private readonly validation: NameValidation,
   ) {}
 
-  parse(): ParsedExposition {
+  *parse(): Sliced<ParsedExposition> {
     const { text } = this;
+    let pauseAtLine = SLICE;
     while (true) {
+      if (this.line >= pauseAtLine) {
+        pauseAtLine = this.line + SLICE;
+        yield;
+      }
       this.skipBlanks();
       if (this.pos >= text.length) break; // end of input at the start of a line: the only legitimate end
       const c = text.charCodeAt(this.pos);

@@ -10,6 +10,7 @@ import { groupIdentity, groupKey, labelText } from './grouping.js';
 import { isHistogram, type Labels, type MetricFamily, type MetricType } from './model.js';
 import { isPushableLabelName, isValidMetricName, metricNameText, type NameValidation } from './names.js';
 import { nativeProblem } from './native-histogram.js';
+import { runInSlices, runToEnd, SLICE, type Sliced } from './slices.js';
 
 /** The official gateway's prefix for consistency errors, kept so messages read the same. */
 export const invalidPushPrefix = 'pushed metrics are invalid or inconsistent with existing metrics: ';
@@ -121,17 +122,26 @@ export type PrepareResult = { ok: true; push: PreparedPush } | { ok: false; mess
 const histogramSuffixes = ['_bucket', '_count', '_sum'] as const;
 const summarySuffixes = ['_count', '_sum'] as const;
 
+type PushToPrepare = Pick<PushRequest, 'grouping' | 'families' | 'timestampedSample'>;
+
 /** Checks a push on its own (names, timestamps, duplicates, per-series limits) and applies the grouping labels. */
-export function preparePush(
-  push: Pick<PushRequest, 'grouping' | 'families' | 'timestampedSample'>,
-  limits: SeriesLimits = unlimitedSeries,
-): PrepareResult {
+export function preparePush(push: PushToPrepare, limits: SeriesLimits = unlimitedSeries): PrepareResult {
+  return runToEnd(preparePushSteps(push, limits));
+}
+
+/** As preparePush, pausing every SLICE series (core/slices): it reads nothing but the push, so others may run meanwhile. */
+export function preparePushInSlices(push: PushToPrepare, limits: SeriesLimits = unlimitedSeries): Promise<PrepareResult> {
+  return runInSlices(preparePushSteps(push, limits));
+}
+
+function* preparePushSteps(push: PushToPrepare, limits: SeriesLimits): Sliced<PrepareResult> {
   const fail = (message: string): PrepareResult => ({ ok: false, message: invalidPushPrefix + message });
   if (push.timestampedSample) return fail('pushed metrics must not have timestamps');
   const grouping = push.grouping;
   const groupNames = Object.keys(grouping);
   const prepared: PreparedFamily[] = [];
   const pushedNames = new Set<string>();
+  let series = 0;
   for (const family of push.families) {
     const { name } = family;
     if (!isValidMetricName(name, limits.names)) return fail(`invalid metric name ${JSON.stringify(name)}`);
@@ -164,6 +174,7 @@ export function preparePush(
       seen.add(text);
       metrics.push({ ...metric, labels });
       labelTexts.push(text);
+      if (++series % SLICE === 0) yield;
     }
     prepared.push({ family: { name, help: family.help, type: family.type, metrics }, labelTexts });
   }

@@ -5,9 +5,9 @@
 import type { Context, Hono } from 'hono';
 import { GroupingError, parseGroupingPath } from '../core/grouping.js';
 import type { NameValidation } from '../core/names.js';
-import { decodeDelimitedMetricFamilies } from '../core/protobuf.js';
+import { decodeDelimitedMetricFamiliesInSlices } from '../core/protobuf.js';
 import { mediaTypeParameters } from '../core/scrape-negotiation.js';
-import { decodeTextBody, ExpositionParseError, type ParsedExposition, parseTextExposition } from '../core/text-parser.js';
+import { decodeTextBody, ExpositionParseError, type ParsedExposition, parseTextExpositionInSlices } from '../core/text-parser.js';
 import type { GatewayStore, PushMode } from '../store/types.js';
 import type { BodyVariables } from './body.js';
 import { jsonError } from './errors.js';
@@ -39,8 +39,11 @@ export function isDelimitedProtobuf(contentType: string | undefined): boolean {
   return values.get('proto') === 'io.prometheus.client.MetricFamily' && values.get('encoding') === 'delimited';
 }
 
-export function parsePushBody(body: Uint8Array, contentType: string | undefined, names: NameValidation = 'legacy'): ParsedExposition {
-  return isDelimitedProtobuf(contentType) ? decodeDelimitedMetricFamilies(body) : parseTextExposition(decodeTextBody(body), names);
+/** The push body's families, parsed in slices (core/slices) so a large body does not hold the event loop. */
+function parsePushBody(body: Uint8Array, contentType: string | undefined, names: NameValidation): Promise<ParsedExposition> {
+  return isDelimitedProtobuf(contentType)
+    ? decodeDelimitedMetricFamiliesInSlices(body)
+    : parseTextExpositionInSlices(decodeTextBody(body), names);
 }
 
 /** The raw (still percent-encoded) path after `<prefix>/metrics/`. */
@@ -81,7 +84,7 @@ export function registerPushRoutes(
     const body = c.get('pushBody');
     let parsed: ParsedExposition;
     try {
-      parsed = parsePushBody(body, c.req.header('content-type'), names);
+      parsed = await parsePushBody(body, c.req.header('content-type'), names);
     } catch (error) {
       if (error instanceof ExpositionParseError) return jsonError(400, 'invalid_body', error.message);
       throw error;

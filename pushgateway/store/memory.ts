@@ -9,13 +9,22 @@ import { type ExpositionFormat, renderHeader } from '../core/exposition-format.j
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
 import { type Group, isHistogram, type Labels, type MetricFamily, type MetricType } from '../core/model.js';
-import { chooseHelp, compareGroupKeys, familyLines, pushFailureTimeFamily, pushTimeFamily, pushTimeLine } from '../core/scrape-body.js';
+import {
+  chooseHelp,
+  compareGroupKeys,
+  familyLinesSteps,
+  pushFailureTimeFamily,
+  pushTimeFamily,
+  pushTimeLine,
+} from '../core/scrape-body.js';
+import { runInSlices, runToEnd, type Sliced } from '../core/slices.js';
 import {
   checkAgainstStore,
   type PreparedFamily,
   type PreparedPush,
   type PushValidationView,
   preparePush,
+  preparePushInSlices,
   type SeriesLimits,
   splitSeriesKey,
   unlimitedSeries,
@@ -105,10 +114,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return this.seriesOwners.get(familyName, labelText);
   }
 
+  // What reads only the push (validation on its own, rendering its lines) runs in slices, so a large push leaves
+  // the event loop to health checks, scrapes and other pushes meanwhile (core/slices). From the first look at the
+  // store to the commit nothing awaits, so what is checked is what the commit changes.
   async apply(push: PushRequest): Promise<PushOutcome> {
-    this.expire(push.nowMs);
     if (push.mode === 'aggregate') return await this.applyAggregate(push);
-    const prepared = preparePush(push, this.seriesLimits);
+    const prepared = await preparePushInSlices(push, this.seriesLimits);
+    const rendered = prepared.ok ? await runInSlices(renderFamilies(prepared.push.families)) : [];
+    this.expire(push.nowMs);
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, push.mode, this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
@@ -117,7 +130,6 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       push.mode === 'replace'
         ? [...(state?.stored.keys() ?? [])]
         : prepared.push.families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
-    const rendered = prepared.push.families.map(renderFamily);
     const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
     if (overLimit) return overLimit;
     this.commit(prepared.push, replaced, rendered, push.nowMs);
@@ -227,15 +239,16 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     if (push.idempotencyKey !== undefined) {
       const problem = checkIdempotencyKey(push.idempotencyKey);
       if (problem) return { status: 'invalid', message: problem };
-      // Checked first: a push applied once is answered as a replay even if the store changed since.
-      // The only await of a push: from here to the commit nothing else runs, so a key is checked and recorded atomically.
       scopedKey = await scopedIdempotencyKey(groupKey(push.grouping), push.idempotencyKey);
-      if (this.idempotency.seen(scopedKey, push.nowMs)) {
-        this.deduplicatedPushes++;
-        return { status: 'replayed' };
-      }
     }
-    const prepared = preparePush(push, this.seriesLimits);
+    const prepared = await preparePushInSlices(push, this.seriesLimits);
+    // No await from here to the commit: the key is checked and recorded atomically with the data it protects.
+    this.expire(push.nowMs);
+    // Checked before the push's own validity: a push applied once is answered as a replay even if the store changed since.
+    if (scopedKey !== undefined && this.idempotency.seen(scopedKey, push.nowMs)) {
+      this.deduplicatedPushes++;
+      return { status: 'replayed' };
+    }
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, 'aggregate', this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
@@ -401,9 +414,17 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 }
 
-function renderFamily({ family, labelTexts }: PreparedFamily): StoredFamily {
-  const lines = familyLines(family, labelTexts);
-  return { family, labelTexts, lines, bytes: utf8ByteLength(lines) + nativeBytes(family) };
+function* renderFamilies(families: readonly PreparedFamily[]): Sliced<StoredFamily[]> {
+  const rendered: StoredFamily[] = [];
+  for (const { family, labelTexts } of families) {
+    const lines = yield* familyLinesSteps(family, labelTexts);
+    rendered.push({ family, labelTexts, lines, bytes: utf8ByteLength(lines) + nativeBytes(family) });
+  }
+  return rendered;
+}
+
+function renderFamily(prepared: PreparedFamily): StoredFamily {
+  return runToEnd(renderFamilies([prepared]))[0]!;
 }
 
 /**

@@ -1,7 +1,7 @@
 // `npm start` as a user runs it: no service installed, embedded PGlite in a temp dir, free loopback ports.
 // It must answer health and CRUD, exit 0 on SIGTERM after a clean shutdown, keep its data across a
 // restart, refuse to start on a bad variable with a message naming it, and keep a tokenless in-process
-// gateway on loopback.
+// gateway on loopback, logging in the API's ECS format.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
@@ -199,6 +199,18 @@ describe('npm start', () => {
       expect(proc.logTail(50)).toContain(
         `gateway started in this process on 127.0.0.1:${gatewayPort}, loopback only as GATEWAY_PUSH_TOKEN is not set`,
       );
+      // One format on stdout: the in-process gateway's own lines are the API's ECS lines, marked in log.logger.
+      const lines = proc
+        .logTail(50)
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.find((line) => line.message === 'gateway listening')).toMatchObject({
+        'ecs.version': expect.any(String),
+        'log.level': 'info',
+        'log.logger': 'pushgateway',
+      });
+      expect(lines.every((line) => typeof line['ecs.version'] === 'string' && !('level' in line))).toBe(true);
     } finally {
       await proc.stop('SIGTERM');
     }

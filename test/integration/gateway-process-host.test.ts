@@ -22,6 +22,25 @@ describe('gateway listen address', () => {
     }
   });
 
+  it('writes its log lines in ECS JSON, the format of the API', async () => {
+    const gateway = await startGatewayProcess('ecs', dir, {});
+    await gateway.stop('SIGTERM');
+    const lines = gateway.process
+      .logTail(50)
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line.message)).toEqual(
+      expect.arrayContaining([expect.stringContaining('GATEWAY_PUSH_TOKEN is not set'), 'gateway listening', 'gateway stopped']),
+    );
+    for (const line of lines) {
+      expect(line).toMatchObject({ 'ecs.version': expect.any(String), 'service.name': 'pushgateway', 'process.pid': expect.any(Number) });
+      expect(['info', 'warn']).toContain(line['log.level']);
+      expect(Number.isNaN(Date.parse(line['@timestamp'] as string))).toBe(false);
+      expect(line).not.toHaveProperty('level');
+    }
+  });
+
   it('exits 1 naming GATEWAY_HOST when that interface cannot be bound', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', resolve(repoRoot, 'pushgateway/node.ts')], {
       cwd: repoRoot,

@@ -1,0 +1,64 @@
+// Parsing and validating a large push pause between slices, so a timer (another request's turn) runs before
+// they finish; a push smaller than one slice never pauses. Results equal the all-at-once versions.
+import { describe, expect, it } from 'vitest';
+import { encodeDelimited } from '../../test/support/protobuf-bodies.js';
+import { decodeDelimitedMetricFamilies, decodeDelimitedMetricFamiliesInSlices } from './protobuf.js';
+import { SLICE } from './slices.js';
+import { parseTextExposition, parseTextExpositionInSlices } from './text-parser.js';
+import { preparePush, preparePushInSlices } from './validate.js';
+
+function body(series: number): string {
+  let text = '# TYPE big gauge\n';
+  for (let i = 0; i < series; i++) text += `big{i="${i}"} ${i}\n`;
+  return text;
+}
+
+/** Whether a timer set when `work` starts fires before `work` ends. */
+async function timerRunsDuring<T>(work: () => Promise<T>): Promise<{ ranDuring: boolean; result: T }> {
+  let fired = false;
+  const timer = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      fired = true;
+      resolve();
+    }, 0),
+  );
+  const result = await work();
+  const ranDuring = fired;
+  await timer;
+  return { ranDuring, result };
+}
+
+describe('work over a large push runs in slices', () => {
+  const large = body(3 * SLICE);
+  const small = body(SLICE / 4);
+
+  it('text parsing', async () => {
+    const sliced = await timerRunsDuring(() => parseTextExpositionInSlices(large));
+    expect(sliced.ranDuring).toBe(true);
+    expect(sliced.result).toEqual(parseTextExposition(large));
+    expect((await timerRunsDuring(() => parseTextExpositionInSlices(small))).ranDuring).toBe(false);
+  });
+
+  it('protobuf decoding', async () => {
+    // Many small families (the test encoder spreads each message onto the stack, so no single huge one).
+    const families = Array.from({ length: 3 * SLICE }, (_, i) => ({
+      name: `f${i}`,
+      help: undefined,
+      type: 'gauge' as const,
+      metrics: [{ labels: {}, value: i }],
+    }));
+    const bytes = encodeDelimited(families);
+    const sliced = await timerRunsDuring(() => decodeDelimitedMetricFamiliesInSlices(bytes));
+    expect(sliced.ranDuring).toBe(true);
+    expect(sliced.result).toEqual(decodeDelimitedMetricFamilies(bytes));
+  });
+
+  it('validation on its own', async () => {
+    const push = { grouping: { job: 'j' }, families: parseTextExposition(large).families };
+    const sliced = await timerRunsDuring(() => preparePushInSlices(push));
+    expect(sliced.ranDuring).toBe(true);
+    expect(sliced.result).toEqual(preparePush(push));
+    const refused = { grouping: { job: 'j' }, families: parseTextExposition(`${large}big{i="0"} 1\n`).families };
+    expect(await preparePushInSlices(refused)).toEqual(preparePush(refused));
+  });
+});
