@@ -20,8 +20,8 @@ export interface OtlpRouteOptions {
   onStoreError: (error: unknown) => void;
 }
 
-/** Seconds an exporter is asked to wait: the series limit frees up only as groups expire; a store failure is brief. */
-const retryAfterTooManySeries = '30';
+/** Seconds an exporter is asked to wait: the series and byte limits free up only as groups expire; a store failure is brief. */
+const retryAfterFull = '30';
 const retryAfterStoreFailure = '5';
 
 export function registerOtlpRoute(
@@ -56,12 +56,12 @@ export function registerOtlpRoute(
     counter.add('replayed', outcome.replayed);
     counter.add('overlapping', outcome.overlapping);
     counter.add('invalid', outcome.invalid + translation.rejected);
-    counter.add('too_many_series', outcome.tooManySeries);
+    counter.add('over_capacity', outcome.overCapacity);
     counter.add('skipped', translation.skipped);
     const refused = outcome.overlapping + outcome.invalid + translation.rejected;
-    if (outcome.tooManySeries > 0 && outcome.applied === 0 && refused === 0)
-      return jsonError(429, 'too_many_series', outcome.messages.join('; '), { 'retry-after': retryAfterTooManySeries });
-    const rejected = refused + outcome.tooManySeries;
+    if (outcome.overCapacity > 0 && outcome.applied === 0 && refused === 0)
+      return jsonError(429, 'over_capacity', outcome.messages.join('; '), { 'retry-after': retryAfterFull });
+    const rejected = refused + outcome.overCapacity;
     const message = rejected > 0 ? [...translation.messages, ...outcome.messages].join('; ') : '';
     return c.body(encodeExportResponse(encoding, rejected, message), 200, { 'content-type': otlpContentTypes[encoding] });
   });

@@ -3,7 +3,7 @@
 import { type ExpositionFormat, renderHeader } from '../core/exposition-format.js';
 import { formatGoFloat } from '../core/float.js';
 
-export const otlpOutcomes = ['applied', 'replayed', 'overlapping', 'invalid', 'too_many_series', 'skipped'] as const;
+export const otlpOutcomes = ['applied', 'replayed', 'overlapping', 'invalid', 'over_capacity', 'skipped'] as const;
 export type OtlpPointOutcome = (typeof otlpOutcomes)[number];
 
 export class OtlpPointCounter {

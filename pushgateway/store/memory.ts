@@ -260,7 +260,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   applyOtlpRecording(push: OtlpPush): { outcome: OtlpOutcome; recorded: (DeltaWindow & { stream: string })[] } {
     const recorded: (DeltaWindow & { stream: string })[] = [];
     this.expire(push.nowMs);
-    const outcome: OtlpOutcome = { applied: 0, replayed: 0, overlapping: 0, invalid: 0, tooManySeries: 0, messages: [] };
+    const outcome: OtlpOutcome = { applied: 0, replayed: 0, overlapping: 0, invalid: 0, overCapacity: 0, messages: [] };
     const note = (message: string) => {
       if (outcome.messages.length < 5 && !outcome.messages.includes(message)) outcome.messages.push(message);
     };
@@ -298,8 +298,8 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
           this.windows.record(stream, window, push.nowMs);
           recorded.push({ stream, ...window });
         }
-      } else if (result.status === 'too-many-series') {
-        outcome.tooManySeries += kept.length;
+      } else if (result.status === 'too-many-series' || result.status === 'store-full') {
+        outcome.overCapacity += kept.length;
         note(result.message);
       } else if (result.status === 'invalid') {
         outcome.invalid += kept.length;

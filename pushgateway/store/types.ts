@@ -81,8 +81,8 @@ export interface OtlpOutcome {
   overlapping: number;
   /** Points of a group whose push was refused as invalid (a type conflict, a limit): refused. */
   invalid: number;
-  /** Points of a group refused because the gateway holds GATEWAY_MAX_SERIES series. */
-  tooManySeries: number;
+  /** Points of a group refused because the gateway is full (GATEWAY_MAX_SERIES, GATEWAY_MAX_STORED_BYTES). */
+  overCapacity: number;
   messages: string[];
 }
 
