@@ -9,10 +9,12 @@ import type { ExpositionFormat } from './core/exposition-format.js';
 import { gatewayAuth } from './http/auth.js';
 import { type BodyVariables, clientClosedRequest, pushBodyReader } from './http/body.js';
 import { jsonError } from './http/errors.js';
+import { registerOtlpRoute } from './http/otlp.js';
 import { type GatewayLog, registerPushRoutes } from './http/push.js';
 import { PushSummaries } from './http/push-summaries.js';
 import { registerReadRoutes } from './http/read.js';
 import { RequestCounter, requestCounting } from './http/request-metrics.js';
+import { OtlpPointCounter } from './otlp/metrics.js';
 import { RedisStore } from './store/redis.js';
 import type { GatewayStore } from './store/types.js';
 import { registerWebPage } from './web/page.js';
@@ -87,6 +89,7 @@ export function createGatewayApp({
   app.use('/aggregate/metrics/*', pushSummaries.middleware());
   app.use('/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes, log }));
   app.use('/aggregate/metrics/*', pushBodyReader({ maxBytes: config.maxBodyBytes, log }));
+  app.use('/v1/metrics', pushBodyReader({ maxBytes: config.maxBodyBytes, log }));
   // Scrapes are gzip-compressed when the scraper accepts it (Prometheus does), as the official gateway does.
   if (compressScrapes)
     app.use(
@@ -120,6 +123,9 @@ export function createGatewayApp({
     { put: 'aggregate', post: 'aggregate' },
     { store, log, clock, routePrefix: prefix, names, onStoreError: () => storeErrors++ },
   );
+  // OpenTelemetry (OTLP/HTTP): its fixed path, under the route prefix like every other route.
+  const otlpPoints = new OtlpPointCounter();
+  registerOtlpRoute(app, { store, log, clock, counter: otlpPoints, onStoreError: () => storeErrors++ });
   registerReadRoutes(app, {
     store,
     clock,
@@ -136,7 +142,7 @@ export function createGatewayApp({
     seriesLimit: config.maxSeries,
     utf8Names: config.enableUtf8Names,
     storedBytesLimit: config.maxStoredBytes,
-    ...(extraMetrics ? { extraMetrics } : {}),
+    extraMetrics: (format) => otlpPoints.render(format) + (extraMetrics?.(format) ?? ''),
   });
 
   registerWebPage(app, {

@@ -1,6 +1,7 @@
 // 2. Our gateway against the official Pushgateway (Debian prometheus-pushgateway 1.5, persistence off):
 //    push ingest with 16 clients into 100 groups at 5k and 55k stored series, /metrics scrape time and
-//    size at 50k stored, RSS after loading. Both run pinned to the same single core.
+//    size at 50k stored, RSS after loading. Both run pinned to the same single core. Then OTLP ingest beside
+//    Pushgateway-protocol ingest (gateway-otlp.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/repo
 import { alternate, atMostRounds, type BenchSettings } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
+import { otlpIngest } from './gateway-otlp.js';
 
 export const CLIENTS = 16;
 export const GROUPS = 100;
@@ -111,7 +113,7 @@ export async function ingestRounds(
 
 export const gatewaySuite: Suite = {
   name: 'gateway',
-  description: 'our gateway vs the official Pushgateway: push ingest at 5k/55k stored, /metrics scrape at 50k, RSS',
+  description: 'our gateway vs the official Pushgateway: push ingest at 5k/55k stored, /metrics scrape at 50k, RSS; OTLP ingest points/s',
   async run(allSettings, log) {
     const settings = atMostRounds(allSettings, 3);
     const workDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
@@ -248,6 +250,9 @@ export const gatewaySuite: Suite = {
           formatRatio(spread([afterIngestRss.get('ours')! / afterIngestRss.get('official')!])),
         ],
       ];
+      // The gateways above are stopped first: the OTLP rounds run on fresh ones, on the same core.
+      for (const server of servers.splice(0)) await server.stop();
+      const otlpTable = await otlpIngest(settings, workDir, servers, log);
       return [
         {
           title: `Gateway push ingest: ${CLIENTS} clients, ${API_LIKE_SERIES}-series bodies into ${GROUPS} groups, ${settings.rounds} rounds × ${settings.seconds} s`,
@@ -269,6 +274,7 @@ export const gatewaySuite: Suite = {
           rows: scrapeRows,
         },
         { title: 'Gateway ratios (median of per-round ratios, min–max)', columns: ['ratio', 'value'], rows: ratioRows },
+        otlpTable,
       ] satisfies Table[];
     } finally {
       for (const server of servers) await server.stop();

@@ -1,6 +1,7 @@
 // Gateway settings (names fixed by DESIGN.md), read with the shared EnvReader so a bad value stops start-up
 // with a message naming the variable, together with every other problem. The API reads these too when it
 // runs the gateway in its own process (readGatewayConfig into the API's reader).
+import { DEFAULT_MAX_OTLP_STREAM_BYTES, STREAM_HEAP_BYTES } from '../core/delta-windows.js';
 import { DEFAULT_MAX_IDEMPOTENCY_BYTES, IDEMPOTENCY_KEY_HEAP_BYTES } from '../core/idempotency.js';
 import { type RemoteWriteConfig, readRemoteWriteConfig } from '../remote-write/config.js';
 import { DEFAULT_REDIS_KEY_PREFIX, hasHashTag } from '../store/redis-commands.js';
@@ -38,6 +39,8 @@ export interface GatewayConfig {
   maxStoredBytes: number;
   /** Heap the remembered Idempotency-Keys may take (memory store and Durable Object); past it the oldest are forgotten. */
   maxIdempotencyBytes: number;
+  /** Heap the last windows of OTLP delta streams may take (core/delta-windows); past it the oldest are forgotten. */
+  maxOtlpStreamBytes: number;
   enableAdminApi: boolean;
   /** Metric and label names may be any UTF-8 (as the official --push.enable-utf8-names); false = legacy names only. */
   enableUtf8Names: boolean;
@@ -67,6 +70,7 @@ export const defaultGatewayConfig: GatewayConfig = {
   maxLabelsPerSeries: 64,
   maxStoredBytes: 128 * 1024 * 1024,
   maxIdempotencyBytes: DEFAULT_MAX_IDEMPOTENCY_BYTES,
+  maxOtlpStreamBytes: DEFAULT_MAX_OTLP_STREAM_BYTES,
   enableAdminApi: false,
   enableUtf8Names: false,
   remoteWrite: undefined,
@@ -139,6 +143,12 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
       'GATEWAY_MAX_IDEMPOTENCY_BYTES',
       defaults.maxIdempotencyBytes,
       IDEMPOTENCY_KEY_HEAP_BYTES,
+      64 * 1024 * 1024 * 1024,
+    ),
+    maxOtlpStreamBytes: reader.integer(
+      'GATEWAY_MAX_OTLP_STREAM_BYTES',
+      defaults.maxOtlpStreamBytes,
+      STREAM_HEAP_BYTES,
       64 * 1024 * 1024 * 1024,
     ),
     enableAdminApi: reader.boolean('GATEWAY_ENABLE_ADMIN_API', defaults.enableAdminApi),

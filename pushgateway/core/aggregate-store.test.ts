@@ -124,7 +124,14 @@ describe('aggregation through the memory store', () => {
     expect((await store.groups(999)).map((g) => g.labels.job).sort()).toEqual(['fresh', 'old']);
     expect((await store.groups(1_000)).map((g) => g.labels.job)).toEqual(['fresh']);
     expect(await store.exposition(1_000, 'text')).not.toContain('job="old"');
-    expect(await store.stats(1_900)).toEqual({ groups: 0, series: 0, deduplicatedPushes: 0, idempotencyKeysEvicted: 0, storedBytes: 0 });
+    expect(await store.stats(1_900)).toEqual({
+      groups: 0,
+      series: 0,
+      deduplicatedPushes: 0,
+      idempotencyKeysEvicted: 0,
+      otlpStreamsEvicted: 0,
+      storedBytes: 0,
+    });
   });
 
   it('restores a snapshot to the same rendered text, remembered keys included', async () => {
@@ -137,6 +144,13 @@ describe('aggregation through the memory store', () => {
     expect(await restored.apply(request([counter(5, 'x')], 'a', 50, 'key-1'))).toEqual({ status: 'replayed' });
     const { storedBytes } = await store.stats(60);
     expect(storedBytes).toBeGreaterThan(0);
-    expect(await restored.stats(60)).toEqual({ groups: 1, series: 2, deduplicatedPushes: 2, idempotencyKeysEvicted: 0, storedBytes });
+    expect(await restored.stats(60)).toEqual({
+      groups: 1,
+      series: 2,
+      deduplicatedPushes: 2,
+      idempotencyKeysEvicted: 0,
+      otlpStreamsEvicted: 0,
+      storedBytes,
+    });
   });
 });

@@ -32,6 +32,15 @@ export interface KeyedFamily {
   labelTexts: readonly string[];
 }
 
+/**
+ * How a family's pushed series meet the stored ones when the type alone does not say it (OTLP: a DELTA up-down
+ * counter is a gauge whose points add; a CUMULATIVE counter, histogram or summary replaces per series). undefined
+ * keeps the type's rule: counters and histograms add, gauges replace.
+ */
+export type CombineOverride = (familyName: string) => 'add' | 'replace' | undefined;
+
+const noOverride: CombineOverride = () => undefined;
+
 export type AggregateResult = { ok: true; families: KeyedFamily[] } | { ok: false; message: string };
 
 // Position of each series by label text. A stored family's labelTexts array is never mutated (see above),
@@ -99,11 +108,12 @@ function checkDelta(family: MetricFamily, metric: Metric, labelText: string): st
  * counters and histogram counts finite and >= 0, buckets cumulative. Stores that merge elsewhere (the
  * Redis store merges inside Redis) run this first; aggregateFamilies runs it too.
  */
-export function checkDeltaPush(delta: readonly KeyedFamily[]): string | undefined {
+export function checkDeltaPush(delta: readonly KeyedFamily[], combine: CombineOverride = noOverride): string | undefined {
   const pushedNames = new Set<string>();
   for (const { family, labelTexts } of delta) {
     if (pushedNames.has(family.name)) return `metric family ${family.name} appears twice in the push`;
     pushedNames.add(family.name);
+    if (combine(family.name) === 'replace') continue;
     if (family.type === 'summary' || family.metrics.some(isSummary)) {
       return `summary ${family.name} cannot be aggregated (quantiles from several instances do not add up); push it to /metrics or use a histogram`;
     }
@@ -148,6 +158,8 @@ function copyMetric(metric: Metric): Metric {
     if (metric.native) copy.native = metric.native;
     return copy;
   }
+  if (isSummary(metric))
+    return { labels: metric.labels, quantiles: metric.quantiles.map((q) => ({ ...q })), sum: metric.sum, count: metric.count };
   return { labels: metric.labels, value: (metric as ScalarMetric).value };
 }
 
@@ -156,9 +168,14 @@ function copyMetric(metric: Metric): Metric {
  * group's families, looked up with `stored`. Returns the merged versions of the pushed families (the
  * group's other families are unaffected), or the reason the push is refused.
  */
-export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefined, delta: readonly KeyedFamily[]): AggregateResult {
+export function aggregateFamilies(
+  stored: (name: string) => KeyedFamily | undefined,
+  delta: readonly KeyedFamily[],
+  combine: CombineOverride = noOverride,
+): AggregateResult {
+  const adds = (family: MetricFamily) => (combine(family.name) ?? (family.type === 'gauge' ? 'replace' : 'add')) === 'add';
   // Phase 1: check everything, touching nothing.
-  const problem = checkDeltaPush(delta);
+  const problem = checkDeltaPush(delta, combine);
   if (problem) return { ok: false, message: problem };
   // Native merges are computed while checking (a merge can be refused) and used when building.
   const nativeMerges = new Map<HistogramMetric, NativeBuckets>();
@@ -171,7 +188,7 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
         message: `metric ${family.name} is pushed as ${family.type} but is stored as ${current.family.type} in this group`,
       };
     }
-    if (family.type !== 'histogram') continue;
+    if (family.type !== 'histogram' || !adds(family)) continue;
     const index = seriesIndex(current);
     for (let i = 0; i < family.metrics.length; i++) {
       const position = index.get(labelTexts[i]!);
@@ -212,8 +229,8 @@ export function aggregateFamilies(stored: (name: string) => KeyedFamily | undefi
       const position = index.get(text);
       const previous = position === undefined ? undefined : metrics[position];
       let next: Metric;
-      if (!previous) next = copyMetric(metric);
-      else if (family.type === 'counter')
+      if (!previous || !adds(family)) next = copyMetric(metric);
+      else if (family.type === 'counter' || family.type === 'gauge')
         next = { labels: previous.labels, value: (previous as ScalarMetric).value + (metric as ScalarMetric).value };
       else if (family.type === 'histogram')
         next = addHistograms(previous as HistogramMetric, metric as HistogramMetric, nativeMerges.get(metric as HistogramMetric));

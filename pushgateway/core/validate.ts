@@ -26,6 +26,8 @@ export const gatewayOwnFamilyNames: ReadonlySet<string> = new Set([
   'gateway_series_limit',
   'gateway_pushes_deduplicated_total',
   'gateway_store_errors_total',
+  'gateway_otlp_points_total',
+  'gateway_otlp_streams_evicted_total',
 ]);
 
 export interface PreparedFamily {

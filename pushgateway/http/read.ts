@@ -69,6 +69,14 @@ function selfMetrics(format: ExpositionFormat, stats: StoreStats, requests: Requ
       'Pushes not applied again because their Idempotency-Key was already applied.',
       `gateway_pushes_deduplicated_total ${formatGoFloat(stats.deduplicatedPushes)}\n`,
     ) +
+    (stats.otlpStreamsEvicted === undefined
+      ? ''
+      : family(
+          'gateway_otlp_streams_evicted_total',
+          'counter',
+          'OTLP delta streams whose last window was forgotten before the group TTL because GATEWAY_MAX_OTLP_STREAM_BYTES was reached.',
+          `gateway_otlp_streams_evicted_total ${formatGoFloat(stats.otlpStreamsEvicted)}\n`,
+        )) +
     family('gateway_series', 'gauge', 'Series (label sets) held by the gateway.', `gateway_series ${formatGoFloat(stats.series)}\n`) +
     (stats.storedBytes === undefined
       ? ''

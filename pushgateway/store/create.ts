@@ -3,6 +3,7 @@
 // neither shared nor durable), the memory of the one Durable Object given as a binding.
 import { ConfigError } from '../config/env.js';
 import type { GatewayConfig } from '../config/gateway.js';
+import { streamsFor } from '../core/delta-windows.js';
 import { idempotencyKeysFor } from '../core/idempotency.js';
 import type { GatewayStoreObject } from './durable-object.js';
 import { DurableObjectStore } from './durable-object-store.js';
@@ -31,6 +32,7 @@ export function memoryStoreOptions(
     | 'maxLabelValueBytes'
     | 'maxLabelsPerSeries'
     | 'maxIdempotencyBytes'
+    | 'maxOtlpStreamBytes'
     | 'enableUtf8Names'
     | 'maxStoredBytes'
   >,
@@ -40,6 +42,7 @@ export function memoryStoreOptions(
     maxSeries: config.maxSeries,
     maxStoredBytes: config.maxStoredBytes,
     maxIdempotencyKeys: idempotencyKeysFor(config.maxIdempotencyBytes),
+    maxOtlpStreams: streamsFor(config.maxOtlpStreamBytes),
     seriesLimits: {
       maxLabelValueBytes: config.maxLabelValueBytes,
       maxLabelsPerSeries: config.maxLabelsPerSeries,

@@ -5,7 +5,7 @@
 import type { ExpositionFormat } from '../core/exposition-format.js';
 import type { Group, Labels } from '../core/model.js';
 import type { GatewayStoreObject } from './durable-object.js';
-import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
+import type { GatewayStore, OtlpOutcome, OtlpPush, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export class DurableObjectStore implements GatewayStore {
   constructor(
@@ -20,6 +20,10 @@ export class DurableObjectStore implements GatewayStore {
 
   async apply(push: PushRequest): Promise<PushOutcome> {
     return (await this.stub.apply(push)) as PushOutcome;
+  }
+
+  async applyOtlp(push: OtlpPush): Promise<OtlpOutcome> {
+    return (await this.stub.applyOtlp(push)) as OtlpOutcome;
   }
 
   async deleteGroup(grouping: Labels, nowMs: number): Promise<boolean> {

@@ -19,10 +19,12 @@ import { createRemoteWriter, MemoryLease, type RemoteWriter } from '../remote-wr
 import { memoryStoreOptions } from './create.js';
 import { MemoryStore } from './memory.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
-import type { PushOutcome, PushRequest, StoreStats } from './types.js';
+import type { OtlpOutcome, OtlpPush, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 const GROUP_PREFIX = 'group:';
 const KEY_PREFIX = 'key:';
+/** The last applied window of an OTLP delta stream: [appliedMs, startNs, endNs] (nanoseconds as decimal strings). */
+const WINDOW_PREFIX = 'window:';
 const DEDUPLICATED = 'meta:deduplicated';
 /** Storage left behind by TTL expiry and old keys is swept this often (an alarm), not on the push path. */
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -61,7 +63,15 @@ export class GatewayStoreObject extends DurableObject<Env> {
       ([key, appliedMs]) => ({ key: key.slice(KEY_PREFIX.length), appliedMs }),
     );
     const deduplicatedPushes = (await this.ctx.storage.get<number>(DEDUPLICATED)) ?? 0;
-    this.store.restore({ groups, idempotencyKeys, deduplicatedPushes });
+    const deltaWindows = [...(await this.ctx.storage.list<[number, string, string]>({ prefix: WINDOW_PREFIX })).entries()].map(
+      ([key, [appliedMs, startNs, endNs]]) => ({
+        stream: key.slice(WINDOW_PREFIX.length),
+        appliedMs,
+        startNs: BigInt(startNs),
+        endNs: BigInt(endNs),
+      }),
+    );
+    this.store.restore({ groups, idempotencyKeys, deltaWindows, deduplicatedPushes });
     const alarm = await this.ctx.storage.getAlarm();
     const due = await this.nextAlarmMs(Date.now());
     if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due);
@@ -94,6 +104,18 @@ export class GatewayStoreObject extends DurableObject<Env> {
       void this.ctx.storage.put(KEY_PREFIX + (await scopedIdempotencyKey(key, push.idempotencyKey)), push.nowMs);
     }
     if (outcome.status === 'replayed') void this.ctx.storage.put(DEDUPLICATED, (await this.store.stats(push.nowMs)).deduplicatedPushes);
+    return outcome;
+  }
+
+  /**
+   * OTLP points: the memory store judges and applies them; the groups they changed and the windows of the delta
+   * points it applied are written in the same output-gated batch, so an answered export is durable with its windows.
+   */
+  async applyOtlp(push: OtlpPush): Promise<OtlpOutcome> {
+    const { outcome, recorded } = this.store.applyOtlpRecording(push);
+    for (const group of push.groups) this.persistGroup(groupKey(group.grouping), push.nowMs);
+    for (const { stream, startNs, endNs } of recorded)
+      void this.ctx.storage.put(WINDOW_PREFIX + stream, [push.nowMs, String(startNs), String(endNs)]);
     return outcome;
   }
 
@@ -144,6 +166,8 @@ export class GatewayStoreObject extends DurableObject<Env> {
     const stale = [...(await this.ctx.storage.list({ prefix: GROUP_PREFIX })).keys()].filter((key) => !live.has(key));
     for (const [key, appliedMs] of await this.ctx.storage.list<number>({ prefix: KEY_PREFIX }))
       if (now - appliedMs >= IDEMPOTENCY_WINDOW_MS) stale.push(key);
+    const liveWindows = new Set(this.store.snapshot(now).deltaWindows?.map((window) => WINDOW_PREFIX + window.stream));
+    for (const key of (await this.ctx.storage.list({ prefix: WINDOW_PREFIX })).keys()) if (!liveWindows.has(key)) stale.push(key);
     for (let i = 0; i < stale.length; i += 128) await this.ctx.storage.delete(stale.slice(i, i + 128));
   }
 }

@@ -170,7 +170,14 @@ describe('MemoryStore, official semantics', () => {
     expect(await store.deleteGroup({ job: 'a' }, 0)).toBe(false);
     expect((await store.groups(0)).map((g) => g.labels)).toEqual([{ job: 'a', instance: 'i' }]);
     await store.wipe();
-    expect(await store.stats(0)).toEqual({ groups: 0, series: 0, storedBytes: 0, deduplicatedPushes: 0, idempotencyKeysEvicted: 0 });
+    expect(await store.stats(0)).toEqual({
+      groups: 0,
+      series: 0,
+      storedBytes: 0,
+      deduplicatedPushes: 0,
+      idempotencyKeysEvicted: 0,
+      otlpStreamsEvicted: 0,
+    });
     expect(await exposition(store)).toBe('');
   });
 

@@ -3,12 +3,14 @@
 // block of /metrics text is rendered once after it changes, and the whole body is reused until anything
 // changes. Validation is the shared pure code in core/validate.ts; this store is its PushValidationView.
 
-import { aggregateFamilies } from '../core/aggregate.js';
+import { aggregateFamilies, type CombineOverride } from '../core/aggregate.js';
+import { DEFAULT_MAX_OTLP_STREAM_BYTES, type DeltaWindow, DeltaWindows, judgeWindow, streamsFor } from '../core/delta-windows.js';
 import { ExpiryQueue } from '../core/expiry.js';
 import { type ExpositionFormat, renderHeader } from '../core/exposition-format.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
 import { type Group, isHistogram, type Labels, type MetricFamily, type MetricType } from '../core/model.js';
+import { familiesFromPoints } from '../core/point-families.js';
 import {
   chooseHelp,
   compareGroupKeys,
@@ -22,6 +24,7 @@ import {
   checkAgainstStore,
   type PreparedFamily,
   type PreparedPush,
+  type PrepareResult,
   type PushValidationView,
   preparePush,
   preparePushInSlices,
@@ -31,7 +34,7 @@ import {
   utf8ByteLength,
 } from '../core/validate.js';
 import type { SnapshotSource, StoreSnapshot } from './snapshot-codec.js';
-import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
+import type { GatewayStore, OtlpOutcome, OtlpPoint, OtlpPush, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export interface MemoryStoreOptions {
   /** A push that would make the store hold more series than this is refused (0 = no limit). */
@@ -44,6 +47,8 @@ export interface MemoryStoreOptions {
   seriesLimits?: SeriesLimits;
   /** A push that would make the stored text (see storedBytes) pass this many bytes is refused (0 = no limit). */
   maxStoredBytes?: number;
+  /** Bound on remembered OTLP delta streams (core/delta-windows). */
+  maxOtlpStreams?: number;
 }
 
 interface StoredFamily {
@@ -84,6 +89,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   // TTL: group keys in the order of their last push (attempt), so expiring never scans every group.
   private readonly activity: ExpiryQueue<string>;
   private readonly idempotency: IdempotencyKeys;
+  private readonly windows: DeltaWindows;
 
   // Render cache; every mutation goes through indexFamily/unindexFamily/touchGroup, which invalidate it.
   private readonly blocks: Record<ExpositionFormat, Map<string, string>> = { text: new Map(), openmetrics: new Map() };
@@ -97,6 +103,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     this.maxStoredBytes = options.maxStoredBytes ?? 0;
     this.activity = new ExpiryQueue(options.groupTtlMs ?? 0);
     this.idempotency = new IdempotencyKeys(options.maxIdempotencyKeys);
+    this.windows = new DeltaWindows(options.maxOtlpStreams ?? streamsFor(DEFAULT_MAX_OTLP_STREAM_BYTES), options.groupTtlMs ?? 0);
   }
 
   // PushValidationView
@@ -200,6 +207,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       storedBytes: this.storedBytes,
       deduplicatedPushes: this.deduplicatedPushes,
       idempotencyKeysEvicted: this.idempotency.evictedEarly,
+      otlpStreamsEvicted: this.windows.evictedEarly,
     };
   }
 
@@ -249,11 +257,85 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       this.deduplicatedPushes++;
       return { status: 'replayed' };
     }
+    const outcome = this.aggregatePrepared(push, prepared);
+    if (outcome.status === 'applied' && scopedKey !== undefined) this.idempotency.remember(scopedKey, push.nowMs);
+    return outcome;
+  }
+
+  /**
+   * OTLP: per group, the DELTA points are judged by their windows (core/delta-windows), the rest become one
+   * aggregation push, and the windows of the applied points are recorded. No await from judging to recording, so
+   * two requests carrying the same window cannot both apply it.
+   */
+  async applyOtlp(push: OtlpPush): Promise<OtlpOutcome> {
+    return this.applyOtlpRecording(push).outcome;
+  }
+
+  /** applyOtlp, also returning the windows it recorded (the Durable Object persists them). */
+  applyOtlpRecording(push: OtlpPush): { outcome: OtlpOutcome; recorded: (DeltaWindow & { stream: string })[] } {
+    const recorded: (DeltaWindow & { stream: string })[] = [];
+    this.expire(push.nowMs);
+    const outcome: OtlpOutcome = { applied: 0, replayed: 0, overlapping: 0, invalid: 0, overCapacity: 0, messages: [] };
+    const note = (message: string) => {
+      if (outcome.messages.length < 5 && !outcome.messages.includes(message)) outcome.messages.push(message);
+    };
+    for (const group of push.groups) {
+      const judged = new Map<string, DeltaWindow>();
+      const kept: OtlpPoint[] = [];
+      for (const point of group.points) {
+        const window = point.window;
+        if (window) {
+          const verdict = judgeWindow(judged.get(window.stream) ?? this.windows.last(window.stream, push.nowMs), window);
+          if (verdict === 'replay') {
+            outcome.replayed++;
+            continue;
+          }
+          if (verdict === 'overlap') {
+            outcome.overlapping++;
+            note(`metric ${point.name}: a delta point's window overlaps or precedes the one already applied for its stream`);
+            continue;
+          }
+          judged.set(window.stream, window);
+        }
+        kept.push(point);
+      }
+      if (kept.length === 0) continue;
+      const assembled = familiesFromPoints(kept);
+      const result = assembled.ok
+        ? this.aggregate(
+            { mode: 'aggregate', grouping: group.grouping, families: assembled.families, nowMs: push.nowMs },
+            assembled.combine,
+          )
+        : this.refuse(group.grouping, push.nowMs, assembled.message);
+      if (result.status === 'applied') {
+        outcome.applied += kept.length;
+        for (const [stream, window] of judged) {
+          this.windows.record(stream, window, push.nowMs);
+          recorded.push({ stream, ...window });
+        }
+      } else if (result.status === 'too-many-series' || result.status === 'store-full') {
+        outcome.overCapacity += kept.length;
+        note(result.message);
+      } else if (result.status === 'invalid') {
+        outcome.invalid += kept.length;
+        note(result.message);
+      }
+    }
+    return { outcome, recorded };
+  }
+
+  /** An aggregation push, validated as any push, merged into the stored families. */
+  private aggregate(push: PushRequest, combine?: CombineOverride): PushOutcome {
+    return this.aggregatePrepared(push, preparePush(push, this.seriesLimits), combine);
+  }
+
+  /** The aggregation of a push already prepared (core/validate preparePush), from the store's checks to the commit. */
+  private aggregatePrepared(push: PushRequest, prepared: PrepareResult, combine?: CombineOverride): PushOutcome {
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, 'aggregate', this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
     const state = this.states.get(prepared.push.groupKey);
-    const merged = aggregateFamilies((name) => state?.stored.get(name), prepared.push.families);
+    const merged = aggregateFamilies((name) => state?.stored.get(name), prepared.push.families, combine);
     if (!merged.ok) return this.refuse(push.grouping, push.nowMs, merged.message);
     // The merged labelTexts arrays are kept as they are (not copied): aggregate's series index is cached per array.
     const families = merged.families.map(({ family, labelTexts }) => ({ family, labelTexts: labelTexts as string[] }));
@@ -262,7 +344,6 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
     if (overLimit) return overLimit;
     this.commit({ ...prepared.push, families }, replaced, rendered, push.nowMs);
-    if (scopedKey !== undefined) this.idempotency.remember(scopedKey, push.nowMs);
     return { status: 'applied' };
   }
 
@@ -287,6 +368,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return {
       groups: [...this.states.values()].map((state) => state.group),
       idempotencyKeys: this.idempotency.export(nowMs),
+      deltaWindows: this.windows.export(nowMs),
       deduplicatedPushes: this.deduplicatedPushes,
     };
   }
@@ -308,6 +390,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       this.activity.touch(prepared.push.groupKey, lastActivity(group));
     }
     this.idempotency.import(snapshot.idempotencyKeys);
+    this.windows.import(snapshot.deltaWindows ?? []);
     this.deduplicatedPushes = snapshot.deduplicatedPushes;
   }
 

@@ -64,7 +64,19 @@ function sampleSnapshot(): StoreSnapshot {
     lastPushMs: 1_700_000_000_000,
     lastFailureMs: 0,
   };
-  return { groups: [group], idempotencyKeys: [{ key: 'k1', appliedMs: 1_700_000_000_000 }], deduplicatedPushes: 7 };
+  return {
+    groups: [group],
+    idempotencyKeys: [{ key: 'k1', appliedMs: 1_700_000_000_000 }],
+    deltaWindows: [
+      {
+        stream: 'AAAAAAAAAAAAAAAAAAAAAA',
+        appliedMs: 1_700_000_000_000,
+        startNs: 1_700_000_000_000_000_000n,
+        endNs: 1_700_000_010_000_000_000n,
+      },
+    ],
+    deduplicatedPushes: 7,
+  };
 }
 
 describe('snapshot encoding', () => {

@@ -1,6 +1,7 @@
 // The snapshot format of the gateway's state, free of any runtime API so the Node file persistence and
 // the Durable Object store share it: JSON, with non-finite numbers spelled out (JSON has no Infinity/NaN)
 // and every field checked on the way in, so a damaged snapshot is refused with a reason, never half-loaded.
+import type { RememberedWindow } from '../core/delta-windows.js';
 import type { RememberedKey } from '../core/idempotency.js';
 import type {
   Bucket,
@@ -18,6 +19,8 @@ import { nativeProblem } from '../core/native-histogram.js';
 export interface StoreSnapshot {
   groups: Group[];
   idempotencyKeys: RememberedKey[];
+  /** The last applied window of each OTLP delta stream (absent in snapshots written before OTLP). */
+  deltaWindows?: RememberedWindow[];
   deduplicatedPushes: number;
 }
 
@@ -94,6 +97,13 @@ export function encodeSnapshot(snapshot: StoreSnapshot, savedAtMs: number): stri
     savedAtMs,
     deduplicatedPushes: snapshot.deduplicatedPushes,
     idempotencyKeys: snapshot.idempotencyKeys.map(({ key, appliedMs }) => [key, appliedMs]),
+    // Nanosecond times pass 2^53: written as decimal strings.
+    deltaWindows: (snapshot.deltaWindows ?? []).map(({ stream, appliedMs, startNs, endNs }) => [
+      stream,
+      appliedMs,
+      String(startNs),
+      String(endNs),
+    ]),
     groups: snapshot.groups.map((group) => ({
       labels: group.labels,
       lastPushMs: group.lastPushMs,
@@ -216,5 +226,18 @@ export function decodeSnapshot(text: string, groupKeyOf: (labels: Record<string,
       throw new CorruptSnapshotError(`idempotencyKeys[${i}]: malformed`);
     return { key: pair[0], appliedMs: pair[1] };
   });
-  return { groups, idempotencyKeys, deduplicatedPushes: parsed.deduplicatedPushes };
+  const deltaWindows = (Array.isArray(parsed.deltaWindows) ? parsed.deltaWindows : []).map((entry: unknown, i: number) => {
+    if (
+      !Array.isArray(entry) ||
+      typeof entry[0] !== 'string' ||
+      typeof entry[1] !== 'number' ||
+      typeof entry[2] !== 'string' ||
+      typeof entry[3] !== 'string' ||
+      !/^\d+$/.test(entry[2]) ||
+      !/^\d+$/.test(entry[3])
+    )
+      throw new CorruptSnapshotError(`deltaWindows[${i}]: malformed`);
+    return { stream: entry[0], appliedMs: entry[1], startNs: BigInt(entry[2]), endNs: BigInt(entry[3]) };
+  });
+  return { groups, idempotencyKeys, deltaWindows, deduplicatedPushes: parsed.deduplicatedPushes };
 }

@@ -3,7 +3,7 @@
 // anything is changed, so a refused push leaves the store as it was (but for push_failure_time_seconds).
 
 import type { ExpositionFormat } from '../core/exposition-format.js';
-import type { Group, Labels, MetricFamily } from '../core/model.js';
+import type { Group, Labels, Metric, MetricFamily, MetricType } from '../core/model.js';
 
 /**
  * How a push changes its group:
@@ -42,6 +42,50 @@ export type PushOutcome =
   /** GATEWAY_MAX_STORED_BYTES: the push would make the store hold more bytes of series text. */
   | { status: 'store-full'; message: string };
 
+/**
+ * One OTLP data point, translated (otlp/translate.ts): a sample of family `name`, its labels the point's attributes
+ * (grouping labels not yet applied). `combine` says how it meets the stored series: `add` for DELTA points (the
+ * /aggregate semantics, whatever the Prometheus type: a DELTA up-down counter is a gauge that adds), `replace` for
+ * CUMULATIVE sums and histograms, gauges and summaries.
+ */
+export interface OtlpPoint {
+  name: string;
+  help: string | undefined;
+  type: MetricType;
+  metric: Metric;
+  combine: 'add' | 'replace';
+  /**
+   * DELTA points: the stream (resource + scope + metric + attributes, as a fixed-size digest) and the window
+   * [startNs, endNs) the point covers, judged by core/delta-windows before anything is applied.
+   */
+  window?: { stream: string; startNs: bigint; endNs: bigint };
+}
+
+/** The points of one OTLP request that fall in one group (its resource's job and instance). */
+export interface OtlpGroupPush {
+  grouping: Labels;
+  points: OtlpPoint[];
+}
+
+export interface OtlpPush {
+  groups: OtlpGroupPush[];
+  nowMs: number;
+}
+
+/** Point counts by what became of them, and why some were refused (for partial_success.error_message). */
+export interface OtlpOutcome {
+  applied: number;
+  /** DELTA points whose window was applied before: not applied again. */
+  replayed: number;
+  /** DELTA points whose window overlaps, or comes before, the stream's last applied window: refused. */
+  overlapping: number;
+  /** Points of a group whose push was refused as invalid (a type conflict, a limit): refused. */
+  invalid: number;
+  /** Points of a group refused because the gateway is full (GATEWAY_MAX_SERIES, GATEWAY_MAX_STORED_BYTES). */
+  overCapacity: number;
+  messages: string[];
+}
+
 export interface StoreStats {
   groups: number;
   series: number;
@@ -56,10 +100,17 @@ export interface StoreStats {
    * stores that bound the window themselves (the Redis store lets Redis expire its keys).
    */
   idempotencyKeysEvicted?: number;
+  /** OTLP delta streams forgotten before the group TTL because GATEWAY_MAX_OTLP_STREAM_BYTES was reached. */
+  otlpStreamsEvicted?: number;
 }
 
 export interface GatewayStore {
   apply(push: PushRequest): Promise<PushOutcome>;
+  /**
+   * OTLP points, group by group: each group's points are judged (DELTA windows) and applied as one push (all or
+   * nothing for that group), atomically with recording their windows. A store without it answers OTLP with 501.
+   */
+  applyOtlp?(push: OtlpPush): Promise<OtlpOutcome>;
   /** Removes exactly the group with these grouping labels; true if it existed. */
   deleteGroup(grouping: Labels, nowMs: number): Promise<boolean>;
   wipe(): Promise<void>;

@@ -1,0 +1,221 @@
+// The OpenTelemetry JS SDK, unchanged, exporting to our gateway over OTLP/HTTP (JSON and protobuf exporters),
+// several SDK instances at once, DELTA and CUMULATIVE; a real Prometheus 2.42 scrapes the gateway and reads back
+// exactly what the SDKs recorded. A proxy that forwards each export and then cuts the connection before the answer
+// makes the exporters retry what the gateway already applied: the totals stay exact.
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, AggregationType, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { createGatewayLogger, type RunningGateway, startGateway } from '../../pushgateway/server.js';
+import { queryPrometheus, type RunningService, startPrometheus, waitUntil } from '../support/services/index.js';
+
+let gateway: RunningGateway;
+let prometheus: RunningService;
+
+beforeAll(async () => {
+  gateway = await startGateway({
+    config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1', GATEWAY_PUSH_TOKEN: 'otlp-token' }),
+    logger: createGatewayLogger('silent'),
+  });
+  prometheus = await startPrometheus({
+    config: `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: gateway\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:${gateway.port}']\n`,
+    extraArgs: ['--enable-feature=native-histograms'],
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  await gateway?.stop();
+});
+
+interface Sdk {
+  provider: MeterProvider;
+  flush(): Promise<void>;
+}
+
+function sdk(options: { url: string; protobuf: boolean; temporality: AggregationTemporality; resource: Record<string, string> }): Sdk {
+  const exporterOptions = {
+    url: `${options.url}/v1/metrics`,
+    headers: { authorization: 'Bearer otlp-token' },
+    temporalityPreference: options.temporality,
+  };
+  const exporter = options.protobuf ? new ProtoExporter(exporterOptions) : new JsonExporter(exporterOptions);
+  // Exports happen when the test flushes; the interval only has to be longer than the test.
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, exportTimeoutMillis: 60_000 });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes(options.resource),
+    readers: [reader],
+    views: [{ instrumentName: 'payload.size', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+  });
+  return { provider, flush: () => provider.forceFlush() };
+}
+
+async function prometheusValue(query: string): Promise<number | undefined> {
+  const result = await queryPrometheus(prometheus.url, query);
+  return result.length === 0 ? undefined : Number(result[0]!.value[1]);
+}
+
+async function eventually(query: string, expected: number): Promise<void> {
+  let last: number | undefined;
+  await waitUntil(
+    async () => {
+      last = await prometheusValue(query);
+      return last === expected;
+    },
+    { timeoutMs: 30_000, intervalMs: 500, what: `${query} = ${expected}` },
+  ).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message} (last value ${last})`);
+  });
+}
+
+describe('OpenTelemetry JS SDK → gateway → Prometheus', () => {
+  it('sums DELTA exports of several SDK instances (JSON and protobuf) into exact counters, gauges and histograms', async () => {
+    const instances = [0, 1, 2].map((i) =>
+      sdk({
+        url: gateway.url,
+        protobuf: i % 2 === 1,
+        temporality: AggregationTemporality.DELTA,
+        resource: { 'service.name': 'shop', 'host.name': `worker-${i}` },
+      }),
+    );
+    let orders = 0;
+    let queue = 0;
+    let latencyCount = 0;
+    let latencySum = 0;
+    let fast = 0;
+    for (let round = 0; round < 2; round++) {
+      for (const [i, instance] of instances.entries()) {
+        const meter = instance.provider.getMeter('checkout', '1.0.0');
+        meter.createCounter('orders', { unit: '{order}', description: 'Orders placed' }).add(i + round + 1, { kind: 'web' });
+        orders += i + round + 1;
+        // The exporters' DELTA preference keeps up-down counters CUMULATIVE (the specification's delta selector):
+        // each instance's value replaces its own series, so each gets one.
+        const depth = meter.createUpDownCounter('queue.depth');
+        depth.add(5, { worker: String(i) });
+        depth.add(-2 - i, { worker: String(i) });
+        queue += 3 - i;
+        const latency = meter.createHistogram('request.latency', { unit: 's', advice: { explicitBucketBoundaries: [0.1, 1] } });
+        for (const value of [0.05, 0.5, 2, 0.07 * (i + 1)]) {
+          latency.record(value);
+          latencyCount++;
+          latencySum += value;
+          if (value <= 0.1) fast++;
+        }
+        meter.createGauge('temperature', { unit: 'Cel' }).record(20 + i, { worker: String(i) });
+        await instance.flush();
+      }
+    }
+    const scope = 'job="shop",instance="",otel_scope_name="checkout",otel_scope_version="1.0.0"';
+    await eventually(`orders_total{${scope},kind="web"}`, orders);
+    await eventually(`sum(queue_depth{${scope}})`, queue);
+    await eventually(`request_latency_seconds_count{${scope}}`, latencyCount);
+    await eventually(`request_latency_seconds_bucket{${scope},le=~"0.1|0\\\\.1"}`, fast);
+    expect(await prometheusValue(`request_latency_seconds_sum{${scope}}`)).toBeCloseTo(latencySum, 9);
+    await eventually(`temperature_celsius{${scope},worker="2"}`, 22);
+    await eventually(`count(target_info{job="shop"})`, 3);
+    for (const instance of instances) await instance.provider.shutdown();
+  }, 120_000);
+
+  it('replaces CUMULATIVE exports per series, instance by service.instance.id, exponential histograms included', async () => {
+    const instances = ['c0', 'c1'].map((id, i) =>
+      sdk({
+        url: gateway.url,
+        protobuf: i === 0,
+        temporality: AggregationTemporality.CUMULATIVE,
+        resource: { 'service.name': 'batch', 'service.namespace': 'etl', 'service.instance.id': id },
+      }),
+    );
+    const sizes = [3, 700, 12_000, 12_000, 0.5];
+    for (let round = 0; round < 2; round++) {
+      for (const [i, instance] of instances.entries()) {
+        const meter = instance.provider.getMeter('loader');
+        meter.createCounter('rows.loaded').add(10 * (i + 1));
+        const payload = meter.createHistogram('payload.size', { unit: 'By' });
+        for (const size of sizes) payload.record(size * (i + 1));
+        await instance.flush();
+      }
+    }
+    await eventually('rows_loaded_total{job="etl/batch",instance="c0"}', 20);
+    await eventually('rows_loaded_total{job="etl/batch",instance="c1"}', 40);
+    // An exponential histogram is a native histogram, which Prometheus (protobuf scrape) keeps as one series.
+    const payload = 'payload_size_bytes{job="etl/batch",instance="c1"}';
+    await eventually(`histogram_count(${payload})`, 2 * sizes.length);
+    expect(await prometheusValue(`histogram_sum(${payload})`)).toBe(2 * 2 * sizes.reduce((a, b) => a + b, 0));
+    for (const instance of instances) await instance.provider.shutdown();
+  }, 120_000);
+
+  it('counts every export once when the answer is lost and the exporter retries', async () => {
+    const proxy = await answerDroppingProxy(gateway.port);
+    try {
+      const instances = [0, 1].map((i) =>
+        sdk({
+          url: `http://127.0.0.1:${proxy.port}`,
+          protobuf: i === 1,
+          temporality: AggregationTemporality.DELTA,
+          resource: { 'service.name': 'retrying', 'host.name': `r${i}` },
+        }),
+      );
+      let total = 0;
+      for (let round = 0; round < 3; round++) {
+        for (const [i, instance] of instances.entries()) {
+          instance.provider
+            .getMeter('m')
+            .createCounter('events')
+            .add(round + i + 1);
+          total += round + i + 1;
+          await instance.flush();
+        }
+      }
+      expect(proxy.dropped()).toBeGreaterThanOrEqual(6);
+      await eventually('events_total{job="retrying",otel_scope_name="m"}', total);
+      const replayed = await (await fetch(`${gateway.url}/metrics`)).text();
+      expect(Number(/gateway_otlp_points_total\{outcome="replayed"\} (\d+)/.exec(replayed)?.[1])).toBeGreaterThanOrEqual(6);
+      for (const instance of instances) await instance.provider.shutdown();
+    } finally {
+      proxy.server.closeAllConnections();
+      await new Promise((resolve) => proxy.server.close(resolve));
+    }
+  }, 120_000);
+});
+
+/**
+ * Forwards each request to the gateway and, the first time it sees a body, waits for the gateway's answer and then
+ * destroys the client's connection instead of answering: the gateway applied the export, the exporter saw
+ * ECONNRESET and retries the same body.
+ */
+async function answerDroppingProxy(target: number): Promise<{ server: Server; port: number; dropped: () => number }> {
+  const seen = new Set<string>();
+  let dropped = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const fingerprint = body.toString('base64');
+      const upstream = httpRequest(
+        { host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          const answerChunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => answerChunks.push(chunk));
+          answer.on('end', () => {
+            if (!seen.has(fingerprint)) {
+              seen.add(fingerprint);
+              dropped++;
+              req.socket.destroy();
+              return;
+            }
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            res.end(Buffer.concat(answerChunks));
+          });
+        },
+      );
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, dropped: () => dropped };
+}
