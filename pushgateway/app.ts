@@ -25,7 +25,7 @@ export interface GatewayAppOptions {
   log?: GatewayLog;
   clock?: () => number;
   /** Extra exposition text for /metrics (the Node server adds process metrics). */
-  extraMetrics?: (format: ExpositionFormat) => string;
+  extraMetrics?: (format: ExpositionFormat) => string | Promise<string>;
   version?: string;
   /**
    * gzip /metrics in the app (default). The Worker entry turns it off: workerd compresses a response whose

@@ -6,8 +6,10 @@
 import { createGatewayApp } from './app.js';
 import { ConfigError } from './config/env.js';
 import { loadGatewayConfig } from './config/gateway.js';
+import type { ExpositionFormat } from './core/exposition-format.js';
 import { createStore } from './store/create.js';
 import type { GatewayStoreObject } from './store/durable-object.js';
+import { DurableObjectStore } from './store/durable-object-store.js';
 
 export { GatewayStoreObject } from './store/durable-object.js';
 
@@ -35,7 +37,11 @@ export default {
         if (config.pushToken === undefined)
           log.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
         // No compression in the app: on Workers the runtime (and Cloudflare's edge) compresses responses.
-        app = createGatewayApp({ store: createStore(config, { gatewayState: env.GATEWAY_STATE }), config, log, compressScrapes: false });
+        const store = createStore(config, { gatewayState: env.GATEWAY_STATE });
+        // The Durable Objects send remote write on their alarms; their self-metrics belong on this /metrics.
+        const extraMetrics =
+          store instanceof DurableObjectStore ? (format: ExpositionFormat) => store.remoteWriteMetrics(format) : undefined;
+        app = createGatewayApp({ store, config, log, compressScrapes: false, ...(extraMetrics ? { extraMetrics } : {}) });
         apps.set(env, app);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;

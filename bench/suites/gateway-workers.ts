@@ -16,7 +16,8 @@ const workerConfigs = ['pushgateway/wrangler.toml', 'wrangler.gateway.toml'];
 
 export const gatewayWorkersSuite: Suite = {
   name: 'workers',
-  description: 'reference: our gateway Worker in workerd (Miniflare) vs the Node gateway, push ingest at 5k stored',
+  description:
+    'reference: our gateway Worker in workerd (Miniflare), 1 and 4 Durable Object shards, vs the Node gateway, push ingest at 5k stored',
   async run(allSettings, log) {
     const settings = atMostRounds(allSettings, 3);
     const config = workerConfigs.find((candidate) => existsSync(join(repoRoot, candidate)));
@@ -27,18 +28,27 @@ export const gatewayWorkersSuite: Suite = {
       const bodyFile = join(workDir, 'push.txt');
       writeFileSync(bodyFile, apiLikeBody());
       log(`bundling and starting ${config} in workerd`);
-      const worker = await startNodeServer('gateway-worker', 'bench/servers/worker.ts', {
-        announcesUrl: true,
-        readyPath: '/-/ready',
-        readyTimeoutMs: 180_000,
-        env: { BENCH_WORKER_CONFIG: join(repoRoot, config), BENCH_WORKER_BINDINGS: JSON.stringify({ GATEWAY_MAX_SERIES: '10000000' }) },
-      });
-      servers.push(worker);
+      const startWorker = async (name: string, shards: number) => {
+        const worker = await startNodeServer(name, 'bench/servers/worker.ts', {
+          announcesUrl: true,
+          readyPath: '/-/ready',
+          readyTimeoutMs: 180_000,
+          env: {
+            BENCH_WORKER_CONFIG: join(repoRoot, config),
+            BENCH_WORKER_BINDINGS: JSON.stringify({ GATEWAY_MAX_SERIES: '10000000', GATEWAY_DO_SHARDS: String(shards) }),
+          },
+        });
+        servers.push(worker);
+        return worker;
+      };
+      const worker = await startWorker('gateway-worker', 1);
+      const sharded = await startWorker('gateway-worker-4-shards', 4);
       const node = await startOurGateway('gateway-memory');
       servers.push(node);
       const targets: PushTarget[] = [
         { name: 'Node, memory store', server: node, prefix: '/metrics/job/bench', method: 'PUT', idempotency: false },
-        { name: 'Worker, Durable Object', server: worker, prefix: '/metrics/job/bench', method: 'PUT', idempotency: false },
+        { name: 'Worker, 1 Durable Object', server: worker, prefix: '/metrics/job/bench', method: 'PUT', idempotency: false },
+        { name: 'Worker, 4 Durable Object shards', server: sharded, prefix: '/metrics/job/bench', method: 'PUT', idempotency: false },
       ];
       for (const target of targets) await fillPushGroups(target, apiLikeBody());
       for (const target of targets) await pushLoad(target, bodyFile, settings.warmupSeconds);
@@ -46,14 +56,18 @@ export const gatewayWorkersSuite: Suite = {
       const rate = (name: string) => rounds.get(name)!.map((run) => run.rps);
       const table: Table = {
         title: `Gateway on Workers: push ingest, ${CLIENTS} clients, ${API_LIKE_SERIES}-series PUTs into ${GROUPS} groups (5k stored), ${settings.rounds} rounds × ${settings.seconds} s`,
-        columns: ['build', 'pushes/s', 'p99 ms', '÷ Node'],
+        columns: ['build', 'pushes/s', 'p99 ms', '÷ Node', '÷ 1 object'],
         rows: targets.map((target) => [
           target.name,
           formatSpread(spread(rate(target.name))),
           formatSpread(spread(rounds.get(target.name)!.map((run) => run.p99Ms)), 1),
           formatRatio(spread(pairedRatios(rate(target.name), rate('Node, memory store')))),
+          target.server === node ? '' : formatRatio(spread(pairedRatios(rate(target.name), rate('Worker, 1 Durable Object')))),
         ]),
-        notes: [`${config} bundled by wrangler deploy --dry-run, run by Miniflare in workerd pinned to CPU 1 (with its Node host process)`],
+        notes: [
+          `${config} bundled by wrangler deploy --dry-run, run by Miniflare in workerd pinned to CPU 1 (with its Node host process)`,
+          'all objects of one workerd process share its one thread here; on Cloudflare each object runs on its own',
+        ],
       };
       return [table];
     } finally {

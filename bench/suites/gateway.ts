@@ -41,10 +41,11 @@ export function startOfficialGateway(): Promise<BenchProcess> {
 }
 
 /** Our gateway as production runs it: `npm run gateway`'s compiled dist/pushgateway/node.js on plain node. */
-export function startOurGateway(name: string, env: Record<string, string> = {}): Promise<BenchProcess> {
+export function startOurGateway(name: string, env: Record<string, string> = {}, cpu?: string): Promise<BenchProcess> {
   return startNodeServer(name, 'pushgateway/node.ts', {
     portEnv: ['GATEWAY_PORT'],
     readyPath: '/-/ready',
+    ...(cpu === undefined ? {} : { cpu }),
     env: { GATEWAY_HOST: '127.0.0.1', GATEWAY_MAX_SERIES: '10000000', GATEWAY_GROUP_TTL_SECONDS: '0', ...env },
   });
 }
@@ -71,15 +72,20 @@ async function preload(server: BenchProcess): Promise<void> {
   }
 }
 
-export function pushLoad(target: PushTarget, bodyFile: string, seconds: number): Promise<LoadResult> {
+export function pushLoad(
+  target: PushTarget,
+  bodyFile: string,
+  seconds: number,
+  { connections = CLIENTS, groups = GROUPS }: { connections?: number; groups?: number } = {},
+): Promise<LoadResult> {
   return runWrk({
     url: `${target.server.url}/`,
-    connections: CLIENTS,
+    connections,
     durationSeconds: seconds,
     script: 'push.lua',
     env: {
       BENCH_BODY_FILE: bodyFile,
-      BENCH_GROUPS: String(GROUPS),
+      BENCH_GROUPS: String(groups),
       BENCH_PATH_PREFIX: target.prefix,
       BENCH_METHOD: target.method,
       BENCH_IDEMPOTENCY: target.idempotency ? '1' : '0',

@@ -23,6 +23,8 @@ export interface GatewayConfig {
   redisTcp: RedisTcpTarget | undefined;
   /** Prefix of every Redis key; holds a hash tag so one gateway's keys share a cluster slot. */
   redisKeyPrefix: string;
+  /** Workers: Durable Objects the groups are spread over by grouping key (GATEWAY_DO_SHARDS). */
+  durableObjectShards: number;
   persistenceFile: string | undefined;
   /** How often the snapshot is written (and always on shutdown). */
   persistenceIntervalSeconds: number;
@@ -61,6 +63,7 @@ export const defaultGatewayConfig: GatewayConfig = {
   upstash: undefined,
   redisTcp: undefined,
   redisKeyPrefix: DEFAULT_REDIS_KEY_PREFIX,
+  durableObjectShards: 1,
   persistenceFile: undefined,
   persistenceIntervalSeconds: 5,
   groupTtlSeconds: 0,
@@ -131,6 +134,7 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
     upstash,
     redisTcp: store === 'redis' ? redisTcp : undefined,
     redisKeyPrefix: readRedisKeyPrefix(reader, defaults.redisKeyPrefix),
+    durableObjectShards: reader.integer('GATEWAY_DO_SHARDS', defaults.durableObjectShards, 1, 256),
     persistenceFile,
     persistenceIntervalSeconds: reader.integer('GATEWAY_PERSISTENCE_INTERVAL_SECONDS', defaults.persistenceIntervalSeconds, 1, 86_400),
     groupTtlSeconds: reader.integer('GATEWAY_GROUP_TTL_SECONDS', defaults.groupTtlSeconds, 0, 10 * 365 * 86_400),

@@ -30,7 +30,7 @@ export interface ReadRouteOptions {
   /** Called when the store fails on a read (counted and logged like failures on pushes). */
   onStoreError: (error: unknown) => void;
   /** Extra text appended to /metrics (the Node server adds process metrics). */
-  extraMetrics?: (format: ExpositionFormat) => string;
+  extraMetrics?: (format: ExpositionFormat) => string | Promise<string>;
   /** GATEWAY_MAX_SERIES (0 = no limit), exposed as gateway_series_limit for the GatewayNearSeriesLimit alert. */
   seriesLimit?: number;
   /** GATEWAY_ENABLE_UTF8_NAMES: stored names may need escaping for scrapers that do not take UTF-8. */
@@ -221,13 +221,13 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
     store.exposition ? await store.exposition(now, format) : renderGroups(await store.groups(now), format);
 
   /** The gateway's own metrics (after the pushed ones) as exposition text. */
-  const ownMetrics = (format: ExpositionFormat, stats: { groups: number; series: number; deduplicatedPushes: number }) => {
+  const ownMetrics = async (format: ExpositionFormat, stats: { groups: number; series: number; deduplicatedPushes: number }) => {
     const limit = options.seriesLimit === undefined ? '' : seriesLimitMetric(format, options.seriesLimit);
     return (
       selfMetrics(format, stats, requests, options.storeErrors()) +
       (options.pushSummaries?.render(format) ?? '') +
       limit +
-      (options.extraMetrics?.(format) ?? '')
+      ((await options.extraMetrics?.(format)) ?? '')
     );
   };
 
@@ -251,7 +251,7 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
         return unavailable(error);
       }
       // The gateway's own metrics are written once, as text, and read back into families for the encoder.
-      const families = [...groupFamilies(groups), ...parseTextExposition(ownMetrics('text', stats)).families];
+      const families = [...groupFamilies(groups), ...parseTextExposition(await ownMetrics('text', stats)).families];
       return c.body(encodeDelimitedFamilies(families), 200, { 'content-type': contentType(protobufContentType) });
     }
     const format = scrapeFormat;
@@ -266,7 +266,7 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
     } catch (error) {
       return unavailable(error);
     }
-    const body = pushed + ownMetrics(format, stats) + endOfExposition(format);
+    const body = pushed + (await ownMetrics(format, stats)) + endOfExposition(format);
     scrapeFailure = undefined;
     return c.body(body, 200, { 'content-type': contentType(contentTypes[format]) });
   });

@@ -66,6 +66,6 @@ export function createStore(config: GatewayConfig, bindings: StoreBindings = {})
       ]);
     return new RedisStore({ commands, keyPrefix: config.redisKeyPrefix, ...memoryStoreOptions(config) });
   }
-  if (bindings.gatewayState) return new DurableObjectStore(bindings.gatewayState);
+  if (bindings.gatewayState) return new DurableObjectStore(bindings.gatewayState, config.durableObjectShards);
   return new MemoryStore(memoryStoreOptions(config));
 }

@@ -1,49 +1,99 @@
-// The GatewayStore the Worker's app uses: a thin RPC client of the one gateway Durable Object
+// The GatewayStore the Worker's app uses: a thin RPC client of the gateway's Durable Objects
 // (store/durable-object.ts). Kept apart from the object's class, which imports `cloudflare:workers`, so that
 // choosing a store (store/create.ts) loads on Node too.
+//
+// With GATEWAY_DO_SHARDS = N > 1 each group lives in the object its grouping key hashes to
+// (durable-object-shards.ts): pushes to different shards run in parallel, and reads merge every shard. Each
+// object validates against its own groups only — see pushgateway/README.md for what that leaves unchecked.
 
 import type { ExpositionFormat } from '../core/exposition-format.js';
+import { groupKey } from '../core/grouping.js';
 import type { Group, Labels } from '../core/model.js';
+import { renderGroups } from '../core/scrape-body.js';
 import type { GatewayStoreObject } from './durable-object.js';
+import { mergeShardMetrics, shardName, shardOf } from './durable-object-shards.js';
 import type { GatewayStore, OtlpOutcome, OtlpPush, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export class DurableObjectStore implements GatewayStore {
   constructor(
     private readonly namespace: DurableObjectNamespace<GatewayStoreObject>,
-    private readonly name = 'gateway',
+    private readonly shards = 1,
   ) {}
 
   // A stub is an I/O object bound to the request that made it: one per call, as the app outlives requests.
-  private get stub(): DurableObjectStub<GatewayStoreObject> {
-    return this.namespace.get(this.namespace.idFromName(this.name));
+  private stub(shard: number): DurableObjectStub<GatewayStoreObject> {
+    return this.namespace.get(this.namespace.idFromName(shardName(shard)));
+  }
+
+  private stubFor(grouping: Labels): DurableObjectStub<GatewayStoreObject> {
+    return this.stub(shardOf(groupKey(grouping), this.shards));
+  }
+
+  private async everyShard<T>(call: (stub: DurableObjectStub<GatewayStoreObject>) => Promise<T>): Promise<T[]> {
+    return await Promise.all(Array.from({ length: this.shards }, (_, shard) => call(this.stub(shard))));
   }
 
   async apply(push: PushRequest): Promise<PushOutcome> {
-    return (await this.stub.apply(push)) as PushOutcome;
+    return (await this.stubFor(push.grouping).apply(push)) as PushOutcome;
   }
 
+  /** Each group's points go to its shard; the shards' outcomes are added up. */
   async applyOtlp(push: OtlpPush): Promise<OtlpOutcome> {
-    return (await this.stub.applyOtlp(push)) as OtlpOutcome;
+    const byShard = new Map<number, OtlpPush['groups']>();
+    for (const group of push.groups) {
+      const shard = shardOf(groupKey(group.grouping), this.shards);
+      const list = byShard.get(shard);
+      if (list) list.push(group);
+      else byShard.set(shard, [group]);
+    }
+    const outcomes = await Promise.all(
+      [...byShard].map(async ([shard, groups]) => (await this.stub(shard).applyOtlp({ groups, nowMs: push.nowMs })) as OtlpOutcome),
+    );
+    const total: OtlpOutcome = { applied: 0, replayed: 0, overlapping: 0, invalid: 0, overCapacity: 0, messages: [] };
+    for (const outcome of outcomes) {
+      total.applied += outcome.applied;
+      total.replayed += outcome.replayed;
+      total.overlapping += outcome.overlapping;
+      total.invalid += outcome.invalid;
+      total.overCapacity += outcome.overCapacity;
+      for (const message of outcome.messages)
+        if (total.messages.length < 5 && !total.messages.includes(message)) total.messages.push(message);
+    }
+    return total;
   }
 
   async deleteGroup(grouping: Labels, nowMs: number): Promise<boolean> {
-    return await this.stub.deleteGroup(grouping, nowMs);
+    return await this.stubFor(grouping).deleteGroup(grouping, nowMs);
   }
 
   async wipe(): Promise<void> {
-    await this.stub.wipe();
+    await this.everyShard((stub) => stub.wipe());
   }
 
   async groups(nowMs: number): Promise<Group[]> {
-    return (await this.stub.groups(nowMs)) as unknown as Group[];
+    const perShard = (await this.everyShard((stub) => stub.groups(nowMs))) as unknown as Group[][];
+    return perShard.flat();
   }
 
   async exposition(nowMs: number, format: ExpositionFormat): Promise<string> {
-    return await this.stub.exposition(nowMs, format);
+    // One object renders from its cache; several are merged family by family, as one store would render them.
+    if (this.shards === 1) return await this.stub(0).exposition(nowMs, format);
+    return renderGroups(await this.groups(nowMs), format);
   }
 
   async stats(nowMs: number): Promise<StoreStats> {
-    return await this.stub.stats(nowMs);
+    const all = await this.everyShard((stub) => stub.stats(nowMs));
+    const total: StoreStats = { groups: 0, series: 0, deduplicatedPushes: 0 };
+    for (const stats of all) {
+      for (const key of Object.keys(stats) as Array<keyof StoreStats>) total[key] = (total[key] ?? 0) + (stats[key] ?? 0);
+    }
+    return total;
+  }
+
+  /** The objects' remote-write self-metrics; with several shards each sample carries a `shard` label. */
+  async remoteWriteMetrics(format: ExpositionFormat): Promise<string> {
+    const texts = await this.everyShard((stub) => stub.remoteWriteMetrics(format));
+    return this.shards === 1 ? texts[0]! : mergeShardMetrics(texts);
   }
 
   async close(): Promise<void> {}

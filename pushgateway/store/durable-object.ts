@@ -5,9 +5,9 @@
 // writes are confirmed before its response leaves (output gates), so a push that was answered 200 is
 // durable, and an Idempotency-Key is stored in the same write batch as the data it protects.
 //
-// Why one object for the whole gateway: validation is global (a family's type and a series' owner span
-// all groups), so sharding by group would need cross-object coordination; one object serves on the order of
-// a thousand pushes per second. Beyond that, use GATEWAY_STORE=redis (same Worker, shared Redis).
+// One object per shard (GATEWAY_DO_SHARDS, default 1; durable-object-store.ts routes by grouping key). With
+// one shard validation spans every group; with several, each object validates its own groups only (a
+// family's type and a series' owner are checked within a shard), the price of pushes running in parallel.
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../config/env.js';
 import { loadGatewayConfig } from '../config/gateway.js';
@@ -47,7 +47,12 @@ export class GatewayStoreObject extends DurableObject<Env> {
     // The object shares the Worker's variables and reads them with the same reader. It cannot throw here:
     // the Worker reaches this object only after the same variables were read without a problem.
     const config = loadGatewayConfig(env);
-    this.store = new MemoryStore(memoryStoreOptions(config));
+    // With several shards the gateway-wide bounds are split evenly: each object enforces its share.
+    const shards = config.durableObjectShards;
+    const share = (limit: number) => (limit === 0 ? 0 : Math.max(1, Math.floor(limit / shards)));
+    this.store = new MemoryStore(
+      memoryStoreOptions({ ...config, maxSeries: share(config.maxSeries), maxStoredBytes: share(config.maxStoredBytes) }),
+    );
     this.writer =
       config.remoteWrite &&
       createRemoteWriter({ config: config.remoteWrite, store: this.store, lease: new MemoryLease(), logger: remoteWriteLog });

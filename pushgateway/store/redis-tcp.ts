@@ -38,16 +38,24 @@ export function redisTcpCommands(target: RedisTcpTarget): RedisCommands {
   // 'error' event would end the process.
   client.on('error', () => {});
   let connecting: Promise<unknown> | undefined;
+  let connectedOnce = false;
   const connect = () => {
-    connecting ??= client.connect().catch((error: unknown) => {
-      connecting = undefined; // a cluster whose seed nodes were all down: try again on the next call
-      throw error;
-    });
+    connecting ??= client.connect().then(
+      () => {
+        connectedOnce = true;
+      },
+      (error: unknown) => {
+        connecting = undefined; // a cluster whose seed nodes were all down: try again on the next call
+        throw error;
+      },
+    );
     return connecting;
   };
+  // A single client says whether its socket is up; a cluster client routes per node and reconnects each.
+  const isReady = () => ('isReady' in client ? client.isReady : connectedOnce);
   const ready = async () => {
+    if (isReady()) return;
     const pending = connect();
-    if ('isReady' in client ? client.isReady : false) return;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, READY_WAIT_MS);
@@ -78,8 +86,7 @@ export function redisTcpCommands(target: RedisTcpTarget): RedisCommands {
       }
     },
     async close() {
-      const connected = 'isReady' in client ? client.isReady : connecting !== undefined && client.isOpen;
-      if (connected) await client.close().catch(() => client.destroy());
+      if (isReady()) await client.close().catch(() => client.destroy());
       else if (client.isOpen) client.destroy(); // still reconnecting: nothing to flush
     },
   };

@@ -14,11 +14,10 @@
 // So validation lives in one place (core/validate) and the decision to apply is made on exactly the state
 // it is applied to. A fact is what validation reads of a key, not the key's whole value (a family's type and
 // whether another group holds it, not its holder count), so only a push that could change a verdict makes
-// another retry: steady-state aggregation never conflicts, nor do new groups pushing the same families. In aggregation mode the facts
-// of a push's shape (group, families, series) are cached from the last push of that shape, so a steady
-// stream of deltas costs one round trip per push: stale facts are caught by step 4 like any change, and a
-// refusal is only ever given on freshly read facts. Each call carries an
-// operation id remembered for two minutes, so a transport-level retry of the same script (the client
+// another retry: steady-state pushes never conflict, nor do new groups pushing the same families. The facts
+// of a push's shape (group, families, series) are cached from the last push of that shape (any mode), so a
+// steady stream of pushes costs one round trip each: stale facts are caught by step 4 like any change, and
+// a refusal is only ever given on freshly read facts. Each call carries an operation id remembered for two minutes, so a transport-level retry of the same script (the client
 // library retries network errors) returns the first result instead of applying the push twice.
 import { checkDeltaPush } from '../core/aggregate.js';
 import { formatGoFloat, parseGoFloat } from '../core/float.js';
@@ -72,7 +71,9 @@ export class StoreUnavailableError extends Error {
 
 /** Facts as read by factsScript, aligned with lookupKeys(push): types, othersHold ('1'/'0'), ownTypes, owners. */
 type Facts = [string[], string[], string[], string[]];
-const MAX_CACHED_SHAPES = 10_000;
+/** The facts cache is bounded in bytes; a push whose shape alone is larger is never cached. */
+const MAX_CACHED_SHAPE_BYTES = 16 * 1024 * 1024;
+const MAX_CACHED_SHAPE_CHARS = 256 * 1024;
 
 type ScriptResult = ['applied'] | ['replayed'] | ['conflict'] | ['invalid', string] | ['too-many-series', string];
 type RawGroup = [string, string, string, string, Array<[string, string, string[]]>];
@@ -171,6 +172,7 @@ export class RedisStore implements GatewayStore {
   private readonly seriesLimits: SeriesLimits;
   private readonly maxConflictRetries: number;
   private readonly factsByShape = new Map<string, Facts>();
+  private cachedShapeBytes = 0;
 
   constructor(options: RedisStoreOptions) {
     this.commands = options.commands;
@@ -218,8 +220,8 @@ export class RedisStore implements GatewayStore {
     const idempotency = push.idempotencyKey === undefined ? '' : await scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
     const operationId = crypto.randomUUID();
     const keys = lookupKeys(prepared.push);
-    const shape =
-      push.mode === 'aggregate' ? `${prepared.push.groupKey}\n${keys.familyNames.join('\n')}\n${keys.seriesKeys.join('\n')}` : undefined;
+    const shapeText = `${prepared.push.groupKey}\n${keys.familyNames.join('\n')}\n${keys.seriesKeys.join('\n')}`;
+    const shape = shapeText.length <= MAX_CACHED_SHAPE_CHARS ? shapeText : undefined;
     let cached = shape === undefined ? undefined : this.factsByShape.get(shape);
     for (let attempt = 0; attempt <= this.maxConflictRetries; attempt++) {
       const facts = cached ?? (await this.readFacts(prepared.push, keys));
@@ -244,7 +246,7 @@ export class RedisStore implements GatewayStore {
       ]);
       switch (result[0]) {
         case 'applied':
-          if (shape !== undefined) this.rememberFacts(shape, prepared.push, keys, facts);
+          if (shape !== undefined) this.rememberFacts(shape, push.mode, prepared.push, keys, facts);
           return { status: 'applied' };
         case 'replayed':
           return { status: 'replayed' };
@@ -280,20 +282,33 @@ export class RedisStore implements GatewayStore {
   /** The facts as they are after this push applied: the next push of the same shape starts from them. */
   private rememberFacts(
     shape: string,
+    mode: PushRequest['mode'],
     push: PreparedPush,
     { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] },
     [types, othersHold, ownTypes]: Facts,
   ): void {
-    // Whether other groups hold a family is not changed by this group's push.
+    // Whether other groups hold a family is not changed by this group's push. A wrong guess here costs one
+    // conflict and a fresh read, never a wrong verdict: the script re-checks every fact.
     const pushedTypes = new Map(push.families.map(({ family }) => [family.name, family.type]));
     const after: Facts = [[...types], [...othersHold], [...ownTypes], seriesKeys.map(() => push.groupKey)];
     familyNames.forEach((name, i) => {
       const type = pushedTypes.get(name);
-      if (type === undefined) return;
-      after[0][i] = type;
-      after[2][i] = type;
+      if (type !== undefined) {
+        after[0][i] = type;
+        after[2][i] = type;
+      } else if (mode === 'replace' && ownTypes[i] !== '') {
+        // PUT dropped this group's family of that name; if no other group holds it, it is gone.
+        after[2][i] = '';
+        if (othersHold[i] !== '1') after[0][i] = '';
+      }
     });
-    if (this.factsByShape.size >= MAX_CACHED_SHAPES) this.factsByShape.clear();
+    // Each cached shape costs about its key text again in facts (UTF-16: 2 bytes a character).
+    const bytes = shape.length * 4;
+    if (this.cachedShapeBytes + bytes > MAX_CACHED_SHAPE_BYTES) {
+      this.factsByShape.clear();
+      this.cachedShapeBytes = 0;
+    }
+    if (!this.factsByShape.has(shape)) this.cachedShapeBytes += bytes;
     this.factsByShape.set(shape, after);
   }
 

@@ -43,3 +43,17 @@ it('the Durable Object remote-writes the aggregated counter on its alarm', async
     })
     .toEqual(['7']);
 }, 60_000);
+
+it("the Worker's /metrics carries the Durable Object's remote-write self-metrics", async () => {
+  await expect
+    .poll(
+      async () => {
+        const text = await (await worker.dispatchFetch('http://gateway.test/metrics')).text();
+        return (
+          /^prometheus_remote_storage_samples_total\{[^}]*\} ([1-9]\d*)$/m.test(text) && text.includes('gateway_remote_write_lease_held 1')
+        );
+      },
+      { timeout: 20_000, interval: 250 },
+    )
+    .toBe(true);
+}, 30_000);
