@@ -13,6 +13,7 @@ import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/repo
 import { alternate, atMostRounds, type BenchSettings } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
+import { nativeMergeTables } from './gateway-native.js';
 import { otlpIngest } from './gateway-otlp.js';
 
 export const CLIENTS = 16;
@@ -76,7 +77,11 @@ export function pushLoad(
   target: PushTarget,
   bodyFile: string,
   seconds: number,
-  { connections = CLIENTS, groups = GROUPS }: { connections?: number; groups?: number } = {},
+  {
+    connections = CLIENTS,
+    groups = GROUPS,
+    contentType,
+  }: { connections?: number; groups?: number /** BENCH_CONTENT_TYPE: text 0.0.4 unless given */; contentType?: string } = {},
 ): Promise<LoadResult> {
   return runWrk({
     url: `${target.server.url}/`,
@@ -89,6 +94,7 @@ export function pushLoad(
       BENCH_PATH_PREFIX: target.prefix,
       BENCH_METHOD: target.method,
       BENCH_IDEMPOTENCY: target.idempotency ? '1' : '0',
+      ...(contentType ? { BENCH_CONTENT_TYPE: contentType } : {}),
     },
   });
 }
@@ -281,6 +287,7 @@ export const gatewaySuite: Suite = {
         },
         { title: 'Gateway ratios (median of per-round ratios, min–max)', columns: ['ratio', 'value'], rows: ratioRows },
         otlpTable,
+        ...(await nativeMergeTables(settings, workDir, log)),
       ] satisfies Table[];
     } finally {
       for (const server of servers) await server.stop();
