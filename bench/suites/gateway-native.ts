@@ -5,7 +5,8 @@
 // default factor 1.1 makes them). Every native push is merged into the stored histogram of its series.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricFamily } from '../../pushgateway/core/model.js';
+import type { MetricFamily, NativeBuckets } from '../../pushgateway/core/model.js';
+import { mergeNative } from '../../pushgateway/core/native-histogram.js';
 import { encodeDelimitedFamilies, protobufContentType } from '../../pushgateway/core/protobuf-exposition.js';
 import type { LoadResult } from '../lib/load.js';
 import { type BenchProcess, settle } from '../lib/processes.js';
@@ -17,6 +18,32 @@ import { GROUPS, type PushTarget, pushLoad, startOurGateway } from './gateway.js
 const SERIES = 20;
 const CLASSIC_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, Infinity];
 
+function nativeBuckets(schema: number, zeroThreshold = 2 ** -128): NativeBuckets {
+  return {
+    schema,
+    zeroThreshold,
+    zeroCount: 2,
+    positiveSpans: [
+      { offset: -40, length: 25 },
+      { offset: 4, length: 15 },
+    ],
+    positiveCounts: Array.from({ length: 40 }, (_, b) => 1 + ((b * 7) % 5)),
+    negativeSpans: [{ offset: 0, length: 3 }],
+    negativeCounts: [1, 1, 1],
+  };
+}
+
+/** µs per mergeNative call in this process (validation of both sides included), median of `rounds` timings. */
+function mergeMicros(stored: NativeBuckets, delta: NativeBuckets, rounds: number): number[] {
+  const calls = 50_000;
+  for (let i = 0; i < calls; i++) mergeNative(stored, delta);
+  return Array.from({ length: rounds }, () => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) mergeNative(stored, delta);
+    return Number(process.hrtime.bigint() - started) / calls / 1000;
+  });
+}
+
 function histogramBody(native: boolean): Uint8Array {
   const family: MetricFamily = {
     name: 'bench_latency_seconds',
@@ -27,26 +54,9 @@ function histogramBody(native: boolean): Uint8Array {
       if (!native) {
         return { labels, buckets: CLASSIC_BOUNDS.map((upperBound, b) => ({ upperBound, cumulativeCount: b + 1 })), sum: 3.5, count: 12 };
       }
-      const positiveCounts = Array.from({ length: 40 }, (_, b) => 1 + ((b * 7) % 5));
-      const observed = 2 + positiveCounts.reduce((a, b) => a + b, 0) + 3;
-      return {
-        labels,
-        buckets: [],
-        sum: 3.5,
-        count: observed,
-        native: {
-          schema: 3,
-          zeroThreshold: 2 ** -128,
-          zeroCount: 2,
-          positiveSpans: [
-            { offset: -40, length: 25 },
-            { offset: 4, length: 15 },
-          ],
-          positiveCounts,
-          negativeSpans: [{ offset: 0, length: 3 }],
-          negativeCounts: [1, 1, 1],
-        },
-      };
+      const buckets = nativeBuckets(3);
+      const observed = buckets.zeroCount + buckets.positiveCounts.reduce((a, b) => a + b, 0) + 3;
+      return { labels, buckets: [], sum: 3.5, count: observed, native: buckets };
     }),
   };
   return encodeDelimitedFamilies([family]);
@@ -102,6 +112,18 @@ export async function nativeMergeTables(settings: BenchSettings, workDir: string
           ['native ÷ classic pushes/s', formatRatio(spread(pairedRatios(rate('native'), rate('classic'))))],
           ['extra µs per native series merged (vs a classic one)', formatSpread(spread(extraUs), 1)],
           ['µs per native push (whole request)', formatNumber(1e6 / spread(rate('native')).median, 0)],
+          [
+            'µs per mergeNative, same schema (in process)',
+            formatSpread(spread(mergeMicros(nativeBuckets(3), nativeBuckets(3), settings.rounds)), 2),
+          ],
+          [
+            'µs per mergeNative, schema 3 into 1',
+            formatSpread(spread(mergeMicros(nativeBuckets(1), nativeBuckets(3), settings.rounds)), 2),
+          ],
+          [
+            'µs per mergeNative, zero bucket widened to 0.01',
+            formatSpread(spread(mergeMicros(nativeBuckets(3), nativeBuckets(3, 0.01), settings.rounds)), 2),
+          ],
         ],
         notes: ['each gateway pinned to CPU 1, wrk on CPU 0; every push carries its own Idempotency-Key and merges into stored series'],
       },
