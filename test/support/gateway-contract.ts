@@ -4,6 +4,10 @@
 // GATEWAY_MAX_BODY_BYTES=65536; every case uses its own job, so cases never see each other's groups.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import type { HistogramMetric, MetricFamily } from '../../pushgateway/core/model.js';
+import { decodeDelimitedMetricFamilies } from '../../pushgateway/core/protobuf.js';
+import { protobufContentType } from '../../pushgateway/core/protobuf-exposition.js';
+import { encodeDelimited } from './protobuf-bodies.js';
 
 export interface AggregationTarget {
   fetch(path: string, init?: RequestInit): Promise<Response>;
@@ -12,7 +16,35 @@ export interface AggregationTarget {
 
 export const CONTRACT_MAX_BODY_BYTES = 65_536;
 
-export function describeAggregationContract(name: string, target: () => AggregationTarget): void {
+export interface ContractOptions {
+  /** Whether the store merges native histograms in aggregation ('merged') or refuses them with 400 (the Redis store). */
+  nativeHistograms?: 'merged' | 'refused';
+}
+
+const nativeFamily = (schema: number, counts: number[]): MetricFamily => ({
+  name: 'native_took_seconds',
+  help: undefined,
+  type: 'histogram',
+  metrics: [
+    {
+      labels: {},
+      buckets: [],
+      sum: 1.5,
+      count: 1 + counts.reduce((a, b) => a + b, 0),
+      native: {
+        schema,
+        zeroThreshold: 2 ** -128,
+        zeroCount: 1,
+        positiveSpans: [{ offset: 1, length: counts.length }],
+        positiveCounts: counts,
+        negativeSpans: [],
+        negativeCounts: [],
+      },
+    },
+  ],
+});
+
+export function describeAggregationContract(name: string, target: () => AggregationTarget, options: ContractOptions = {}): void {
   let jobs = 0;
   const newJob = () => `${name.replace(/\W/g, '-')}-${++jobs}-${Math.random().toString(36).slice(2, 8)}`;
   const auth = () => ({ authorization: `Bearer ${target().token}` });
@@ -133,6 +165,45 @@ export function describeAggregationContract(name: string, target: () => Aggregat
       const response = await push(job, bomb, { headers: { 'content-encoding': 'gzip' } });
       expect(response.status).toBe(413);
       expect(await jobLines(job)).toEqual([`zipped_total{instance="",job="${job}"} 2`]);
+    });
+
+    it(`native histograms from protobuf pushes are ${options.nativeHistograms ?? 'merged'}`, async () => {
+      const job = newJob();
+      const headers = { 'content-type': protobufContentType };
+      const first = await push(job, encodeDelimited([nativeFamily(1, [2, 3])]), { headers });
+      const scraped = async () => {
+        const response = await target().fetch('/metrics', { headers: { accept: protobufContentType } });
+        const { families } = decodeDelimitedMetricFamilies(new Uint8Array(await response.arrayBuffer()));
+        return families.find((f) => f.name === 'native_took_seconds')?.metrics.find((m) => m.labels.job === job) as
+          | HistogramMetric
+          | undefined;
+      };
+      if (options.nativeHistograms === 'refused') {
+        expect(first.status).toBe(400);
+        expect(await first.text()).toContain('cannot be aggregated on the Redis store');
+        expect(await scraped()).toBeUndefined();
+        return;
+      }
+      expect(first.status).toBe(200);
+      // Schema 0 is coarser: schema-1 buckets 1 and 2 land in schema-0 bucket 1.
+      expect((await push(job, encodeDelimited([nativeFamily(0, [4])]), { headers })).status).toBe(200);
+      const merged = await scraped();
+      expect(merged?.native).toEqual({
+        schema: 0,
+        zeroThreshold: 2 ** -128,
+        zeroCount: 2,
+        positiveSpans: [{ offset: 1, length: 1 }],
+        positiveCounts: [9],
+        negativeSpans: [],
+        negativeCounts: [],
+      });
+      expect([merged?.count, merged?.sum]).toEqual([11, 3]);
+      const mixed = nativeFamily(0, [1]);
+      (mixed.metrics[0] as HistogramMetric).native!.float = true;
+      const refused = await push(job, encodeDelimited([mixed]), { headers });
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toContain('a native histogram with float counts cannot be merged into one with integer counts');
+      expect((await scraped())?.native).toEqual(merged?.native);
     });
 
     it('requires the bearer token to push (401 with WWW-Authenticate)', async () => {

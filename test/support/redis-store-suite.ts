@@ -283,13 +283,17 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
     GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES),
   });
   let contractApp: ReturnType<typeof createGatewayApp> | undefined;
-  describeAggregationContract(`Redis store over ${name}`, () => {
-    contractApp ??= createGatewayApp({
-      store: new RedisStore({ commands: shared(), keyPrefix: `{contract-${name}}:` }),
-      config: contractConfig,
-    });
-    return { token: 'redis-contract', fetch: async (path, init) => await contractApp!.request(path, init) };
-  });
+  describeAggregationContract(
+    `Redis store over ${name}`,
+    () => {
+      contractApp ??= createGatewayApp({
+        store: new RedisStore({ commands: shared(), keyPrefix: `{contract-${name}}:` }),
+        config: contractConfig,
+      });
+      return { token: 'redis-contract', fetch: async (path, init) => await contractApp!.request(path, init) };
+    },
+    { nativeHistograms: 'refused' },
+  );
   let fuzzRuns = 0;
   describeFuzzContract(
     `Redis store over ${name}`,

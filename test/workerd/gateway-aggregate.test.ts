@@ -96,8 +96,12 @@ describe('Workers gateway on the Redis store', () => {
     await redis?.stop();
   });
 
-  describeAggregationContract('Workers + Redis (workerd)', () => ({
-    token: TOKEN,
-    fetch: (path, init) => redisWorker.dispatchFetch(`http://gateway.test${path}`, init),
-  }));
+  describeAggregationContract(
+    'Workers + Redis (workerd)',
+    () => ({
+      token: TOKEN,
+      fetch: (path, init) => redisWorker.dispatchFetch(`http://gateway.test${path}`, init),
+    }),
+    { nativeHistograms: 'refused' },
+  );
 });
