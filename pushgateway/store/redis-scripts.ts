@@ -9,7 +9,7 @@
 //   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms)
 //   P..'f:'..gk            HASH  fam -> type, or type..'|'..help
 //   P..'v:'..gk..'|'..fam  HASH  text -> value (scalar "v"; histogram "bounds|sum|count|c1,c2,…", then
-//                                 "|{native JSON}" for a native one;
+//                                 "|{native JSON}" for a native one, merged by the process, never here;
 //                                 summary "sum|count|q:v,…"); numbers as Go/Lua %.17g text
 //   P..'fi'                HASH  fam -> type         (validation: families across groups)
 //   P..'fc'                HASH  fam -> holder count
@@ -130,11 +130,14 @@ if mode == 'aggregate' then
       local vkey = value_key(gk, fam[1])
       for _, s in ipairs(fam[4]) do
         local current = redis.call('HGET', vkey, s[1])
-        if current then
-          -- A fifth '|' part holds native buckets, which are never added here (redis.ts refuses native deltas).
+        if s[3] ~= nil then
+          -- Merged in the process from the value it read (s[3], '' for none): stored only if that is still the value.
+          if (current or '') ~= s[3] then return {'conflict'} end
+        elseif current then
+          -- A fifth '|' part holds native buckets, which are never added here (redis.ts merges native deltas itself).
           if select(2, string.gsub(current, '|', '')) > 3 then
             touch_group('fail')
-            return finish({'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '} is stored as a native histogram, which the Redis store does not aggregate'})
+            return finish({'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '} is pushed as a classic histogram but is stored as a native one'})
           end
           local stored_bounds = string.match(current, '^([^|]*)|')
           local pushed_bounds = string.match(s[2], '^([^|]*)|')
@@ -202,7 +205,7 @@ for _, fam in ipairs(payload) do
   local adds = mode == 'aggregate' and (ftype == 'counter' or ftype == 'histogram')
   for _, s in ipairs(fam[4]) do
     local text, value = s[1], s[2]
-    if adds then
+    if adds and s[3] == nil then
       local current = redis.call('HGET', vkey, text)
       if current then
         if ftype == 'counter' then value = fmt(num(current) + num(value)) else value = add_histograms(current, value) end
@@ -249,6 +252,14 @@ for i, name in ipairs(names) do
 end
 for i, key in ipairs(series) do owners[i] = redis.call('HGET', P .. 'o', key) or '' end
 return {types, others, own, owners}
+`;
+
+/** ARGV: prefix, gk, [[fam, text], …]. Returns the stored value of each series, '' where there is none. */
+export const readValuesScript = /* lua */ `${helpers}
+local gk = ARGV[2]
+local out = {}
+for i, pair in ipairs(cjson.decode(ARGV[3])) do out[i] = redis.call('HGET', value_key(gk, pair[1]), pair[2]) or '' end
+return out
 `;
 
 /** ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group: {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}}. */

@@ -19,7 +19,7 @@
 // steady stream of pushes costs one round trip each: stale facts are caught by step 4 like any change, and
 // a refusal is only ever given on freshly read facts. Each call carries an operation id remembered for two minutes, so a transport-level retry of the same script (the client
 // library retries network errors) returns the first result instead of applying the push twice.
-import { checkDeltaPush } from '../core/aggregate.js';
+import { aggregateFamilies, checkDeltaPush, type KeyedFamily } from '../core/aggregate.js';
 import { formatGoFloat, parseGoFloat } from '../core/float.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, scopedIdempotencyKey } from '../core/idempotency.js';
@@ -43,7 +43,15 @@ import {
   unlimitedSeries,
 } from '../core/validate.js';
 import { DEFAULT_REDIS_KEY_PREFIX, hasHashTag, type RedisCommands } from './redis-commands.js';
-import { deleteScript, factsScript, pushScript, readGroupsScript, recordFailureScript, statsScript } from './redis-scripts.js';
+import {
+  deleteScript,
+  factsScript,
+  pushScript,
+  readGroupsScript,
+  readValuesScript,
+  recordFailureScript,
+  statsScript,
+} from './redis-scripts.js';
 import type { GatewayStore, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export interface RedisStoreOptions {
@@ -81,15 +89,16 @@ type RawGroup = [string, string, string, string, Array<[string, string, string[]
 const METRIC_TYPES = new Set<MetricType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
 /**
- * The scripts add classic buckets inside Redis; merging native ones there would need the whole of
- * core/native-histogram in Lua, so this store keeps native histograms for PUT/POST only.
+ * Histogram families of a delta push that carry native buckets. The scripts add classic buckets inside Redis;
+ * native ones are merged in the process (core/aggregate, the same merge as every store) from the values read
+ * just before, and the script stores the result only if each series still holds the value read (else the
+ * push is validated and merged again, as for any conflict). Merging inside Redis would need
+ * core/native-histogram again in Lua.
  */
-function nativeDeltaProblem(families: readonly PreparedPush['families'][number][]): string | undefined {
-  for (const { family } of families) {
-    if (family.type === 'histogram' && family.metrics.some((metric) => isHistogram(metric) && metric.native))
-      return `native histogram ${family.name} cannot be aggregated on the Redis store (GATEWAY_STORE=redis); push it to /metrics, or aggregate on the memory or Durable Object store`;
-  }
-  return undefined;
+function nativeFamilies(families: readonly PreparedPush['families'][number][]): PreparedPush['families'][number][] {
+  return families.filter(
+    ({ family }) => family.type === 'histogram' && family.metrics.some((metric) => isHistogram(metric) && metric.native),
+  );
 }
 
 /** The value of one series as the scripts store it (see redis-scripts.ts). */
@@ -206,17 +215,21 @@ export class RedisStore implements GatewayStore {
     const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return await this.refuse(push, prepared.message);
     if (push.mode === 'aggregate') {
-      const problem = checkDeltaPush(prepared.push.families) ?? nativeDeltaProblem(prepared.push.families);
+      const problem = checkDeltaPush(prepared.push.families);
       if (problem) return await this.refuse(push, problem);
     }
-    const payload = JSON.stringify(
-      prepared.push.families.map(({ family, labelTexts }) => [
-        family.name,
-        family.type,
-        family.help === undefined ? [] : [family.help],
-        family.metrics.map((metric, i) => [labelTexts[i]!, encodeSeriesValue(metric)]),
-      ]),
-    );
+    const natives = push.mode === 'aggregate' ? nativeFamilies(prepared.push.families) : [];
+    /** Series entries are [text, value], or [text, merged value, the value it was merged from ('' = none)]. */
+    const payloadWith = (merged: Map<string, string[][]>) =>
+      JSON.stringify(
+        prepared.push.families.map(({ family, labelTexts }) => [
+          family.name,
+          family.type,
+          family.help === undefined ? [] : [family.help],
+          merged.get(family.name) ?? family.metrics.map((metric, i) => [labelTexts[i]!, encodeSeriesValue(metric)]),
+        ]),
+      );
+    let payload = payloadWith(new Map());
     const idempotency = push.idempotencyKey === undefined ? '' : await scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
     const operationId = crypto.randomUUID();
     const keys = lookupKeys(prepared.push);
@@ -231,6 +244,11 @@ export class RedisStore implements GatewayStore {
         if (cached === undefined) return await this.refuse(push, refusal);
         cached = undefined; // refuse only on fresh facts
         continue;
+      }
+      if (natives.length > 0) {
+        const merged = await this.mergeNatives(prepared.push.groupKey, natives);
+        if (typeof merged === 'string') return await this.refuse(push, merged);
+        payload = payloadWith(merged);
       }
       const result = await this.run<ScriptResult>('push', pushScript, [
         String(push.nowMs),
@@ -260,12 +278,48 @@ export class RedisStore implements GatewayStore {
         case 'conflict':
           cached = undefined;
           if (shape !== undefined) this.factsByShape.delete(shape);
+          // Native merges compare whole series values, so pushes to one hot series do collide: a random,
+          // growing pause spreads the retries out instead of all of them racing again at once.
+          if (natives.length > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
           continue; // a concurrent push changed what validation relied on: validate again
       }
     }
     throw new StoreUnavailableError(
       `Redis store: the push kept conflicting with concurrent pushes (${this.maxConflictRetries} retries); retry it`,
     );
+  }
+
+  /** Reads the stored series of these families and merges the pushed deltas into them; a string is the refusal. */
+  private async mergeNatives(groupKey: string, families: PreparedPush['families']): Promise<Map<string, string[][]> | string> {
+    const wanted = families.flatMap(({ family, labelTexts }) => labelTexts.map((text) => [family.name, text]));
+    const values = await this.run<string[]>('reading native histograms', readValuesScript, [groupKey, JSON.stringify(wanted)]);
+    const read = new Map<string, Map<string, string>>();
+    wanted.forEach(([name, text], i) => {
+      if (values[i]) {
+        let family = read.get(name!);
+        if (!family) read.set(name!, (family = new Map()));
+        family.set(text!, values[i]);
+      }
+    });
+    const stored = (name: string): KeyedFamily | undefined => {
+      const series = read.get(name);
+      if (!series) return undefined;
+      const labelTexts = [...series.keys()];
+      const metrics = labelTexts.map((text) => decodeSeriesValue('histogram', parseLabelText(text), series.get(text)!));
+      return { family: { name, help: undefined, type: 'histogram', metrics }, labelTexts };
+    };
+    const result = aggregateFamilies(stored, families);
+    if (!result.ok) return result.message;
+    const out = new Map<string, string[][]>();
+    result.families.forEach(({ family, labelTexts }, f) => {
+      const position = new Map(labelTexts.map((text, i) => [text, i]));
+      const series = read.get(family.name);
+      out.set(
+        family.name,
+        families[f]!.labelTexts.map((text) => [text, encodeSeriesValue(family.metrics[position.get(text)!]!), series?.get(text) ?? '']),
+      );
+    });
+    return out;
   }
 
   private async readFacts(

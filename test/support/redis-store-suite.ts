@@ -251,20 +251,30 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       ],
     });
 
-    it('stores them for PUT/POST and serves them back, and refuses to aggregate them, changing nothing', async () => {
+    it('stores native histograms for PUT/POST, merges native deltas, and refuses classic into native, changing nothing', async () => {
       const s = store();
       expect(await s.apply(push([native(1)], { mode: 'replace' }))).toEqual({ status: 'applied' });
       const stored = () => s.groups(2_000).then((groups) => groups[0]!.families.get('nh')!.metrics[0] as HistogramMetric);
       expect(await stored()).toEqual({ ...native(1).metrics[0], labels: { job: 'api', instance: '' } });
-      const refused = await s.apply(push([native(2)]));
-      expect(refused).toEqual({
-        status: 'invalid',
-        message: expect.stringContaining('native histogram nh cannot be aggregated on the Redis store'),
-      });
-      expect((await stored()).native!.zeroCount).toBe(1);
+      expect(await s.apply(push([native(2)]))).toEqual({ status: 'applied' });
+      const merged = await stored();
+      expect(merged.native).toEqual({ ...(native(1).metrics[0] as HistogramMetric).native, zeroCount: 3, positiveCounts: [2, 4] });
+      expect([merged.count, merged.sum]).toEqual([9, 3]);
       // A classic delta into the stored native series is refused inside the script.
       const classic = await s.apply(push([histogram('nh', [1, 1, 1], 1)]));
-      expect(classic).toEqual({ status: 'invalid', message: expect.stringContaining('is stored as a native histogram') });
+      expect(classic).toEqual({
+        status: 'invalid',
+        message: expect.stringContaining('is pushed as a classic histogram but is stored as a native one'),
+      });
+      expect((await stored()).native).toEqual(merged.native);
+    });
+
+    it('merges concurrent native deltas from several replicas exactly once each', async () => {
+      const replicas = [store(), store(), store()];
+      await Promise.all(Array.from({ length: 30 }, (_, i) => replicas[i % 3]!.apply(push([native(1)], { idempotencyKey: `n${i}` }))));
+      const [group] = await replicas[0]!.groups(2_000);
+      const metric = group!.families.get('nh')!.metrics[0] as HistogramMetric;
+      expect([metric.native!.zeroCount, metric.native!.positiveCounts, metric.count]).toEqual([30, [30, 60], 120]);
     });
 
     it('answers StoreUnavailableError when Redis cannot be reached', async () => {
@@ -283,17 +293,13 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
     GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES),
   });
   let contractApp: ReturnType<typeof createGatewayApp> | undefined;
-  describeAggregationContract(
-    `Redis store over ${name}`,
-    () => {
-      contractApp ??= createGatewayApp({
-        store: new RedisStore({ commands: shared(), keyPrefix: `{contract-${name}}:` }),
-        config: contractConfig,
-      });
-      return { token: 'redis-contract', fetch: async (path, init) => await contractApp!.request(path, init) };
-    },
-    { nativeHistograms: 'refused' },
-  );
+  describeAggregationContract(`Redis store over ${name}`, () => {
+    contractApp ??= createGatewayApp({
+      store: new RedisStore({ commands: shared(), keyPrefix: `{contract-${name}}:` }),
+      config: contractConfig,
+    });
+    return { token: 'redis-contract', fetch: async (path, init) => await contractApp!.request(path, init) };
+  });
   let fuzzRuns = 0;
   describeFuzzContract(
     `Redis store over ${name}`,

@@ -96,12 +96,8 @@ describe('Workers gateway on the Redis store', () => {
     await redis?.stop();
   });
 
-  describeAggregationContract(
-    'Workers + Redis (workerd)',
-    () => ({
-      token: TOKEN,
-      fetch: (path, init) => redisWorker.dispatchFetch(`http://gateway.test${path}`, init),
-    }),
-    { nativeHistograms: 'refused' },
-  );
+  describeAggregationContract('Workers + Redis (workerd)', () => ({
+    token: TOKEN,
+    fetch: (path, init) => redisWorker.dispatchFetch(`http://gateway.test${path}`, init),
+  }));
 });
