@@ -120,7 +120,7 @@ describe('snapshot encoding of native histograms', () => {
     fc.assert(
       fc.property(nativeFamilyArb, (family) => {
         const snapshot = withNative(family);
-        expect(decodeSnapshot(encodeSnapshot(snapshot, 1), keyOf)).toEqual(snapshot);
+        expect(decodeSnapshot(encodeSnapshot(snapshot, 1), keyOf).groups).toEqual(snapshot.groups);
       }),
       { numRuns: 200 },
     );
