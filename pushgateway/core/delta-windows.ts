@@ -63,6 +63,10 @@ export class StreamDigests {
 
   constructor(readonly maxUnits = 2 * 1024 * 1024) {}
 
+  get size(): number {
+    return this.#digests.size;
+  }
+
   async digest(identity: string): Promise<string> {
     const cached = this.#digests.get(identity);
     if (cached !== undefined) return cached;
