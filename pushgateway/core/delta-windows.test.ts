@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeltaWindows, judgeWindow, streamDigest } from './delta-windows.js';
+import { DeltaWindows, judgeWindow, StreamDigests, streamDigest } from './delta-windows.js';
 
 const w = (startNs: number, endNs: number) => ({ startNs: BigInt(startNs), endNs: BigInt(endNs) });
 
@@ -34,5 +34,16 @@ describe('delta windows', () => {
     const digest = await streamDigest('x'.repeat(10_000));
     expect(digest).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(await streamDigest('a')).not.toBe(await streamDigest('b'));
+  });
+
+  it('caches digests up to a bound on the identities it holds, forgetting the oldest', async () => {
+    const digests = new StreamDigests(10);
+    expect(await digests.digest('aaaaa')).toBe(await streamDigest('aaaaa'));
+    await digests.digest('bbbbb');
+    await digests.digest('ccccc');
+    expect(digests.size).toBe(2);
+    expect(await digests.digest('ccccc')).toBe(await streamDigest('ccccc'));
+    await digests.digest('x'.repeat(11));
+    expect(digests.size).toBe(2);
   });
 });

@@ -11,7 +11,7 @@
 // histogram min/max, start timestamps (other than for exactly-once), points flagged "no recorded value" (a
 // staleness marker a push cannot express), scope attributes and schema URLs (they still tell streams apart).
 
-import { streamDigest } from '../core/delta-windows.js';
+import { StreamDigests } from '../core/delta-windows.js';
 import { groupKey } from '../core/grouping.js';
 import type { Bucket, Labels, Metric, MetricType, NativeBuckets } from '../core/model.js';
 import type { ExportMetricsServiceRequest } from '../proto/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
@@ -216,7 +216,9 @@ function countPoints(metric: OtlpMetric): number {
 /** At most this many distinct reasons go into partial_success.error_message. */
 const maxMessages = 5;
 
-export async function translateExportRequest(request: ExportMetricsServiceRequest): Promise<Translation> {
+const sharedDigests = new StreamDigests();
+
+export async function translateExportRequest(request: ExportMetricsServiceRequest, digests = sharedDigests): Promise<Translation> {
   const groups = new Map<string, OtlpGroupPush>();
   const result: Translation = { groups: [], rejected: 0, skipped: 0, messages: [] };
   const refuse = (count: number, message: string) => {
@@ -287,7 +289,7 @@ export async function translateExportRequest(request: ExportMetricsServiceReques
             }
             const identity = `${resourceIdentity}\u0000${scopeIdentity}\u0000${metric.name}\u0000${metric.data.case}\u0000${identityText(pointPairs)}`;
             pendingDigests.push(
-              streamDigest(identity).then((stream) => {
+              digests.digest(identity).then((stream) => {
                 translated.window = { stream, startNs: point.startTimeUnixNano, endNs: point.timeUnixNano };
               }),
             );

@@ -113,6 +113,7 @@ describe('snapshot encoding of native histograms', () => {
       },
     ],
     idempotencyKeys: [],
+    deltaWindows: [],
     deduplicatedPushes: 0,
   });
 

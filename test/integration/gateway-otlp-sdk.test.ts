@@ -87,6 +87,7 @@ describe('OpenTelemetry JS SDK → gateway → Prometheus', () => {
     let latencyCount = 0;
     let latencySum = 0;
     let fast = 0;
+    const payloads: number[] = [];
     for (let round = 0; round < 2; round++) {
       for (const [i, instance] of instances.entries()) {
         const meter = instance.provider.getMeter('checkout', '1.0.0');
@@ -106,6 +107,11 @@ describe('OpenTelemetry JS SDK → gateway → Prometheus', () => {
           if (value <= 0.1) fast++;
         }
         meter.createGauge('temperature', { unit: 'Cel' }).record(20 + i, { worker: String(i) });
+        const payload = meter.createHistogram('payload.size', { unit: 'By' });
+        for (const size of [3, 700, 12_000, 0.5 * (i + 1), 40 * (round + 1)]) {
+          payload.record(size);
+          payloads.push(size);
+        }
         await instance.flush();
       }
     }
@@ -117,6 +123,18 @@ describe('OpenTelemetry JS SDK → gateway → Prometheus', () => {
     expect(await prometheusValue(`request_latency_seconds_sum{${scope}}`)).toBeCloseTo(latencySum, 9);
     await eventually(`temperature_celsius{${scope},worker="2"}`, 22);
     await eventually(`count(target_info{job="shop"})`, 3);
+    // Exponential histograms of three SDKs, two delta exports each, merged into one native histogram.
+    await eventually(`histogram_count(payload_size_bytes{${scope}})`, payloads.length);
+    expect(await prometheusValue(`histogram_sum(payload_size_bytes{${scope}})`)).toBeCloseTo(
+      payloads.reduce((a, b) => a + b, 0),
+      6,
+    );
+    const sorted = [...payloads].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const estimate = (await prometheusValue(`histogram_quantile(0.5, payload_size_bytes{${scope}})`))!;
+    // The estimate lies in the median's bucket: within one bucket factor (at most 2, schema >= 0 here) of it.
+    expect(estimate / median).toBeGreaterThan(0.5);
+    expect(estimate / median).toBeLessThan(2);
     for (const instance of instances) await instance.provider.shutdown();
   }, 120_000);
 
