@@ -334,44 +334,4 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
     }, 120_000);
   });
 
-  describe(`RedisStore over ${name} with native histograms`, () => {
-    const native = (zeroCount: number): MetricFamily => ({
-      name: 'nh',
-      help: undefined,
-      type: 'histogram',
-      metrics: [
-        {
-          labels: {},
-          buckets: [],
-          sum: 1.5,
-          count: zeroCount + 3,
-          native: {
-            schema: 2,
-            zeroThreshold: 2 ** -128,
-            zeroCount,
-            positiveSpans: [{ offset: -1, length: 2 }],
-            positiveCounts: [1, 2],
-            negativeSpans: [],
-            negativeCounts: [],
-          },
-        },
-      ],
-    });
-
-    it('stores them for PUT/POST and serves them back, and refuses to aggregate them, changing nothing', async () => {
-      const s = store();
-      expect(await s.apply(push([native(1)], { mode: 'replace' }))).toEqual({ status: 'applied' });
-      const stored = () => s.groups(2_000).then((groups) => groups[0]!.families.get('nh')!.metrics[0] as HistogramMetric);
-      expect(await stored()).toEqual({ ...native(1).metrics[0], labels: { job: 'api', instance: '' } });
-      const refused = await s.apply(push([native(2)]));
-      expect(refused).toEqual({
-        status: 'invalid',
-        message: expect.stringContaining('native histogram nh cannot be aggregated on the Redis store'),
-      });
-      expect((await stored()).native!.zeroCount).toBe(1);
-      // A classic delta into the stored native series is refused inside the script.
-      const classic = await s.apply(push([histogram('nh', [1, 1, 1], 1)]));
-      expect(classic).toEqual({ status: 'invalid', message: expect.stringContaining('is stored as a native histogram') });
-    });
-  });
 }
