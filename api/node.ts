@@ -33,7 +33,7 @@ const logging = createNodeLogging(config.logging);
 const { logger } = logging;
 const shutdownHooks = createShutdownHooks();
 // Registered first, so it runs last: the other hooks' lines are shipped too.
-shutdownHooks.add('log shipping', () => logging.flush(config.shutdownTimeoutMs));
+shutdownHooks.add('log shipping', (budgetMs) => logging.flush(budgetMs));
 
 /** A start-up step failed: one clear line, what was started is stopped (logs flushed), exit 1. */
 function exitOnStartupFailure(what: string) {
@@ -109,9 +109,11 @@ server.on('error', (error) => {
 
 let stopping = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  // A second signal waits for the same, bounded shutdown: exiting at once would drop the final push and the logs
+  // still buffered for Elasticsearch.
   if (stopping) {
-    logger.warn(`${signal} again: exiting without waiting`);
-    process.exit(1);
+    logger.warn(`${signal} again: already stopping (bounded by SHUTDOWN_TIMEOUT_MS)`);
+    return;
   }
   stopping = true;
   logger.info(`${signal}: no new connections; finishing requests in flight`);

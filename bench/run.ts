@@ -16,6 +16,7 @@ import type { Suite } from './lib/suite.js';
 import { apiLayersSuite } from './suites/api-layers.js';
 import { apiOverheadSuite } from './suites/api-overhead.js';
 import { gatewaySuite } from './suites/gateway.js';
+import { gatewayLargePushSuite } from './suites/gateway-large-push.js';
 import { gatewayRedisSuite } from './suites/gateway-redis.js';
 import { gatewayWorkersSuite } from './suites/gateway-workers.js';
 import { logShippingSuite } from './suites/log-shipping.js';
@@ -29,6 +30,7 @@ const suites: Suite[] = [
   queryTimingSuite,
   gatewayRedisSuite,
   gatewayWorkersSuite,
+  gatewayLargePushSuite,
   apiLayersSuite,
 ];
 

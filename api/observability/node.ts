@@ -88,12 +88,12 @@ export function createNodeObservability({
       // Coalesced: a tick while a push is still in flight (slow gateway) is folded into it rather than queued.
       const timer = setInterval(() => void pusher.pushCoalesced(), config.pushIntervalMs);
       timer.unref();
-      shutdownHooks.add('metrics push', async () => {
+      shutdownHooks.add('metrics push', async (budgetMs) => {
         clearInterval(timer);
         running.stop();
         await running.collectNow();
         // Leave part of the hook's budget for the log line saying what was lost, should the gateway not answer.
-        await pusher.flush(Math.max(500, Math.floor(config.shutdownTimeoutMs * 0.8)));
+        await pusher.flush(Math.max(500, Math.floor(budgetMs * 0.8)));
       });
     },
   };

@@ -174,6 +174,13 @@ describe('snapshot files', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('removes temp files a process killed mid-write left behind, and nothing else', async () => {
+    writeFileSync(`${file}.tmp-4242`, '{"half":');
+    writeFileSync(join(dir, 'other.tmp-1'), 'kept');
+    expect(await loadSnapshot(file, keyOf)).toEqual({ status: 'missing' });
+    expect(readdirSync(dir).sort()).toEqual(['other.tmp-1']);
+  });
+
   it('reports a missing file as missing', async () => {
     expect(await loadSnapshot(file, keyOf)).toEqual({ status: 'missing' });
   });

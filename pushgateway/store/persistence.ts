@@ -7,8 +7,8 @@
 // Why the keys are in it: a push applied before the snapshot and retried after a restart must still be
 // recognised. A push applied after the last snapshot is lost with its key on SIGKILL, so a retry of it
 // is applied once again — which is then correct, not a double count.
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { CorruptSnapshotError, decodeSnapshot, encodeSnapshot, type SnapshotSource, type StoreSnapshot } from './snapshot-codec.js';
 
 /** Writes `text` to `file` atomically: temp file in the same directory, fsync, rename, fsync the directory. */
@@ -46,12 +46,29 @@ export type LoadResult =
   | { status: 'loaded'; snapshot: StoreSnapshot }
   | { status: 'corrupt'; reason: string; movedTo: string };
 
+/**
+ * Removes `<file>.tmp-<pid>` files a process killed mid-write left behind (a SIGKILL between the write and the
+ * rename): each is as large as a snapshot and nothing else would ever delete it. Called at start, before this
+ * process writes a temp file of its own.
+ */
+async function removeStaleTempFiles(file: string): Promise<void> {
+  const prefix = `${basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(file));
+  } catch {
+    return; // no folder yet: nothing left behind
+  }
+  for (const name of names) if (name.startsWith(prefix)) await unlink(join(dirname(file), name)).catch(() => undefined);
+}
+
 /** Loads the snapshot at `file`; a corrupt file is renamed to `<file>.corrupt-<time>` and reported. */
 export async function loadSnapshot(
   file: string,
   groupKeyOf: (labels: Record<string, string>) => string,
   nowMs = Date.now(),
 ): Promise<LoadResult> {
+  await removeStaleTempFiles(file);
   let text: string;
   try {
     text = await readFile(file, 'utf8');

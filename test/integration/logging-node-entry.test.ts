@@ -1,5 +1,7 @@
 // The Node entry (`npm start`) with ELASTICSEARCH_URL set: access lines and start-up lines reach the data
-// stream, and SIGTERM ships what is still buffered — the last line ("stopped") included — before the exit.
+// stream, and SIGTERM ships what is still buffered — the last line ("stopped") included — before the exit. With
+// Elasticsearch accepting connections but never answering, SIGTERM still ends inside its budget, saying what it does.
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ElasticsearchStandIn, startElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
@@ -65,4 +67,47 @@ describe('npm start ships its logs to Elasticsearch and flushes them on SIGTERM'
     });
     expect(api.logTail(200)).not.toContain('log_shipper.dropped');
   });
+});
+
+describe('npm start with Elasticsearch unreachable', () => {
+  it('stops on SIGTERM within its shutdown budget, announcing each step', async () => {
+    // Accepts connections and never answers: the worst case for a shipper (no quick refusal).
+    const sockets: Socket[] = [];
+    const blackhole: Server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    const esPort = (blackhole.address() as { port: number }).port;
+    const dir = makeTempDir('logging-node-unreachable');
+    const port = await freePort();
+    const api = spawnLogged('api', join('node_modules', '.bin', 'tsx'), ['api/node.ts'], dir, {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        GATEWAY_PORT: String(await freePort()),
+        PGLITE_DIR: 'memory://',
+        ELASTICSEARCH_URL: `http://127.0.0.1:${esPort}`,
+        SHUTDOWN_TIMEOUT_MS: '3000',
+      },
+    });
+    try {
+      await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/livez`)).ok, {
+        timeoutMs: 120_000,
+        what: `API (${api.logTail()})`,
+      });
+      const exited = new Promise<number | null>((resolve) => api.child.once('exit', (code) => resolve(code)));
+      const started = Date.now();
+      api.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // In-flight requests (none here) and then all hooks share SHUTDOWN_TIMEOUT_MS; the final stdout flush 2 s.
+      expect(Date.now() - started).toBeLessThan(3_000 + 2_000 + 2_000);
+      const tail = api.logTail(200);
+      expect(tail).toMatch(/"message":"shutdown: log shipping \(up to \d+ ms\)"/);
+      expect(tail).toContain('"message":"stopped"');
+    } finally {
+      await api.stop('SIGKILL');
+      for (const socket of sockets) socket.destroy();
+      blackhole.close();
+      removeDir(dir);
+    }
+  }, 180_000);
 });

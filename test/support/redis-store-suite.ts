@@ -12,7 +12,7 @@ import { MemoryStore } from '../../pushgateway/store/memory.js';
 import { RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
 import type { RedisCommands } from '../../pushgateway/store/redis-commands.js';
 import type { PushRequest } from '../../pushgateway/store/types.js';
-import { describeFuzzContract } from './fuzz-contract.js';
+import { appTarget, describeFuzzContract } from './fuzz-contract.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-contract.js';
 
 export interface RedisTransportUnderTest {
@@ -303,8 +303,9 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
   let fuzzRuns = 0;
   describeFuzzContract(
     `Redis store over ${name}`,
-    () => new RedisStore({ commands: shared(), keyPrefix: `{fuzz-${name}-${++fuzzRuns}}:` }),
-    300,
+    () => appTarget(new RedisStore({ commands: shared(), keyPrefix: `{fuzz-${name}-${++fuzzRuns}}:` })),
+    2000,
+    300_000,
   );
 
   describe(`RedisStore over ${name} and MemoryStore`, () => {
@@ -342,4 +343,5 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       );
     }, 120_000);
   });
+
 }

@@ -4,6 +4,7 @@
 // and the same contract with GATEWAY_STORE=redis (real Redis 7 behind the Upstash REST bridge).
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeFuzzContract } from '../support/fuzz-contract.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../support/gateway-contract.js';
 import { makeTempDir, type RunningService, removeDir } from '../support/services/process.js';
 import { type RunningRedisBridge, startRedis, startRedisBridge } from '../support/services/redis.js';
@@ -31,6 +32,13 @@ describeAggregationContract('Workers + Durable Object (workerd)', () => ({
   token: TOKEN,
   fetch: (path, init) => worker.dispatchFetch(`http://gateway.test${path}`, init),
 }));
+
+describeFuzzContract(
+  'Workers + Durable Object (workerd)',
+  () => ({ token: TOKEN, fetch: (path, init) => worker.dispatchFetch(`http://gateway.test${path}`, init) }),
+  2000,
+  300_000,
+);
 
 describe('Workers gateway state', () => {
   it('keeps totals and remembered keys across a workerd restart (Durable Object storage)', async () => {

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createApiMetrics } from '../metrics.js';
+import { hostOwnership } from './host-owner.js';
 import { parseRedisInfo } from './redis.js';
 import { type Collector, startCollectors } from './scheduler.js';
 import { parseNetDev, systemCollectors } from './system.js';
@@ -36,7 +37,11 @@ describe('systemCollectors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'netdev-'));
     const file = join(dir, 'net-dev');
     writeFileSync(file, netDev(5000, 7000));
-    const collectors = systemCollectors(metrics, { netDevPath: file, diskPath: dir });
+    const collectors = systemCollectors(metrics, {
+      netDevPath: file,
+      diskPath: dir,
+      owner: hostOwnership({ lockFile: join(dir, 'lock') }),
+    });
     await Promise.all(collectors.map((c) => c.collect()));
     writeFileSync(file, netDev(5600, 7100));
     await Promise.all(collectors.map((c) => c.collect()));
@@ -49,6 +54,46 @@ describe('systemCollectors', () => {
     const disk = await value(metrics.systemDiskUsagePercent);
     expect(disk).toBeGreaterThan(0);
     expect(disk).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('host-wide network bytes', () => {
+  const network = (metrics: ReturnType<typeof createApiMetrics>, dir: string) =>
+    systemCollectors(metrics, {
+      netDevPath: join(dir, 'net-dev'),
+      diskPath: dir,
+      owner: hostOwnership({ lockFile: join(dir, 'lock') }),
+    }).find((c) => c.name === 'system.network')!;
+
+  it('are counted by one process of a host only, so summing the pushed deltas counts the traffic once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netdev-'));
+    writeFileSync(join(dir, 'net-dev'), netDev(5000, 7000));
+    const first = createApiMetrics();
+    const second = createApiMetrics();
+    const [a, b] = [network(first, dir), network(second, dir)];
+    await a.collect();
+    await b.collect();
+    writeFileSync(join(dir, 'net-dev'), netDev(5600, 7100));
+    await a.collect();
+    await b.collect();
+    const rx = [
+      await value(first.systemNetworkIoBytesTotal, { direction: 'rx' }),
+      await value(second.systemNetworkIoBytesTotal, { direction: 'rx' }),
+    ];
+    expect((rx[0] ?? 0) + (rx[1] ?? 0)).toBe(600);
+  });
+
+  it("are taken over when the owner's process is gone, from the new owner's first reading", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netdev-'));
+    writeFileSync(join(dir, 'lock'), '2147483646 gone'); // no such pid
+    writeFileSync(join(dir, 'net-dev'), netDev(5000, 7000));
+    const metrics = createApiMetrics();
+    const collector = network(metrics, dir);
+    await collector.collect();
+    writeFileSync(join(dir, 'net-dev'), netDev(5600, 7100));
+    await collector.collect();
+    expect(await value(metrics.systemNetworkIoBytesTotal, { direction: 'rx' })).toBe(600);
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toMatch(new RegExp(`^${process.pid} `));
   });
 });
 

@@ -2,6 +2,7 @@
 import { readFile, statfs } from 'node:fs/promises';
 import { cpus, freemem, totalmem } from 'node:os';
 import type { ApiMetrics } from '../metrics.js';
+import { type HostOwnership, hostOwnership } from './host-owner.js';
 import type { Collector } from './scheduler.js';
 
 interface CpuTimes {
@@ -47,7 +48,11 @@ export function parseNetDev(text: string): { rx: number; tx: number } {
 
 export function systemCollectors(
   metrics: ApiMetrics,
-  { diskPath = process.cwd(), netDevPath = '/proc/net/dev' }: { diskPath?: string; netDevPath?: string } = {},
+  {
+    diskPath = process.cwd(),
+    netDevPath = '/proc/net/dev',
+    owner = hostOwnership(),
+  }: { diskPath?: string; netDevPath?: string; owner?: HostOwnership } = {},
 ): Collector[] {
   let lastCpu = cpuTimes();
   let lastNet: { rx: number; tx: number } | undefined;
@@ -80,6 +85,12 @@ export function systemCollectors(
     {
       name: 'system.network',
       async collect() {
+        // Only the host's owner counts (host-owner.ts); one that takes over counts from its first reading as owner,
+        // so traffic the previous owner may have counted is not counted again.
+        if (!(await owner.isOwner())) {
+          lastNet = undefined;
+          return;
+        }
         const now = parseNetDev(await readFile(netDevPath, 'utf8'));
         // The host's totals include traffic from before this instance started; the counter counts from the first reading.
         if (lastNet) {
