@@ -4,7 +4,15 @@
 import { hostname } from 'node:os';
 import { ecsFormat } from '@elastic/ecs-pino-format';
 import type { Client } from '@elastic/elasticsearch';
-import pino, { type DestinationStream, type Logger, type LoggerOptions, type StreamEntry } from 'pino';
+import pino, {
+  type Bindings,
+  type ChildLoggerOptions,
+  type DestinationStream,
+  type Logger,
+  type LoggerOptions,
+  type StreamEntry,
+} from 'pino';
+import { type AccessLineWriter, ecsAccessWriter } from './access-line.js';
 import type { LoggingConfig } from './config.js';
 import { avoidEcsConflicts } from './ecs.js';
 import { shipperCounters } from './metrics.js';
@@ -26,6 +34,8 @@ export interface NodeLoggingOptions {
 export interface NodeLogging extends Logging {
   /** Shutdown: ships what is buffered, then closes the log file and flushes stdout. */
   close(timeoutMs?: number): Promise<void>;
+  /** Writes access lines (observe's `accessLog.write`) byte for byte as `logger` would, at a fraction of the cost. */
+  accessLine: AccessLineWriter;
 }
 
 function ecsLoggerOptions(config: LoggingConfig): LoggerOptions {
@@ -86,6 +96,7 @@ export function createNodeLogging(config: LoggingConfig, options: NodeLoggingOpt
 
   return {
     logger,
+    accessLine: ecsAccessWriter(logger, destinations),
     ...(shipper ? { shipper } : {}),
     countInto: (metrics) => shipper?.attachCounters(shipperCounters(metrics)),
     flush: async (timeoutMs = 10_000) => {
@@ -109,9 +120,10 @@ export function createNodeLogging(config: LoggingConfig, options: NodeLoggingOpt
  * redacted on the way in. Children inherit `child` from the root through their prototype chain.
  */
 function redactChildBindings(logger: Logger): Logger {
-  const child = logger.child;
-  logger.child = function (this: Logger, bindings, options) {
+  // Through `unknown`: pino's generic `child` signature does not compare with a plain function type.
+  const child = logger.child as unknown as (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => Logger;
+  logger.child = function (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) {
     return child.call(this, redactSecrets(bindings), options);
-  } as Logger['child'];
+  } as unknown as Logger['child'];
   return logger;
 }

@@ -2,15 +2,12 @@
 // costs what per request: `app` (createApp: request id, routes), `metrics` (+ request metrics),
 // `access-log` (+ ECS access log, stdout to /dev/null), `shipping` (+ shipping to ELASTICSEARCH_URL).
 import { serve } from '@hono/node-server';
-import type { MiddlewareHandler } from 'hono';
 import pino from 'pino';
 import { createApp } from '../../api/app.js';
 import type { Database } from '../../api/db/types.js';
-import { accessLog } from '../../api/logging/access-log.js';
 import { readLoggingConfig } from '../../api/logging/config.js';
 import { createNodeLogging } from '../../api/logging/node.js';
 import { createApiMetrics } from '../../api/observability/metrics.js';
-import { requestMetrics } from '../../api/observability/request-metrics.js';
 import { EnvReader } from '../../pushgateway/config/env.js';
 
 const layers = ['app', 'metrics', 'access-log', 'shipping'] as const;
@@ -24,9 +21,11 @@ const reader = new EnvReader(depth >= 3 ? { ELASTICSEARCH_URL: process.env.ELAST
 const config = reader.finish(readLoggingConfig(reader));
 const logging = createNodeLogging(config, { stdout: pino.destination({ dest: '/dev/null', sync: false }) });
 const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
-const middleware: MiddlewareHandler[] = [];
-if (depth >= 1) middleware.push(requestMetrics(createApiMetrics()));
-if (depth >= 2) middleware.push(accessLog({ logger }));
+// The layers as api/node.ts configures them: all in createApp's one observe middleware.
+const observe = {
+  ...(depth >= 1 ? { metrics: createApiMetrics() } : {}),
+  ...(depth >= 2 ? { accessLog: { logger, write: logging.accessLine } } : {}),
+};
 
-serve({ fetch: createApp({ database, logger, middleware }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
+serve({ fetch: createApp({ database, logger, observe }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
 process.once('SIGTERM', () => void logging.close(2_000).finally(() => process.exit(0)));
