@@ -9,7 +9,6 @@ import { startGateway } from '../pushgateway/server.js';
 import { createApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
 import { openDatabase } from './db/node.js';
-import { accessLog } from './logging/access-log.js';
 import { createNodeLogging } from './logging/node.js';
 import { createNodeObservability, type PushTarget } from './observability/node.js';
 import { upstashOptions } from './redis.js';
@@ -92,7 +91,7 @@ const app = createApp({
   database,
   ...(redis ? { redis } : {}),
   logger,
-  middleware: [observability.middleware, accessLog({ logger })],
+  observe: { metrics: observability.metrics, accessLog: { logger, write: logging.accessLine } },
   clientAddress: config.clientIpHeader ? (c) => c.req.header(config.clientIpHeader!) : (c) => getConnInfo(c).remote.address,
   settings: { ...config, serviceName: config.logging.serviceName },
 });

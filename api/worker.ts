@@ -8,7 +8,6 @@ import { type App, createApp } from './app.js';
 import { type Config, readConfig } from './config.js';
 import type { Database } from './db/types.js';
 import { openRequestDatabase } from './db/worker.js';
-import { accessLog } from './logging/access-log.js';
 import type { Logging } from './logging/types.js';
 import { createWorkerLogging } from './logging/worker.js';
 import { createWorkerObservability, type WorkerObservability } from './observability/worker.js';
@@ -48,7 +47,7 @@ function runtimeFor(env: WorkerEnv): IsolateRuntime {
   logging.countInto(observability.metrics);
   const app = createApp({
     database: (c: Context) => (c.env as RequestEnv).requestDatabase(),
-    middleware: [observability.middleware, accessLog({ logger })],
+    observe: { metrics: observability.metrics, accessLog: { logger } },
     ...(redis ? { redis } : {}),
     logger,
     clientAddress: (c) => c.req.header('cf-connecting-ip'),

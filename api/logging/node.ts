@@ -4,7 +4,15 @@
 import { hostname } from 'node:os';
 import { ecsFormat } from '@elastic/ecs-pino-format';
 import type { Client } from '@elastic/elasticsearch';
-import pino, { type DestinationStream, type Logger, type LoggerOptions, type StreamEntry } from 'pino';
+import pino, {
+  type Bindings,
+  type ChildLoggerOptions,
+  type DestinationStream,
+  type Logger,
+  type LoggerOptions,
+  type StreamEntry,
+} from 'pino';
+import { type AccessLineWriter, ecsAccessWriter } from './access-line.js';
 import type { LoggingConfig } from './config.js';
 import { avoidEcsConflicts } from './ecs.js';
 import { shipperCounters } from './metrics.js';
@@ -15,7 +23,7 @@ import { createElasticsearchClient, elasticsearchClientTransport } from './trans
 import type { Logging } from './types.js';
 
 export interface NodeLoggingOptions {
-  /** Replaces stdout (tests); default: asynchronous fd 1, flushed on close. */
+  /** Replaces stdout (tests); default: `stdoutDestination(1)`, flushed on close and on exit. */
   stdout?: DestinationStream;
   /** Replaces the client built from `config.elasticsearch` (tests: `@elastic/elasticsearch-mock`). */
   elasticsearchClient?: Client;
@@ -26,6 +34,8 @@ export interface NodeLoggingOptions {
 export interface NodeLogging extends Logging {
   /** Shutdown: ships what is buffered, then closes the log file and flushes stdout. */
   close(timeoutMs?: number): Promise<void>;
+  /** Writes access lines (observe's `accessLog.write`) byte for byte as `logger` would, at a fraction of the cost. */
+  accessLine: AccessLineWriter;
 }
 
 function ecsLoggerOptions(config: LoggingConfig): LoggerOptions {
@@ -48,6 +58,15 @@ function ecsLoggerOptions(config: LoggingConfig): LoggerOptions {
   };
 }
 
+/**
+ * Asynchronous, written in blocks of up to 8 KiB at most 100 ms after a line: one write(2) per line was the
+ * largest cost of an access line once it is built directly. pino flushes it synchronously on exit (and
+ * `close()` does), so a line is late by at most 100 ms and never lost to a clean exit or process.exit().
+ */
+export function stdoutDestination(dest: number | string): DestinationStream {
+  return pino.destination({ dest, sync: false, minLength: 8192, periodicFlush: 100 } as Parameters<typeof pino.destination>[0]);
+}
+
 function allLevels(stream: DestinationStream): StreamEntry {
   // The logger's own level decides; a multistream entry defaults to `info` otherwise.
   return { level: 'trace', stream };
@@ -55,7 +74,7 @@ function allLevels(stream: DestinationStream): StreamEntry {
 
 export function createNodeLogging(config: LoggingConfig, options: NodeLoggingOptions = {}): NodeLogging {
   const loggerOptions = ecsLoggerOptions(config);
-  const stdout = options.stdout ?? pino.destination({ dest: 1, sync: false });
+  const stdout = options.stdout ?? stdoutDestination(1);
   const file = config.file
     ? openRotatingFile(config.file, (error) => process.stderr.write(`LOG_FILE ${config.file!.path}: ${error.message}\n`))
     : undefined;
@@ -86,6 +105,7 @@ export function createNodeLogging(config: LoggingConfig, options: NodeLoggingOpt
 
   return {
     logger,
+    accessLine: ecsAccessWriter(logger, destinations),
     ...(shipper ? { shipper } : {}),
     countInto: (metrics) => shipper?.attachCounters(shipperCounters(metrics)),
     flush: async (timeoutMs = 10_000) => {
@@ -109,9 +129,10 @@ export function createNodeLogging(config: LoggingConfig, options: NodeLoggingOpt
  * redacted on the way in. Children inherit `child` from the root through their prototype chain.
  */
 function redactChildBindings(logger: Logger): Logger {
-  const child = logger.child;
-  logger.child = function (this: Logger, bindings, options) {
+  // Through `unknown`: pino's generic `child` signature does not compare with a plain function type.
+  const child = logger.child as unknown as (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => Logger;
+  logger.child = function (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) {
     return child.call(this, redactSecrets(bindings), options);
-  } as Logger['child'];
+  } as unknown as Logger['child'];
   return logger;
 }

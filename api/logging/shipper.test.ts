@@ -1,7 +1,13 @@
 // The shipper's rules against a scripted BulkTransport (the seam where the wire sits; the wire itself is
 // covered against the HTTP stand-in in test/integration/logging-shipping.test.ts).
 import { describe, expect, it } from 'vitest';
-import { type BulkAttempt, bulkBody, type DropReason, LogShipper, type ShipperOptions, utf8Length } from './shipper.js';
+import { type BulkAttempt, bulkBody, type DropReason, LogShipper, type ShipperOptions } from './shipper.js';
+
+const decoder = new TextDecoder();
+/** The lines of a `_bulk` body: every second NDJSON line (the others are the action lines). */
+const documents = (body: Uint8Array | string) =>
+  (typeof body === 'string' ? body : decoder.decode(body)).split('\n').filter((_, index) => index % 2 === 1);
+const utf8Length = (text: string) => new TextEncoder().encode(text).length;
 
 type Answer = (lines: string[]) => BulkAttempt;
 
@@ -13,8 +19,8 @@ function scriptedTransport(script: Answer[] = []) {
   return {
     sent,
     transport: {
-      async send(body: string): Promise<BulkAttempt> {
-        const lines = body.split('\n').filter((_, index) => index % 2 === 1);
+      async send(body: Uint8Array | string): Promise<BulkAttempt> {
+        const lines = documents(body);
         sent.push(lines);
         return (script.shift() ?? created)(lines);
       },
@@ -45,13 +51,6 @@ const line = (n: number, pad = 0) => `{"n":${n}${pad ? `,"pad":"${'x'.repeat(pad
 describe('bulkBody', () => {
   it('puts a create action before every document and ends with a newline', () => {
     expect(bulkBody(['{"a":1}\n', '{"b":2}'])).toBe('{"create":{}}\n{"a":1}\n{"create":{}}\n{"b":2}\n');
-  });
-});
-
-describe('utf8Length', () => {
-  it('counts bytes, not UTF-16 units', () => {
-    expect(utf8Length('abc')).toBe(3);
-    expect(utf8Length('é€😀')).toBe(2 + 3 + 4);
   });
 });
 
@@ -87,8 +86,8 @@ describe('LogShipper', () => {
     const sent: string[][] = [];
     const inFlight: Array<() => void> = [];
     const transport = {
-      send(body: string): Promise<BulkAttempt> {
-        const lines = body.split('\n').filter((_, index) => index % 2 === 1);
+      send(body: Uint8Array | string): Promise<BulkAttempt> {
+        const lines = documents(body);
         sent.push(lines);
         return new Promise((resolve) => inFlight.push(() => resolve(created(lines))));
       },
@@ -169,7 +168,7 @@ describe('LogShipper', () => {
     let available = false;
     const { transport } = scriptedTransport();
     const gated = {
-      send: (body: string): Promise<BulkAttempt> =>
+      send: (body: Uint8Array | string): Promise<BulkAttempt> =>
         available ? transport.send(body) : Promise.resolve({ kind: 'retryable', reason: 'down' }),
     };
     const lineBytes = utf8Length(line(0, 100)) + '{"create":{}}\n'.length;
@@ -207,7 +206,8 @@ describe('LogShipper', () => {
     let down = true;
     const { sent, transport } = scriptedTransport();
     const gated = {
-      send: (body: string): Promise<BulkAttempt> => (down ? Promise.resolve({ kind: 'retryable', reason: 'down' }) : transport.send(body)),
+      send: (body: Uint8Array | string): Promise<BulkAttempt> =>
+        down ? Promise.resolve({ kind: 'retryable', reason: 'down' }) : transport.send(body),
     };
     const { shipper, counted } = countingShipper({ transport: gated, mode: 'on-demand', flushIntervalMs: 1 });
     shipper.write(line(1));
@@ -226,8 +226,8 @@ describe('LogShipper', () => {
   it('never throws into the writer; a transport that throws is retried like a network failure', async () => {
     let calls = 0;
     const transport = {
-      send: (body: string): Promise<BulkAttempt> =>
-        ++calls < 3 ? Promise.reject(new Error('transport bug')) : Promise.resolve(created(body.split('\n').filter((_, i) => i % 2 === 1))),
+      send: (body: Uint8Array | string): Promise<BulkAttempt> =>
+        ++calls < 3 ? Promise.reject(new Error('transport bug')) : Promise.resolve(created(documents(body))),
     };
     const { shipper, counted, reports } = countingShipper({ transport });
     expect(() => shipper.write(line(1))).not.toThrow();

@@ -9,6 +9,8 @@
 //   `waitUntil` promises settle — so each `flush()` (called in `waitUntil`) drains on its own, within a deadline.
 //   Lines it could not ship by then go back to the buffer for the next flush, not to the floor.
 
+import { actionBytes, type Batch, DocumentQueue, pickDocuments } from './document-queue.js';
+
 export interface BulkItemResult {
   status: number;
   error?: { type?: string; reason?: string };
@@ -24,8 +26,8 @@ export type BulkAttempt =
   | { kind: 'rejected'; status: number; reason: string };
 
 export interface BulkTransport {
-  /** Posts an NDJSON `_bulk` body (action and source lines) into the data stream. Never throws. */
-  send(body: string): Promise<BulkAttempt>;
+  /** Posts an NDJSON `_bulk` body (action and source lines, UTF-8) into the data stream. Never throws. */
+  send(body: Uint8Array<ArrayBuffer> | string): Promise<BulkAttempt>;
 }
 
 export type DropReason = 'buffer_full' | 'rejected' | 'too_large' | 'shutdown' | 'bad_response';
@@ -59,22 +61,6 @@ export interface ShipperOptions {
   report?: ShipperReport;
 }
 
-// Every document goes into the data stream named in the URL, and data streams accept only `create`.
-const actionLine = '{"create":{}}\n';
-const actionBytes = actionLine.length;
-const encoder = new TextEncoder();
-const nonAscii = /[\u0080-\uffff]/;
-
-/** UTF-8 length without encoding ASCII lines (nearly all of them): pino escapes control characters. */
-export function utf8Length(text: string): number {
-  return nonAscii.test(text) ? encoder.encode(text).length : text.length;
-}
-
-interface Batch {
-  lines: string[];
-  bytes: number;
-}
-
 export interface ShipperStats {
   queuedLines: number;
   heldBytes: number;
@@ -94,9 +80,7 @@ export class LogShipper {
   #counters: ShipperCounters | undefined;
   readonly #report: ShipperReport;
 
-  #queue: string[] = [];
-  #queueHead = 0;
-  #queuedBytes = 0;
+  readonly #queue = new DocumentQueue();
   /** Queued plus in-flight bytes: what the cap bounds. */
   #heldBytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -130,14 +114,15 @@ export class LogShipper {
 
   /**
    * Takes one serialized log line (pino calls this as a destination stream). Synchronous and allocation-light:
-   * the line is queued as is, never parsed; sending happens later, off the caller's path.
+   * the line is encoded into the queue's bytes, never parsed; sending happens later, off the caller's path.
    */
   write(line: string): boolean {
     if (this.#closed) {
       this.#drop('shutdown', 1);
       return true;
     }
-    const bytes = utf8Length(line) + actionBytes;
+    // UTF-8 is at least as long as UTF-16: a line too large as a string is never encoded.
+    const bytes = line.length + actionBytes > this.#maxBatchBytes ? line.length + actionBytes : this.#queue.encode(line);
     if (bytes > this.#maxBatchBytes) {
       this.#drop('too_large', 1);
       this.#report('warn', 'log line larger than a whole bulk batch, dropped', { 'log_shipper.line_bytes': bytes });
@@ -148,11 +133,10 @@ export class LogShipper {
       return true;
     }
     if (this.#bufferFullSince !== undefined) this.#leaveFullBuffer();
-    this.#queue.push(line);
-    this.#queuedBytes += bytes;
+    this.#queue.commit();
     this.#heldBytes += bytes;
     if (this.#mode === 'background') {
-      if (this.#queuedBytes >= this.#maxBatchBytes || this.#queue.length - this.#queueHead >= this.#maxBatchLines) this.#kick();
+      if (this.#queue.bytes >= this.#maxBatchBytes || this.#queue.lines >= this.#maxBatchLines) this.#kick();
       else if (this.#timer === undefined && this.#drain === undefined) this.#startTimer();
     }
     return true;
@@ -193,14 +177,12 @@ export class LogShipper {
     // A drain backing off puts its batch back as soon as it wakes; one waiting on a hung request is left to it.
     this.#wake();
     if (this.#drain) await raceDeadline(this.#drain, Date.now() + 1_000);
-    const left = this.#queuedLines();
+    const left = this.#queue.lines;
     if (left > 0) {
+      this.#heldBytes -= this.#queue.bytes;
+      this.#queue.clear();
       this.#drop('shutdown', left);
       this.#report('error', 'log shipper closed with unsent lines', { 'log_shipper.dropped': left });
-      this.#queue = [];
-      this.#queueHead = 0;
-      this.#heldBytes -= this.#queuedBytes;
-      this.#queuedBytes = 0;
     }
   }
 
@@ -225,7 +207,7 @@ export class LogShipper {
   }
 
   #queuedLines(): number {
-    return this.#queue.length - this.#queueHead;
+    return this.#queue.lines;
   }
 
   #startTimer(): void {
@@ -274,35 +256,16 @@ export class LogShipper {
    */
   #shipMoreNow(deadline: number): boolean {
     if (this.#mode === 'on-demand' || deadline !== Number.POSITIVE_INFINITY) return true;
-    return this.#queuedBytes >= this.#maxBatchBytes || this.#queuedLines() >= this.#maxBatchLines;
+    return this.#queue.bytes >= this.#maxBatchBytes || this.#queue.lines >= this.#maxBatchLines;
   }
 
   #takeBatch(): Batch | undefined {
-    if (this.#queuedLines() === 0) return undefined;
-    const lines: string[] = [];
-    let bytes = 0;
-    while (this.#queueHead < this.#queue.length && lines.length < this.#maxBatchLines) {
-      const line = this.#queue[this.#queueHead]!;
-      const lineBytes = utf8Length(line) + actionBytes;
-      if (lines.length > 0 && bytes + lineBytes > this.#maxBatchBytes) break;
-      lines.push(line);
-      bytes += lineBytes;
-      this.#queueHead++;
-    }
-    this.#queuedBytes -= bytes;
-    // Compact lazily so taking a batch stays O(batch), not O(queue).
-    if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#queueHead);
-      this.#queueHead = 0;
-    }
-    return { lines, bytes };
+    return this.#queue.take(this.#maxBatchLines, this.#maxBatchBytes);
   }
 
   /** Back at the front, so order holds and the next flush ships them first. Still counted in held bytes. */
   #putBack(batch: Batch): void {
-    this.#queue = batch.lines.concat(this.#queue.slice(this.#queueHead));
-    this.#queueHead = 0;
-    this.#queuedBytes += batch.bytes;
+    this.#queue.putBack(batch);
   }
 
   #release(bytes: number): void {
@@ -316,18 +279,18 @@ export class LogShipper {
     for (;;) {
       let attempt: BulkAttempt;
       try {
-        attempt = await this.#transport.send(bulkBody(batch.lines));
+        attempt = await this.#transport.send(batch.body);
       } catch (error) {
         // Transports answer failures as values; a throw is a bug there, and still no reason to lose the lines.
         attempt = { kind: 'retryable', reason: `transport threw: ${String(error)}` };
       }
       if (attempt.kind === 'rejected') {
-        this.#drop('rejected', batch.lines.length);
-        this.#release(batch.bytes);
+        this.#drop('rejected', batch.ends.length);
+        this.#release(batch.body.length);
         this.#report('error', 'Elasticsearch refused a bulk request, its lines are dropped', {
           'http.response.status_code': attempt.status,
           'error.message': attempt.reason,
-          'log_shipper.dropped': batch.lines.length,
+          'log_shipper.dropped': batch.ends.length,
         });
         this.#recovered();
         return undefined;
@@ -339,9 +302,9 @@ export class LogShipper {
           return undefined;
         }
         batch = retry;
-        this.#failing(`${retry.lines.length} items refused with 429`, 429, retry.lines.length);
+        this.#failing(`${retry.ends.length} items refused with 429`, 429, retry.ends.length);
       } else {
-        this.#failing(attempt.reason, attempt.status, batch.lines.length);
+        this.#failing(attempt.reason, attempt.status, batch.ends.length);
       }
       const jittered = backoff / 2 + Math.random() * (backoff / 2);
       const wait = Math.min(jittered, deadline() - Date.now());
@@ -355,11 +318,11 @@ export class LogShipper {
 
   /** Counts stored and refused items; returns the 429 ones (Elasticsearch asks to retry those later). */
   #settleItems(batch: Batch, items: BulkItemResult[]): Batch | undefined {
-    if (items.length !== batch.lines.length) {
-      this.#drop('bad_response', batch.lines.length);
-      this.#release(batch.bytes);
+    if (items.length !== batch.ends.length) {
+      this.#drop('bad_response', batch.ends.length);
+      this.#release(batch.body.length);
       this.#report('error', 'bulk response item count does not match the request, lines dropped', {
-        'log_shipper.sent': batch.lines.length,
+        'log_shipper.sent': batch.ends.length,
         'log_shipper.items': items.length,
       });
       return undefined;
@@ -367,21 +330,20 @@ export class LogShipper {
     let shipped = 0;
     let rejected = 0;
     let firstRejection: BulkItemResult | undefined;
-    const retry: Batch = { lines: [], bytes: 0 };
+    const retry: number[] = [];
     for (let index = 0; index < items.length; index++) {
       const status = items[index]!.status;
       if (status >= 200 && status < 300) {
         shipped++;
       } else if (status === 429) {
-        const line = batch.lines[index]!;
-        retry.lines.push(line);
-        retry.bytes += utf8Length(line) + actionBytes;
+        retry.push(index);
       } else {
         rejected++;
         firstRejection ??= items[index];
       }
     }
-    this.#release(batch.bytes - retry.bytes);
+    const retried = retry.length > 0 ? pickDocuments(batch, retry) : undefined;
+    this.#release(batch.body.length - (retried?.body.length ?? 0));
     if (shipped > 0) {
       this.#stats.shipped += shipped;
       this.#counters?.shipped(shipped);
@@ -395,7 +357,7 @@ export class LogShipper {
         'error.message': firstRejection?.error?.reason,
       });
     }
-    return retry.lines.length > 0 ? retry : undefined;
+    return retried;
   }
 
   #drop(reason: DropReason, count: number): void {
@@ -469,7 +431,9 @@ async function raceDeadline(work: Promise<void>, deadline: number): Promise<void
   }
 }
 
-/** pino lines end with `\n` already; each gets its action line in front. */
+const actionLine = '{"create":{}}\n';
+
+/** The body the shipper sends, as a string: pino lines end with `\n` already; each gets its action line in front. */
 export function bulkBody(lines: readonly string[]): string {
   let body = '';
   for (const line of lines) body += line.endsWith('\n') ? actionLine + line : `${actionLine + line}\n`;

@@ -26,8 +26,9 @@ export function elasticsearchClientTransport(client: Client, dataStream: string)
       try {
         const response = await client.bulk({
           index: dataStream,
-          // A pre-built NDJSON string is passed through untouched (the client only serializes non-strings).
-          operations: body as unknown as [],
+          // A pre-built NDJSON body is passed through untouched when it is a string or a Buffer (the client
+          // serializes anything else, a plain Uint8Array included): a Buffer view of the same bytes, no copy.
+          operations: (typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)) as unknown as [],
           filter_path: bulkFilterPath,
         });
         return { kind: 'response', items: itemResults(response.items) };

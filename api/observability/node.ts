@@ -3,7 +3,6 @@
 // shutdown, to the gateway the Node entry names (PUSHGATEWAY_URL, or the one it runs in this process).
 import { hostname } from 'node:os';
 import type { PGlite } from '@electric-sql/pglite';
-import type { MiddlewareHandler } from 'hono';
 import type { Sql } from 'postgres';
 import { MetricsPusher, type PusherLogger } from '../../pushgateway/client/index.js';
 import type { Config } from '../config.js';
@@ -14,7 +13,6 @@ import { type Collector, type CollectorLogger, startCollectors } from './collect
 import { systemCollectors } from './collectors/system.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { instrumentPgliteClient, instrumentPostgresClient } from './query-timing.js';
-import { requestMetrics } from './request-metrics.js';
 
 type ObservabilityConfig = Pick<Config, 'logging' | 'pushIntervalMs' | 'upstash' | 'shutdownTimeoutMs'>;
 
@@ -28,8 +26,6 @@ export interface NodeObservability {
   metrics: ApiMetrics;
   /** This instance's id: the `instance` grouping label of its gauges. */
   instance: string;
-  /** The request-metrics middleware, for createApp's `middleware`. */
-  middleware: MiddlewareHandler;
   /** For openDatabase: wraps the postgres.js client (migration client included) so every statement is timed. */
   wrapPostgresClient(raw: Sql): Sql;
   wrapPgliteClient(raw: PGlite): PGlite;
@@ -54,7 +50,6 @@ export function createNodeObservability({
   return {
     metrics,
     instance,
-    middleware: requestMetrics(metrics),
     wrapPostgresClient(raw) {
       tagPostgresConnections(raw, applicationName);
       statsQuery = { run: postgresRunQuery(raw), applicationName };

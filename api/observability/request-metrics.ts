@@ -4,7 +4,7 @@
 // `endpoint` is the route template that answered (or would have answered) the request, read after `next()`, so a
 // scan of random URLs adds one shared value (UNMATCHED_ENDPOINT) and never one series per URL. Label children are
 // cached per (method, endpoint, status): the hot path does three Map lookups and no label-object allocation.
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 
@@ -32,6 +32,7 @@ type CounterChild = ReturnType<Counter<string>['labels']>;
 type HistogramChild = ReturnType<Histogram<string>['labels']>;
 
 interface EndpointChildren {
+  endpoint: string;
   duration: HistogramChild;
   byStatus: Map<number, CounterChild>;
 }
@@ -58,9 +59,11 @@ export function endpointOf(routes: readonly MatchedRoute[], routeIndex: number):
   return UNMATCHED_ENDPOINT;
 }
 
-export function requestMetrics(options: RequestMetricsOptions): MiddlewareHandler {
-  const { httpRequestsTotal, httpRequestDurationSeconds, activeConnections } = options;
-  const now = options.now ?? (() => performance.now());
+/** Records one finished request; what the observe middleware and `requestMetrics` share. */
+export type RequestRecorder = (c: Context, status: number, seconds: number) => void;
+
+export function requestRecorder(options: Pick<RequestMetricsOptions, 'httpRequestsTotal' | 'httpRequestDurationSeconds'>): RequestRecorder {
+  const { httpRequestsTotal, httpRequestDurationSeconds } = options;
   const children = new Map<string, Map<string, EndpointChildren>>();
 
   const childrenFor = (method: string, endpoint: string): EndpointChildren => {
@@ -68,34 +71,40 @@ export function requestMetrics(options: RequestMetricsOptions): MiddlewareHandle
     if (!byEndpoint) children.set(method, (byEndpoint = new Map()));
     let entry = byEndpoint.get(endpoint);
     if (!entry) {
-      entry = { duration: httpRequestDurationSeconds.labels(method, endpoint), byStatus: new Map() };
+      entry = { endpoint, duration: httpRequestDurationSeconds.labels(method, endpoint), byStatus: new Map() };
       byEndpoint.set(endpoint, entry);
     }
     return entry;
   };
 
-  const record = (method: string, endpoint: string, status: number, seconds: number) => {
-    const entry = childrenFor(method, endpoint);
+  return (c, status, seconds) => {
+    const method = knownMethods.has(c.req.method) ? c.req.method : 'OTHER';
+    const entry = childrenFor(method, endpointOf(matchedRoutes(c) as MatchedRoute[], c.req.routeIndex));
     let counter = entry.byStatus.get(status);
-    if (!counter) entry.byStatus.set(status, (counter = httpRequestsTotal.labels(method, endpoint, String(status))));
+    if (!counter) entry.byStatus.set(status, (counter = httpRequestsTotal.labels(method, entry.endpoint, String(status))));
     counter.inc();
     entry.duration.observe(seconds);
   };
+}
+
+export function requestMetrics(options: RequestMetricsOptions): MiddlewareHandler {
+  const { activeConnections } = options;
+  const now = options.now ?? (() => performance.now());
+  const record = requestRecorder(options);
 
   return async function requestMetricsMiddleware(c, next) {
     const started = now();
     activeConnections.inc();
-    const method = knownMethods.has(c.req.method) ? c.req.method : 'OTHER';
     try {
       await next();
     } catch (error) {
       // Hono turns Errors into responses through onError before they reach here; only non-Error throws arrive,
       // and Hono answers those with 500.
-      record(method, endpointOf(matchedRoutes(c) as MatchedRoute[], c.req.routeIndex), 500, (now() - started) / 1000);
+      record(c, 500, (now() - started) / 1000);
       throw error;
     } finally {
       activeConnections.dec();
     }
-    record(method, endpointOf(matchedRoutes(c) as MatchedRoute[], c.req.routeIndex), c.res.status, (now() - started) / 1000);
+    record(c, c.res.status, (now() - started) / 1000);
   };
 }

@@ -3,18 +3,15 @@
 // each request inside `ctx.waitUntil`, coalesced so an isolate has at most one push in flight. An isolate can be
 // evicted at any time after its last request: increments counted after its last acknowledged push are then lost,
 // which is the price of pushing from a platform without background work (see docs/metrics.md).
-import type { MiddlewareHandler } from 'hono';
 import type { Sql } from 'postgres';
 import { Registry } from 'prom-client';
 import { MetricsPusher, type PusherLogger } from '../../pushgateway/client/index.js';
 import type { Config } from '../config.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { instrumentPostgresClient } from './query-timing.js';
-import { requestMetrics } from './request-metrics.js';
 
 export interface WorkerObservability {
   metrics: ApiMetrics;
-  middleware: MiddlewareHandler;
   /** For createPostgresDatabase's `wrapClient`: times every statement and tracks the client in database_connections. */
   wrapPostgresClient(raw: Sql): Sql;
   /** Call once per request, after the response is built: pushes in the background of this request. */
@@ -47,7 +44,6 @@ export function createWorkerObservability({
 
   return {
     metrics,
-    middleware: requestMetrics(metrics),
     wrapPostgresClient(raw) {
       // The Worker opens a client per request and closes it in waitUntil; database.close() calls raw.end(), which is
       // re-pointed here (a plain property of the postgres.js client) so the gauge follows open clients.

@@ -1,19 +1,19 @@
 // Our API built up one layer at a time (BENCH_LAYER), served like api/node.ts serves it, to see which layer
 // costs what per request: `app` (createApp: request id, routes), `metrics` (+ request metrics),
-// `access-log` (+ ECS access log, stdout to /dev/null), `shipping` (+ shipping to ELASTICSEARCH_URL).
+// `access-log` (+ ECS access log, stdout to /dev/null), `shipping` (+ shipping to ELASTICSEARCH_URL), `pusher`
+// (+ the system collectors and the pusher, every 5 s to PUSHGATEWAY_URL, as api/node.ts runs them).
 import { serve } from '@hono/node-server';
-import type { MiddlewareHandler } from 'hono';
 import pino from 'pino';
 import { createApp } from '../../api/app.js';
 import type { Database } from '../../api/db/types.js';
-import { accessLog } from '../../api/logging/access-log.js';
 import { readLoggingConfig } from '../../api/logging/config.js';
-import { createNodeLogging } from '../../api/logging/node.js';
+import { createNodeLogging, stdoutDestination } from '../../api/logging/node.js';
 import { createApiMetrics } from '../../api/observability/metrics.js';
-import { requestMetrics } from '../../api/observability/request-metrics.js';
+import { createNodeObservability } from '../../api/observability/node.js';
+import { createShutdownHooks } from '../../api/shutdown.js';
 import { EnvReader } from '../../pushgateway/config/env.js';
 
-const layers = ['app', 'metrics', 'access-log', 'shipping'] as const;
+const layers = ['app', 'metrics', 'access-log', 'shipping', 'pusher'] as const;
 const layer = process.env.BENCH_LAYER as (typeof layers)[number];
 if (!layers.includes(layer)) throw new Error(`BENCH_LAYER must be one of ${layers.join(', ')}`);
 const depth = layers.indexOf(layer);
@@ -22,11 +22,28 @@ const depth = layers.indexOf(layer);
 const database: Database = { db: {} as Database['db'], driver: 'postgres', ping: async () => {}, close: async () => {} };
 const reader = new EnvReader(depth >= 3 ? { ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL } : {});
 const config = reader.finish(readLoggingConfig(reader));
-const logging = createNodeLogging(config, { stdout: pino.destination({ dest: '/dev/null', sync: false }) });
+const logging = createNodeLogging(config, { stdout: stdoutDestination('/dev/null') });
 const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
-const middleware: MiddlewareHandler[] = [];
-if (depth >= 1) middleware.push(requestMetrics(createApiMetrics()));
-if (depth >= 2) middleware.push(accessLog({ logger }));
+let metrics = depth >= 1 ? createApiMetrics() : undefined;
+const shutdownHooks = createShutdownHooks();
+if (depth >= 4) {
+  const observability = createNodeObservability({ config: { logging: config, pushIntervalMs: 5_000, shutdownTimeoutMs: 2_000 }, logger });
+  logging.countInto(observability.metrics);
+  await observability.start({ shutdownHooks, push: { url: process.env.PUSHGATEWAY_URL! } });
+  metrics = observability.metrics;
+}
+// The layers as api/node.ts configures them: all in createApp's one observe middleware.
+const observe = {
+  ...(metrics ? { metrics } : {}),
+  ...(depth >= 2 ? { accessLog: { logger, write: logging.accessLine } } : {}),
+};
 
-serve({ fetch: createApp({ database, logger, middleware }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
-process.once('SIGTERM', () => void logging.close(2_000).finally(() => process.exit(0)));
+serve({ fetch: createApp({ database, logger, observe }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
+process.once(
+  'SIGTERM',
+  () =>
+    void shutdownHooks
+      .run({ logger, timeoutMs: 2_000 })
+      .then(() => logging.close(2_000))
+      .finally(() => process.exit(0)),
+);

@@ -1,0 +1,111 @@
+// The access line of one request: what the observe middleware knows about a finished request, and the two
+// ways to write it. `pinoAccessWriter` hands the fields to a pino logger (Workers, tests, any logger);
+// `ecsAccessWriter` writes the same ECS JSON straight into the Node logger's destinations, skipping pino's
+// per-line formatter pipeline (ecs-pino-format builds an ISO timestamp and copies the object on every line),
+// which costs more than the request itself on a route like /livez. access-line.test.ts checks that both
+// write the same bytes.
+import { type Logger, symbols } from 'pino';
+import { ecsError } from './ecs.js';
+
+export interface AccessRecord {
+  /** performance.now() when the request arrived, and when its response was ready. */
+  start: number;
+  end: number;
+  method: string;
+  path: string;
+  route: string;
+  status: number;
+  requestId: string | undefined;
+  traceId: string | undefined;
+  userId: string | undefined;
+  userAgent: string | undefined;
+  error: unknown;
+}
+
+export type AccessLineWriter = (record: AccessRecord) => void;
+
+function durationNs(record: AccessRecord): number {
+  return Math.round((record.end - record.start) * 1e6);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The fields and message pino gets for an access line; the ECS writer writes the same, in the same order. */
+export function accessFields(record: AccessRecord): { fields: Record<string, unknown>; message: string } {
+  const fields: Record<string, unknown> = {
+    'event.kind': 'event',
+    'event.category': 'web',
+    'event.outcome': record.status >= 500 ? 'failure' : 'success',
+    'event.duration': durationNs(record),
+    'http.request.method': record.method,
+    'url.path': record.path,
+    'http.route': record.route,
+    'http.response.status_code': record.status,
+  };
+  if (record.requestId) fields['http.request.id'] = record.requestId;
+  if (record.traceId) fields['trace.id'] = record.traceId;
+  if (record.userId) fields['user.id'] = record.userId;
+  if (record.userAgent) fields['user_agent.original'] = record.userAgent;
+  if (record.error !== undefined) fields.err = asError(record.error);
+  return { fields, message: `${record.method} ${record.path} ${record.status}` };
+}
+
+/** Through the logger's own pipeline: formatters, redaction, serializers. */
+export function pinoAccessWriter(logger: Logger): AccessLineWriter {
+  return (record) => {
+    const { fields, message } = accessFields(record);
+    logger[record.status >= 500 ? 'error' : 'info'](fields, message);
+  };
+}
+
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/** `Date#toISOString()` of `ms`, formatting the date part once per second. */
+export function isoTimestamp(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    // 'YYYY-MM-DDTHH:MM:SS.' (years 0–9999, which toISOString writes with four digits)
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const milli = ms - second * 1000;
+  return `${cachedPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
+
+interface LineSink {
+  write(line: string): unknown;
+}
+
+const str = JSON.stringify;
+const infoLevel = 30;
+const errorLevel = 50;
+
+/**
+ * Writes the line pino + ecs-pino-format would write for `logger[level](accessFields(record))`, built
+ * directly: the level prefix and the logger's bindings (pid, host, service, ECS version) are the strings pino
+ * itself cached; the fields are fixed names with string and number values, so redaction (key-based) and ECS
+ * conflict handling have nothing to change in them, and the error becomes `error` as ecs-helpers does it.
+ */
+export function ecsAccessWriter(logger: Logger, sinks: readonly LineSink[]): AccessLineWriter {
+  const levelPrefix = (logger as unknown as Record<symbol, Record<number, string>>)[symbols.lsCacheSym]!;
+  const bindings = (logger as unknown as Record<symbol, string>)[symbols.chindingsSym]!;
+  return (record) => {
+    const level = record.status >= 500 ? errorLevel : infoLevel;
+    if (logger.levelVal > level) return;
+    let line = `${levelPrefix[level]},"@timestamp":"${isoTimestamp(Date.now())}"${bindings},"event.kind":"event","event.category":"web","event.outcome":"${
+      level === errorLevel ? 'failure' : 'success'
+    }","event.duration":${durationNs(record)},"http.request.method":${str(record.method)},"url.path":${str(record.path)},"http.route":${str(
+      record.route,
+    )},"http.response.status_code":${record.status}`;
+    if (record.requestId) line += `,"http.request.id":${str(record.requestId)}`;
+    if (record.traceId) line += `,"trace.id":${str(record.traceId)}`;
+    if (record.userId) line += `,"user.id":${str(record.userId)}`;
+    if (record.userAgent) line += `,"user_agent.original":${str(record.userAgent)}`;
+    if (record.error !== undefined) line += `,"error":${str(ecsError(asError(record.error)))}`;
+    line += `,"message":${str(`${record.method} ${record.path} ${record.status}`)}}\n`;
+    for (const sink of sinks) sink.write(line);
+  };
+}
