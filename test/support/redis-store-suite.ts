@@ -343,5 +343,4 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       );
     }, 120_000);
   });
-
 }
