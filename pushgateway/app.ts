@@ -142,7 +142,7 @@ export function createGatewayApp({
     seriesLimit: config.maxSeries,
     utf8Names: config.enableUtf8Names,
     storedBytesLimit: config.maxStoredBytes,
-    extraMetrics: (format) => otlpPoints.render(format) + (extraMetrics?.(format) ?? ''),
+    extraMetrics: async (format) => otlpPoints.render(format) + ((await extraMetrics?.(format)) ?? ''),
   });
 
   registerWebPage(app, {
