@@ -17,7 +17,8 @@ function writeCount(writer: BinaryWriter, value: number, integerField: number, f
   else writer.tag(floatField, WireType.Bit64).double(value);
 }
 
-function writeSpans(writer: BinaryWriter, field: number, spans: readonly BucketSpan[]): void {
+/** Native histogram spans (client_model BucketSpan, prompb BucketSpan: the same two fields). */
+export function writeSpans(writer: BinaryWriter, field: number, spans: readonly BucketSpan[]): void {
   for (const span of spans)
     writer
       .tag(field, WireType.LengthDelimited)

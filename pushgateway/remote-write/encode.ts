@@ -6,6 +6,7 @@
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { compress } from 'snappyjs';
 import type { BucketSpan, NativeBuckets } from '../core/model.js';
+import { writeSpans } from '../core/protobuf-exposition.js';
 
 /** A native histogram's value at one instant (prompb.Histogram). */
 export interface RemoteHistogram {
@@ -34,18 +35,6 @@ const LABEL_VALUE = 2;
 const SAMPLE_VALUE = 1;
 const SAMPLE_TIMESTAMP = 2;
 const TIMESERIES_HISTOGRAMS = 4;
-
-function writeSpans(writer: BinaryWriter, field: number, spans: readonly BucketSpan[]): void {
-  for (const span of spans)
-    writer
-      .tag(field, WireType.LengthDelimited)
-      .fork()
-      .tag(1, WireType.Varint)
-      .sint32(span.offset)
-      .tag(2, WireType.Varint)
-      .uint32(span.length)
-      .join();
-}
 
 /** Integer counts as deltas from the previous bucket (packed sint64), float ones as packed doubles. */
 function writeCounts(writer: BinaryWriter, deltaField: number, countField: number, counts: readonly number[], float: boolean): void {
