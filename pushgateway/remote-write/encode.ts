@@ -5,7 +5,7 @@
 // snappy block compressor for the same reason (the native `snappy` binding cannot load on workerd).
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { compress } from 'snappyjs';
-import type { BucketSpan, NativeBuckets } from '../core/model.js';
+import type { NativeBuckets } from '../core/model.js';
 import { writeSpans } from '../core/protobuf-exposition.js';
 
 /** A native histogram's value at one instant (prompb.Histogram). */
