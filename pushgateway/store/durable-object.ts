@@ -117,7 +117,7 @@ export class GatewayStoreObject extends DurableObject<Env> {
    * points it applied are written in the same output-gated batch, so an answered export is durable with its windows.
    */
   async applyOtlp(push: OtlpPush): Promise<OtlpOutcome> {
-    const { outcome, recorded } = this.store.applyOtlpRecording(push);
+    const { outcome, recorded } = await this.store.applyOtlpRecording(push);
     for (const group of push.groups) this.persistGroup(groupKey(group.grouping), push.nowMs);
     for (const { stream, startNs, endNs } of recorded)
       void this.ctx.storage.put(WINDOW_PREFIX + stream, [push.nowMs, String(startNs), String(endNs)]);
