@@ -2,10 +2,10 @@
 // they finish; a push smaller than one slice never pauses. Results equal the all-at-once versions.
 import { describe, expect, it } from 'vitest';
 import { encodeDelimited } from '../../test/support/protobuf-bodies.js';
-import { decodeDelimitedMetricFamilies, decodeDelimitedMetricFamiliesInSlices } from './protobuf.js';
-import { parseTextExposition, parseTextExpositionInSlices } from './text-parser.js';
 import { MemoryStore } from '../store/memory.js';
+import { decodeDelimitedMetricFamilies, decodeDelimitedMetricFamiliesInSlices } from './protobuf.js';
 import { runInSlices, SLICE } from './slices.js';
+import { parseTextExposition, parseTextExpositionInSlices } from './text-parser.js';
 import { checkAgainstStore, checkAgainstStoreSteps, preparePush, preparePushInSlices } from './validate.js';
 
 function body(series: number): string {
