@@ -1,6 +1,6 @@
 // `npm run bench [-- suite…]`: runs the benchmark suites and prints tables of ratios.
 //   npm run bench                 all suites (≈ 8 min on 2 cores)
-//   npm run bench -- api gateway  chosen suites
+//   npm run bench -- api gateway  chosen suites (e.g. gateway-memory, large-push)
 //   npm run bench -- --list       names and descriptions
 //   BENCH_QUICK=1 npm run bench   smoke run: 2 short rounds, smaller stores
 // BENCH_ROUNDS / BENCH_SECONDS override rounds and seconds per measurement. A suite is not started once
@@ -17,6 +17,7 @@ import { apiLayersSuite } from './suites/api-layers.js';
 import { apiOverheadSuite } from './suites/api-overhead.js';
 import { gatewaySuite } from './suites/gateway.js';
 import { gatewayLargePushSuite } from './suites/gateway-large-push.js';
+import { gatewayMemorySuite } from './suites/gateway-memory.js';
 import { gatewayRedisSuite } from './suites/gateway-redis.js';
 import { gatewayWorkersSuite } from './suites/gateway-workers.js';
 import { logShippingSuite } from './suites/log-shipping.js';
@@ -26,6 +27,7 @@ import { queryTimingSuite } from './suites/query-timing.js';
 const suites: Suite[] = [
   apiOverheadSuite,
   gatewaySuite,
+  gatewayMemorySuite,
   logShippingSuite,
   queryTimingSuite,
   gatewayRedisSuite,
