@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for the API (default command), the gateway (`node --max-semi-space-size=1 dist/pushgateway/node.js`,
+# One image for the API (default command), the gateway (`node <gatewayNodeFlags> dist/pushgateway/node.js`,
 # see gatewayNodeFlags in build.ts), migrations
 # (`node dist/api/db/migrate-cli.js`) and the Elasticsearch setup (`node dist/monitoring/elasticsearch/setup.js`).
 #

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gatewayNodeFlags } from '../../build.js';
 import { freePort } from '../../test/support/services/process.js';
 import { API_LIKE_SERIES, apiLikeBody, preloadBody } from '../lib/exposition.js';
 import type { LoadResult } from '../lib/load.js';
@@ -149,7 +150,7 @@ export const gatewayMemorySuite: Suite = {
       const body = apiLikeBody();
       const bodyFile = join(workDir, 'push.txt');
       writeFileSync(bodyFile, body);
-      const bare = await startNodeServer('bare-hono-idle', 'bench/servers/bare.ts');
+      const bare = await startNodeServer('bare-hono-idle', 'bench/servers/bare.ts', { nodeArgs: gatewayNodeFlags });
       servers.push(bare);
       const official = await startOfficialGateway();
       servers.push(official);
@@ -188,7 +189,7 @@ export const gatewayMemorySuite: Suite = {
           [
             'RSS MiB idle',
             mib(rss(idle, official.name)),
-            `${mib(rss(idle, ours.name))} ${rss(idle, ours.name) <= idleTarget ? 'met' : 'MISSED'} (target <= 40); bare Hono on the same Node ${mib(rss(idle, bare.name))}`,
+            `${mib(rss(idle, ours.name))} ${rss(idle, ours.name) <= idleTarget ? 'met' : 'MISSED'} (target <= 40); bare Hono, same Node and flags: ${mib(rss(idle, bare.name))}`,
             formatRatio(spread([rss(idle, ours.name) / rss(idle, official.name)])),
           ],
           [`RSS MiB at ${STORED.toLocaleString('en')} series`, mib(rss(loaded, 'official')), mib(rss(loaded, 'ours')), ''],
