@@ -13,7 +13,7 @@ import { memoryStoreOptions } from '../../pushgateway/store/create.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
 import { encodeSeriesValue, RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
 import type { RedisCommands } from '../../pushgateway/store/redis-commands.js';
-import type { PushRequest } from '../../pushgateway/store/types.js';
+import type { OtlpPoint, PushRequest } from '../../pushgateway/store/types.js';
 import { appTarget, describeFuzzContract } from './fuzz-contract.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-contract.js';
 import { describeOtlpContract } from './otlp-contract.js';
@@ -327,6 +327,58 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       const [group] = await replicas[0]!.groups(2_000);
       const metric = group!.families.get('nh')!.metrics[0] as HistogramMetric;
       expect([metric.native!.zeroCount, metric.native!.positiveCounts, metric.count]).toEqual([30, [30, 60], 120]);
+    });
+
+    /** One OTLP DELTA counter point of `stream` covering [start, end) seconds. */
+    const deltaPoint = (stream: string, value: number, start: number, end: number): OtlpPoint => ({
+      name: 'otlp_total',
+      help: undefined,
+      type: 'counter',
+      metric: { labels: { stream }, value },
+      combine: 'add',
+      window: { stream, startNs: BigInt(start) * 1_000_000_000n, endNs: BigInt(end) * 1_000_000_000n },
+    });
+    const otlpTotal = async (s: RedisStore, stream: string, nowMs = 1_000) => {
+      const group = (await s.groups(nowMs)).find((g) => g.labels.job === 'otel');
+      const metric = group?.families.get('otlp_total')?.metrics.find((m) => m.labels.stream === stream);
+      return metric && (metric as ScalarMetric).value;
+    };
+
+    it('applies each OTLP delta window once across replicas exporting the same windows at once', async () => {
+      const replicas = [store({ own: true }), store({ own: true }), store({ own: true })];
+      let expected = 0;
+      const totals = { applied: 0, replayed: 0, overlapping: 0 };
+      for (let window = 0; window < 8; window++) {
+        const points = ['a', 'b'].map((stream) => deltaPoint(stream, window + 1, window * 10, window * 10 + 10));
+        expected += window + 1;
+        // Each export reaches every replica at once, as a retry racing the first attempt would.
+        const outcomes = await Promise.all(
+          replicas.map((replica) => replica.applyOtlp({ groups: [{ grouping: { job: 'otel' }, points }], nowMs: 1_000 })),
+        );
+        for (const outcome of outcomes) {
+          totals.applied += outcome.applied;
+          totals.replayed += outcome.replayed;
+          totals.overlapping += outcome.overlapping;
+        }
+      }
+      expect(totals).toEqual({ applied: 16, replayed: 32, overlapping: 0 });
+      for (const replica of replicas) expect([await otlpTotal(replica, 'a'), await otlpTotal(replica, 'b')]).toEqual([expected, expected]);
+    });
+
+    it('bounds the remembered OTLP streams (oldest forgotten first, counted) and forgets them with the group TTL', async () => {
+      const s = new RedisStore({ commands: shared(), keyPrefix: prefix, maxOtlpStreams: 2, groupTtlMs: 10_000 });
+      const otlp = (points: OtlpPoint[], nowMs: number) => s.applyOtlp({ groups: [{ grouping: { job: 'otel' }, points }], nowMs });
+      await otlp([deltaPoint('a', 1, 0, 10)], 1_000);
+      await otlp([deltaPoint('b', 1, 0, 10), deltaPoint('c', 1, 0, 10)], 2_000);
+      expect((await s.stats(2_000)).otlpStreamsEvicted).toBe(1);
+      // b is remembered: a replay; a was forgotten: its retry is applied again (the documented limit of the bound).
+      expect(await otlp([deltaPoint('b', 1, 0, 10)], 3_000)).toMatchObject({ applied: 0, replayed: 1 });
+      expect(await otlp([deltaPoint('a', 1, 0, 10)], 3_000)).toMatchObject({ applied: 1, replayed: 0 });
+      expect(await otlpTotal(s, 'a', 3_000)).toBe(2);
+      // 10 s after c's last apply, its window is forgotten with the TTL (the group itself lives on through a's pushes).
+      expect(await otlp([deltaPoint('c', 1, 0, 10)], 11_999)).toMatchObject({ replayed: 1 });
+      await otlp([deltaPoint('a', 1, 10, 20)], 11_000);
+      expect(await otlp([deltaPoint('c', 1, 0, 10)], 12_000)).toMatchObject({ applied: 1 });
     });
 
     it('answers StoreUnavailableError when Redis cannot be reached', async () => {
