@@ -20,7 +20,7 @@
 // a refusal is only ever given on freshly read facts. Each call carries an operation id remembered for two minutes, so a transport-level retry of the same script (the client
 // library retries network errors) returns the first result instead of applying the push twice.
 import { aggregateFamilies, type CombineOverride, checkDeltaPush, type KeyedFamily } from '../core/aggregate.js';
-import { DEFAULT_MAX_OTLP_STREAM_BYTES, type DeltaWindow, judgeWindow, streamsFor } from '../core/delta-windows.js';
+import { DEFAULT_MAX_OTLP_STREAM_BYTES, type DeltaWindow, judgeWindow } from '../core/delta-windows.js';
 import { formatGoFloat, parseGoFloat } from '../core/float.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, scopedIdempotencyKey } from '../core/idempotency.js';
@@ -78,6 +78,15 @@ export interface RedisStoreOptions {
   /** How often a push re-validates when concurrent pushes keep changing the facts it relied on. */
   maxConflictRetries?: number;
 }
+
+/**
+ * Redis memory one remembered OTLP stream takes (its digest and window in P..'w', its time in P..'wt'): 251 bytes were
+ * measured with 100,000 streams on Redis 7 (INFO used_memory). GATEWAY_MAX_OTLP_STREAM_BYTES becomes a stream count
+ * with it, shared by every replica.
+ */
+const REDIS_STREAM_BYTES = 256;
+
+export const redisStreamsFor = (maxBytes: number) => Math.max(1, Math.floor(maxBytes / REDIS_STREAM_BYTES));
 
 /** Redis (or the REST endpoint in front of it) cannot be reached: the HTTP layer answers 503. */
 export class StoreUnavailableError extends Error {
@@ -234,7 +243,7 @@ export class RedisStore implements GatewayStore {
     this.ttlMs = options.groupTtlMs ?? 0;
     this.maxSeries = options.maxSeries ?? 0;
     this.maxStoredBytes = options.maxStoredBytes ?? 0;
-    this.maxOtlpStreams = options.maxOtlpStreams ?? streamsFor(DEFAULT_MAX_OTLP_STREAM_BYTES);
+    this.maxOtlpStreams = options.maxOtlpStreams ?? redisStreamsFor(DEFAULT_MAX_OTLP_STREAM_BYTES);
     this.seriesLimits = options.seriesLimits ?? unlimitedSeries;
     this.maxConflictRetries = options.maxConflictRetries ?? 20;
   }

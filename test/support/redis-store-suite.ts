@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../pushgateway/app.js';
-import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { defaultGatewayConfig, loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { labelText } from '../../pushgateway/core/grouping.js';
 import type { Group, HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
 import { renderGroups } from '../../pushgateway/core/scrape-body.js';
@@ -229,6 +229,27 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       await a.deleteGroup({ job: 'api' }, 1_000);
       await a.deleteGroup({ job: 'other' }, 1_000);
       expect((await b.stats(1_000)).storedBytes).toBe(0);
+    });
+
+    it('serves gateway_stored_bytes and /-/ready from the shared count on every replica', async () => {
+      const replica = (maxStoredBytes: number) =>
+        createGatewayApp({
+          store: new RedisStore({ commands: connect(), keyPrefix: prefix, maxStoredBytes }),
+          config: { ...defaultGatewayConfig, maxStoredBytes },
+        });
+      // A replica started with a higher bound filled the store past the other's (a bound lowered in a rolling restart).
+      const [high, low] = [replica(0), replica(100)];
+      expect((await high.request('/metrics/job/big', { method: 'PUT', body: `m{v="${'x'.repeat(150)}"} 1\n` })).status).toBe(200);
+      const storedBytes = async (app: typeof high) =>
+        Number(/^gateway_stored_bytes (\d+)$/m.exec(await (await app.request('/metrics')).text())?.[1]);
+      expect(await storedBytes(low)).toBe(await storedBytes(high));
+      expect(await storedBytes(low)).toBeGreaterThan(150);
+      const ready = await low.request('/-/ready');
+      expect([ready.status, await ready.text()]).toEqual([503, expect.stringContaining('more than GATEWAY_MAX_STORED_BYTES=100')]);
+      expect((await low.request('/metrics/job/more', { method: 'PUT', body: 'm 1\n' })).status).toBe(429);
+      expect((await high.request('/metrics/job/big', { method: 'DELETE' })).status).toBe(202);
+      expect((await low.request('/-/ready')).status).toBe(200);
+      expect(await storedBytes(high)).toBe(0);
     });
 
     it('records no failure on a new group once GATEWAY_MAX_STORED_BYTES is reached', async () => {
