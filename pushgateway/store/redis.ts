@@ -10,7 +10,11 @@
 //   3. the shared validation (core/validate checkAgainstStore) runs on those facts in the process;
 //   4. one script then, atomically inside Redis: sweeps expired groups, checks the Idempotency-Key,
 //      re-checks that every fact from step 2 is unchanged (else the process goes back to step 2), checks
-//      histogram bounds and GATEWAY_MAX_SERIES, and applies the increments and index updates.
+//      histogram bounds, GATEWAY_MAX_SERIES and GATEWAY_MAX_STORED_BYTES (a byte count shared by every
+//      replica), and applies the increments and index updates.
+// OTLP rides on the same push: the streams' last delta windows are read and judged in the process (the one
+// core/delta-windows rule), and the script applies the kept points only if those windows are still the last
+// ones, recording the new ones in the same step — so a window is applied once whichever replicas it reaches.
 // So validation lives in one place (core/validate) and the decision to apply is made on exactly the state
 // it is applied to. A fact is what validation reads of a key, not the key's whole value (a family's type and
 // whether another group holds it, not its holder count), so only a push that could change a verdict makes
