@@ -237,13 +237,15 @@ end
 
 if max_series > 0 or max_bytes > 0 then
   local removed, added, removed_bytes, added_bytes = 0, 0, 0, 0
+  -- Families the push drops whole: their bytes are read only when the push would not fit without them.
+  local dropped = {}
   local new_group = redis.call('ZSCORE', P .. 'groups', gk) == false
   if new_group then added_bytes = #gk end
   if mode == 'replace' then
     local fams = redis.call('HKEYS', P .. 'f:' .. gk)
     for i = 1, #fams do
       removed = removed + redis.call('HLEN', value_key(gk, fams[i]))
-      if max_bytes > 0 then removed_bytes = removed_bytes + family_bytes(gk, fams[i]) end
+      dropped[#dropped + 1] = fams[i]
     end
   end
   for f, fam in ipairs(payload) do
@@ -257,7 +259,7 @@ if max_series > 0 or max_bytes > 0 then
     else
       if mode == 'merge-families' then
         removed = removed + redis.call('HLEN', vkey)
-        if max_bytes > 0 then removed_bytes = removed_bytes + family_bytes(gk, fam[1]) end
+        dropped[#dropped + 1] = fam[1]
       end
       added = added + #fam[4]
       for i, s in ipairs(fam[4]) do added_bytes = added_bytes + #fam[1] + #s[1] + #values[f][i] end
@@ -268,8 +270,11 @@ if max_series > 0 or max_bytes > 0 then
   if max_bytes > 0 then
     local before = tonumber(redis.call('GET', P .. 'bytes') or '0')
     local bytes = before - removed_bytes + added_bytes
-    -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
-    if bytes > max_bytes and bytes > before then return finish({'store-full', tostring(bytes)}) end
+    if bytes > max_bytes then
+      for _, fam in ipairs(dropped) do bytes = bytes - family_bytes(gk, fam) end
+      -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
+      if bytes > max_bytes and bytes > before then return finish({'store-full', tostring(bytes)}) end
+    end
   end
 end
 

@@ -252,6 +252,18 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       expect(await storedBytes(high)).toBe(0);
     });
 
+    it('takes a PUT or POST near GATEWAY_MAX_STORED_BYTES that only replaces what the group holds', async () => {
+      const s = store({ maxStoredBytes: 150 });
+      const big = (mark: string) => [counter('a_total', 1, { v: mark.repeat(60) })];
+      expect(await s.apply(push(big('x'), { mode: 'replace' }))).toEqual({ status: 'applied' });
+      const held = (await s.stats(1_000)).storedBytes!;
+      expect(held * 2).toBeGreaterThan(150); // held + the pushed family alone would not fit
+      expect(await s.apply(push(big('y'), { mode: 'replace' }))).toEqual({ status: 'applied' });
+      expect(await s.apply(push(big('z'), { mode: 'merge-families' }))).toEqual({ status: 'applied' });
+      expect((await s.stats(1_000)).storedBytes).toBe(held);
+      expect((await s.apply(push([counter('b_total', 1, { v: 'w'.repeat(60) })], { mode: 'merge-families' }))).status).toBe('store-full');
+    });
+
     it('records no failure on a new group once GATEWAY_MAX_STORED_BYTES is reached', async () => {
       const s = store({ maxStoredBytes: 100 });
       expect(await s.apply(push([counter('a_total', 1, { v: 'x'.repeat(40) })]))).toEqual({ status: 'applied' });
