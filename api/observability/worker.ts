@@ -22,7 +22,7 @@ export function createWorkerObservability({
   config,
   logger,
 }: {
-  config: Pick<Config, 'logging' | 'pushgatewayUrl' | 'pushgatewayToken'>;
+  config: Pick<Config, 'logging' | 'pushgatewayUrl' | 'pushgatewayToken' | 'metricsPushProtocol'>;
   logger: PusherLogger;
 }): WorkerObservability {
   const metrics = createApiMetrics(new Registry(), { nodeCollectors: false });
@@ -30,6 +30,7 @@ export function createWorkerObservability({
     ? new MetricsPusher({
         registry: metrics.registry,
         url: config.pushgatewayUrl,
+        protocol: config.metricsPushProtocol,
         job: config.logging.serviceName,
         // Isolates come and go: each is its own instance, and the gateway's TTL retires the gauges of dead ones.
         instance: `worker-${crypto.randomUUID()}`,
