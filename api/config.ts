@@ -1,8 +1,9 @@
 // The API's configuration (DESIGN.md "Environment"), read with the shared EnvReader from Node's `process.env`
 // or a Worker's `env` bindings (non-string bindings such as HYPERDRIVE are ignored). Every problem is
 // collected, and start-up stops with one message naming each variable.
-import { type Env, EnvReader } from '../pushgateway/config/env.js';
+
 import type { PushProtocol } from '../pushgateway/client/index.js';
+import { type Env, EnvReader } from '../pushgateway/config/env.js';
 import { type GatewayConfig, readGatewayConfig } from '../pushgateway/config/gateway.js';
 import { type LoggingConfig, readLoggingConfig } from './logging/config.js';
 
