@@ -1,10 +1,13 @@
 // Logging on Workers: pino's browser build (the one that runs on workerd; the Node build needs worker
 // threads and fs) made to write the same ECS JSON line as the Node logger, to the console (Workers Logs) and
-// into an on-demand shipper that the Worker entry flushes in `ctx.waitUntil`.
+// into an on-demand shipper. The lines of many requests go out in one bulk request: the entry calls
+// `afterRequest(ctx)` once per request, and a flush window (api/flush-window.ts) sends in that request's
+// `ctx.waitUntil` once LOG_BATCH_MAX_BYTES are waiting or LOG_FLUSH_INTERVAL_MS after the first waiting line.
 // It is imported by path so the same build runs under vitest as in the wrangler bundle.
 
 import type { Logger } from 'pino';
 import pino from 'pino/browser.js';
+import { FlushWindow, type WaitUntil } from '../flush-window.js';
 import type { LoggingConfig } from './config.js';
 import { ecsRecord } from './ecs.js';
 import { shipperCounters } from './metrics.js';
@@ -18,6 +21,16 @@ export interface WorkerLoggingOptions {
   fetch?: typeof fetch;
   shipper?: ShipperTuning;
 }
+
+export interface WorkerLogging extends Logging {
+  /** Call once per request, after its response is built: ships in its `waitUntil` when the batch is due. */
+  afterRequest(ctx: WaitUntil): void;
+}
+
+/** A bulk request must settle well inside the 30 s waitUntil allows after the response. */
+const bulkRequestTimeoutMs = 5_000;
+/** What a window's flush may take, retries included; with the window it stays inside waitUntil's 30 s. */
+const windowFlushTimeoutMs = 10_000;
 
 const levelMethods = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
@@ -35,20 +48,32 @@ function errorFirstLikeNode(logger: Logger): void {
   }
 }
 
-export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggingOptions = {}): Logging {
+export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggingOptions = {}): WorkerLogging {
   const print = options.console ?? ((line: string) => console.log(line));
   const report: ShipperReport = (level, message, fields) =>
     print(JSON.stringify(ecsRecord({ 'log.level': level, 'log.logger': 'log-shipper', ...fields, message }, config, new Date())));
 
   let shipper: LogShipper | undefined;
+  let flushWindow: FlushWindow | undefined;
   if (config.elasticsearch) {
-    shipper = new LogShipper({
-      // A bulk request must settle well inside the 30 s waitUntil allows after the response.
-      transport: fetchBulkTransport({ requestTimeoutMs: 5_000, ...config.elasticsearch }, config.elasticsearch.dataStream, options.fetch),
+    const onDemand = new LogShipper({
+      transport: fetchBulkTransport(
+        { requestTimeoutMs: bulkRequestTimeoutMs, ...config.elasticsearch },
+        config.elasticsearch.dataStream,
+        options.fetch,
+      ),
       mode: 'on-demand',
       maxBufferBytes: config.elasticsearch.maxBufferBytes,
+      maxBatchBytes: config.elasticsearch.maxBatchBytes,
       ...options.shipper,
       report,
+    });
+    shipper = onDemand;
+    flushWindow = new FlushWindow({
+      maxDelayMs: config.elasticsearch.flushIntervalMs,
+      maxBytes: config.elasticsearch.maxBatchBytes,
+      pendingBytes: () => onDemand.queuedBytes,
+      flush: () => onDemand.flush(windowFlushTimeoutMs),
     });
   }
 
@@ -90,8 +115,12 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
     logger,
     ...(shipper ? { shipper } : {}),
     countInto: (metrics) => shipper?.attachCounters(shipperCounters(metrics)),
-    flush: async (timeoutMs = 10_000) => {
+    flush: async (timeoutMs = windowFlushTimeoutMs) => {
       await shipper?.flush(timeoutMs);
+    },
+    afterRequest: (ctx) => {
+      // A request that logged nothing (LOG_LEVEL above info) opens no window.
+      if (flushWindow && shipper && shipper.queuedBytes > 0) flushWindow.added(ctx);
     },
   };
 }
