@@ -72,7 +72,8 @@ export function readLoggingConfig(reader: EnvReader): LoggingConfig {
   }
   const maxBufferBytes = reader.integer('LOG_BUFFER_MAX_BYTES', 32 * 1024 * 1024, 64 * 1024);
   const maxBatchBytes = reader.integer('LOG_BATCH_MAX_BYTES', 2 * 1024 * 1024, 4 * 1024);
-  if (maxBatchBytes > maxBufferBytes) reader.problem(`LOG_BATCH_MAX_BYTES (${maxBatchBytes}) must not exceed LOG_BUFFER_MAX_BYTES (${maxBufferBytes})`);
+  if (maxBatchBytes > maxBufferBytes)
+    reader.problem(`LOG_BATCH_MAX_BYTES (${maxBatchBytes}) must not exceed LOG_BUFFER_MAX_BYTES (${maxBufferBytes})`);
   const flushIntervalMs = reader.integer('LOG_FLUSH_INTERVAL_MS', 1000, 10);
   if (elasticsearchUrl) {
     config.elasticsearch = { url: elasticsearchUrl.replace(/\/+$/, ''), dataStream, maxBufferBytes, maxBatchBytes, flushIntervalMs };

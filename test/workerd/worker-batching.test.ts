@@ -3,9 +3,10 @@
 // pushes and bulk requests (api/flush-window.ts), nothing is lost, a window closes on time with no request after
 // it, a batch goes out on size, and the gateway can be reached through a Service Binding instead of its URL.
 import { resolve } from 'node:path';
+import { type Request as MiniflareRequest, Response as MiniflareResponse } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Metric } from '../../pushgateway/core/model.js';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import type { Metric } from '../../pushgateway/core/model.js';
 import { createGatewayLogger, type RunningGateway, startGateway } from '../../pushgateway/server.js';
 import { scrape } from '../support/gateway-processes.js';
 import { type ElasticsearchStandIn, startElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
@@ -59,13 +60,13 @@ async function apiWorker(service: string, vars: Record<string, string>, options:
 }
 
 /** A counter's or gauge's value; a histogram's observation count. */
-const valueOf = (metric: Metric) => ('value' in metric ? metric.value : metric.count);
+const sampleValue = (metric: Metric) => ('value' in metric ? metric.value : metric.count);
 
 /** Sum over a gateway family's series whose labels include `labels`. */
 async function gatewayTotal(name: string, labels: Record<string, string>): Promise<number> {
   const family = (await scrape(gateway.url)).get(name);
   const matching = (family?.metrics ?? []).filter((metric) => Object.entries(labels).every(([key, value]) => metric.labels[key] === value));
-  return matching.reduce((sum, metric) => sum + valueOf(metric), 0);
+  return matching.reduce((sum, metric) => sum + sampleValue(metric), 0);
 }
 
 /** Pushes the gateway has taken in so far (its own counter; delta and gauge pushes alike). Tests run one at a time. */
@@ -100,7 +101,11 @@ describe('batching across the requests an isolate serves', () => {
       intervalMs: 250,
       what: 'every request counted on the gateway',
     });
-    await waitUntil(async () => livezLines(service).length >= 60, { timeoutMs: 30_000, intervalMs: 250, what: 'every access line shipped' });
+    await waitUntil(async () => livezLines(service).length >= 60, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'every access line shipped',
+    });
     expect(await gatewayTotal('http_requests_total', { job: service, endpoint: '/livez', status: '200' })).toBe(60);
     expect(await gatewayTotal('http_request_duration_seconds', { job: service, endpoint: '/livez' })).toBe(60);
     expect(livezLines(service)).toHaveLength(60);
@@ -114,5 +119,74 @@ describe('batching across the requests an isolate serves', () => {
     expect(bulksOf(service).length, served).toBeLessThanOrEqual(windows);
     expect(pushes, served).toBeLessThanOrEqual(2 * windows);
     expect(pushes).toBeGreaterThanOrEqual(2);
+  });
+
+  it('closes a window on time when no request follows it: the timer runs in the first request’s waitUntil', async () => {
+    const service = 'lonely';
+    const worker = await apiWorker(service, { PUSH_INTERVAL_MS: '500', LOG_FLUSH_INTERVAL_MS: '500' });
+    await livez(worker, 1);
+    await waitUntil(async () => (await gatewayTotal('http_requests_total', { job: service, endpoint: '/livez' })) === 1, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'the one request counted on the gateway',
+    });
+    await waitUntil(async () => livezLines(service).length === 1, { timeoutMs: 30_000, intervalMs: 250, what: 'its access line shipped' });
+  });
+
+  it('ships a log batch as soon as LOG_BATCH_MAX_BYTES are waiting, long before LOG_FLUSH_INTERVAL_MS', async () => {
+    const service = 'sized';
+    const worker = await apiWorker(service, { LOG_FLUSH_INTERVAL_MS: '15000', LOG_BATCH_MAX_BYTES: '4096' });
+    const started = Date.now();
+    await livez(worker, 30, 1);
+    const servedMs = Date.now() - started;
+    // The last lines wait for the window's timer (15 s); everything arrives, in batches of at most 4 KiB.
+    await waitUntil(async () => livezLines(service).length >= 30, {
+      timeoutMs: 45_000,
+      intervalMs: 250,
+      what: 'every access line shipped',
+    });
+    expect(livezLines(service)).toHaveLength(30);
+    const bulks = bulksOf(service);
+    expect(bulks.every((bulk) => Buffer.byteLength(bulk.body) <= 4096)).toBe(true);
+    // On time alone, 30 requests served within one window would have gone out in a single bulk request.
+    if (servedMs < 15_000) expect(bulks.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('pushes through a Service Binding to the gateway (PUSHGATEWAY) when no PUSHGATEWAY_URL is set', async () => {
+    const service = 'bound';
+    let throughBinding = 0;
+    const worker = await apiWorker(
+      service,
+      { PUSHGATEWAY_URL: '', PUSH_INTERVAL_MS: '500' },
+      {
+        miniflareOptions: {
+          serviceBindings: {
+            // Stands in for the gateway Worker: hands the request, as the binding delivered it, to our gateway.
+            PUSHGATEWAY: async (request: MiniflareRequest) => {
+              throughBinding++;
+              const url = new URL(request.url);
+              const upstream = await fetch(new URL(url.pathname + url.search, gateway.url), {
+                method: request.method,
+                headers: Object.fromEntries(request.headers),
+                body: await request.arrayBuffer(),
+              });
+              return new MiniflareResponse(await upstream.arrayBuffer(), {
+                status: upstream.status,
+                headers: Object.fromEntries(upstream.headers),
+              });
+            },
+          },
+        },
+      },
+    );
+    await livez(worker, 20);
+    await waitUntil(async () => (await gatewayTotal('http_requests_total', { job: service, endpoint: '/livez' })) >= 20, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'every request counted on the gateway through the binding',
+    });
+    expect(await gatewayTotal('http_requests_total', { job: service, endpoint: '/livez' })).toBe(20);
+    expect(throughBinding).toBeGreaterThan(0);
+    expect(worker.output()).not.toContain('metrics are counted but not pushed');
   });
 });
