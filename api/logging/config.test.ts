@@ -83,6 +83,14 @@ describe('readLoggingConfig', () => {
     }
   });
 
+  it('reads LOG_CONSOLE_LEVEL only when set', () => {
+    expect(parse({ LOG_CONSOLE_LEVEL: 'WARN' }).config.consoleLevel).toBe('warn');
+    expect(parse({}).config.consoleLevel).toBeUndefined();
+    expect(parse({ LOG_CONSOLE_LEVEL: 'loud' }).problems).toEqual([
+      'LOG_CONSOLE_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ]);
+  });
+
   it('refuses a batch larger than the buffer that holds it', () => {
     const { problems } = parse({ LOG_BUFFER_MAX_BYTES: '65536', LOG_BATCH_MAX_BYTES: '131072' });
     expect(problems).toEqual(['LOG_BATCH_MAX_BYTES (131072) must not exceed LOG_BUFFER_MAX_BYTES (65536)']);

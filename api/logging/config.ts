@@ -23,6 +23,8 @@ export interface LogFileConfig {
 
 export interface LoggingConfig {
   level: LogLevel;
+  /** Workers: lowest level also printed to the console (Workers Logs); default LOG_LEVEL, `warn` while shipping. */
+  consoleLevel?: LogLevel;
   serviceName: string;
   serviceVersion?: string;
   environment?: string;
@@ -49,6 +51,7 @@ export function readLoggingConfig(reader: EnvReader): LoggingConfig {
   if (apiKey && username) reader.problem('set either ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, not both');
 
   const config: LoggingConfig = { level, serviceName };
+  if (reader.string('LOG_CONSOLE_LEVEL') !== undefined) config.consoleLevel = reader.oneOf('LOG_CONSOLE_LEVEL', logLevels, 'info');
   const serviceVersion = reader.string('SERVICE_VERSION');
   if (serviceVersion) config.serviceVersion = serviceVersion;
   const environment = reader.string('SERVICE_ENVIRONMENT');

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import pino from 'pino/browser.js';
 import { FlushWindow, type WaitUntil } from '../flush-window.js';
-import type { LoggingConfig } from './config.js';
+import type { LoggingConfig, LogLevel } from './config.js';
 import { ecsRecord } from './ecs.js';
 import { shipperCounters } from './metrics.js';
 import { LogShipper, type ShipperReport, type ShipperTuning } from './shipper.js';
@@ -33,6 +33,12 @@ const bulkRequestTimeoutMs = 5_000;
 const windowFlushTimeoutMs = 10_000;
 
 const levelMethods = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+/** The level labels at `lowest` or more severe. */
+function levelsFrom(lowest: LogLevel): Set<string> {
+  const index = levelMethods.indexOf(lowest as (typeof levelMethods)[number]);
+  return new Set(index < 0 ? [] : levelMethods.slice(0, index + 1));
+}
 
 /**
  * Node pino files an Error given as the first argument under `err`; the browser build would merge its
@@ -77,6 +83,9 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
     });
   }
 
+  // With shipping on, every line reaches Elasticsearch; printing each to the console as well (Workers Logs, billed
+  // per line) is the costliest step of a request in workerd, so by default only warnings and worse are printed too.
+  const printed = levelsFrom(config.consoleLevel ?? (config.elasticsearch ? 'warn' : config.level));
   const write = (record: Record<string, unknown>) => {
     let line: string;
     try {
@@ -91,7 +100,7 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
         'error.message': `log record not serializable: ${String(error)}`,
       });
     }
-    print(line);
+    if (printed.has(record['log.level'] as string)) print(line);
     shipper?.write(`${line}\n`);
   };
 

@@ -57,29 +57,38 @@ export const workersApiSuite: Suite = {
       servers.push(gateway);
       // /livez never opens the database; the Worker only insists that one is configured.
       const api = { DATABASE_URL: 'postgres://postgres@127.0.0.1:9/unused', LOG_LEVEL: 'info' };
+      const shipping = { ...api, PUSHGATEWAY_URL: gateway.url, ELASTICSEARCH_URL: bulk.url };
       const definitions: WorkerVariant[] = [
         { name: 'bare Hono Worker', config: 'bench/servers/bare-worker.toml', bindings: {} },
         {
-          name: 'ours, everything on (push ≤ 5 s, bulk ≤ 1 s or 2 MiB)',
+          name: 'ours, everything on (push ≤ 5 s, bulk ≤ 1 s or 2 MiB; console: warn and worse)',
           job: 'api-all-on',
           config: 'wrangler.toml',
-          bindings: { ...api, SERVICE_NAME: 'api-all-on', PUSHGATEWAY_URL: gateway.url, ELASTICSEARCH_URL: bulk.url },
+          bindings: { ...shipping, SERVICE_NAME: 'api-all-on' },
         },
         {
-          name: 'ours, short windows (push ≤ 100 ms, bulk ≤ 10 ms or 4 KiB)',
+          name: 'ours, everything on + every line on the console too (LOG_CONSOLE_LEVEL=info)',
+          job: 'api-console',
+          config: 'wrangler.toml',
+          bindings: { ...shipping, SERVICE_NAME: 'api-console', LOG_CONSOLE_LEVEL: 'info' },
+        },
+        {
+          name: 'ours, everything on, short windows (push ≤ 100 ms, bulk ≤ 10 ms or 4 KiB)',
           job: 'api-short-windows',
           config: 'wrangler.toml',
           bindings: {
-            ...api,
+            ...shipping,
             SERVICE_NAME: 'api-short-windows',
-            PUSHGATEWAY_URL: gateway.url,
-            ELASTICSEARCH_URL: bulk.url,
             PUSH_INTERVAL_MS: '100',
             LOG_FLUSH_INTERVAL_MS: '10',
             LOG_BATCH_MAX_BYTES: '4096',
           },
         },
-        { name: 'ours, no push, no shipping (access line to the console only)', config: 'wrangler.toml', bindings: api },
+        {
+          name: 'ours, app only: no push, no shipping, no access line (LOG_LEVEL=warn)',
+          config: 'wrangler.toml',
+          bindings: { ...api, LOG_LEVEL: 'warn' },
+        },
       ];
       const variants: RunningVariant[] = [];
       for (const definition of definitions) {

@@ -111,6 +111,8 @@ describe('batching across the requests an isolate serves', () => {
     expect(livezLines(service)).toHaveLength(60);
     expect(new Set(livezLines(service).map((document) => document['http.request.id'])).size).toBe(60);
     expect(await gatewayTotal('metrics_push_failures_total', { job: service })).toBe(0);
+    // Shipped lines are not printed to the console as well (LOG_CONSOLE_LEVEL defaults to warn while shipping).
+    expect(worker.output()).not.toContain('GET /livez 200');
     // A window lasts windowMs from its first request, so the requests served in servedMs fill at most this many
     // (the bound grows on a slow machine, never shrinks): one bulk request each, one delta and one gauge push each.
     const windows = Math.floor(servedMs / windowMs) + 1;
