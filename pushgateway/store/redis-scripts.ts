@@ -94,8 +94,23 @@ local function delete_group(gk)
   return removed
 end
 
+-- A store written before the byte count existed gets it counted once, over every group, before any script
+-- changes it (O(store), once).
+local function ensure_bytes()
+  if redis.call('EXISTS', P .. 'bytes') == 1 then return end
+  local total = 0
+  local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
+  for i = 1, #gks do
+    total = total + #gks[i]
+    local fams = redis.call('HKEYS', P .. 'f:' .. gks[i])
+    for j = 1, #fams do total = total + family_bytes(gks[i], fams[j]) end
+  end
+  redis.call('SET', P .. 'bytes', total)
+end
+
 -- Groups whose last push is older than the TTL, oldest first, by score: never a scan of all groups.
 local function sweep(now, ttl)
+  ensure_bytes()
   if ttl <= 0 then return end
   local expired = redis.call('ZRANGEBYSCORE', P .. 'groups', '-inf', fmt(now - ttl), 'LIMIT', 0, 500)
   for i = 1, #expired do delete_group(expired[i]) end
@@ -336,6 +351,7 @@ return finish({'applied'})
  */
 export const recordFailureScript = /* lua */ `${helpers}
 local gk = ARGV[2]
+ensure_bytes()
 if ARGV[5] ~= '' and redis.call('EXISTS', P .. 'k:' .. ARGV[5]) == 1 then
   redis.call('INCR', P .. 'dedup')
   return 'replayed'
@@ -407,6 +423,7 @@ return {redis.call('ZCARD', P .. 'groups'), redis.call('HLEN', P .. 'o'), redis.
 
 /** ARGV: prefix, gk ('' = every group). Number of groups removed. */
 export const deleteScript = /* lua */ `${helpers}
+ensure_bytes()
 if ARGV[2] ~= '' then return delete_group(ARGV[2]) end
 local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
 for i = 1, #gks do delete_group(gks[i]) end
