@@ -56,7 +56,7 @@ function runtimeFor(env: WorkerEnv): IsolateRuntime {
   logging.countInto(observability.metrics);
   const app = createApp({
     database: (c: Context) => (c.env as RequestEnv).requestDatabase(),
-    observe: { metrics: observability.metrics, accessLog: { logger } },
+    observe: { metrics: observability.metrics, accessLog: { logger, write: logging.accessLine } },
     ...(redis ? { redis } : {}),
     logger,
     clientAddress: (c) => c.req.header('cf-connecting-ip'),

@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import pino from 'pino/browser.js';
 import { FlushWindow, type WaitUntil } from '../flush-window.js';
+import { type AccessLineWriter, workerEcsAccessWriter } from './access-line.js';
 import type { LoggingConfig, LogLevel } from './config.js';
 import { ecsRecord } from './ecs.js';
 import { shipperCounters } from './metrics.js';
@@ -23,6 +24,8 @@ export interface WorkerLoggingOptions {
 }
 
 export interface WorkerLogging extends Logging {
+  /** The access line, written as `logger` would write it but built directly (for the observe middleware). */
+  accessLine: AccessLineWriter;
   /** Call once per request, after its response is built: ships in its `waitUntil` when the batch is due. */
   afterRequest(ctx: WaitUntil): void;
 }
@@ -86,6 +89,10 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
   // With shipping on, every line reaches Elasticsearch; printing each to the console as well (Workers Logs, billed
   // per line) is the costliest step of a request in workerd, so by default only warnings and worse are printed too.
   const printed = levelsFrom(config.consoleLevel ?? (config.elasticsearch ? 'warn' : config.level));
+  const emit = (line: string, level: string) => {
+    if (printed.has(level)) print(line);
+    shipper?.write(`${line}\n`);
+  };
   const write = (record: Record<string, unknown>) => {
     let line: string;
     try {
@@ -100,8 +107,7 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
         'error.message': `log record not serializable: ${String(error)}`,
       });
     }
-    if (printed.has(record['log.level'] as string)) print(line);
-    shipper?.write(`${line}\n`);
+    emit(line, record['log.level'] as string);
   };
 
   const logger = pino({
@@ -122,6 +128,7 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
 
   return {
     logger,
+    accessLine: workerEcsAccessWriter(config, levelsFrom(config.level), emit),
     ...(shipper ? { shipper } : {}),
     countInto: (metrics) => shipper?.attachCounters(shipperCounters(metrics)),
     flush: async (timeoutMs = windowFlushTimeoutMs) => {
