@@ -21,6 +21,8 @@ export interface WorkerLoggingOptions {
   console?: (line: string) => void;
   fetch?: typeof fetch;
   shipper?: ShipperTuning;
+  /** Runs in the same `waitUntil` after each flush, e.g. to push the shipped/dropped counts it made. */
+  afterFlush?: (ctx: WaitUntil) => void;
 }
 
 export interface WorkerLogging extends Logging {
@@ -82,7 +84,10 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
       maxDelayMs: config.elasticsearch.flushIntervalMs,
       maxBytes: config.elasticsearch.maxBatchBytes,
       pendingBytes: () => onDemand.queuedBytes,
-      flush: () => onDemand.flush(windowFlushTimeoutMs),
+      flush: async (ctx) => {
+        await onDemand.flush(windowFlushTimeoutMs);
+        options.afterFlush?.(ctx);
+      },
     });
   }
 
