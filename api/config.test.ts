@@ -48,6 +48,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('pushes with the Pushgateway protocol unless METRICS_PUSH_PROTOCOL says otlp', () => {
+    expect(loadConfig({}).metricsPushProtocol).toBe('pushgateway');
+    expect(loadConfig({ METRICS_PUSH_PROTOCOL: 'OTLP' }).metricsPushProtocol).toBe('otlp');
+    expect(() => loadConfig({ METRICS_PUSH_PROTOCOL: 'otlp-grpc' })).toThrow(/METRICS_PUSH_PROTOCOL must be one of pushgateway, otlp/);
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {

@@ -33,7 +33,7 @@ export function createWorkerObservability({
   gatewayBinding,
   afterPush,
 }: {
-  config: Pick<Config, 'logging' | 'pushgatewayUrl' | 'pushgatewayToken' | 'pushIntervalMs'>;
+  config: Pick<Config, 'logging' | 'pushgatewayUrl' | 'pushgatewayToken' | 'pushIntervalMs' | 'metricsPushProtocol'>;
   logger: PusherLogger;
   /** The gateway Worker as a Service Binding: pushes go through it instead of a public HTTP round trip. */
   gatewayBinding?: Fetcher;
@@ -46,6 +46,7 @@ export function createWorkerObservability({
     ? new MetricsPusher({
         registry: metrics.registry,
         url,
+        protocol: config.metricsPushProtocol,
         job: config.logging.serviceName,
         // Isolates come and go: each is its own instance, and the gateway's TTL retires the gauges of dead ones.
         instance: `worker-${crypto.randomUUID()}`,
