@@ -41,9 +41,9 @@ function runtimeFor(env: WorkerEnv): IsolateRuntime {
   if (!env.HYPERDRIVE && !config.databaseUrl) reader.problem('bind a Hyperdrive config as HYPERDRIVE or set the DATABASE_URL secret');
   checkWorkerLimits(reader, config);
   reader.finish(config);
-  // pino's browser build writing the Node logger's ECS JSON to the console, shipped with fetch in waitUntil,
-  // the lines of many requests per bulk request.
-  const logging = createWorkerLogging(config.logging);
+  // pino's browser build writing the Node logger's ECS JSON, shipped with fetch in waitUntil, the lines of many
+  // requests per bulk request. A flush counts what it shipped into log_events_*: those increments open a push window.
+  const logging = createWorkerLogging(config.logging, { afterFlush: (ctx) => observability.afterRequest(ctx) });
   const { logger } = logging;
   const redis = config.upstash ? new Redis(upstashOptions({ ...config.upstash, timeoutMs: config.healthCheckTimeoutMs })) : undefined;
   const observability = createWorkerObservability({
@@ -56,7 +56,7 @@ function runtimeFor(env: WorkerEnv): IsolateRuntime {
   logging.countInto(observability.metrics);
   const app = createApp({
     database: (c: Context) => (c.env as RequestEnv).requestDatabase(),
-    observe: { metrics: observability.metrics, accessLog: { logger } },
+    observe: { metrics: observability.metrics, accessLog: { logger, write: logging.accessLine } },
     ...(redis ? { redis } : {}),
     logger,
     clientAddress: (c) => c.req.header('cf-connecting-ip'),

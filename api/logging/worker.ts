@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import pino from 'pino/browser.js';
 import { FlushWindow, type WaitUntil } from '../flush-window.js';
+import { type AccessLineWriter, workerEcsAccessWriter } from './access-line.js';
 import type { LoggingConfig, LogLevel } from './config.js';
 import { ecsRecord } from './ecs.js';
 import { shipperCounters } from './metrics.js';
@@ -20,9 +21,13 @@ export interface WorkerLoggingOptions {
   console?: (line: string) => void;
   fetch?: typeof fetch;
   shipper?: ShipperTuning;
+  /** Runs in the same `waitUntil` after each flush, e.g. to push the shipped/dropped counts it made. */
+  afterFlush?: (ctx: WaitUntil) => void;
 }
 
 export interface WorkerLogging extends Logging {
+  /** The access line, written as `logger` would write it but built directly (for the observe middleware). */
+  accessLine: AccessLineWriter;
   /** Call once per request, after its response is built: ships in its `waitUntil` when the batch is due. */
   afterRequest(ctx: WaitUntil): void;
 }
@@ -79,13 +84,20 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
       maxDelayMs: config.elasticsearch.flushIntervalMs,
       maxBytes: config.elasticsearch.maxBatchBytes,
       pendingBytes: () => onDemand.queuedBytes,
-      flush: () => onDemand.flush(windowFlushTimeoutMs),
+      flush: async (ctx) => {
+        await onDemand.flush(windowFlushTimeoutMs);
+        options.afterFlush?.(ctx);
+      },
     });
   }
 
   // With shipping on, every line reaches Elasticsearch; printing each to the console as well (Workers Logs, billed
   // per line) is the costliest step of a request in workerd, so by default only warnings and worse are printed too.
   const printed = levelsFrom(config.consoleLevel ?? (config.elasticsearch ? 'warn' : config.level));
+  const emit = (line: string, level: string) => {
+    if (printed.has(level)) print(line);
+    shipper?.write(`${line}\n`);
+  };
   const write = (record: Record<string, unknown>) => {
     let line: string;
     try {
@@ -100,8 +112,7 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
         'error.message': `log record not serializable: ${String(error)}`,
       });
     }
-    if (printed.has(record['log.level'] as string)) print(line);
-    shipper?.write(`${line}\n`);
+    emit(line, record['log.level'] as string);
   };
 
   const logger = pino({
@@ -122,6 +133,7 @@ export function createWorkerLogging(config: LoggingConfig, options: WorkerLoggin
 
   return {
     logger,
+    accessLine: workerEcsAccessWriter(config, levelsFrom(config.level), emit),
     ...(shipper ? { shipper } : {}),
     countInto: (metrics) => shipper?.attachCounters(shipperCounters(metrics)),
     flush: async (timeoutMs = windowFlushTimeoutMs) => {

@@ -165,7 +165,7 @@ export const workersApiSuite: Suite = {
         notes: [
           'CPU time of the workerd process (/proc/<pid>/stat user + system, all its threads) during the round ÷ requests wrk completed; ratios per round, then median (min–max)',
           'each Worker bundled by wrangler deploy --dry-run and run by Miniflare in its own workerd, pinned to CPU 1; wrk, the gateway and the _bulk stand-in on CPU 0',
-          'ours: api/worker.ts with request metrics pushed to our Node gateway and ECS access lines printed to the console and shipped to the _bulk stand-in; the Miniflare host (Node) reads the console',
+          'ours: api/worker.ts (no database on /livez), request metrics pushed to our Node gateway, one ECS access line per request shipped to the _bulk stand-in; the Miniflare host (Node) reads what workerd prints to its console',
           `checked after the run: ${checks.join('; ')}`,
         ],
       };

@@ -111,6 +111,13 @@ describe('batching across the requests an isolate serves', () => {
     expect(livezLines(service)).toHaveLength(60);
     expect(new Set(livezLines(service).map((document) => document['http.request.id'])).size).toBe(60);
     expect(await gatewayTotal('metrics_push_failures_total', { job: service })).toBe(0);
+    // The last bulk request is acknowledged after the last push: its count opens a push window of its own.
+    await waitUntil(async () => (await gatewayTotal('log_events_shipped_total', { job: service })) >= 60, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'log_events_shipped_total pushed',
+    });
+    expect(await gatewayTotal('log_events_shipped_total', { job: service })).toBe(60);
     // Shipped lines are not printed to the console as well (LOG_CONSOLE_LEVEL defaults to warn while shipping).
     expect(worker.output()).not.toContain('GET /livez 200');
     // A window lasts windowMs from its first request, so the requests served in servedMs fill at most this many

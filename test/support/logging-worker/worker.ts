@@ -3,7 +3,6 @@
 // by test/workerd/logging-worker.test.ts.
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
-import type { Logger } from 'pino';
 import { loadConfig } from '../../../api/config.js';
 import { accessLog } from '../../../api/logging/access-log.js';
 import { createWorkerLogging, type WorkerLogging } from '../../../api/logging/worker.js';
@@ -11,10 +10,10 @@ import { createWorkerLogging, type WorkerLogging } from '../../../api/logging/wo
 let logging: WorkerLogging | undefined;
 let app: Hono | undefined;
 
-function build(logger: Logger): Hono {
+function build({ logger, accessLine }: WorkerLogging): Hono {
   const built = new Hono();
   built.use(requestId());
-  built.use(accessLog({ logger }));
+  built.use(accessLog({ logger, write: accessLine }));
   built.get('/api/users/:id', (c) => c.json({ id: c.req.param('id') }));
   built.post('/api/login', (c) => {
     logger.info(
@@ -34,7 +33,7 @@ function build(logger: Logger): Hono {
 export default {
   async fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
     logging ??= createWorkerLogging(loadConfig(env).logging, { shipper: { minBackoffMs: 20, maxBackoffMs: 200 } });
-    app ??= build(logging.logger);
+    app ??= build(logging);
     const response = await app.fetch(request, env, ctx);
     logging.afterRequest(ctx);
     return response;
