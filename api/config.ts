@@ -93,6 +93,24 @@ export function readConfig(reader: EnvReader): Config {
   return config;
 }
 
+/**
+ * Workers: metric increments wait at most PUSH_INTERVAL_MS and log lines at most LOG_FLUSH_INTERVAL_MS for their
+ * flush, which then runs in the `waitUntil` of the request that opened the window. waitUntil lasts 30 s after the
+ * response, so a window must leave room for its flush (5 s per push attempt, 10 s for a log flush).
+ */
+export const workerMaxFlushDelayMs = 15_000;
+
+/** What a Worker cannot honour of an otherwise valid configuration, recorded into `reader`. */
+export function checkWorkerLimits(reader: EnvReader, config: Config): void {
+  if (config.pushIntervalMs > workerMaxFlushDelayMs) {
+    reader.problem(`PUSH_INTERVAL_MS must be at most ${workerMaxFlushDelayMs} on Workers, got ${config.pushIntervalMs}`);
+  }
+  const logDelay = config.logging.elasticsearch?.flushIntervalMs;
+  if (logDelay !== undefined && logDelay > workerMaxFlushDelayMs) {
+    reader.problem(`LOG_FLUSH_INTERVAL_MS must be at most ${workerMaxFlushDelayMs} on Workers, got ${logDelay}`);
+  }
+}
+
 /** The API's settings from an environment; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Env): Config {
   const reader = new EnvReader(env);
