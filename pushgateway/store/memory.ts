@@ -417,6 +417,12 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return state && groupOf(state);
   }
 
+  /** The live groups' keys and OTLP delta windows, without rebuilding any group (the Durable Object's sweep). */
+  liveKeys(nowMs: number): { groups: string[]; deltaWindows: string[] } {
+    this.expire(nowMs);
+    return { groups: [...this.states.keys()], deltaWindows: this.windows.export(nowMs).map((window) => window.stream) };
+  }
+
   /** SnapshotSource: the groups and the remembered keys at one instant (store/persistence). */
   snapshot(nowMs: number): StoreSnapshot {
     this.expire(nowMs);
