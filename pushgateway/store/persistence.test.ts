@@ -63,6 +63,8 @@ function sampleSnapshot(): StoreSnapshot {
     families,
     lastPushMs: 1_700_000_000_000,
     lastFailureMs: 0,
+    writeMode: 'aggregated',
+    deduplicatedRetries: 3,
   };
   return {
     groups: [group],
@@ -96,8 +98,22 @@ describe('snapshot encoding', () => {
     ],
     ['a bad number', encodeSnapshot(sampleSnapshot(), 1).replace('12.5', '"twelve"'), /expected a number/],
     ['a bad type', encodeSnapshot(sampleSnapshot(), 1).replace('"gauge"', '"meter"'), /malformed family/],
+    ['an unknown write mode', encodeSnapshot(sampleSnapshot(), 1).replace('"aggregated"', '"summed"'), /unknown writeMode "summed"/],
+    ['a negative retry count', encodeSnapshot(sampleSnapshot(), 1).replace('"deduplicatedRetries":3', '"deduplicatedRetries":-1'), /count/],
   ])('refuses %s', (_what, text, message) => {
     expect(() => decodeSnapshot(text, keyOf)).toThrow(message);
+  });
+
+  it('loads a snapshot written before groups recorded their write mode and retries', () => {
+    const old = JSON.parse(encodeSnapshot(sampleSnapshot(), 1)) as { groups: Record<string, unknown>[] };
+    for (const group of old.groups) {
+      delete group.writeMode;
+      delete group.deduplicatedRetries;
+    }
+    const [group] = decodeSnapshot(JSON.stringify(old), keyOf).groups;
+    expect(group?.writeMode).toBeUndefined();
+    expect(group?.deduplicatedRetries).toBe(0);
+    expect(group?.families).toEqual(sampleSnapshot().groups[0]!.families);
   });
 });
 
@@ -110,6 +126,7 @@ describe('snapshot encoding of native histograms', () => {
         families: new Map([[family.name, family]]),
         lastPushMs: 1,
         lastFailureMs: 0,
+        deduplicatedRetries: 0,
       },
     ],
     idempotencyKeys: [],

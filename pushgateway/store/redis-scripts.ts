@@ -6,7 +6,8 @@
 // Layout (gk = group key, fam = family name, text = a series' sorted label text):
 //
 //   P..'groups'            ZSET  gk -> Unix ms of the group's last push (attempt); TTL sweeps by score
-//   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms)
+//   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms), mode (how the last push wrote it: core/model
+//                                 GroupWriteMode), retries (its pushes answered as replays)
 //   P..'f:'..gk            HASH  fam -> type, or type..'|'..help
 //   P..'v:'..gk..'|'..fam  HASH  text -> value (scalar "v"; histogram "bounds|sum|count|c1,c2,…", then
 //                                 "|{native JSON}" for a native one, merged by the process, never here;
@@ -64,6 +65,12 @@ local function unindex_family(gk, fam)
   end
 end
 
+-- A replay of a push to gk: counted on the group, if it still exists (a replay never creates one).
+local function count_retry(gk)
+  redis.call('INCR', P .. 'dedup')
+  if redis.call('EXISTS', P .. 'g:' .. gk) == 1 then redis.call('HINCRBY', P .. 'g:' .. gk, 'retries', 1) end
+end
+
 local function delete_group(gk)
   local fams = redis.call('HKEYS', P .. 'f:' .. gk)
   for i = 1, #fams do unindex_family(gk, fams[i]) end
@@ -81,7 +88,8 @@ end
 
 /**
  * ARGV: prefix, now, ttlMs, mode, gk, labelsJson, scopedIdempotencyKey|'', opId, maxSeries,
- * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]}, payload [[fam,type,[help]?,[[text,value]]]].
+ * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]}, payload [[fam,type,[help]?,[[text,value]]]],
+ * writeMode (recorded on the group when applied).
  * Returns {'applied'} | {'replayed'} | {'conflict'} | {'invalid', message} | {'too-many-series', count}.
  */
 export const pushScript = /* lua */ `${helpers}
@@ -98,7 +106,7 @@ end
 
 sweep(now, ttl)
 if idem ~= '' and redis.call('EXISTS', P .. 'k:' .. idem) == 1 then
-  redis.call('INCR', P .. 'dedup')
+  count_retry(gk)
   return finish({'replayed'})
 end
 
@@ -119,6 +127,7 @@ local function touch_group(field)
   redis.call('HSETNX', gkey, 'push', '0')
   redis.call('HSETNX', gkey, 'fail', '0')
   redis.call('HSET', gkey, 'labels', labels, field, ARGV[2])
+  if field == 'push' then redis.call('HSET', gkey, 'mode', ARGV[12]) end
   redis.call('ZADD', P .. 'groups', now, gk)
 end
 
@@ -225,10 +234,10 @@ return finish({'applied'})
  * already applied, it is a replay ({'replayed'}, as the memory store answers — the key is checked before
  * validation); otherwise the refusal is recorded on its group, creating it as the official gateway does.
  */
-export const recordFailureScript = /* lua */ `
-local P, gk = ARGV[1], ARGV[2]
+export const recordFailureScript = /* lua */ `${helpers}
+local gk = ARGV[2]
 if ARGV[5] ~= '' and redis.call('EXISTS', P .. 'k:' .. ARGV[5]) == 1 then
-  redis.call('INCR', P .. 'dedup')
+  count_retry(gk)
   return 'replayed'
 end
 local gkey = P .. 'g:' .. gk
@@ -262,18 +271,21 @@ for i, pair in ipairs(cjson.decode(ARGV[3])) do out[i] = redis.call('HGET', valu
 return out
 `;
 
-/** ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group: {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}}. */
+/**
+ * ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group:
+ * {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}, mode, retries}.
+ */
 export const readGroupsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
 local out = {}
 local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
 for i = 1, #gks do
   local gk = gks[i]
-  local g = redis.call('HMGET', P .. 'g:' .. gk, 'labels', 'push', 'fail')
+  local g = redis.call('HMGET', P .. 'g:' .. gk, 'labels', 'push', 'fail', 'mode', 'retries')
   local fams = {}
   local f = redis.call('HGETALL', P .. 'f:' .. gk)
   for j = 1, #f, 2 do fams[#fams + 1] = {f[j], f[j + 1], redis.call('HGETALL', value_key(gk, f[j]))} end
-  out[#out + 1] = {gk, g[1] or '{}', g[2] or '0', g[3] or '0', fams}
+  out[#out + 1] = {gk, g[1] or '{}', g[2] or '0', g[3] or '0', fams, g[4] or '', g[5] or '0'}
 end
 return out
 `;

@@ -26,6 +26,7 @@ import { checkIdempotencyKey, scopedIdempotencyKey } from '../core/idempotency.j
 import {
   type Group,
   type HistogramMetric,
+  isGroupWriteMode,
   isHistogram,
   type Labels,
   type Metric,
@@ -84,7 +85,7 @@ const MAX_CACHED_SHAPE_BYTES = 16 * 1024 * 1024;
 const MAX_CACHED_SHAPE_CHARS = 256 * 1024;
 
 type ScriptResult = ['applied'] | ['replayed'] | ['conflict'] | ['invalid', string] | ['too-many-series', string];
-type RawGroup = [string, string, string, string, Array<[string, string, string[]]>];
+type RawGroup = [string, string, string, string, Array<[string, string, string[]]>, string, string];
 
 const METRIC_TYPES = new Set<MetricType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
@@ -261,6 +262,7 @@ export class RedisStore implements GatewayStore {
         String(this.maxSeries),
         expectations,
         payload,
+        push.mode === 'aggregate' ? 'aggregated' : 'replaced',
       ]);
       switch (result[0]) {
         case 'applied':
@@ -424,7 +426,7 @@ export class RedisStore implements GatewayStore {
   async groups(nowMs: number): Promise<Group[]> {
     const raw = await this.run<RawGroup[]>('reading groups', readGroupsScript, [String(nowMs), String(this.ttlMs)]);
     const groups: Group[] = [];
-    for (const [key, labelsJson, push, fail, families] of raw) {
+    for (const [key, labelsJson, push, fail, families, mode, retries] of raw) {
       const lastPushMs = Number(push);
       const lastFailureMs = Number(fail);
       // The sweep removes at most a batch per call; anything it left is hidden here all the same.
@@ -442,7 +444,17 @@ export class RedisStore implements GatewayStore {
         const metrics: Metric[] = series.map(([text, value]) => decodeSeriesValue(type, parseLabelText(text), value));
         familyMap.set(name, { name, help: bar < 0 ? undefined : meta.slice(bar + 1), type, metrics });
       }
-      groups.push({ key, labels: JSON.parse(labelsJson) as Labels, families: familyMap, lastPushMs, lastFailureMs });
+      const group: Group = {
+        key,
+        labels: JSON.parse(labelsJson) as Labels,
+        families: familyMap,
+        lastPushMs,
+        lastFailureMs,
+        deduplicatedRetries: Number(retries),
+      };
+      // Groups written before the mode was recorded have none (as a group only refused pushes reached).
+      if (isGroupWriteMode(mode)) group.writeMode = mode;
+      groups.push(group);
     }
     return groups;
   }
