@@ -25,7 +25,8 @@ const beatScript = /* lua */ `
 local P, id, ttl = ARGV[1], ARGV[2], ARGV[4]
 redis.call('SET', P .. 'replica:' .. id, ARGV[3], 'PX', ttl)
 redis.call('ZADD', P .. 'replicas', 'NX', ARGV[5], id)
-redis.call('PEXPIRE', P .. 'replicas', ttl)
+-- The set lives as long as its longest-lived beat: never shortened by another replica's beat.
+if redis.call('PTTL', P .. 'replicas') < tonumber(ttl) then redis.call('PEXPIRE', P .. 'replicas', ttl) end
 return 1
 `;
 
@@ -66,6 +67,8 @@ export class ReplicaHeartbeats {
   constructor(
     private readonly redis: RedisCommands,
     private readonly prefix: string,
+    /** How long a beat keeps its replica listed. */
+    private readonly ttlMs = HEARTBEAT_TTL_MS,
   ) {}
 
   private async run(script: string, args: string[]): Promise<unknown> {
@@ -74,7 +77,7 @@ export class ReplicaHeartbeats {
 
   async beat(replica: ReplicaIdentity, nowMs: number): Promise<void> {
     const beat: ReplicaHeartbeat = { ...replica, lastSeenMs: nowMs };
-    await this.run(beatScript, [replica.id, JSON.stringify(beat), String(HEARTBEAT_TTL_MS), String(replica.startedAtMs)]);
+    await this.run(beatScript, [replica.id, JSON.stringify(beat), String(this.ttlMs), String(replica.startedAtMs)]);
   }
 
   /** The replicas whose heartbeat has not expired, in the order they first appeared. */

@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { createGatewayLogger, type RunningGateway, startGateway } from '../../pushgateway/server.js';
+import { redisTcpCommands } from '../../pushgateway/store/redis-tcp.js';
+import { ReplicaHeartbeats } from '../../pushgateway/store/replica-heartbeats.js';
 import type { RunningService } from '../support/services/process.js';
 import { startRedis } from '../support/services/redis.js';
 
@@ -56,6 +58,20 @@ describe('gateway replicas on one Redis', () => {
     await expect.poll(() => listedReplicas(a)).toHaveLength(3);
     await third.stop();
     expect(await listedReplicas(a)).toHaveLength(2);
+  });
+
+  it('drops a replica that died without leaving once its last heartbeat expires in Redis', async () => {
+    const [a] = replicas as [RunningGateway];
+    const commands = redisTcpCommands({ url: redis.url });
+    try {
+      // A beat with a short expiry and no beat after it: what a SIGKILLed replica leaves behind.
+      await new ReplicaHeartbeats(commands, a.config.redisKeyPrefix, 300).beat({ id: 'killed', startedAtMs: 1, version: 'x' }, Date.now());
+      expect(await listedReplicas(a)).toContain('killed');
+      await expect.poll(() => listedReplicas(a), { timeout: 10_000 }).not.toContain('killed');
+      expect(await listedReplicas(a)).toHaveLength(2);
+    } finally {
+      await commands.close();
+    }
   });
 
   it("shows on one replica how another wrote each group, and the group's deduplicated retries", async () => {
