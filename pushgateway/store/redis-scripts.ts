@@ -126,8 +126,11 @@ local function touch_group(field)
   local gkey = P .. 'g:' .. gk
   redis.call('HSETNX', gkey, 'push', '0')
   redis.call('HSETNX', gkey, 'fail', '0')
-  redis.call('HSET', gkey, 'labels', labels, field, ARGV[2])
-  if field == 'push' then redis.call('HSET', gkey, 'mode', ARGV[12]) end
+  if field == 'push' then
+    redis.call('HSET', gkey, 'labels', labels, field, ARGV[2], 'mode', ARGV[12])
+  else
+    redis.call('HSET', gkey, 'labels', labels, field, ARGV[2])
+  end
   redis.call('ZADD', P .. 'groups', now, gk)
 end
 
