@@ -10,6 +10,7 @@
 // length prefix of a growing message counted at its widest (5 bytes): an upper bound, so a body never passes the
 // pusher's byte bound.
 import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
+import { utf8ByteLength } from '../core/validate.js';
 import {
   ExportMetricsServiceRequestSchema,
   ExportMetricsServiceResponseSchema,
@@ -31,9 +32,6 @@ type KeyValueInit = MessageInitShape<typeof KeyValueSchema>;
 type NumberPointInit = MessageInitShape<typeof NumberDataPointSchema>;
 type HistogramPointInit = MessageInitShape<typeof HistogramDataPointSchema>;
 
-const encoder = new TextEncoder();
-const utf8Length = (text: string) => encoder.encode(text).length;
-
 function varintLength(value: number): number {
   let length = 1;
   while (value >= 0x80) {
@@ -51,8 +49,8 @@ const OPEN_MESSAGE = 1 + 5;
 const FIXED64 = 1 + 8;
 
 function attributeBytes(key: string, value: string): number {
-  const anyValue = delimited(utf8Length(value));
-  return delimited(delimited(utf8Length(key)) + delimited(anyValue));
+  const anyValue = delimited(utf8ByteLength(value));
+  return delimited(delimited(utf8ByteLength(key)) + delimited(anyValue));
 }
 
 function attributes(labels: Record<string, string>): { init: KeyValueInit[]; bytes: number } {
@@ -130,7 +128,8 @@ function otlpWriter(resource: OtlpResource, points: Points): BodyWriter {
     // resource_metrics, its resource with the two attributes, one scope_metrics
     emptyBytes: OPEN_MESSAGE + delimited(resourceAttributes.bytes) + OPEN_MESSAGE,
     // the Metric, its name and description, its data message with temporality and monotonicity
-    familyBytes: (family) => OPEN_MESSAGE + delimited(utf8Length(family.name)) + delimited(utf8Length(family.help)) + OPEN_MESSAGE + 4,
+    familyBytes: (family) =>
+      OPEN_MESSAGE + delimited(utf8ByteLength(family.name)) + delimited(utf8ByteLength(family.help)) + OPEN_MESSAGE + 4,
     measure(family, series: SeriesValue) {
       const labels = attributes(series.labels);
       if ('bounds' in series) {

@@ -1,6 +1,7 @@
 // Text exposition format 0.0.4 for the pushes the client sends. Hand-written rather than prom-client's
 // `registry.metrics()` because the client sends *deltas* and selected series, values prom-client cannot render.
 import type { Labels } from '../core/model.js';
+import { utf8ByteLength } from '../core/validate.js';
 import type { BodyWriter, FamilyHeader, SeriesValue } from './body-writer.js';
 
 function escapeLabelValue(value: string): string {
@@ -41,20 +42,17 @@ function renderSeries(name: string, series: SeriesValue): string {
   return text;
 }
 
-const encoder = new TextEncoder();
-const byteLength = (text: string) => encoder.encode(text).length;
-
 /** A text 0.0.4 body: each family's HELP and TYPE before its first series, sizes exact. */
 export function textBodyWriter(): BodyWriter {
   let body = '';
   let open: string | undefined;
   return {
     emptyBytes: 0,
-    familyBytes: (family) => byteLength(renderHeader(family)),
+    familyBytes: (family) => utf8ByteLength(renderHeader(family)),
     measure(family, series) {
       const text = renderSeries(family.name, series);
       return {
-        bytes: byteLength(text),
+        bytes: utf8ByteLength(text),
         add() {
           if (open !== family.name) body += renderHeader(family);
           open = family.name;

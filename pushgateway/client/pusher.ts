@@ -9,6 +9,7 @@
 //     increments made meanwhile wait for the next push;
 //   - certainly not applied → the push is forgotten; its increments go out merged into the next push, new key;
 //   - 400 → dropped and counted, never retried;
+//   - points a 2xx answer says were refused (OTLP partial_success) → dropped and counted, as a 400;
 //   - a key still unresolved after `giveUpAfterMs` (well inside the gateway's 10-minute idempotency window) is
 //     given up and counted: a bounded loss instead of a possible double count.
 // Memory is bounded: the pending body is at most `maxPushBytes`; beyond that, changed series wait for the next

@@ -43,6 +43,7 @@ describe('mergeShardGroups', () => {
     families: new Map(families.map((family) => [family.name, family])),
     lastPushMs: 1,
     lastFailureMs: 0,
+    deduplicatedRetries: 0,
   });
   const gauge = (name: string, series: Record<string, string>[], type: MetricFamily['type'] = 'gauge'): MetricFamily => ({
     name,
@@ -76,5 +77,12 @@ describe('mergeShardGroups', () => {
     expect(merged[0]).toBe(first);
     expect([...merged[1]!.families.keys()]).toEqual(['y']);
     expect(renderGroups(merged, 'text')).not.toContain('x{instance="",job="b"}');
+  });
+
+  it('serves a group held by two shards (after GATEWAY_DO_SHARDS changed) once, from the copy pushed last', () => {
+    const old = { ...group({ job: 'moved', instance: '' }, [gauge('m', [{ job: 'moved', instance: '' }])]), lastPushMs: 1 };
+    const fresh = { ...group({ job: 'moved', instance: '' }, [gauge('m', [{ job: 'moved', instance: '' }])]), lastPushMs: 2 };
+    expect(mergeShardGroups([old, fresh])).toEqual([fresh]);
+    expect(renderGroups(mergeShardGroups([fresh, old]), 'text').match(/^push_time_seconds/gm)).toHaveLength(1);
   });
 });

@@ -66,13 +66,21 @@ export function mergeShardMetrics(texts: string[]): string {
 }
 
 /**
- * The groups of every shard as one valid exposition can carry them. A series held by groups on two shards is
+ * The groups of every shard as one valid exposition can carry them. A group held by two shards (GATEWAY_DO_SHARDS
+ * changed since it was pushed) is served from the one pushed last. A series held by groups on two shards is
  * possible (a series' owner is checked within its shard only): it is served once, from the group first in key
  * order. A family held with two types cannot arise since types are claimed across shards (family-registry.ts),
- * but state from before then may hold one: the type of the group first in key order is served, the others' left out.
+ * but a store may hold one from before they were (or from another N): the type of the group first in key order is
+ * served, the others' series of that family left out.
  */
 export function mergeShardGroups(groups: readonly Group[]): Group[] {
-  const sorted = [...groups].sort((a, b) => compareGroupKeys(a.key, b.key));
+  // One group on two shards exists only after GATEWAY_DO_SHARDS changed: the copy pushed last is the live one.
+  const latest = new Map<string, Group>();
+  for (const group of groups) {
+    const seen = latest.get(group.key);
+    if (!seen || group.lastPushMs > seen.lastPushMs) latest.set(group.key, group);
+  }
+  const sorted = [...latest.values()].sort((a, b) => compareGroupKeys(a.key, b.key));
   const types = new Map<string, MetricType>();
   const served = new Set<string>();
   return sorted.map((group) => {

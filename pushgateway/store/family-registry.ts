@@ -68,7 +68,8 @@ export class FamiliesInFlight {
     for (const { name, type } of families) {
       const list = this.#types.get(name);
       if (!list) continue;
-      list.splice(list.indexOf(type), 1);
+      const at = list.indexOf(type);
+      if (at >= 0) list.splice(at, 1);
       if (list.length === 0) this.#types.delete(name);
     }
   }

@@ -6,7 +6,8 @@
 // Layout (gk = group key, fam = family name, text = a series' sorted label text):
 //
 //   P..'groups'            ZSET  gk -> Unix ms of the group's last push (attempt); TTL sweeps by score
-//   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms)
+//   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms), mode (how the last push wrote it: core/model
+//                                 GroupWriteMode), retries (its pushes answered as replays)
 //   P..'f:'..gk            HASH  fam -> type, or type..'|'..help
 //   P..'v:'..gk..'|'..fam  HASH  text -> value (scalar "v"; histogram "bounds|sum|count|c1,c2,…", then
 //                                 "|{native JSON}" for a native one, merged by the process, never here;
@@ -85,6 +86,17 @@ local function unindex_family(gk, fam)
   end
 end
 
+-- A retry of a push to gk not applied again: counted on the group, if it still exists (a replay never creates one).
+local function count_group_retry(gk)
+  if redis.call('EXISTS', P .. 'g:' .. gk) == 1 then redis.call('HINCRBY', P .. 'g:' .. gk, 'retries', 1) end
+end
+
+-- An Idempotency-Key replay: gateway_pushes_deduplicated_total and the group's retries.
+local function count_replay(gk)
+  redis.call('INCR', P .. 'dedup')
+  count_group_retry(gk)
+end
+
 local function delete_group(gk)
   local fams = redis.call('HKEYS', P .. 'f:' .. gk)
   for i = 1, #fams do unindex_family(gk, fams[i]) end
@@ -94,8 +106,23 @@ local function delete_group(gk)
   return removed
 end
 
+-- A store written before the byte count existed gets it counted once, over every group, before any script
+-- changes it (O(store), once).
+local function ensure_bytes()
+  if redis.call('EXISTS', P .. 'bytes') == 1 then return end
+  local total = 0
+  local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
+  for i = 1, #gks do
+    total = total + #gks[i]
+    local fams = redis.call('HKEYS', P .. 'f:' .. gks[i])
+    for j = 1, #fams do total = total + family_bytes(gks[i], fams[j]) end
+  end
+  redis.call('SET', P .. 'bytes', total)
+end
+
 -- Groups whose last push is older than the TTL, oldest first, by score: never a scan of all groups.
 local function sweep(now, ttl)
+  ensure_bytes()
   if ttl <= 0 then return end
   local expired = redis.call('ZRANGEBYSCORE', P .. 'groups', '-inf', fmt(now - ttl), 'LIMIT', 0, 500)
   for i = 1, #expired do delete_group(expired[i]) end
@@ -120,7 +147,8 @@ end
  * ARGV: prefix, now, ttlMs, mode, gk, labelsJson, scopedIdempotencyKey|'', opId, maxSeries,
  * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]},
  * payload [[fam,type,[help]?,[[text,value]],combine?]] (combine 'add'|'replace' overrides the mode's rule: OTLP),
- * maxStoredBytes, OTLP windows ('' or {e:[[stream,lastWindow|'']], r:[[stream,startNs,endNs]], max:streams}).
+ * maxStoredBytes, OTLP windows ('' or {e:[[stream,lastWindow|'']], r:[[stream,startNs,endNs]], max:streams}),
+ * writeMode (core/model GroupWriteMode, recorded on the group when applied).
  * Returns {'applied'} | {'replayed'} | {'conflict'} | {'stale-windows'} | {'invalid', message} |
  * {'too-many-series', count} | {'store-full', bytes}.
  */
@@ -138,7 +166,7 @@ end
 
 sweep(now, ttl)
 if idem ~= '' and redis.call('EXISTS', P .. 'k:' .. idem) == 1 then
-  redis.call('INCR', P .. 'dedup')
+  count_replay(gk)
   return finish({'replayed'})
 end
 
@@ -165,7 +193,11 @@ local function touch_group(field)
   local gkey = P .. 'g:' .. gk
   redis.call('HSETNX', gkey, 'push', '0')
   redis.call('HSETNX', gkey, 'fail', '0')
-  redis.call('HSET', gkey, 'labels', labels, field, ARGV[2])
+  if field == 'push' then
+    redis.call('HSET', gkey, 'labels', labels, field, ARGV[2], 'mode', ARGV[14])
+  else
+    redis.call('HSET', gkey, 'labels', labels, field, ARGV[2])
+  end
   add_bytes(redis.call('ZADD', P .. 'groups', now, gk) * #gk)
 end
 
@@ -237,13 +269,15 @@ end
 
 if max_series > 0 or max_bytes > 0 then
   local removed, added, removed_bytes, added_bytes = 0, 0, 0, 0
+  -- Families the push drops whole: their bytes are read only when the push would not fit without them.
+  local dropped = {}
   local new_group = redis.call('ZSCORE', P .. 'groups', gk) == false
   if new_group then added_bytes = #gk end
   if mode == 'replace' then
     local fams = redis.call('HKEYS', P .. 'f:' .. gk)
     for i = 1, #fams do
       removed = removed + redis.call('HLEN', value_key(gk, fams[i]))
-      if max_bytes > 0 then removed_bytes = removed_bytes + family_bytes(gk, fams[i]) end
+      dropped[#dropped + 1] = fams[i]
     end
   end
   for f, fam in ipairs(payload) do
@@ -257,7 +291,7 @@ if max_series > 0 or max_bytes > 0 then
     else
       if mode == 'merge-families' then
         removed = removed + redis.call('HLEN', vkey)
-        if max_bytes > 0 then removed_bytes = removed_bytes + family_bytes(gk, fam[1]) end
+        dropped[#dropped + 1] = fam[1]
       end
       added = added + #fam[4]
       for i, s in ipairs(fam[4]) do added_bytes = added_bytes + #fam[1] + #s[1] + #values[f][i] end
@@ -268,8 +302,11 @@ if max_series > 0 or max_bytes > 0 then
   if max_bytes > 0 then
     local before = tonumber(redis.call('GET', P .. 'bytes') or '0')
     local bytes = before - removed_bytes + added_bytes
-    -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
-    if bytes > max_bytes and bytes > before then return finish({'store-full', tostring(bytes)}) end
+    if bytes > max_bytes then
+      for _, fam in ipairs(dropped) do bytes = bytes - family_bytes(gk, fam) end
+      -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
+      if bytes > max_bytes and bytes > before then return finish({'store-full', tostring(bytes)}) end
+    end
   end
 end
 
@@ -331,8 +368,9 @@ return finish({'applied'})
  */
 export const recordFailureScript = /* lua */ `${helpers}
 local gk = ARGV[2]
+ensure_bytes()
 if ARGV[5] ~= '' and redis.call('EXISTS', P .. 'k:' .. ARGV[5]) == 1 then
-  redis.call('INCR', P .. 'dedup')
+  count_replay(gk)
   return 'replayed'
 end
 local max_bytes = tonumber(ARGV[6])
@@ -343,6 +381,12 @@ redis.call('HSETNX', gkey, 'push', '0')
 redis.call('HSET', gkey, 'labels', ARGV[3], 'fail', ARGV[4])
 add_bytes(redis.call('ZADD', P .. 'groups', tonumber(ARGV[4]), gk) * #gk)
 return 'invalid'
+`;
+
+/** ARGV: prefix, gk. An OTLP export to the group whose delta windows were applied before (a retry). */
+export const groupRetryScript = /* lua */ `${helpers}
+count_group_retry(ARGV[2])
+return 1
 `;
 
 /** ARGV: prefix, now, ttlMs, streamsJson. The last applied window of each OTLP stream ('' when none). */
@@ -377,18 +421,21 @@ for i, pair in ipairs(cjson.decode(ARGV[3])) do out[i] = redis.call('HGET', valu
 return out
 `;
 
-/** ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group: {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}}. */
+/**
+ * ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group:
+ * {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}, mode, retries}.
+ */
 export const readGroupsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
 local out = {}
 local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
 for i = 1, #gks do
   local gk = gks[i]
-  local g = redis.call('HMGET', P .. 'g:' .. gk, 'labels', 'push', 'fail')
+  local g = redis.call('HMGET', P .. 'g:' .. gk, 'labels', 'push', 'fail', 'mode', 'retries')
   local fams = {}
   local f = redis.call('HGETALL', P .. 'f:' .. gk)
   for j = 1, #f, 2 do fams[#fams + 1] = {f[j], f[j + 1], redis.call('HGETALL', value_key(gk, f[j]))} end
-  out[#out + 1] = {gk, g[1] or '{}', g[2] or '0', g[3] or '0', fams}
+  out[#out + 1] = {gk, g[1] or '{}', g[2] or '0', g[3] or '0', fams, g[4] or '', g[5] or '0'}
 end
 return out
 `;
@@ -402,6 +449,7 @@ return {redis.call('ZCARD', P .. 'groups'), redis.call('HLEN', P .. 'o'), redis.
 
 /** ARGV: prefix, gk ('' = every group). Number of groups removed. */
 export const deleteScript = /* lua */ `${helpers}
+ensure_bytes()
 if ARGV[2] ~= '' then return delete_group(ARGV[2]) end
 local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
 for i = 1, #gks do delete_group(gks[i]) end
