@@ -9,7 +9,7 @@ export interface OurApi {
   process: BenchProcess;
   describe: string;
   /** What the API pushed to its gateway so far: proof that metrics and log shipping were really on. */
-  pushedTotals(): Promise<{ httpRequests: number; logEventsShipped: number; logEventsDropped: number }>;
+  pushedTotals(): Promise<{ httpRequests: number; logEventsShipped: number; logEventsDropped: number; dbQueries: number }>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +69,7 @@ export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean
           httpRequests: sumOf(exposition, 'http_requests_total'),
           logEventsShipped: sumOf(exposition, 'log_events_shipped_total'),
           logEventsDropped: sumOf(exposition, 'log_events_dropped_total'),
+          dbQueries: sumOf(exposition, 'db_queries_total'),
         };
       },
       describe:

@@ -1,0 +1,140 @@
+// The representative route: GET /api/users/:id on real PostgreSQL, our API with everything on (api/node.ts:
+// request metrics, collectors and pusher, ECS access line, shipping, every query timed) against a bare Hono +
+// Drizzle (postgres.js) app answering the same query from the same database and row. Server CPU per request
+// from /proc, alternating rounds, wrk on the other core.
+import postgres from 'postgres';
+import { startPostgres } from '../../test/support/services/postgres.js';
+import { type LoadResult, runWrk } from '../lib/load.js';
+import { type BenchProcess, settle, startNodeServer } from '../lib/processes.js';
+import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
+import { alternate, type BenchSettings } from '../lib/rounds.js';
+import { pairedRatios, spread } from '../lib/stats.js';
+import type { Suite } from '../lib/suite.js';
+import { type OurApi, startOurApi } from './our-api.js';
+
+const CONNECTIONS = 16;
+const TARGET = 0.9;
+const seededUser = { id: '0190a000-0000-7000-8000-000000000001', email: 'route-bench@example.com', name: 'Route Bench' };
+
+async function seed(databaseUrl: string): Promise<void> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    await sql`insert into users (id, email, name) values (${seededUser.id}, ${seededUser.email}, ${seededUser.name}) on conflict do nothing`;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+async function bodyOf(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}: ${text.slice(0, 200)}`);
+  return text;
+}
+
+/**
+ * Measures the route on `ours` (already running on `databaseUrl`, migrated) and on the bare app started here on
+ * the same database. Both must answer the seeded row with the same body before anything is measured.
+ */
+export async function measureRepresentativeRoute({
+  ours,
+  databaseUrl,
+  settings,
+  log,
+}: {
+  ours: OurApi;
+  databaseUrl: string;
+  settings: BenchSettings;
+  log: (line: string) => void;
+}): Promise<Table> {
+  await seed(databaseUrl);
+  const bare = await startNodeServer('bare-drizzle', 'bench/servers/bare-drizzle.ts', { env: { DATABASE_URL: databaseUrl } });
+  try {
+    const path = `/api/users/${seededUser.id}`;
+    const targets: Array<{ name: string; server: BenchProcess }> = [
+      { name: 'bare Hono + Drizzle (postgres.js)', server: bare },
+      { name: 'ours, all on', server: ours.process },
+    ];
+    const [bareBody, ourBody] = [await bodyOf(`${bare.url}${path}`), await bodyOf(`${ours.url}${path}`)];
+    if (bareBody !== ourBody) throw new Error(`the two apps answer differently:\n bare: ${bareBody}\n ours: ${ourBody}`);
+    const queriesBefore = (await ours.pushedTotals()).dbQueries;
+    let oursServed = 0;
+    for (const target of targets) {
+      log(`warming up ${target.name} on GET ${path}`);
+      const warmUp = await runWrk({ url: `${target.server.url}${path}`, connections: CONNECTIONS, durationSeconds: settings.warmupSeconds });
+      if (target.server === ours.process) oursServed += warmUp.requests;
+      await settle(target.server, 5_000);
+    }
+    const results = await alternate<LoadResult & { cpuMicrosPerRequest: number }>(
+      targets.map((target) => ({
+        name: target.name,
+        measure: async (round) => {
+          const cpuBefore = target.server.cpuSeconds();
+          const result = await runWrk({ url: `${target.server.url}${path}`, connections: CONNECTIONS, durationSeconds: settings.seconds });
+          const cpuMicrosPerRequest = ((target.server.cpuSeconds() - cpuBefore) * 1e6) / result.requests;
+          await settle(target.server, 5_000);
+          if (target.server === ours.process) oursServed += result.requests;
+          log(
+            `round ${round + 1} ${target.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${cpuMicrosPerRequest.toFixed(0)} µs CPU/request` +
+              (result.errors + result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : ''),
+          );
+          return { ...result, cpuMicrosPerRequest };
+        },
+      })),
+      settings.rounds,
+    );
+    // The pusher pushes every 5 s: wait for one more push so the count includes the last round.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const queriesTimed = (await ours.pushedTotals()).dbQueries - queriesBefore;
+    const cpu = (name: string) => results.get(name)!.map((run) => run.cpuMicrosPerRequest);
+    const bareCpu = cpu(targets[0]!.name);
+    const rows = targets.map((target, index) => {
+      const runs = results.get(target.name)!;
+      return [
+        target.name,
+        formatSpread(spread(runs.map((run) => run.rps))),
+        formatSpread(spread(runs.map((run) => run.p99Ms)), 2),
+        formatSpread(spread(cpu(target.name)), 1),
+        index === 0 ? '' : formatSpread(spread(cpu(target.name).map((micros, round) => micros - bareCpu[round]!)), 1),
+        formatRatio(spread(pairedRatios(bareCpu, cpu(target.name))), index === 0 ? undefined : { op: '>=', bound: TARGET }),
+      ];
+    });
+    const failures = targets.flatMap((target) => {
+      const bad = results.get(target.name)!.reduce((sum, run) => sum + run.errors + run.non2xx, 0);
+      return bad ? [`${target.name}: ${bad} errors or non-2xx responses during measurement`] : [];
+    });
+    return {
+      title: `Representative route: GET /api/users/:id on PostgreSQL, ${CONNECTIONS} connections, ${settings.rounds} rounds × ${settings.seconds} s`,
+      columns: ['server', 'req/s', 'p99 ms', 'CPU µs/req', 'CPU µs/req over bare', 'capacity ÷ bare (CPU)'],
+      rows,
+      notes: [
+        "capacity ÷ bare = bare's CPU µs/request ÷ this one's, per round (/proc user+system of the server process), then median (min–max)",
+        'bare: bench/servers/bare-drizzle.ts, Drizzle over postgres.js with its defaults (pool of 10), one point select per request',
+        `${ours.describe}; both read the same seeded row from the same database and answer the same body`,
+        `checked on ours' gateway: db_queries_total grew by ${formatNumber(queriesTimed)} while ours served ${formatNumber(oursServed)} requests (warm-up included)` +
+          (queriesTimed < oursServed ? ' — FEWER QUERIES TIMED THAN REQUESTS SERVED' : ''),
+        ...failures,
+      ],
+    };
+  } finally {
+    await bare.stop();
+  }
+}
+
+export const apiRouteSuite: Suite = {
+  name: 'api-route',
+  partOf: 'api',
+  description: 'GET /api/users/:id on real PostgreSQL: our API with everything on vs a bare Hono + Drizzle (postgres.js) app (also part of `api`)',
+  async run(settings, log) {
+    const postgresServer = await startPostgres();
+    let ours: OurApi | undefined;
+    try {
+      const databaseUrl = await postgresServer.createDatabase('api_route');
+      ours = await startOurApi({ shipping: true, databaseUrl });
+      return [await measureRepresentativeRoute({ ours, databaseUrl, settings, log })];
+    } finally {
+      await ours?.stop();
+      await postgresServer.stop();
+    }
+  },
+};
