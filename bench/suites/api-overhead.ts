@@ -4,7 +4,7 @@
 
 import { startPostgres } from '../../test/support/services/postgres.js';
 import { type LoadResult, runWrk } from '../lib/load.js';
-import { type BenchProcess, settle, startNodeServer } from '../lib/processes.js';
+import { type BenchProcess, LOAD_CPU, pinRunning, settle, startNodeServer } from '../lib/processes.js';
 import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
@@ -38,6 +38,7 @@ export const apiOverheadSuite: Suite = {
       let measureRoute: (() => Promise<Table>) | undefined;
       try {
         const postgres = await startPostgres();
+        pinRunning(postgres.pid, LOAD_CPU);
         stopHelpers.push(() => postgres.stop());
         const oursDatabaseUrl = await postgres.createDatabase('api_all_on');
         const ours = await startOurApi({ shipping: true, databaseUrl: oursDatabaseUrl });

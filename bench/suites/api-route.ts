@@ -5,7 +5,7 @@
 import postgres from 'postgres';
 import { startPostgres } from '../../test/support/services/postgres.js';
 import { type LoadResult, runWrk } from '../lib/load.js';
-import { type BenchProcess, settle, startNodeServer } from '../lib/processes.js';
+import { type BenchProcess, LOAD_CPU, pinRunning, settle, startNodeServer } from '../lib/processes.js';
 import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate, type BenchSettings } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
@@ -110,6 +110,7 @@ export async function measureRepresentativeRoute({
       notes: [
         "capacity ÷ bare = bare's CPU µs/request ÷ this one's, per round (/proc user+system of the server process), then median (min–max)",
         'bare: bench/servers/bare-drizzle.ts, Drizzle over postgres.js with its defaults (pool of 10), one point select per request',
+        'servers pinned to CPU 1; wrk, PostgreSQL and the helpers (gateway, _bulk stand-in) to CPU 0',
         `${ours.describe}; both read the same seeded row from the same database and answer the same body`,
         `checked on ours' gateway: db_queries_total grew by ${formatNumber(queriesTimed)} while ours served ${formatNumber(oursServed)} requests (warm-up included)` +
           (queriesTimed < oursServed ? ' — FEWER QUERIES TIMED THAN REQUESTS SERVED' : ''),
@@ -127,6 +128,7 @@ export const apiRouteSuite: Suite = {
   description: 'GET /api/users/:id on real PostgreSQL: our API with everything on vs a bare Hono + Drizzle (postgres.js) app (also part of `api`)',
   async run(settings, log) {
     const postgresServer = await startPostgres();
+    pinRunning(postgresServer.pid, LOAD_CPU);
     let ours: OurApi | undefined;
     try {
       const databaseUrl = await postgresServer.createDatabase('api_route');
