@@ -5,6 +5,7 @@
 import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { createApp } from '../../api/app.js';
+import { createPostgresDatabase } from '../../api/db/postgres.js';
 import type { Database } from '../../api/db/types.js';
 import { readLoggingConfig } from '../../api/logging/config.js';
 import { createNodeLogging, stdoutDestination } from '../../api/logging/node.js';
@@ -18,8 +19,11 @@ const layer = process.env.BENCH_LAYER as (typeof layers)[number];
 if (!layers.includes(layer)) throw new Error(`BENCH_LAYER must be one of ${layers.join(', ')}`);
 const depth = layers.indexOf(layer);
 
-// /livez never touches the database; createApp only needs something of the Database shape.
-const database: Database = { db: {} as Database['db'], driver: 'postgres', ping: async () => {}, close: async () => {} };
+// /livez never touches the database; createApp only needs something of the Database shape. With DATABASE_URL
+// (the representative route) a real PostgreSQL pool, as api/db/postgres.ts opens it, without the query timer.
+const database: Database = process.env.DATABASE_URL
+  ? createPostgresDatabase(process.env.DATABASE_URL)
+  : { db: {} as Database['db'], driver: 'postgres', ping: async () => {}, close: async () => {} };
 const reader = new EnvReader(depth >= 3 ? { ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL } : {});
 const config = reader.finish(readLoggingConfig(reader));
 const logging = createNodeLogging(config, { stdout: stdoutDestination('/dev/null') });

@@ -1,17 +1,23 @@
 // Baseline of the representative route: what an app without our observability does for GET /api/users/:id — a
 // bare Hono app on @hono/node-server with Drizzle over postgres.js (its defaults), one point select per request,
 // the row as JSON, 404 when there is none. DATABASE_URL names a database our migrations have been applied to.
+// BENCH_QUERY_TIMING=1 wraps the client in our query timer (api/observability/query-timing.ts), to show what that
+// layer alone costs.
 import { serve } from '@hono/node-server';
 import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { Hono } from 'hono';
 import postgres from 'postgres';
+import { createApiMetrics } from '../../api/observability/metrics.js';
+import { instrumentPostgresClient } from '../../api/observability/query-timing.js';
 import { users } from '../../drizzle/schema.js';
 
 const url = process.env.DATABASE_URL;
 if (!url) throw new Error('DATABASE_URL must be set');
 const client = postgres(url, { onnotice: () => {} });
-const db = drizzle(client);
+const db = drizzle(
+  process.env.BENCH_QUERY_TIMING === '1' ? instrumentPostgresClient(client, createApiMetrics(undefined, { nodeCollectors: false })) : client,
+);
 
 const app = new Hono();
 app.get('/livez', (c) => c.json({ status: 'ok' }));

@@ -49,14 +49,28 @@ export async function measureRepresentativeRoute({
 }): Promise<Table> {
   await seed(databaseUrl);
   const bare = await startNodeServer('bare-drizzle', 'bench/servers/bare-drizzle.ts', { env: { DATABASE_URL: databaseUrl } });
+  const started = [bare];
   try {
+    const bareTimed = await startNodeServer('bare-drizzle-timed', 'bench/servers/bare-drizzle.ts', {
+      env: { DATABASE_URL: databaseUrl, BENCH_QUERY_TIMING: '1' },
+    });
+    started.push(bareTimed);
+    const appOnly = await startNodeServer('api-layer-app-db', 'bench/servers/api-layer.ts', {
+      env: { BENCH_LAYER: 'app', DATABASE_URL: databaseUrl },
+    });
+    started.push(appOnly);
     const path = `/api/users/${seededUser.id}`;
     const targets: Array<{ name: string; server: BenchProcess }> = [
       { name: 'bare Hono + Drizzle (postgres.js)', server: bare },
+      { name: 'the same + our query timing', server: bareTimed },
+      { name: 'ours: createApp only (no metrics, logs, query timing)', server: appOnly },
       { name: 'ours, all on', server: ours.process },
     ];
-    const [bareBody, ourBody] = [await bodyOf(`${bare.url}${path}`), await bodyOf(`${ours.url}${path}`)];
-    if (bareBody !== ourBody) throw new Error(`the two apps answer differently:\n bare: ${bareBody}\n ours: ${ourBody}`);
+    const bareBody = await bodyOf(`${bare.url}${path}`);
+    for (const target of targets.slice(1)) {
+      const body = await bodyOf(`${target.server.url}${path}`);
+      if (body !== bareBody) throw new Error(`${target.name} answers differently:\n bare: ${bareBody}\n ${target.name}: ${body}`);
+    }
     const queriesBefore = (await ours.pushedTotals()).dbQueries;
     let oursServed = 0;
     for (const target of targets) {
@@ -96,7 +110,7 @@ export async function measureRepresentativeRoute({
         formatSpread(spread(runs.map((run) => run.p99Ms)), 2),
         formatSpread(spread(cpu(target.name)), 1),
         index === 0 ? '' : formatSpread(spread(cpu(target.name).map((micros, round) => micros - bareCpu[round]!)), 1),
-        formatRatio(spread(pairedRatios(bareCpu, cpu(target.name))), index === 0 ? undefined : { op: '>=', bound: TARGET }),
+        formatRatio(spread(pairedRatios(bareCpu, cpu(target.name))), target.server === ours.process ? { op: '>=', bound: TARGET } : undefined),
       ];
     });
     const failures = targets.flatMap((target) => {
@@ -118,7 +132,7 @@ export async function measureRepresentativeRoute({
       ],
     };
   } finally {
-    await bare.stop();
+    for (const server of started) await server.stop();
   }
 }
 
