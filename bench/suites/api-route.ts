@@ -55,16 +55,33 @@ export async function measureRepresentativeRoute({
       env: { DATABASE_URL: databaseUrl, BENCH_QUERY_TIMING: '1' },
     });
     started.push(bareTimed);
-    const appOnly = await startNodeServer('api-layer-app-db', 'bench/servers/api-layer.ts', {
-      env: { BENCH_LAYER: 'app', DATABASE_URL: databaseUrl },
-    });
-    started.push(appOnly);
+    // Our API built up one layer at a time on the same database (bench/servers/api-layer.ts, as in api-layers).
+    const layers: Array<{ layer: string; name: string }> = [
+      { layer: 'app', name: 'createApp (request id, routes, repository)' },
+      { layer: 'metrics', name: '+ request metrics and query timing' },
+      { layer: 'access-log', name: '+ ECS access log (stdout → /dev/null)' },
+      { layer: 'shipping', name: '+ log shipping to the _bulk stand-in' },
+      { layer: 'pusher', name: '+ collectors and pusher (every 5 s)' },
+    ];
+    const layerTargets: Array<{ name: string; server: BenchProcess }> = [];
+    for (const { layer, name } of layers) {
+      const server = await startNodeServer(`api-layer-${layer}-db`, 'bench/servers/api-layer.ts', {
+        env: {
+          BENCH_LAYER: layer,
+          DATABASE_URL: databaseUrl,
+          PUSHGATEWAY_URL: ours.gatewayUrl,
+          ...(ours.elasticsearchUrl ? { ELASTICSEARCH_URL: ours.elasticsearchUrl } : {}),
+        },
+      });
+      started.push(server);
+      layerTargets.push({ name, server });
+    }
     const path = `/api/users/${seededUser.id}`;
     const targets: Array<{ name: string; server: BenchProcess }> = [
       { name: 'bare Hono + Drizzle (postgres.js)', server: bare },
-      { name: 'the same + our query timing', server: bareTimed },
-      { name: 'ours: createApp only (no metrics, logs, query timing)', server: appOnly },
-      { name: 'ours, all on', server: ours.process },
+      ...layerTargets,
+      { name: 'ours, all on (api/node.ts)', server: ours.process },
+      { name: 'bare + our query timing alone', server: bareTimed },
     ];
     const bareBody = await bodyOf(`${bare.url}${path}`);
     for (const target of targets.slice(1)) {
@@ -102,13 +119,16 @@ export async function measureRepresentativeRoute({
     const queriesTimed = (await ours.pushedTotals()).dbQueries - queriesBefore;
     const cpu = (name: string) => results.get(name)!.map((run) => run.cpuMicrosPerRequest);
     const bareCpu = cpu(targets[0]!.name);
+    const lastLayer = layerTargets.length;
     const rows = targets.map((target, index) => {
       const runs = results.get(target.name)!;
+      const previous = index >= 1 && index <= lastLayer ? cpu(targets[index - 1]!.name) : undefined;
       return [
         target.name,
         formatSpread(spread(runs.map((run) => run.rps))),
         formatSpread(spread(runs.map((run) => run.p99Ms)), 2),
         formatSpread(spread(cpu(target.name)), 1),
+        previous ? formatSpread(spread(cpu(target.name).map((micros, round) => micros - previous[round]!)), 1) : '',
         index === 0 ? '' : formatSpread(spread(cpu(target.name).map((micros, round) => micros - bareCpu[round]!)), 1),
         formatRatio(spread(pairedRatios(bareCpu, cpu(target.name))), target.server === ours.process ? { op: '>=', bound: TARGET } : undefined),
       ];
@@ -119,12 +139,13 @@ export async function measureRepresentativeRoute({
     });
     return {
       title: `Representative route: GET /api/users/:id on PostgreSQL, ${CONNECTIONS} connections, ${settings.rounds} rounds × ${settings.seconds} s`,
-      columns: ['server', 'req/s', 'p99 ms', 'CPU µs/req', 'CPU µs/req over bare', 'capacity ÷ bare (CPU)'],
+      columns: ['server (our layers cumulative)', 'req/s', 'p99 ms', 'CPU µs/req', 'added by the layer', 'over bare', 'capacity ÷ bare (CPU)'],
       rows,
       notes: [
         "capacity ÷ bare = bare's CPU µs/request ÷ this one's, per round (/proc user+system of the server process), then median (min–max)",
         'bare: bench/servers/bare-drizzle.ts, Drizzle over postgres.js with its defaults (pool of 10), one point select per request',
         'servers pinned to CPU 1; wrk, PostgreSQL and the helpers (gateway, _bulk stand-in) to CPU 0',
+        'layers: bench/servers/api-layer.ts on the same database (pool as api/db/postgres.ts opens it), the layers in the one observe middleware as api/node.ts configures them; api/node.ts adds stdout to a file and the database collector',
         `${ours.describe}; both read the same seeded row from the same database and answer the same body`,
         `checked on ours' gateway: db_queries_total grew by ${formatNumber(queriesTimed)} while ours served ${formatNumber(oursServed)} requests (warm-up included)` +
           (queriesTimed < oursServed ? ' — FEWER QUERIES TIMED THAN REQUESTS SERVED' : ''),
