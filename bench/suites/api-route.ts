@@ -55,7 +55,15 @@ export async function measureRepresentativeRoute({
       env: { DATABASE_URL: databaseUrl, BENCH_QUERY_TIMING: '1' },
     });
     started.push(bareTimed);
-    // Our API built up one layer at a time on the same database (bench/servers/api-layer.ts, as in api-layers).
+    // Our API built up one layer at a time on the same database (bench/servers/api-layer.ts, as in api-layers). The
+    // pusher layer pushes to a gateway of its own: counters are summed across instances, and ours' count is checked.
+    const layerGateway = await startNodeServer('gateway-layers', 'pushgateway/node.ts', {
+      env: { GATEWAY_HOST: '127.0.0.1' },
+      portEnv: ['GATEWAY_PORT'],
+      readyPath: '/-/ready',
+      cpu: LOAD_CPU,
+    });
+    started.push(layerGateway);
     const layers: Array<{ layer: string; name: string }> = [
       { layer: 'app', name: 'createApp (request id, routes, repository)' },
       { layer: 'metrics', name: '+ request metrics and query timing' },
@@ -69,7 +77,7 @@ export async function measureRepresentativeRoute({
         env: {
           BENCH_LAYER: layer,
           DATABASE_URL: databaseUrl,
-          PUSHGATEWAY_URL: ours.gatewayUrl,
+          PUSHGATEWAY_URL: layerGateway.url,
           ...(ours.elasticsearchUrl ? { ELASTICSEARCH_URL: ours.elasticsearchUrl } : {}),
         },
       });
