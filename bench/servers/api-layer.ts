@@ -27,7 +27,9 @@ const logging = createNodeLogging(config, { stdout: stdoutDestination('/dev/null
 const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
 const shutdownHooks = createShutdownHooks();
 const observability =
-  depth >= 4 ? createNodeObservability({ config: { logging: config, pushIntervalMs: 5_000, shutdownTimeoutMs: 2_000 }, logger }) : undefined;
+  depth >= 4
+    ? createNodeObservability({ config: { logging: config, pushIntervalMs: 5_000, shutdownTimeoutMs: 2_000 }, logger })
+    : undefined;
 if (observability) logging.countInto(observability.metrics);
 const metrics = observability?.metrics ?? (depth >= 1 ? createApiMetrics() : undefined);
 // /livez never touches the database; createApp only needs something of the Database shape. With DATABASE_URL

@@ -14,6 +14,7 @@ import { type OurApi, startOurApi } from './our-api.js';
 
 const CONNECTIONS = 16;
 const TARGET = 0.9;
+const PREPARED_BARE = 'bare, the select prepared as our repository does';
 const seededUser = { id: '0190a000-0000-7000-8000-000000000001', email: 'route-bench@example.com', name: 'Route Bench' };
 
 async function seed(databaseUrl: string): Promise<void> {
@@ -55,6 +56,10 @@ export async function measureRepresentativeRoute({
       env: { DATABASE_URL: databaseUrl, BENCH_QUERY_TIMING: '1' },
     });
     started.push(bareTimed);
+    const barePrepared = await startNodeServer('bare-drizzle-prepared', 'bench/servers/bare-drizzle.ts', {
+      env: { DATABASE_URL: databaseUrl, BENCH_PREPARED: '1' },
+    });
+    started.push(barePrepared);
     // Our API built up one layer at a time on the same database (bench/servers/api-layer.ts, as in api-layers). The
     // pusher layer pushes to a gateway of its own: counters are summed across instances, and ours' count is checked.
     const layerGateway = await startNodeServer('gateway-layers', 'pushgateway/node.ts', {
@@ -90,6 +95,7 @@ export async function measureRepresentativeRoute({
       ...layerTargets,
       { name: 'ours, all on (api/node.ts)', server: ours.process },
       { name: 'bare + our query timing alone', server: bareTimed },
+      { name: PREPARED_BARE, server: barePrepared },
     ];
     const bareBody = await bodyOf(`${bare.url}${path}`);
     for (const target of targets.slice(1)) {
@@ -100,7 +106,11 @@ export async function measureRepresentativeRoute({
     let oursServed = 0;
     for (const target of targets) {
       log(`warming up ${target.name} on GET ${path}`);
-      const warmUp = await runWrk({ url: `${target.server.url}${path}`, connections: CONNECTIONS, durationSeconds: settings.warmupSeconds });
+      const warmUp = await runWrk({
+        url: `${target.server.url}${path}`,
+        connections: CONNECTIONS,
+        durationSeconds: settings.warmupSeconds,
+      });
       if (target.server === ours.process) oursServed += warmUp.requests;
       await settle(target.server, 5_000);
     }
@@ -138,7 +148,11 @@ export async function measureRepresentativeRoute({
         formatSpread(spread(cpu(target.name)), 1),
         previous ? formatSpread(spread(cpu(target.name).map((micros, round) => micros - previous[round]!)), 1) : '',
         index === 0 ? '' : formatSpread(spread(cpu(target.name).map((micros, round) => micros - bareCpu[round]!)), 1),
-        formatRatio(spread(pairedRatios(bareCpu, cpu(target.name))), target.server === ours.process ? { op: '>=', bound: TARGET } : undefined),
+        formatRatio(
+          spread(pairedRatios(bareCpu, cpu(target.name))),
+          target.server === ours.process ? { op: '>=', bound: TARGET } : undefined,
+        ),
+        index >= 1 && index <= lastLayer + 1 ? formatRatio(spread(pairedRatios(cpu(PREPARED_BARE), cpu(target.name)))) : '',
       ];
     });
     const failures = targets.flatMap((target) => {
@@ -147,11 +161,20 @@ export async function measureRepresentativeRoute({
     });
     return {
       title: `Representative route: GET /api/users/:id on PostgreSQL, ${CONNECTIONS} connections, ${settings.rounds} rounds × ${settings.seconds} s`,
-      columns: ['server (our layers cumulative)', 'req/s', 'p99 ms', 'CPU µs/req', 'added by the layer', 'over bare', 'capacity ÷ bare (CPU)'],
+      columns: [
+        'server (our layers cumulative)',
+        'req/s',
+        'p99 ms',
+        'CPU µs/req',
+        'added by the layer',
+        'over bare',
+        'capacity ÷ bare (CPU)',
+        'capacity ÷ bare prepared',
+      ],
       rows,
       notes: [
         "capacity ÷ bare = bare's CPU µs/request ÷ this one's, per round (/proc user+system of the server process), then median (min–max)",
-        'bare: bench/servers/bare-drizzle.ts, Drizzle over postgres.js with its defaults (pool of 10), one point select per request',
+        'bare: bench/servers/bare-drizzle.ts, Drizzle over postgres.js with its defaults (pool of 10), one point select per request built per request (unnamed statement); bare prepared: the same select as a Drizzle prepared query (named statement), as api/repository.ts runs it — the ratio to it is what observability alone costs',
         'servers pinned to CPU 1; wrk, PostgreSQL and the helpers (gateway, _bulk stand-in) to CPU 0',
         'layers: bench/servers/api-layer.ts on the same database (pool as api/db/postgres.ts opens it), the layers in the one observe middleware as api/node.ts configures them; api/node.ts adds stdout to a file and the database collector',
         `${ours.describe}; both read the same seeded row from the same database and answer the same body`,
@@ -168,7 +191,8 @@ export async function measureRepresentativeRoute({
 export const apiRouteSuite: Suite = {
   name: 'api-route',
   partOf: 'api',
-  description: 'GET /api/users/:id on real PostgreSQL: our API with everything on vs a bare Hono + Drizzle (postgres.js) app (also part of `api`)',
+  description:
+    'GET /api/users/:id on real PostgreSQL: our API with everything on vs a bare Hono + Drizzle (postgres.js) app (also part of `api`)',
   async run(settings, log) {
     const postgresServer = await startPostgres();
     pinRunning(postgresServer.pid, LOAD_CPU);
