@@ -28,7 +28,10 @@ const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
 const shutdownHooks = createShutdownHooks();
 const observability =
   depth >= 4
-    ? createNodeObservability({ config: { logging: config, pushIntervalMs: 5_000, shutdownTimeoutMs: 2_000 }, logger })
+    ? createNodeObservability({
+        config: { logging: config, pushIntervalMs: 5_000, metricsPushProtocol: 'pushgateway', shutdownTimeoutMs: 2_000 },
+        logger,
+      })
     : undefined;
 if (observability) logging.countInto(observability.metrics);
 const metrics = observability?.metrics ?? (depth >= 1 ? createApiMetrics() : undefined);
