@@ -43,6 +43,7 @@ describe('mergeShardGroups', () => {
     families: new Map(families.map((family) => [family.name, family])),
     lastPushMs: 1,
     lastFailureMs: 0,
+    deduplicatedRetries: 0,
   });
   const gauge = (name: string, series: Record<string, string>[], type: MetricFamily['type'] = 'gauge'): MetricFamily => ({
     name,

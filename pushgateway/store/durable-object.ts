@@ -176,7 +176,8 @@ export class GatewayStoreObject extends DurableObject<Env> {
   private async applyToStore(push: PushRequest): Promise<PushOutcome> {
     const outcome = await this.store.apply(push);
     const key = groupKey(push.grouping);
-    if (outcome.status === 'applied' || outcome.status === 'invalid') this.persistGroup(key, push.nowMs);
+    // A replay changes the group too: its count of deduplicated retries.
+    if (outcome.status === 'applied' || outcome.status === 'invalid' || outcome.status === 'replayed') this.persistGroup(key, push.nowMs);
     if (outcome.status === 'applied' && push.mode === 'aggregate' && push.idempotencyKey !== undefined) {
       void this.ctx.storage.put(KEY_PREFIX + (await scopedIdempotencyKey(key, push.idempotencyKey)), push.nowMs);
     }

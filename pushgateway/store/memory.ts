@@ -14,7 +14,7 @@ import { ExpiryQueue } from '../core/expiry.js';
 import { type ExpositionFormat, renderHeader } from '../core/exposition-format.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
-import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
+import type { Group, GroupWriteMode, Labels, MetricFamily, MetricType } from '../core/model.js';
 import { familiesFromPoints } from '../core/point-families.js';
 import { chooseHelp, compareGroupKeys, pushFailureTimeFamily, pushTimeFamily, pushTimeLine } from '../core/scrape-body.js';
 import { runInSlices, runToEnd, SLICE, type Sliced } from '../core/slices.js';
@@ -56,6 +56,8 @@ interface GroupState {
   stored: Map<string, StoredFamily>;
   lastPushMs: number;
   lastFailureMs: number;
+  writeMode?: GroupWriteMode;
+  deduplicatedRetries: number;
 }
 
 interface FamilyEntry {
@@ -151,7 +153,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
           : prepared.push.families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
       const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
       if (overLimit) return overLimit;
-      await runInSlices(this.commitSteps(prepared.push, replaced, rendered, push.nowMs));
+      await runInSlices(this.commitSteps(prepared.push, replaced, rendered, push.nowMs, 'replaced'));
       return { status: 'applied' };
     });
   }
@@ -293,6 +295,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       // Checked before the push's own validity: a push applied once is answered as a replay even if the store changed since.
       if (scopedKey !== undefined && this.idempotency.seen(scopedKey, push.nowMs)) {
         this.deduplicatedPushes++;
+        this.countRetry(groupKey(push.grouping));
         return { status: 'replayed' };
       }
       const outcome = await runInSlices(this.aggregateSteps(push, prepared));
@@ -325,12 +328,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     for (const group of push.groups) {
       const judged = new Map<string, DeltaWindow>();
       const kept: OtlpPoint[] = [];
+      let replayed = false;
       for (const point of group.points) {
         const window = point.window;
         if (window) {
           const verdict = judgeWindow(judged.get(window.stream) ?? this.windows.last(window.stream, push.nowMs), window);
           if (verdict === 'replay') {
             outcome.replayed++;
+            replayed = true;
             continue;
           }
           if (verdict === 'overlap') {
@@ -342,11 +347,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
         }
         kept.push(point);
       }
+      if (replayed) this.countRetry(groupKey(group.grouping));
       if (kept.length === 0) continue;
       const assembled = familiesFromPoints(kept);
+      const writeMode = kept.some((point) => point.combine === 'add') ? 'otlp-delta' : 'otlp-cumulative';
       const result = assembled.ok
         ? this.aggregate(
             { mode: 'aggregate', grouping: group.grouping, families: assembled.families, nowMs: push.nowMs },
+            writeMode,
             assembled.combine,
           )
         : this.refuse(group.grouping, push.nowMs, assembled.message);
@@ -368,15 +376,20 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 
   /** An aggregation push, validated as any push, merged into the stored families (within a writer's turn). */
-  private aggregate(push: PushRequest, combine?: CombineOverride): PushOutcome {
-    return runToEnd(this.aggregateSteps(push, preparePush(push, this.seriesLimits), combine));
+  private aggregate(push: PushRequest, writeMode: GroupWriteMode, combine?: CombineOverride): PushOutcome {
+    return runToEnd(this.aggregateSteps(push, preparePush(push, this.seriesLimits), writeMode, combine));
   }
 
   /**
    * The aggregation of a push already prepared (core/validate preparePush), from the store's checks to the commit,
    * within a writer's turn.
    */
-  private *aggregateSteps(push: PushRequest, prepared: PrepareResult, combine?: CombineOverride): Sliced<PushOutcome> {
+  private *aggregateSteps(
+    push: PushRequest,
+    prepared: PrepareResult,
+    writeMode: GroupWriteMode = 'aggregated',
+    combine?: CombineOverride,
+  ): Sliced<PushOutcome> {
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = yield* checkAgainstStoreSteps(prepared.push, 'aggregate', this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
@@ -397,7 +410,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     const rendered = yield* storedFamiliesSteps(merged.families);
     const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
     if (overLimit) return overLimit;
-    yield* this.commitSteps(prepared.push, replaced, rendered, push.nowMs);
+    yield* this.commitSteps(prepared.push, replaced, rendered, push.nowMs, writeMode);
     return { status: 'applied' };
   }
 
@@ -446,13 +459,22 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       if (!prepared.ok) throw new Error(`the snapshot's group {${group.key}} is invalid: ${prepared.message}`);
       // Not bounded here: a snapshot over a since-lowered GATEWAY_MAX_STORED_BYTES is loaded whole (refusing it
       // would lose data); readiness reports it and pushes that would grow the store stay refused.
-      runToEnd(this.commitSteps(prepared.push, [], runToEnd(storedFamiliesSteps(prepared.push.families)), group.lastPushMs));
-      this.states.get(prepared.push.groupKey)!.lastFailureMs = group.lastFailureMs;
+      const families = runToEnd(storedFamiliesSteps(prepared.push.families));
+      runToEnd(this.commitSteps(prepared.push, [], families, group.lastPushMs, group.writeMode));
+      const restored = this.states.get(prepared.push.groupKey)!;
+      restored.lastFailureMs = group.lastFailureMs;
+      restored.deduplicatedRetries = group.deduplicatedRetries;
       this.activity.touch(prepared.push.groupKey, lastActivity(group));
     }
     this.idempotency.import(snapshot.idempotencyKeys);
     this.windows.import(snapshot.deltaWindows ?? []);
     this.deduplicatedPushes = snapshot.deduplicatedPushes;
+  }
+
+  /** A retry of a push to this group was not applied again (a group expired or deleted since has nothing to count). */
+  private countRetry(key: string): void {
+    const state = this.states.get(key);
+    if (state) state.deduplicatedRetries++;
   }
 
   private refuse(grouping: Labels, nowMs: number, message: string): PushOutcome {
@@ -470,7 +492,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 
   private createGroup(key: string, grouping: Labels): GroupState {
-    const state: GroupState = { key, labels: groupIdentity(grouping), stored: new Map(), lastPushMs: 0, lastFailureMs: 0 };
+    const state: GroupState = {
+      key,
+      labels: groupIdentity(grouping),
+      stored: new Map(),
+      lastPushMs: 0,
+      lastFailureMs: 0,
+      deduplicatedRetries: 0,
+    };
     this.states.set(key, state);
     this.storedBytes += groupBytes(key);
     this.sortedNames = undefined; // the push-time families appear with the first group
@@ -482,7 +511,13 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
    * writers read, is updated first, in slices; then the families are swapped in one synchronous step, which is
    * all that readers see.
    */
-  private *commitSteps(push: PreparedPush, replaced: readonly string[], rendered: readonly StoredFamily[], nowMs: number): Sliced<void> {
+  private *commitSteps(
+    push: PreparedPush,
+    replaced: readonly string[],
+    rendered: readonly StoredFamily[],
+    nowMs: number,
+    writeMode: GroupWriteMode | undefined,
+  ): Sliced<void> {
     const key = push.groupKey;
     let series = 0;
     const old = this.states.get(key);
@@ -502,6 +537,8 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     for (const name of replaced) this.unstoreFamily(state, name);
     for (const stored of rendered) this.storeFamily(state, stored);
     state.lastPushMs = nowMs;
+    if (writeMode === undefined) delete state.writeMode;
+    else state.writeMode = writeMode;
     this.activity.touch(key, nowMs);
     this.touchGroups();
   }
@@ -592,7 +629,8 @@ function* storedFamiliesSteps(families: readonly KeyedFamily[]): Sliced<StoredFa
 function groupOf(state: GroupState): Group {
   const families = new Map<string, MetricFamily>();
   for (const [name, stored] of state.stored) families.set(name, familyOf(stored));
-  return { key: state.key, labels: state.labels, families, lastPushMs: state.lastPushMs, lastFailureMs: state.lastFailureMs };
+  const { key, labels, lastPushMs, lastFailureMs, writeMode, deduplicatedRetries } = state;
+  return { key, labels, families, lastPushMs, lastFailureMs, ...(writeMode ? { writeMode } : {}), deduplicatedRetries };
 }
 
 /** What a group costs beyond its families: its key, repeated in its push_time_seconds lines. */

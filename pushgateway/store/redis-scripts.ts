@@ -6,7 +6,8 @@
 // Layout (gk = group key, fam = family name, text = a series' sorted label text):
 //
 //   P..'groups'            ZSET  gk -> Unix ms of the group's last push (attempt); TTL sweeps by score
-//   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms)
+//   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms), mode (how the last push wrote it: core/model
+//                                 GroupWriteMode), retries (its pushes answered as replays)
 //   P..'f:'..gk            HASH  fam -> type, or type..'|'..help
 //   P..'v:'..gk..'|'..fam  HASH  text -> value (scalar "v"; histogram "bounds|sum|count|c1,c2,…", then
 //                                 "|{native JSON}" for a native one, merged by the process, never here;
@@ -85,6 +86,17 @@ local function unindex_family(gk, fam)
   end
 end
 
+-- A retry of a push to gk not applied again: counted on the group, if it still exists (a replay never creates one).
+local function count_group_retry(gk)
+  if redis.call('EXISTS', P .. 'g:' .. gk) == 1 then redis.call('HINCRBY', P .. 'g:' .. gk, 'retries', 1) end
+end
+
+-- An Idempotency-Key replay: gateway_pushes_deduplicated_total and the group's retries.
+local function count_replay(gk)
+  redis.call('INCR', P .. 'dedup')
+  count_group_retry(gk)
+end
+
 local function delete_group(gk)
   local fams = redis.call('HKEYS', P .. 'f:' .. gk)
   for i = 1, #fams do unindex_family(gk, fams[i]) end
@@ -135,7 +147,8 @@ end
  * ARGV: prefix, now, ttlMs, mode, gk, labelsJson, scopedIdempotencyKey|'', opId, maxSeries,
  * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]},
  * payload [[fam,type,[help]?,[[text,value]],combine?]] (combine 'add'|'replace' overrides the mode's rule: OTLP),
- * maxStoredBytes, OTLP windows ('' or {e:[[stream,lastWindow|'']], r:[[stream,startNs,endNs]], max:streams}).
+ * maxStoredBytes, OTLP windows ('' or {e:[[stream,lastWindow|'']], r:[[stream,startNs,endNs]], max:streams}),
+ * writeMode (core/model GroupWriteMode, recorded on the group when applied).
  * Returns {'applied'} | {'replayed'} | {'conflict'} | {'stale-windows'} | {'invalid', message} |
  * {'too-many-series', count} | {'store-full', bytes}.
  */
@@ -153,7 +166,7 @@ end
 
 sweep(now, ttl)
 if idem ~= '' and redis.call('EXISTS', P .. 'k:' .. idem) == 1 then
-  redis.call('INCR', P .. 'dedup')
+  count_replay(gk)
   return finish({'replayed'})
 end
 
@@ -180,7 +193,11 @@ local function touch_group(field)
   local gkey = P .. 'g:' .. gk
   redis.call('HSETNX', gkey, 'push', '0')
   redis.call('HSETNX', gkey, 'fail', '0')
-  redis.call('HSET', gkey, 'labels', labels, field, ARGV[2])
+  if field == 'push' then
+    redis.call('HSET', gkey, 'labels', labels, field, ARGV[2], 'mode', ARGV[14])
+  else
+    redis.call('HSET', gkey, 'labels', labels, field, ARGV[2])
+  end
   add_bytes(redis.call('ZADD', P .. 'groups', now, gk) * #gk)
 end
 
@@ -353,7 +370,7 @@ export const recordFailureScript = /* lua */ `${helpers}
 local gk = ARGV[2]
 ensure_bytes()
 if ARGV[5] ~= '' and redis.call('EXISTS', P .. 'k:' .. ARGV[5]) == 1 then
-  redis.call('INCR', P .. 'dedup')
+  count_replay(gk)
   return 'replayed'
 end
 local max_bytes = tonumber(ARGV[6])
@@ -364,6 +381,12 @@ redis.call('HSETNX', gkey, 'push', '0')
 redis.call('HSET', gkey, 'labels', ARGV[3], 'fail', ARGV[4])
 add_bytes(redis.call('ZADD', P .. 'groups', tonumber(ARGV[4]), gk) * #gk)
 return 'invalid'
+`;
+
+/** ARGV: prefix, gk. An OTLP export to the group whose delta windows were applied before (a retry). */
+export const groupRetryScript = /* lua */ `${helpers}
+count_group_retry(ARGV[2])
+return 1
 `;
 
 /** ARGV: prefix, now, ttlMs, streamsJson. The last applied window of each OTLP stream ('' when none). */
@@ -398,18 +421,21 @@ for i, pair in ipairs(cjson.decode(ARGV[3])) do out[i] = redis.call('HGET', valu
 return out
 `;
 
-/** ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group: {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}}. */
+/**
+ * ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group:
+ * {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}, mode, retries}.
+ */
 export const readGroupsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
 local out = {}
 local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
 for i = 1, #gks do
   local gk = gks[i]
-  local g = redis.call('HMGET', P .. 'g:' .. gk, 'labels', 'push', 'fail')
+  local g = redis.call('HMGET', P .. 'g:' .. gk, 'labels', 'push', 'fail', 'mode', 'retries')
   local fams = {}
   local f = redis.call('HGETALL', P .. 'f:' .. gk)
   for j = 1, #f, 2 do fams[#fams + 1] = {f[j], f[j + 1], redis.call('HGETALL', value_key(gk, f[j]))} end
-  out[#out + 1] = {gk, g[1] or '{}', g[2] or '0', g[3] or '0', fams}
+  out[#out + 1] = {gk, g[1] or '{}', g[2] or '0', g[3] or '0', fams, g[4] or '', g[5] or '0'}
 end
 return out
 `;

@@ -30,7 +30,9 @@ import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, scopedIdempotencyKey } from '../core/idempotency.js';
 import {
   type Group,
+  type GroupWriteMode,
   type HistogramMetric,
+  isGroupWriteMode,
   isHistogram,
   type Labels,
   type Metric,
@@ -52,6 +54,7 @@ import { DEFAULT_REDIS_KEY_PREFIX, hasHashTag, type RedisCommands } from './redi
 import {
   deleteScript,
   factsScript,
+  groupRetryScript,
   pushScript,
   readGroupsScript,
   readValuesScript,
@@ -121,12 +124,13 @@ interface WindowArgs {
   max: number;
 }
 
-/** A push's options beyond the request: OTLP's per-family combine rule and its delta windows. */
+/** A push's options beyond the request: OTLP's per-family combine rule, its delta windows, how it writes the group. */
 interface PushExtras {
   combine?: CombineOverride;
   windows?: WindowArgs;
+  writeMode?: GroupWriteMode;
 }
-type RawGroup = [string, string, string, string, Array<[string, string, string[]]>];
+type RawGroup = [string, string, string, string, Array<[string, string, string[]]>, string, string];
 
 const METRIC_TYPES = new Set<MetricType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
@@ -289,6 +293,7 @@ export class RedisStore implements GatewayStore {
     for (const group of push.groups) {
       const { replayed, overlapping, kept, result } = await this.applyOtlpGroup(group, push.nowMs);
       outcome.replayed += replayed;
+      if (replayed > 0) await this.run('counting a retry', groupRetryScript, [groupKey(group.grouping)]);
       outcome.overlapping += overlapping.length;
       for (const name of overlapping)
         note(`metric ${name}: a delta point's window overlaps or precedes the one already applied for its stream`);
@@ -348,7 +353,8 @@ export class RedisStore implements GatewayStore {
               r: [...judged].map(([stream, window]) => [stream, String(window.startNs), String(window.endNs)]),
               max: this.maxOtlpStreams,
             };
-      const result = await this.push({ ...request, families: assembled.families }, { combine: assembled.combine, windows });
+      const writeMode = kept.some((point) => point.combine === 'add') ? 'otlp-delta' : 'otlp-cumulative';
+      const result = await this.push({ ...request, families: assembled.families }, { combine: assembled.combine, windows, writeMode });
       if (result !== 'stale-windows') return { replayed, overlapping, kept: kept.length, result };
     }
     throw new StoreUnavailableError(
@@ -360,7 +366,7 @@ export class RedisStore implements GatewayStore {
    * One push, from validation to the script's verdict. 'stale-windows': an OTLP push whose windows another replica
    * moved on since they were read; nothing was applied and the caller judges its points again.
    */
-  private async push(push: PushRequest, { combine, windows }: PushExtras): Promise<PushOutcome | 'stale-windows'> {
+  private async push(push: PushRequest, { combine, windows, writeMode }: PushExtras): Promise<PushOutcome | 'stale-windows'> {
     const prepared = preparePush(push, this.seriesLimits);
     if (!prepared.ok) return await this.refuse(push, prepared.message);
     if (push.mode === 'aggregate') {
@@ -417,6 +423,7 @@ export class RedisStore implements GatewayStore {
         payload,
         String(this.maxStoredBytes),
         windows === undefined ? '' : JSON.stringify(windows),
+        writeMode ?? (push.mode === 'aggregate' ? 'aggregated' : 'replaced'),
       ]);
       switch (result[0]) {
         case 'applied':
@@ -588,7 +595,7 @@ export class RedisStore implements GatewayStore {
   async groups(nowMs: number): Promise<Group[]> {
     const raw = await this.run<RawGroup[]>('reading groups', readGroupsScript, [String(nowMs), String(this.ttlMs)]);
     const groups: Group[] = [];
-    for (const [key, labelsJson, push, fail, families] of raw) {
+    for (const [key, labelsJson, push, fail, families, mode, retries] of raw) {
       const lastPushMs = Number(push);
       const lastFailureMs = Number(fail);
       // The sweep removes at most a batch per call; anything it left is hidden here all the same.
@@ -606,7 +613,17 @@ export class RedisStore implements GatewayStore {
         const metrics: Metric[] = series.map(([text, value]) => decodeSeriesValue(type, parseLabelText(text), value));
         familyMap.set(name, { name, help: bar < 0 ? undefined : meta.slice(bar + 1), type, metrics });
       }
-      groups.push({ key, labels: JSON.parse(labelsJson) as Labels, families: familyMap, lastPushMs, lastFailureMs });
+      const group: Group = {
+        key,
+        labels: JSON.parse(labelsJson) as Labels,
+        families: familyMap,
+        lastPushMs,
+        lastFailureMs,
+        deduplicatedRetries: Number(retries),
+      };
+      // Groups written before the mode was recorded have none (as a group only refused pushes reached).
+      if (isGroupWriteMode(mode)) group.writeMode = mode;
+      groups.push(group);
     }
     return groups;
   }

@@ -96,6 +96,25 @@ export function describeOtlpContract(name: string, newStore: (config: GatewayCon
       expect(text).toContain('gateway_otlp_points_total{outcome="overlapping"} 1\n');
     });
 
+    it("records on each group how OTLP wrote it, and counts a replayed export as the group's deduplicated retry", async () => {
+      const { app, exportJson } = gateway();
+      const facts = async () => {
+        const body = (await (await app.request('/api/v1/metrics')).json()) as {
+          data: Array<{ labels: { job: string }; '@gateway': { write_mode: string; deduplicated_retries: number } }>;
+        };
+        return Object.fromEntries(body.data.map((group) => [group.labels.job, group['@gateway']]));
+      };
+      const gauge = { name: 'queue.depth', gauge: { dataPoints: [{ timeUnixNano: String(t0), asDouble: 3 }] } };
+      await exportJson(request(deltaCounter(3, t0, t0 + 10n * second)));
+      await exportJson(request(deltaCounter(3, t0, t0 + 10n * second))); // a retry: its window was applied
+      await exportJson(request(gauge, resource('stock')));
+      await exportJson(request(gauge, resource('stock')));
+      expect(await facts()).toEqual({
+        checkout: { write_mode: 'otlp-delta', deduplicated_retries: 1, ttl_seconds: 0, expires_at: null },
+        stock: { write_mode: 'otlp-cumulative', deduplicated_retries: 0, ttl_seconds: 0, expires_at: null },
+      });
+    });
+
     it('keeps streams apart by resource: the same series from two SDK instances adds up', async () => {
       const { exportJson, metrics } = gateway();
       await exportJson(request(deltaCounter(3, t0, t0 + 10n * second), resource('checkout', { 'host.name': 'a' })));
