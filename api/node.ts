@@ -93,7 +93,11 @@ const app = createApp({
   logger,
   observe: {
     metrics: observability.metrics,
-    accessLog: { logger, write: logging.accessLine, ...(config.logging.accessLogSkipRoutes ? { skipRoutes: config.logging.accessLogSkipRoutes } : {}) },
+    accessLog: {
+      logger,
+      write: logging.accessLine,
+      ...(config.logging.accessLogSkipRoutes ? { skipRoutes: config.logging.accessLogSkipRoutes } : {}),
+    },
   },
   clientAddress: config.clientIpHeader ? (c) => c.req.header(config.clientIpHeader!) : (c) => getConnInfo(c).remote.address,
   settings: { ...config, serviceName: config.logging.serviceName },

@@ -53,7 +53,8 @@ export function readLoggingConfig(reader: EnvReader): LoggingConfig {
     .map((route) => route.trim())
     .filter((route) => route !== '');
   for (const route of accessLogSkipRoutes)
-    if (!route.startsWith('/')) reader.problem(`LOG_ACCESS_SKIP_ROUTES takes route templates starting with "/" (e.g. /livez), got "${route}"`);
+    if (!route.startsWith('/'))
+      reader.problem(`LOG_ACCESS_SKIP_ROUTES takes route templates starting with "/" (e.g. /livez), got "${route}"`);
 
   const config: LoggingConfig = { level, serviceName };
   if (accessLogSkipRoutes.length > 0) config.accessLogSkipRoutes = accessLogSkipRoutes;
