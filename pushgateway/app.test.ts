@@ -232,6 +232,7 @@ class UnreachableStore implements GatewayStore {
     throw new Error('connection refused');
   }
   apply = async () => this.fail();
+  applyOtlp = async () => this.fail();
   deleteGroup = async () => this.fail();
   wipe = async () => this.fail();
   groups = async () => this.fail();

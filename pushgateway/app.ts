@@ -15,9 +15,11 @@ import { PushSummaries } from './http/push-summaries.js';
 import { registerReadRoutes } from './http/read.js';
 import { RequestCounter, requestCounting } from './http/request-metrics.js';
 import { OtlpPointCounter } from './otlp/metrics.js';
+import { DurableObjectStore } from './store/durable-object-store.js';
 import { RedisStore } from './store/redis.js';
+import { ReplicaHeartbeats, type ReplicaIdentity } from './store/replica-heartbeats.js';
 import type { GatewayStore } from './store/types.js';
-import { registerWebPage } from './web/page.js';
+import { type GatewayInstances, registerWebPage } from './web/page.js';
 
 export interface GatewayAppOptions {
   store: GatewayStore;
@@ -32,7 +34,11 @@ export interface GatewayAppOptions {
    * Content-Encoding is set by itself, so compressing here would send the scrape gzipped twice.
    */
   compressScrapes?: boolean;
+  /** This process as a replica on a shared Redis store (server.ts writes its heartbeat); the status page marks it. */
+  replica?: ReplicaIdentity;
 }
+
+export const gatewayVersion = '0.1.0';
 
 const silentLog: GatewayLog = { debug() {}, warn() {}, error() {} };
 
@@ -55,6 +61,16 @@ function statusFlags(config: GatewayConfig): Record<string, string> {
   };
 }
 
+/** What the status page lists as the instances behind the store. */
+function gatewayInstances(store: GatewayStore, config: GatewayConfig, selfId: string | undefined): () => Promise<GatewayInstances> {
+  if (store instanceof RedisStore) {
+    const heartbeats = new ReplicaHeartbeats(store.commands, config.redisKeyPrefix);
+    return async () => ({ kind: 'replicas', replicas: await heartbeats.live(), selfId });
+  }
+  if (store instanceof DurableObjectStore) return async () => ({ kind: 'shards', shards: config.durableObjectShards });
+  return async () => ({ kind: 'single' });
+}
+
 const outsidePrefix = '/\u0000outside-route-prefix';
 
 function pathBelowPrefix(path: string, prefix: string): string {
@@ -68,8 +84,9 @@ export function createGatewayApp({
   log = silentLog,
   clock = Date.now,
   extraMetrics,
-  version = '0.1.0',
+  version = gatewayVersion,
   compressScrapes = true,
+  replica,
 }: GatewayAppOptions): Hono<{ Variables: BodyVariables }> {
   // Under a route prefix (GATEWAY_ROUTE_PREFIX / GATEWAY_EXTERNAL_URL) every route moves below it: routing sees the
   // path without the prefix, and a path outside it matches no route (404).
@@ -142,6 +159,7 @@ export function createGatewayApp({
     seriesLimit: config.maxSeries,
     utf8Names: config.enableUtf8Names,
     storedBytesLimit: config.maxStoredBytes,
+    groupTtlMs: config.groupTtlSeconds * 1000,
     extraMetrics: async (format) => otlpPoints.render(format) + ((await extraMetrics?.(format)) ?? ''),
   });
 
@@ -162,6 +180,7 @@ export function createGatewayApp({
     version,
     startedAtMs,
     flags: statusFlags(config),
+    instances: gatewayInstances(store, config, replica?.id),
   });
 
   if (config.enableAdminApi) {

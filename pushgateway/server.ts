@@ -4,10 +4,11 @@
 // accepting, sends the last remote-write snapshot, writes the last persistence snapshot and closes the store.
 
 import type { Server as HttpServer } from 'node:http';
+import { hostname } from 'node:os';
 import { ecsFormat } from '@elastic/ecs-pino-format';
 import { type ServerType, serve } from '@hono/node-server';
 import pino from 'pino';
-import { createGatewayApp } from './app.js';
+import { createGatewayApp, gatewayVersion } from './app.js';
 import { ConfigError } from './config/env.js';
 import type { GatewayConfig } from './config/gateway.js';
 import type { ExpositionFormat } from './core/exposition-format.js';
@@ -21,6 +22,7 @@ import { MemoryStore } from './store/memory.js';
 import { loadSnapshot, startSnapshotting } from './store/persistence.js';
 import { RedisStore } from './store/redis.js';
 import { redisTcpCommands } from './store/redis-tcp.js';
+import { ReplicaHeartbeats, type ReplicaIdentity, type RunningHeartbeat, startHeartbeat } from './store/replica-heartbeats.js';
 import type { GatewayStore } from './store/types.js';
 
 export interface GatewayLogger extends GatewayLog {
@@ -63,7 +65,12 @@ export async function startGateway({
   // Started once the port is bound, so a gateway that fails to start sends nothing.
   let remoteWrite: RunningRemoteWrite | undefined;
   const extraMetrics = (format: ExpositionFormat) => processMetrics(format) + (remoteWrite?.metricsText(format) ?? '');
-  const app = createGatewayApp({ store, config, log: logger, extraMetrics });
+  // On a shared Redis store this process is one replica among others: the status page lists the live ones.
+  const replica: ReplicaIdentity | undefined =
+    store instanceof RedisStore
+      ? { id: `${hostname()}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`, startedAtMs: Date.now(), version: gatewayVersion }
+      : undefined;
+  const app = createGatewayApp({ store, config, log: logger, extraMetrics, ...(replica ? { replica } : {}) });
   const { host } = config;
   // A port already in use must be a start-up error naming the variable, not an unhandled 'error' event.
   const server: ServerType = await new Promise((resolve, reject) => {
@@ -80,6 +87,13 @@ export async function startGateway({
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, store: store instanceof RedisStore ? store.commands.description : config.store }, 'gateway listening');
+  const heartbeat: RunningHeartbeat | undefined =
+    replica && store instanceof RedisStore
+      ? startHeartbeat(new ReplicaHeartbeats(store.commands, config.redisKeyPrefix), replica, {
+          onError: (error) =>
+            logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'replica heartbeat: writing to Redis failed'),
+        })
+      : undefined;
   if (config.remoteWrite) {
     remoteWrite = startRemoteWrite({ config: config.remoteWrite, store, lease: remoteWriteLease(store), logger });
     logger.info(
@@ -96,6 +110,8 @@ export async function startGateway({
     stop: () =>
       (stopping ??= (async () => {
         await closeServer(server);
+        // Before the store closes: the heartbeat leaves through the store's connection.
+        await heartbeat?.stop();
         // Before the store closes: the last snapshot is read from it.
         await stopRemoteWrite(remoteWrite);
         // Never rejects: a failed write is logged and counted by the snapshotter, and the store still closes.

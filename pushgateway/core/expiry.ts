@@ -63,3 +63,11 @@ export class ExpiryQueue<K> {
     return this.lifetimeMs > 0 && nowMs - touchedMs >= this.lifetimeMs;
   }
 }
+
+/**
+ * When a group disappears under GATEWAY_GROUP_TTL_SECONDS (undefined when there is no TTL): any push attempt,
+ * refused ones included, keeps a group alive, as every store expires them.
+ */
+export function groupExpiresAtMs(group: { lastPushMs: number; lastFailureMs: number }, ttlMs: number): number | undefined {
+  return ttlMs > 0 ? Math.max(group.lastPushMs, group.lastFailureMs) + ttlMs : undefined;
+}

@@ -81,6 +81,22 @@ export interface MetricFamily {
   metrics: Metric[];
 }
 
+/**
+ * How a group was last written (what only this gateway knows; shown on the page and in /api/v1/metrics):
+ * - `replaced`: an official push, PUT (the whole group) or POST (the pushed families);
+ * - `aggregated`: /aggregate, deltas added to what was stored;
+ * - `otlp-delta`: OTLP with DELTA points in it for this group (added, exactly once by window);
+ * - `otlp-cumulative`: OTLP with only CUMULATIVE points, gauges or summaries for this group (replaced per series).
+ */
+export type GroupWriteMode = 'replaced' | 'aggregated' | 'otlp-delta' | 'otlp-cumulative';
+
+const groupWriteModes: ReadonlySet<string> = new Set<GroupWriteMode>(['replaced', 'aggregated', 'otlp-delta', 'otlp-cumulative']);
+
+/** For stores that read the mode back from text (a snapshot, a Redis hash). */
+export function isGroupWriteMode(value: unknown): value is GroupWriteMode {
+  return typeof value === 'string' && groupWriteModes.has(value);
+}
+
 /** One push group: identified by its grouping labels (always including `job`). */
 export interface Group {
   /** Canonical key of the grouping labels (see groupKey in core/grouping). */
@@ -93,6 +109,13 @@ export interface Group {
   lastPushMs: number;
   /** Unix ms of the last refused push (push_failure_time_seconds), 0 if none. */
   lastFailureMs: number;
+  /** How the last successful push wrote it; absent while only refused pushes reached the group. */
+  writeMode?: GroupWriteMode;
+  /**
+   * Retries of this group's pushes that were not applied again: Idempotency-Key replays, and OTLP exports carrying
+   * DELTA points for the group whose windows had been applied before (each such export counts once).
+   */
+  deduplicatedRetries: number;
 }
 
 export function isHistogram(metric: Metric): metric is HistogramMetric {

@@ -29,8 +29,6 @@ export function registerOtlpRoute(
   { store, log, clock, counter, onStoreError }: OtlpRouteOptions,
 ): void {
   app.post('/v1/metrics', async (c) => {
-    if (!store.applyOtlp)
-      return jsonError(501, 'not_implemented', 'this gateway store does not take OTLP (use GATEWAY_STORE=memory or the Durable Object)');
     const encoding = otlpEncodingOf(c.req.header('content-type'));
     if (!encoding)
       return jsonError(415, 'unsupported_media_type', 'OTLP/HTTP metrics must be sent as application/x-protobuf or application/json');

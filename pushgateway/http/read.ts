@@ -2,6 +2,7 @@
 // JSON API (/api/v1/metrics, /api/v1/status), health and readiness.
 import type { Env, Hono } from 'hono';
 import { escapeGroups, groupsNeedEscaping } from '../core/escape-groups.js';
+import { groupExpiresAtMs } from '../core/expiry.js';
 import { contentTypes, type ExpositionFormat, endOfExposition, renderHeader } from '../core/exposition-format.js';
 import { formatGoFloat } from '../core/float.js';
 import { type BucketSpan, type Group, isHistogram, isSummary, type Metric, type MetricFamily, type NativeBuckets } from '../core/model.js';
@@ -37,6 +38,8 @@ export interface ReadRouteOptions {
   utf8Names?: boolean;
   /** GATEWAY_MAX_STORED_BYTES (0 = no limit): readiness fails while a store reports more (e.g. an old snapshot). */
   storedBytesLimit?: number;
+  /** GATEWAY_GROUP_TTL_SECONDS in ms (0 = never), for each group's expiry in /api/v1/metrics. */
+  groupTtlMs?: number;
 }
 
 function seriesLimitMetric(format: ExpositionFormat, limit: number): string {
@@ -182,13 +185,34 @@ function apiFamily(family: Pick<MetricFamily, 'type' | 'help' | 'metrics'>, time
   };
 }
 
-export function apiGroup(group: Group): Record<string, unknown> {
+/**
+ * The key of what only this gateway knows about a group, beside the official fields of its /api/v1/metrics entry.
+ * `@` is in no legacy metric name, so it cannot be taken for a family by clients that read the other keys as
+ * families; a family of that very name (possible only with UTF-8 names) wins, as the official fields must.
+ */
+export const GATEWAY_GROUP_FIELD = '@gateway';
+
+function gatewayGroupFields(group: Group, groupTtlMs: number): Record<string, unknown> {
+  const expiresAtMs = groupExpiresAtMs(group, groupTtlMs);
+  return {
+    write_mode: group.writeMode ?? null,
+    deduplicated_retries: group.deduplicatedRetries,
+    ttl_seconds: groupTtlMs / 1000,
+    expires_at: expiresAtMs === undefined ? null : new Date(expiresAtMs).toISOString(),
+  };
+}
+
+export function apiGroup(group: Group, groupTtlMs = 0): Record<string, unknown> {
   const timeStamp = new Date(group.lastPushMs).toISOString();
   // The group's labels as the URL gave them: the official leaves out an instance the URL did not name, and an empty
   // instance is what a URL without one means here (core/grouping groupIdentity).
   const { instance, ...urlLabels } = group.labels;
   const labels = instance === '' ? urlLabels : group.labels;
-  const entry: Record<string, unknown> = { labels, last_push_successful: group.lastFailureMs <= group.lastPushMs };
+  const entry: Record<string, unknown> = {
+    labels,
+    last_push_successful: group.lastFailureMs <= group.lastPushMs,
+    [GATEWAY_GROUP_FIELD]: gatewayGroupFields(group, groupTtlMs),
+  };
   for (const family of group.families.values()) entry[family.name] = apiFamily(family, timeStamp);
   for (const [timeFamily, ms] of [
     [pushTimeFamily, group.lastPushMs],
@@ -274,7 +298,7 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
   app.get('/api/v1/metrics', async (c) => {
     try {
       const groups = await store.groups(clock());
-      return c.json({ status: 'success', data: groups.map(apiGroup) });
+      return c.json({ status: 'success', data: groups.map((group) => apiGroup(group, options.groupTtlMs ?? 0)) });
     } catch (error) {
       return unavailable(error);
     }

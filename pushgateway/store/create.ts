@@ -8,7 +8,7 @@ import { idempotencyKeysFor } from '../core/idempotency.js';
 import type { GatewayStoreObject } from './durable-object.js';
 import { DurableObjectStore } from './durable-object-store.js';
 import { MemoryStore, type MemoryStoreOptions } from './memory.js';
-import { RedisStore } from './redis.js';
+import { RedisStore, redisStreamsFor } from './redis.js';
 import type { RedisCommands } from './redis-commands.js';
 import { upstashCommands } from './redis-rest.js';
 import type { RedisTcpTarget } from './redis-tcp.js';
@@ -64,7 +64,12 @@ export function createStore(config: GatewayConfig, bindings: StoreBindings = {})
       throw new ConfigError([
         'GATEWAY_REDIS_URL, GATEWAY_REDIS_CLUSTER_NODES, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis',
       ]);
-    return new RedisStore({ commands, keyPrefix: config.redisKeyPrefix, ...memoryStoreOptions(config) });
+    return new RedisStore({
+      commands,
+      keyPrefix: config.redisKeyPrefix,
+      ...memoryStoreOptions(config),
+      maxOtlpStreams: redisStreamsFor(config.maxOtlpStreamBytes),
+    });
   }
   if (bindings.gatewayState) return new DurableObjectStore(bindings.gatewayState, config.durableObjectShards);
   return new MemoryStore(memoryStoreOptions(config));

@@ -9,7 +9,7 @@ import { ExpiryQueue } from '../core/expiry.js';
 import { type ExpositionFormat, renderHeader } from '../core/exposition-format.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
-import { type Group, isHistogram, type Labels, type MetricFamily, type MetricType } from '../core/model.js';
+import { type Group, type GroupWriteMode, isHistogram, type Labels, type MetricFamily, type MetricType } from '../core/model.js';
 import { familiesFromPoints } from '../core/point-families.js';
 import {
   chooseHelp,
@@ -112,6 +112,18 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return entry && { type: entry.type, groups: entry.holders.size };
   }
 
+  /** The type a family has in the live groups, if any holds it (sharded Durable Objects ask each other this). */
+  familyType(name: string, nowMs: number): MetricType | undefined {
+    this.expire(nowMs);
+    return this.familyIndex.get(name)?.type;
+  }
+
+  /** A push refused by a check outside this store (another shard's families): recorded as any refusal. */
+  recordRefusal(grouping: Labels, nowMs: number, message: string): PushOutcome {
+    this.expire(nowMs);
+    return this.refuse(grouping, nowMs, message);
+  }
+
   groupFamilyType(key: string, name: string): MetricType | undefined {
     return this.states.get(key)?.stored.get(name)?.family.type;
   }
@@ -139,7 +151,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
         : prepared.push.families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
     const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
     if (overLimit) return overLimit;
-    this.commit(prepared.push, replaced, rendered, push.nowMs);
+    this.commit(prepared.push, replaced, rendered, push.nowMs, 'replaced');
     return { status: 'applied' };
   }
 
@@ -255,6 +267,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     // Checked before the push's own validity: a push applied once is answered as a replay even if the store changed since.
     if (scopedKey !== undefined && this.idempotency.seen(scopedKey, push.nowMs)) {
       this.deduplicatedPushes++;
+      this.countRetry(groupKey(push.grouping));
       return { status: 'replayed' };
     }
     const outcome = this.aggregatePrepared(push, prepared);
@@ -282,12 +295,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     for (const group of push.groups) {
       const judged = new Map<string, DeltaWindow>();
       const kept: OtlpPoint[] = [];
+      let replayed = false;
       for (const point of group.points) {
         const window = point.window;
         if (window) {
           const verdict = judgeWindow(judged.get(window.stream) ?? this.windows.last(window.stream, push.nowMs), window);
           if (verdict === 'replay') {
             outcome.replayed++;
+            replayed = true;
             continue;
           }
           if (verdict === 'overlap') {
@@ -299,11 +314,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
         }
         kept.push(point);
       }
+      if (replayed) this.countRetry(groupKey(group.grouping));
       if (kept.length === 0) continue;
       const assembled = familiesFromPoints(kept);
+      const writeMode = kept.some((point) => point.combine === 'add') ? 'otlp-delta' : 'otlp-cumulative';
       const result = assembled.ok
         ? this.aggregate(
             { mode: 'aggregate', grouping: group.grouping, families: assembled.families, nowMs: push.nowMs },
+            writeMode,
             assembled.combine,
           )
         : this.refuse(group.grouping, push.nowMs, assembled.message);
@@ -325,12 +343,17 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 
   /** An aggregation push, validated as any push, merged into the stored families. */
-  private aggregate(push: PushRequest, combine?: CombineOverride): PushOutcome {
-    return this.aggregatePrepared(push, preparePush(push, this.seriesLimits), combine);
+  private aggregate(push: PushRequest, writeMode: GroupWriteMode, combine?: CombineOverride): PushOutcome {
+    return this.aggregatePrepared(push, preparePush(push, this.seriesLimits), writeMode, combine);
   }
 
   /** The aggregation of a push already prepared (core/validate preparePush), from the store's checks to the commit. */
-  private aggregatePrepared(push: PushRequest, prepared: PrepareResult, combine?: CombineOverride): PushOutcome {
+  private aggregatePrepared(
+    push: PushRequest,
+    prepared: PrepareResult,
+    writeMode: GroupWriteMode = 'aggregated',
+    combine?: CombineOverride,
+  ): PushOutcome {
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
     const refusal = checkAgainstStore(prepared.push, 'aggregate', this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
@@ -343,7 +366,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     const rendered = families.map(renderFamily);
     const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
     if (overLimit) return overLimit;
-    this.commit({ ...prepared.push, families }, replaced, rendered, push.nowMs);
+    this.commit({ ...prepared.push, families }, replaced, rendered, push.nowMs, writeMode);
     return { status: 'applied' };
   }
 
@@ -385,13 +408,21 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       if (!prepared.ok) throw new Error(`the snapshot's group {${group.key}} is invalid: ${prepared.message}`);
       // Not bounded here: a snapshot over a since-lowered GATEWAY_MAX_STORED_BYTES is loaded whole (refusing it
       // would lose data); readiness reports it and pushes that would grow the store stay refused.
-      this.commit(prepared.push, [], prepared.push.families.map(renderFamily), group.lastPushMs);
-      this.states.get(prepared.push.groupKey)!.group.lastFailureMs = group.lastFailureMs;
+      this.commit(prepared.push, [], prepared.push.families.map(renderFamily), group.lastPushMs, group.writeMode);
+      const restored = this.states.get(prepared.push.groupKey)!.group;
+      restored.lastFailureMs = group.lastFailureMs;
+      restored.deduplicatedRetries = group.deduplicatedRetries;
       this.activity.touch(prepared.push.groupKey, lastActivity(group));
     }
     this.idempotency.import(snapshot.idempotencyKeys);
     this.windows.import(snapshot.deltaWindows ?? []);
     this.deduplicatedPushes = snapshot.deduplicatedPushes;
+  }
+
+  /** A retry of a push to this group was not applied again (a group expired or deleted since has nothing to count). */
+  private countRetry(key: string): void {
+    const state = this.states.get(key);
+    if (state) state.group.deduplicatedRetries++;
   }
 
   private refuse(grouping: Labels, nowMs: number, message: string): PushOutcome {
@@ -410,7 +441,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
 
   private createGroup(key: string, grouping: Labels): GroupState {
     const state: GroupState = {
-      group: { key, labels: groupIdentity(grouping), families: new Map(), lastPushMs: 0, lastFailureMs: 0 },
+      group: { key, labels: groupIdentity(grouping), families: new Map(), lastPushMs: 0, lastFailureMs: 0, deduplicatedRetries: 0 },
       stored: new Map(),
     };
     this.states.set(key, state);
@@ -419,11 +450,19 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return state;
   }
 
-  private commit(push: PreparedPush, replaced: string[], rendered: readonly StoredFamily[], nowMs: number): void {
+  private commit(
+    push: PreparedPush,
+    replaced: string[],
+    rendered: readonly StoredFamily[],
+    nowMs: number,
+    writeMode: GroupWriteMode | undefined,
+  ): void {
     const state = this.states.get(push.groupKey) ?? this.createGroup(push.groupKey, push.groupLabels);
     for (const name of replaced) this.unindexFamily(state, name);
     for (const stored of rendered) this.indexFamily(state, stored);
     state.group.lastPushMs = nowMs;
+    if (writeMode === undefined) delete state.group.writeMode;
+    else state.group.writeMode = writeMode;
     this.activity.touch(push.groupKey, nowMs);
     this.touchGroups();
   }

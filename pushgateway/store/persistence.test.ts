@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nativeFamilyArb } from '../../test/support/exposition-arbitraries.js';
+import { groupKey } from '../core/grouping.js';
 import type { Group, MetricFamily } from '../core/model.js';
+import { parseTextExposition } from '../core/text-parser.js';
+import { MemoryStore } from './memory.js';
 import { loadSnapshot, startSnapshotting } from './persistence.js';
 import { decodeSnapshot, encodeSnapshot, type SnapshotSource, type StoreSnapshot } from './snapshot-codec.js';
 
@@ -63,6 +66,8 @@ function sampleSnapshot(): StoreSnapshot {
     families,
     lastPushMs: 1_700_000_000_000,
     lastFailureMs: 0,
+    writeMode: 'aggregated',
+    deduplicatedRetries: 3,
   };
   return {
     groups: [group],
@@ -96,8 +101,22 @@ describe('snapshot encoding', () => {
     ],
     ['a bad number', encodeSnapshot(sampleSnapshot(), 1).replace('12.5', '"twelve"'), /expected a number/],
     ['a bad type', encodeSnapshot(sampleSnapshot(), 1).replace('"gauge"', '"meter"'), /malformed family/],
+    ['an unknown write mode', encodeSnapshot(sampleSnapshot(), 1).replace('"aggregated"', '"summed"'), /unknown writeMode "summed"/],
+    ['a negative retry count', encodeSnapshot(sampleSnapshot(), 1).replace('"deduplicatedRetries":3', '"deduplicatedRetries":-1'), /count/],
   ])('refuses %s', (_what, text, message) => {
     expect(() => decodeSnapshot(text, keyOf)).toThrow(message);
+  });
+
+  it('loads a snapshot written before groups recorded their write mode and retries', () => {
+    const old = JSON.parse(encodeSnapshot(sampleSnapshot(), 1)) as { groups: Record<string, unknown>[] };
+    for (const group of old.groups) {
+      delete group.writeMode;
+      delete group.deduplicatedRetries;
+    }
+    const [group] = decodeSnapshot(JSON.stringify(old), keyOf).groups;
+    expect(group?.writeMode).toBeUndefined();
+    expect(group?.deduplicatedRetries).toBe(0);
+    expect(group?.families).toEqual(sampleSnapshot().groups[0]!.families);
   });
 });
 
@@ -110,6 +129,7 @@ describe('snapshot encoding of native histograms', () => {
         families: new Map([[family.name, family]]),
         lastPushMs: 1,
         lastFailureMs: 0,
+        deduplicatedRetries: 0,
       },
     ],
     idempotencyKeys: [],
@@ -209,6 +229,54 @@ describe('snapshot files', () => {
     expect(loaded.status === 'loaded' && loaded.snapshot.deduplicatedPushes).toBe(8);
     expect(snapshotter.stats.written).toBe(2);
     expect(readdirSync(dir)).toEqual(['gateway.snapshot']);
+  });
+
+  it('converts the raw Idempotency-Keys of a snapshot written before keys were digested, so retries stay replays', async () => {
+    const families = parseTextExposition('# TYPE done_total counter\ndone_total 1\n').families;
+    const keyed = { mode: 'aggregate', grouping: { job: 'agg' }, families, idempotencyKey: 'retry-1', nowMs: 1_000 } as const;
+    const before = new MemoryStore();
+    expect((await before.apply(keyed)).status).toBe('applied');
+    const current = before.snapshot(1_000);
+    // The same store as an older gateway wrote it: the key as `group \u0002 key`, not its digest.
+    const old = {
+      ...current,
+      idempotencyKeys: current.idempotencyKeys.map((k) => ({ ...k, key: `${groupKey({ job: 'agg' })}\u0002retry-1` })),
+    };
+    writeFileSync(file, encodeSnapshot(old, 1_000));
+
+    const loaded = await loadSnapshot(file, groupKey);
+    if (loaded.status !== 'loaded') throw new Error(`not loaded: ${loaded.status}`);
+    expect(loaded.snapshot.idempotencyKeys.map((k) => k.key)).toEqual(current.idempotencyKeys.map((k) => k.key));
+    const after = new MemoryStore();
+    after.restore(loaded.snapshot);
+    expect((await after.apply({ ...keyed, nowMs: 2_000 })).status).toBe('replayed');
+  });
+
+  it("restores each group's write mode and deduplicated retries after a restart from the file", async () => {
+    const before = new MemoryStore();
+    const families = parseTextExposition('# TYPE done_total counter\ndone_total 1\n').families;
+    const keyed = { mode: 'aggregate', grouping: { job: 'agg' }, families, idempotencyKey: 'k', nowMs: 1_000 } as const;
+    expect((await before.apply(keyed)).status).toBe('applied');
+    expect((await before.apply(keyed)).status).toBe('replayed');
+    expect((await before.apply({ mode: 'replace', grouping: { job: 'put' }, families, nowMs: 1_000 })).status).toBe('applied');
+    const timestamped = { name: 'done_total', line: 1 };
+    expect(
+      (await before.apply({ mode: 'replace', grouping: { job: 'bad' }, families, timestampedSample: timestamped, nowMs: 1_000 })).status,
+    ).toBe('invalid');
+    const snapshotter = startSnapshotting({ file, intervalMs: 60_000, source: before, log, clock: () => 2_000 });
+    await snapshotter.stop();
+
+    const loaded = await loadSnapshot(file, groupKey);
+    if (loaded.status !== 'loaded') throw new Error(`not loaded: ${loaded.status}`);
+    const after = new MemoryStore();
+    after.restore(loaded.snapshot);
+    const facts = Object.fromEntries(
+      (await after.groups(2_000)).map((group) => [group.labels.job, [group.writeMode, group.deduplicatedRetries]]),
+    );
+    expect(facts).toEqual({ agg: ['aggregated', 1], put: ['replaced', 0], bad: [undefined, 0] });
+    // The restored group goes on counting.
+    expect((await after.apply(keyed)).status).toBe('replayed');
+    expect(after.group(groupKey({ job: 'agg' }), 2_000)?.deduplicatedRetries).toBe(2);
   });
 
   it('writes on its interval', async () => {

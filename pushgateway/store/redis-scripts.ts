@@ -6,7 +6,8 @@
 // Layout (gk = group key, fam = family name, text = a series' sorted label text):
 //
 //   P..'groups'            ZSET  gk -> Unix ms of the group's last push (attempt); TTL sweeps by score
-//   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms)
+//   P..'g:'..gk            HASH  labels (JSON), push (ms), fail (ms), mode (how the last push wrote it: core/model
+//                                 GroupWriteMode), retries (its pushes answered as replays)
 //   P..'f:'..gk            HASH  fam -> type, or type..'|'..help
 //   P..'v:'..gk..'|'..fam  HASH  text -> value (scalar "v"; histogram "bounds|sum|count|c1,c2,…", then
 //                                 "|{native JSON}" for a native one, merged by the process, never here;
@@ -15,6 +16,12 @@
 //   P..'fc'                HASH  fam -> holder count
 //   P..'o'                 HASH  fam..'{'..text..'}' -> gk   (validation: series owners; HLEN = series)
 //   P..'dedup'             STRING pushes answered as replays
+//   P..'bytes'             STRING bytes held (GATEWAY_MAX_STORED_BYTES): per series #fam + #text + #value, per
+//                                 group #gk; kept by every script that adds or removes a series or a group
+//   P..'w'                 HASH  OTLP stream digest -> its last applied delta window, "startNs endNs"
+//   P..'wt'                ZSET  stream digest -> Unix ms of its last apply (expiry with the group TTL; the
+//                                 lowest scores are evicted first when there are more than the bound)
+//   P..'wev'               STRING streams evicted before their TTL
 //   P..'k:'..gk..'\2'..key STRING an Idempotency-Key applied in the last 10 minutes (PX)
 //   P..'op:'..id           STRING the result of one store call, so a transport-level retry of the same
 //                                 EVAL (the client library retries network errors) is not applied twice
@@ -42,6 +49,16 @@ end
 
 local function value_key(gk, fam) return P .. 'v:' .. gk .. '|' .. fam end
 
+local function add_bytes(n) if n ~= 0 then redis.call('INCRBY', P .. 'bytes', n) end end
+
+-- Bytes a stored family holds (see P..'bytes').
+local function family_bytes(gk, fam)
+  local entries = redis.call('HGETALL', value_key(gk, fam))
+  local bytes = 0
+  for i = 1, #entries, 2 do bytes = bytes + #fam + #entries[i] + #entries[i + 1] end
+  return bytes
+end
+
 -- What validation knows of a family name: {type or '', '1' when a group other than gk holds it else '0',
 -- gk's own type or ''}.
 local function family_fact(gk, fam)
@@ -54,8 +71,13 @@ end
 
 local function unindex_family(gk, fam)
   local vkey = value_key(gk, fam)
-  local texts = redis.call('HKEYS', vkey)
-  for i = 1, #texts do redis.call('HDEL', P .. 'o', fam .. '{' .. texts[i] .. '}') end
+  local entries = redis.call('HGETALL', vkey)
+  local bytes = 0
+  for i = 1, #entries, 2 do
+    redis.call('HDEL', P .. 'o', fam .. '{' .. entries[i] .. '}')
+    bytes = bytes + #fam + #entries[i] + #entries[i + 1]
+  end
+  add_bytes(-bytes)
   redis.call('DEL', vkey)
   redis.call('HDEL', P .. 'f:' .. gk, fam)
   if redis.call('HINCRBY', P .. 'fc', fam, -1) <= 0 then
@@ -64,25 +86,71 @@ local function unindex_family(gk, fam)
   end
 end
 
+-- A retry of a push to gk not applied again: counted on the group, if it still exists (a replay never creates one).
+local function count_group_retry(gk)
+  if redis.call('EXISTS', P .. 'g:' .. gk) == 1 then redis.call('HINCRBY', P .. 'g:' .. gk, 'retries', 1) end
+end
+
+-- An Idempotency-Key replay: gateway_pushes_deduplicated_total and the group's retries.
+local function count_replay(gk)
+  redis.call('INCR', P .. 'dedup')
+  count_group_retry(gk)
+end
+
 local function delete_group(gk)
   local fams = redis.call('HKEYS', P .. 'f:' .. gk)
   for i = 1, #fams do unindex_family(gk, fams[i]) end
   redis.call('DEL', P .. 'f:' .. gk, P .. 'g:' .. gk)
-  return redis.call('ZREM', P .. 'groups', gk)
+  local removed = redis.call('ZREM', P .. 'groups', gk)
+  add_bytes(-removed * #gk)
+  return removed
+end
+
+-- A store written before the byte count existed gets it counted once, over every group, before any script
+-- changes it (O(store), once).
+local function ensure_bytes()
+  if redis.call('EXISTS', P .. 'bytes') == 1 then return end
+  local total = 0
+  local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
+  for i = 1, #gks do
+    total = total + #gks[i]
+    local fams = redis.call('HKEYS', P .. 'f:' .. gks[i])
+    for j = 1, #fams do total = total + family_bytes(gks[i], fams[j]) end
+  end
+  redis.call('SET', P .. 'bytes', total)
 end
 
 -- Groups whose last push is older than the TTL, oldest first, by score: never a scan of all groups.
 local function sweep(now, ttl)
+  ensure_bytes()
   if ttl <= 0 then return end
   local expired = redis.call('ZRANGEBYSCORE', P .. 'groups', '-inf', fmt(now - ttl), 'LIMIT', 0, 500)
   for i = 1, #expired do delete_group(expired[i]) end
+  local streams = redis.call('ZRANGEBYSCORE', P .. 'wt', '-inf', fmt(now - ttl), 'LIMIT', 0, 500)
+  for i = 1, #streams do
+    redis.call('HDEL', P .. 'w', streams[i])
+    redis.call('ZREM', P .. 'wt', streams[i])
+  end
+end
+
+-- An OTLP stream's last applied window, '' when none or forgotten with the TTL (core/delta-windows).
+local function live_window(stream, now, ttl)
+  if ttl > 0 then
+    local applied = redis.call('ZSCORE', P .. 'wt', stream)
+    if not applied or tonumber(applied) <= now - ttl then return '' end
+  end
+  return redis.call('HGET', P .. 'w', stream) or ''
 end
 `;
 
 /**
  * ARGV: prefix, now, ttlMs, mode, gk, labelsJson, scopedIdempotencyKey|'', opId, maxSeries,
- * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]}, payload [[fam,type,[help]?,[[text,value]]]].
- * Returns {'applied'} | {'replayed'} | {'conflict'} | {'invalid', message} | {'too-many-series', count}.
+ * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]},
+ * payload [[fam,type,[help]?,[[text,value]],combine?]] (combine 'add'|'replace' overrides the mode's rule: OTLP),
+ * maxStoredBytes, OTLP windows ('' or {e:[[stream,lastWindow|'']], r:[[stream,startNs,endNs]], max:streams}),
+ * writeMode (core/model GroupWriteMode, recorded on the group when applied).
+ * Returns {'applied'} | {'replayed'} | {'conflict'} | {'stale-windows'} | {'invalid', message} |
+ * {'too-many-series', count} | {'store-full', bytes}.
  */
 export const pushScript = /* lua */ `${helpers}
 local now, ttl, mode, gk, labels = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
@@ -98,7 +166,7 @@ end
 
 sweep(now, ttl)
 if idem ~= '' and redis.call('EXISTS', P .. 'k:' .. idem) == 1 then
-  redis.call('INCR', P .. 'dedup')
+  count_replay(gk)
   return finish({'replayed'})
 end
 
@@ -113,20 +181,37 @@ end
 for _, s in ipairs(expected.s) do
   if (redis.call('HGET', P .. 'o', s[1]) or '') ~= s[2] then return {'conflict'} end
 end
+-- OTLP: the process judged the delta windows on these last windows; another replica applied one since.
+local windows = ARGV[13] ~= '' and cjson.decode(ARGV[13]) or nil
+if windows then
+  for _, w in ipairs(windows.e) do
+    if live_window(w[1], now, ttl) ~= w[2] then return {'stale-windows'} end
+  end
+end
 
 local function touch_group(field)
   local gkey = P .. 'g:' .. gk
   redis.call('HSETNX', gkey, 'push', '0')
   redis.call('HSETNX', gkey, 'fail', '0')
-  redis.call('HSET', gkey, 'labels', labels, field, ARGV[2])
-  redis.call('ZADD', P .. 'groups', now, gk)
+  if field == 'push' then
+    redis.call('HSET', gkey, 'labels', labels, field, ARGV[2], 'mode', ARGV[14])
+  else
+    redis.call('HSET', gkey, 'labels', labels, field, ARGV[2])
+  end
+  add_bytes(redis.call('ZADD', P .. 'groups', now, gk) * #gk)
 end
 
 local payload = cjson.decode(ARGV[11])
+local max_bytes = tonumber(ARGV[12])
+
+local function family_adds(fam)
+  if fam[5] ~= nil then return fam[5] == 'add' end
+  return mode == 'aggregate' and (fam[2] == 'counter' or fam[2] == 'histogram')
+end
 
 if mode == 'aggregate' then
   for _, fam in ipairs(payload) do
-    if fam[2] == 'histogram' then
+    if fam[2] == 'histogram' and family_adds(fam) then
       local vkey = value_key(gk, fam[1])
       for _, s in ipairs(fam[4]) do
         local current = redis.call('HGET', vkey, s[1])
@@ -152,23 +237,77 @@ if mode == 'aggregate' then
   end
 end
 
-if max_series > 0 then
-  local removed, added = 0, 0
+local function add_histograms(current, delta)
+  local bounds, sum1, count1, counts1 = string.match(current, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  local _, sum2, count2, counts2 = string.match(delta, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  local deltas = {}
+  for v in string.gmatch(counts2, '[^,]+') do deltas[#deltas + 1] = num(v) end
+  local sums = {}
+  for v in string.gmatch(counts1, '[^,]+') do sums[#sums + 1] = fmt(num(v) + deltas[#sums + 1]) end
+  return bounds .. '|' .. fmt(num(sum1) + num(sum2)) .. '|' .. fmt(num(count1) + num(count2)) .. '|' .. table.concat(sums, ',')
+end
+
+-- The value each pushed series will hold ([family][series]), so the limits judge what is written, and
+-- the series stored before (aggregate mode: nil for a new one), read once.
+local values, previous = {}, {}
+for f, fam in ipairs(payload) do
+  local vkey, adds = value_key(gk, fam[1]), family_adds(fam)
+  local vs, olds = {}, {}
+  for i, s in ipairs(fam[4]) do
+    local value = s[2]
+    if mode == 'aggregate' then
+      local current = redis.call('HGET', vkey, s[1])
+      olds[i] = current
+      if current and adds and s[3] == nil then
+        if fam[2] == 'histogram' then value = add_histograms(current, value) else value = fmt(num(current) + num(value)) end
+      end
+    end
+    vs[i] = value
+  end
+  values[f], previous[f] = vs, olds
+end
+
+if max_series > 0 or max_bytes > 0 then
+  local removed, added, removed_bytes, added_bytes = 0, 0, 0, 0
+  -- Families the push drops whole: their bytes are read only when the push would not fit without them.
+  local dropped = {}
+  local new_group = redis.call('ZSCORE', P .. 'groups', gk) == false
+  if new_group then added_bytes = #gk end
   if mode == 'replace' then
     local fams = redis.call('HKEYS', P .. 'f:' .. gk)
-    for i = 1, #fams do removed = removed + redis.call('HLEN', value_key(gk, fams[i])) end
+    for i = 1, #fams do
+      removed = removed + redis.call('HLEN', value_key(gk, fams[i]))
+      dropped[#dropped + 1] = fams[i]
+    end
   end
-  for _, fam in ipairs(payload) do
+  for f, fam in ipairs(payload) do
     local vkey = value_key(gk, fam[1])
     if mode == 'aggregate' then
-      for _, s in ipairs(fam[4]) do added = added + (1 - redis.call('HEXISTS', vkey, s[1])) end
+      for i, s in ipairs(fam[4]) do
+        local old = previous[f][i]
+        if old then removed_bytes = removed_bytes + #old else added, added_bytes = added + 1, added_bytes + #fam[1] + #s[1] end
+        added_bytes = added_bytes + #values[f][i]
+      end
     else
-      if mode == 'merge-families' then removed = removed + redis.call('HLEN', vkey) end
+      if mode == 'merge-families' then
+        removed = removed + redis.call('HLEN', vkey)
+        dropped[#dropped + 1] = fam[1]
+      end
       added = added + #fam[4]
+      for i, s in ipairs(fam[4]) do added_bytes = added_bytes + #fam[1] + #s[1] + #values[f][i] end
     end
   end
   local after = redis.call('HLEN', P .. 'o') - removed + added
-  if after > max_series then return finish({'too-many-series', tostring(after)}) end
+  if max_series > 0 and after > max_series then return finish({'too-many-series', tostring(after)}) end
+  if max_bytes > 0 then
+    local before = tonumber(redis.call('GET', P .. 'bytes') or '0')
+    local bytes = before - removed_bytes + added_bytes
+    if bytes > max_bytes then
+      for _, fam in ipairs(dropped) do bytes = bytes - family_bytes(gk, fam) end
+      -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
+      if bytes > max_bytes and bytes > before then return finish({'store-full', tostring(bytes)}) end
+    end
+  end
 end
 
 if mode == 'replace' then
@@ -180,17 +319,7 @@ elseif mode == 'merge-families' then
   end
 end
 
-local function add_histograms(current, delta)
-  local bounds, sum1, count1, counts1 = string.match(current, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
-  local _, sum2, count2, counts2 = string.match(delta, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
-  local deltas = {}
-  for v in string.gmatch(counts2, '[^,]+') do deltas[#deltas + 1] = num(v) end
-  local sums = {}
-  for v in string.gmatch(counts1, '[^,]+') do sums[#sums + 1] = fmt(num(v) + deltas[#sums + 1]) end
-  return bounds .. '|' .. fmt(num(sum1) + num(sum2)) .. '|' .. fmt(num(count1) + num(count2)) .. '|' .. table.concat(sums, ',')
-end
-
-for _, fam in ipairs(payload) do
+for f, fam in ipairs(payload) do
   local name, ftype, help = fam[1], fam[2], fam[3][1]
   local vkey = value_key(gk, name)
   local meta = redis.call('HGET', P .. 'f:' .. gk, name)
@@ -202,16 +331,27 @@ for _, fam in ipairs(payload) do
     help = string.match(meta, '^[^|]+|(.*)$')
   end
   redis.call('HSET', P .. 'f:' .. gk, name, help and (ftype .. '|' .. help) or ftype)
-  local adds = mode == 'aggregate' and (ftype == 'counter' or ftype == 'histogram')
-  for _, s in ipairs(fam[4]) do
-    local text, value = s[1], s[2]
-    if adds and s[3] == nil then
-      local current = redis.call('HGET', vkey, text)
-      if current then
-        if ftype == 'counter' then value = fmt(num(current) + num(value)) else value = add_histograms(current, value) end
-      end
+  for i, s in ipairs(fam[4]) do
+    local text, value, old = s[1], values[f][i], previous[f][i]
+    if redis.call('HSET', vkey, text, value) == 1 then
+      redis.call('HSET', P .. 'o', name .. '{' .. text .. '}', gk)
+      add_bytes(#name + #text + #value)
+    else
+      add_bytes(#value - #(old or ''))
     end
-    if redis.call('HSET', vkey, text, value) == 1 then redis.call('HSET', P .. 'o', name .. '{' .. text .. '}', gk) end
+  end
+end
+
+if windows then
+  for _, w in ipairs(windows.r) do
+    redis.call('HSET', P .. 'w', w[1], w[2] .. ' ' .. w[3])
+    redis.call('ZADD', P .. 'wt', now, w[1])
+  end
+  local over = redis.call('ZCARD', P .. 'wt') - windows.max
+  if over > 0 then
+    local oldest = redis.call('ZPOPMIN', P .. 'wt', over)
+    for i = 1, #oldest, 2 do redis.call('HDEL', P .. 'w', oldest[i]) end
+    redis.call('INCRBY', P .. 'wev', over)
   end
 end
 
@@ -221,21 +361,40 @@ return finish({'applied'})
 `;
 
 /**
- * ARGV: prefix, gk, labelsJson, now, scopedIdempotencyKey|''. A push the process refused: if its key was
- * already applied, it is a replay ({'replayed'}, as the memory store answers — the key is checked before
- * validation); otherwise the refusal is recorded on its group, creating it as the official gateway does.
+ * ARGV: prefix, gk, labelsJson, now, scopedIdempotencyKey|'', maxStoredBytes. A push the process refused: if its
+ * key was already applied, it is a replay ({'replayed'}, as the memory store answers — the key is checked before
+ * validation); otherwise the refusal is recorded on its group, creating it as the official gateway does — unless
+ * the store is full (refused pushes to ever new groupings would grow it without bound).
  */
-export const recordFailureScript = /* lua */ `
-local P, gk = ARGV[1], ARGV[2]
+export const recordFailureScript = /* lua */ `${helpers}
+local gk = ARGV[2]
+ensure_bytes()
 if ARGV[5] ~= '' and redis.call('EXISTS', P .. 'k:' .. ARGV[5]) == 1 then
-  redis.call('INCR', P .. 'dedup')
+  count_replay(gk)
   return 'replayed'
 end
+local max_bytes = tonumber(ARGV[6])
+local new_group = redis.call('ZSCORE', P .. 'groups', gk) == false
+if new_group and max_bytes > 0 and tonumber(redis.call('GET', P .. 'bytes') or '0') + #gk > max_bytes then return 'invalid' end
 local gkey = P .. 'g:' .. gk
 redis.call('HSETNX', gkey, 'push', '0')
 redis.call('HSET', gkey, 'labels', ARGV[3], 'fail', ARGV[4])
-redis.call('ZADD', P .. 'groups', tonumber(ARGV[4]), gk)
+add_bytes(redis.call('ZADD', P .. 'groups', tonumber(ARGV[4]), gk) * #gk)
 return 'invalid'
+`;
+
+/** ARGV: prefix, gk. An OTLP export to the group whose delta windows were applied before (a retry). */
+export const groupRetryScript = /* lua */ `${helpers}
+count_group_retry(ARGV[2])
+return 1
+`;
+
+/** ARGV: prefix, now, ttlMs, streamsJson. The last applied window of each OTLP stream ('' when none). */
+export const readWindowsScript = /* lua */ `${helpers}
+local now, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for i, stream in ipairs(cjson.decode(ARGV[4])) do out[i] = live_window(stream, now, ttl) end
+return out
 `;
 
 /**
@@ -262,30 +421,35 @@ for i, pair in ipairs(cjson.decode(ARGV[3])) do out[i] = redis.call('HGET', valu
 return out
 `;
 
-/** ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group: {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}}. */
+/**
+ * ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group:
+ * {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}, mode, retries}.
+ */
 export const readGroupsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
 local out = {}
 local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
 for i = 1, #gks do
   local gk = gks[i]
-  local g = redis.call('HMGET', P .. 'g:' .. gk, 'labels', 'push', 'fail')
+  local g = redis.call('HMGET', P .. 'g:' .. gk, 'labels', 'push', 'fail', 'mode', 'retries')
   local fams = {}
   local f = redis.call('HGETALL', P .. 'f:' .. gk)
   for j = 1, #f, 2 do fams[#fams + 1] = {f[j], f[j + 1], redis.call('HGETALL', value_key(gk, f[j]))} end
-  out[#out + 1] = {gk, g[1] or '{}', g[2] or '0', g[3] or '0', fams}
+  out[#out + 1] = {gk, g[1] or '{}', g[2] or '0', g[3] or '0', fams, g[4] or '', g[5] or '0'}
 end
 return out
 `;
 
-/** ARGV: prefix, now, ttlMs. {groups, series, deduplicated}. */
+/** ARGV: prefix, now, ttlMs. {groups, series, deduplicated, storedBytes, otlpStreamsEvicted}. */
 export const statsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
-return {redis.call('ZCARD', P .. 'groups'), redis.call('HLEN', P .. 'o'), redis.call('GET', P .. 'dedup') or '0'}
+return {redis.call('ZCARD', P .. 'groups'), redis.call('HLEN', P .. 'o'), redis.call('GET', P .. 'dedup') or '0',
+  redis.call('GET', P .. 'bytes') or '0', redis.call('GET', P .. 'wev') or '0'}
 `;
 
 /** ARGV: prefix, gk ('' = every group). Number of groups removed. */
 export const deleteScript = /* lua */ `${helpers}
+ensure_bytes()
 if ARGV[2] ~= '' then return delete_group(ARGV[2]) end
 local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
 for i = 1, #gks do delete_group(gks[i]) end

@@ -3,16 +3,17 @@
 // and every field checked on the way in, so a damaged snapshot is refused with a reason, never half-loaded.
 import type { RememberedWindow } from '../core/delta-windows.js';
 import type { RememberedKey } from '../core/idempotency.js';
-import type {
-  Bucket,
-  BucketSpan,
-  Group,
-  HistogramMetric,
-  Metric,
-  MetricFamily,
-  MetricType,
-  NativeBuckets,
-  Quantile,
+import {
+  type Bucket,
+  type BucketSpan,
+  type Group,
+  type HistogramMetric,
+  isGroupWriteMode,
+  type Metric,
+  type MetricFamily,
+  type MetricType,
+  type NativeBuckets,
+  type Quantile,
 } from '../core/model.js';
 import { nativeProblem } from '../core/native-histogram.js';
 
@@ -108,6 +109,8 @@ export function encodeSnapshot(snapshot: StoreSnapshot, savedAtMs: number): stri
       labels: group.labels,
       lastPushMs: group.lastPushMs,
       lastFailureMs: group.lastFailureMs,
+      ...(group.writeMode === undefined ? {} : { writeMode: group.writeMode }),
+      deduplicatedRetries: group.deduplicatedRetries,
       families: [...group.families.values()].map((family) => ({
         name: family.name,
         help: family.help ?? null,
@@ -219,7 +222,22 @@ export function decodeSnapshot(text: string, groupKeyOf: (labels: Record<string,
         metrics: rawFamily.metrics.map((m: unknown, i: number) => decodeMetric(m, type, `${at}.metrics[${i}]`)),
       });
     });
-    return { key: groupKeyOf(labels), labels, families, lastPushMs: raw.lastPushMs, lastFailureMs: raw.lastFailureMs };
+    // Snapshots written before groups recorded their write mode and retries load without them.
+    if (raw.writeMode !== undefined && !isGroupWriteMode(raw.writeMode))
+      throw new CorruptSnapshotError(`${where}: unknown writeMode ${JSON.stringify(raw.writeMode)}`);
+    const retries = raw.deduplicatedRetries ?? 0;
+    if (typeof retries !== 'number' || !Number.isSafeInteger(retries) || retries < 0)
+      throw new CorruptSnapshotError(`${where}: deduplicatedRetries must be a count`);
+    const group: Group = {
+      key: groupKeyOf(labels),
+      labels,
+      families,
+      lastPushMs: raw.lastPushMs,
+      lastFailureMs: raw.lastFailureMs,
+      deduplicatedRetries: retries,
+    };
+    if (isGroupWriteMode(raw.writeMode)) group.writeMode = raw.writeMode;
+    return group;
   });
   const idempotencyKeys = parsed.idempotencyKeys.map((pair: unknown, i: number) => {
     if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'number')

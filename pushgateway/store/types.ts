@@ -90,8 +90,8 @@ export interface StoreStats {
   groups: number;
   series: number;
   /**
-   * UTF-8 bytes of the stored series text (sample lines and group keys), for stores that keep the running total
-   * GATEWAY_MAX_STORED_BYTES bounds (memory store, Durable Object).
+   * The running total GATEWAY_MAX_STORED_BYTES bounds: UTF-8 bytes of the stored series text (sample lines and group
+   * keys) in the memory store and Durable Object; on Redis the bytes its scripts count (redis-scripts.ts P..'bytes').
    */
   storedBytes?: number;
   deduplicatedPushes: number;
@@ -108,9 +108,9 @@ export interface GatewayStore {
   apply(push: PushRequest): Promise<PushOutcome>;
   /**
    * OTLP points, group by group: each group's points are judged (DELTA windows) and applied as one push (all or
-   * nothing for that group), atomically with recording their windows. A store without it answers OTLP with 501.
+   * nothing for that group), atomically with recording their windows.
    */
-  applyOtlp?(push: OtlpPush): Promise<OtlpOutcome>;
+  applyOtlp(push: OtlpPush): Promise<OtlpOutcome>;
   /** Removes exactly the group with these grouping labels; true if it existed. */
   deleteGroup(grouping: Labels, nowMs: number): Promise<boolean>;
   wipe(): Promise<void>;

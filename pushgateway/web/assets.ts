@@ -27,6 +27,7 @@ th,td{border-bottom:1px solid #d8dde6;padding:.35rem .5rem;text-align:left;verti
 code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{background:#f4f6f9;padding:.5rem;overflow:auto;max-height:30rem}
 details{margin:.25rem 0}summary{cursor:pointer}.label{display:inline-block;background:#e6ecf5;border-radius:3px;padding:0 .3rem;margin:0 .2rem .2rem 0}
 .failed{color:#b3261e}.muted{color:#5b6472}form{display:flex;gap:.4rem;align-items:center;flex-wrap:wrap}.result{color:#b3261e}
+input{width:7rem}.replicas{margin:0}
 `;
 
 export const contentSecurityPolicy =

@@ -1,16 +1,25 @@
 // The operator's page, server-rendered with hono/jsx (no client framework; works on Node and Workers):
-// GET / lists every group (grouping labels, last push and last failed push, series, when it expires) and expands
-// one to its metrics in a <details> element; each group has a delete form (the push token, a confirmation) handled
-// by the gateway's own small script; GET /status shows build, settings without secrets, store, limits and how full
-// they are. Reads are protected by the scrape credentials like every other read (http/auth.ts).
+// GET / lists every group (grouping labels, how it was last written, last push and last failed push, series,
+// deduplicated retries, when it expires) and expands one to its metrics in a <details> element; each group has a
+// delete form (the push token, a confirmation) handled by the gateway's own small script; GET /status shows build,
+// settings without secrets, store, the instances serving it, limits and how full they are. Reads are protected by
+// the scrape credentials like every other read (http/auth.ts).
 
 import type { Env, Hono } from 'hono';
 import type { Child, FC } from 'hono/jsx';
+import { groupExpiresAtMs } from '../core/expiry.js';
 import { renderFamilies } from '../core/exposition-format.js';
-import type { Group } from '../core/model.js';
+import type { Group, GroupWriteMode } from '../core/model.js';
 import { compareGroupKeys } from '../core/scrape-body.js';
+import type { ReplicaHeartbeat } from '../store/replica-heartbeats.js';
 import type { GatewayStore } from '../store/types.js';
 import { contentSecurityPolicy, pageIcon, pageScript, pageStyles } from './assets.js';
+
+/** What serves the store: one process, Durable Object shards, or replicas sharing Redis (their live heartbeats). */
+export type GatewayInstances =
+  | { kind: 'single' }
+  | { kind: 'shards'; shards: number }
+  | { kind: 'replicas'; replicas: ReplicaHeartbeat[]; selfId: string | undefined };
 
 export interface WebPageOptions {
   store: GatewayStore;
@@ -27,6 +36,7 @@ export interface WebPageOptions {
   startedAtMs: number;
   /** The effective configuration, secrets reduced to whether they are set (as /api/v1/status). */
   flags: Record<string, string>;
+  instances: () => Promise<GatewayInstances>;
 }
 
 const base64Url = (value: string) => {
@@ -43,6 +53,13 @@ export function groupUrl(prefix: string, labels: Record<string, string>): string
   for (const name of Object.keys(labels).sort()) if (name !== 'job') url += `/${name}@base64/${value(labels[name]!)}`;
   return url;
 }
+
+const writeModeText: Record<GroupWriteMode, string> = {
+  replaced: 'replaced',
+  aggregated: 'aggregated',
+  'otlp-delta': 'OTLP delta',
+  'otlp-cumulative': 'OTLP cumulative',
+};
 
 const time = (ms: number) => (ms === 0 ? 'never' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const seriesOf = (group: Group) => [...group.families.values()].reduce((n, family) => n + family.metrics.length, 0);
@@ -79,9 +96,7 @@ const Layout: FC<{ title: string; prefix: string; children?: Child }> = ({ title
 
 const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ group, options, now }) => {
   const failed = group.lastFailureMs > group.lastPushMs;
-  // Any push attempt, refused ones included, keeps a group alive (as the stores expire them).
-  const expiresAtMs = Math.max(group.lastPushMs, group.lastFailureMs) + options.groupTtlSeconds * 1000;
-  const expires = options.groupTtlSeconds > 0 ? time(expiresAtMs) : 'never (no TTL)';
+  const expiresAtMs = groupExpiresAtMs(group, options.groupTtlSeconds * 1000);
   const name = Object.entries(group.labels)
     .map(([k, v]) => `${k}="${v}"`)
     .join(', ');
@@ -94,12 +109,16 @@ const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ 
           <pre>{renderFamilies([...group.families.values()], 'text')}</pre>
         </details>
       </td>
+      <td class="mode">
+        {group.writeMode === undefined ? <span class="muted">none (only refused pushes)</span> : writeModeText[group.writeMode]}
+      </td>
       <td>{time(group.lastPushMs)}</td>
       <td class={failed ? 'failed' : 'muted'}>{time(group.lastFailureMs)}</td>
-      <td>{seriesOf(group)}</td>
-      <td>
-        {expires}
-        {options.groupTtlSeconds > 0 ? <div class="muted">in {Math.max(0, Math.round((expiresAtMs - now) / 1000))} s</div> : null}
+      <td class="series">{seriesOf(group)}</td>
+      <td class="retries">{group.deduplicatedRetries}</td>
+      <td class="expires">
+        {expiresAtMs === undefined ? 'never (no TTL)' : time(expiresAtMs)}
+        {expiresAtMs === undefined ? null : <div class="muted">in {Math.max(0, Math.round((expiresAtMs - now) / 1000))} s</div>}
       </td>
       <td>
         {/* method="post": should the script not run, a plain submit must not put the token into a URL. */}
@@ -119,6 +138,38 @@ const GroupRow: FC<{ group: Group; options: WebPageOptions; now: number }> = ({ 
         </form>
       </td>
     </tr>
+  );
+};
+
+const Instances: FC<{ instances: GatewayInstances }> = ({ instances }) => {
+  if (instances.kind === 'single') return <span>single instance</span>;
+  if (instances.kind === 'shards')
+    return <span>{instances.shards === 1 ? 'one Durable Object' : `${instances.shards} Durable Object shards`}</span>;
+  if (instances.replicas.length === 0) return <span>no live replica heartbeat in Redis (Worker isolates write none)</span>;
+  return (
+    <table class="replicas">
+      <thead>
+        <tr>
+          <th>replica</th>
+          <th>started</th>
+          <th>version</th>
+          <th>last seen</th>
+        </tr>
+      </thead>
+      <tbody>
+        {instances.replicas.map((replica) => (
+          <tr data-replica={replica.id}>
+            <td>
+              <code>{replica.id}</code>
+              {replica.id === instances.selfId ? <span class="muted"> (this one)</span> : null}
+            </td>
+            <td>{time(replica.startedAtMs)}</td>
+            <td>{replica.version}</td>
+            <td>{time(replica.lastSeenMs)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 };
 
@@ -150,10 +201,12 @@ export function registerWebPage<E extends Env>(app: Hono<E>, options: WebPageOpt
           <thead>
             <tr>
               <th>grouping labels</th>
+              <th>written as</th>
               <th>last push</th>
               <th>last failed push</th>
               <th>series</th>
-              <th>expires</th>
+              <th>deduplicated retries</th>
+              <th>expires{options.groupTtlSeconds > 0 ? ` (TTL ${options.groupTtlSeconds} s)` : ''}</th>
               <th />
             </tr>
           </thead>
@@ -171,8 +224,10 @@ export function registerWebPage<E extends Env>(app: Hono<E>, options: WebPageOpt
   app.get('/status', async (c) => {
     const now = options.clock();
     let stats;
+    let instances;
     try {
       stats = await options.store.stats(now);
+      instances = await options.instances();
     } catch {
       return c.text('the gateway store is unavailable', 503, secured);
     }
@@ -192,6 +247,16 @@ export function registerWebPage<E extends Env>(app: Hono<E>, options: WebPageOpt
             <tr>
               <th>store</th>
               <td>{options.storeKind}</td>
+            </tr>
+            <tr>
+              <th>instances</th>
+              <td>
+                <Instances instances={instances} />
+              </td>
+            </tr>
+            <tr>
+              <th>group TTL</th>
+              <td>{options.groupTtlSeconds > 0 ? `${options.groupTtlSeconds} s after the last push` : 'none: groups never expire'}</td>
             </tr>
             <tr>
               <th>series</th>

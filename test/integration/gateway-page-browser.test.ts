@@ -1,5 +1,6 @@
-// The gateway's page in a real browser (Debian chromium driven by playwright-core): groups pushed here appear,
-// one is expanded, deleted with the push token after the confirmation, and is gone from /metrics; the strict
+// The gateway's page in a real browser (Debian chromium driven by playwright-core): groups pushed here appear with
+// how they were written (PUT: replaced, /aggregate: aggregated), their retries and TTL expiry; one is expanded,
+// deleted with the push token after the confirmation, and is gone from /metrics; the strict
 // Content-Security-Policy produces no violation (the page's own script still runs); without the scrape
 // credentials the page answers 401. A screenshot is taken into a temp dir; to refresh the README's, run with
 // GATEWAY_PAGE_SCREENSHOT=docs/images/gateway-page.png.
@@ -50,12 +51,15 @@ beforeAll(async () => {
     '/metrics/job/backup/instance/db-2',
     '# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.7e9\n',
   );
-  const aggregated = await fetch(`${gateway.url}/pushgateway/aggregate/metrics/job/api`, {
-    method: 'POST',
-    body: '# TYPE http_requests_total counter\nhttp_requests_total{route="/users"} 42\n',
-    headers: { authorization: `Bearer ${TOKEN}` },
-  });
-  expect(aggregated.status).toBe(200);
+  const aggregate = () =>
+    fetch(`${gateway.url}/pushgateway/aggregate/metrics/job/api`, {
+      method: 'POST',
+      body: '# TYPE http_requests_total counter\nhttp_requests_total{route="/users"} 42\n',
+      headers: { authorization: `Bearer ${TOKEN}`, 'idempotency-key': 'api-push-1' },
+    });
+  expect((await aggregate()).status).toBe(200);
+  // A retry of the same push: not applied again, counted on the group.
+  expect((await aggregate()).headers.get('idempotent-replayed')).toBe('true');
   // launch() gives Chromium a new empty profile in a temp dir of its own (removed on close); playwright-core
   // refuses a --user-data-dir argument for that reason.
   browser = await chromium.launch({
@@ -94,7 +98,13 @@ describe('the gateway page in Chromium', () => {
     const rows = page.locator('tbody tr');
     await expect.poll(() => rows.count()).toBe(3);
     const nightly = page.locator('tr', { hasText: 'job="nightly-export"' });
-    await expect.poll(() => nightly.locator('td').nth(3).textContent()).toBe('3'); // series: two gauge label sets and one histogram
+    await expect.poll(() => nightly.locator('td.series').textContent()).toBe('3'); // two gauge label sets and one histogram
+    expect(await nightly.locator('td.mode').textContent()).toBe('replaced');
+    const api = page.locator('tr', { hasText: 'job="api"' });
+    expect(await api.locator('td.mode').textContent()).toBe('aggregated');
+    expect(await api.locator('td.retries').textContent()).toBe('1');
+    expect(await page.locator('th', { hasText: 'expires' }).textContent()).toBe('expires (TTL 3600 s)');
+    expect(await nightly.locator('td.expires').textContent()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZin 3[56]\d\d s$/);
     await nightly.locator('summary').click();
     expect(await nightly.locator('details').getAttribute('open')).not.toBeNull();
     expect(await nightly.locator('pre').textContent()).toContain(

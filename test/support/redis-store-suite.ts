@@ -5,15 +5,18 @@
 import fc from 'fast-check';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../pushgateway/app.js';
-import { loadGatewayConfig } from '../../pushgateway/config/gateway.js';
-import type { HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
+import { defaultGatewayConfig, loadGatewayConfig } from '../../pushgateway/config/gateway.js';
+import { labelText } from '../../pushgateway/core/grouping.js';
+import type { Group, HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
 import { renderGroups } from '../../pushgateway/core/scrape-body.js';
+import { memoryStoreOptions } from '../../pushgateway/store/create.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
-import { RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
+import { encodeSeriesValue, RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
 import type { RedisCommands } from '../../pushgateway/store/redis-commands.js';
-import type { PushRequest } from '../../pushgateway/store/types.js';
+import type { OtlpPoint, PushRequest } from '../../pushgateway/store/types.js';
 import { appTarget, describeFuzzContract } from './fuzz-contract.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-contract.js';
+import { describeOtlpContract } from './otlp-contract.js';
 
 export interface RedisTransportUnderTest {
   /** A new connection to the Redis under test (closed by the suite). */
@@ -43,7 +46,7 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
   });
 
   // Every store of one test shares a connection, except where replicas are meant (own connections).
-  const store = ({ own, ...options }: { groupTtlMs?: number; maxSeries?: number; own?: boolean } = {}) =>
+  const store = ({ own, ...options }: { groupTtlMs?: number; maxSeries?: number; maxStoredBytes?: number; own?: boolean } = {}) =>
     new RedisStore({ commands: own ? connect() : shared(), keyPrefix: prefix, ...options });
 
   const counter = (name: string, value: number, labels: Record<string, string> = {}, help?: string): MetricFamily => ({
@@ -73,6 +76,24 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
     nowMs: 1_000,
     ...extra,
   });
+
+  /** What the scripts count in P..'bytes': per group its key, per series family name + label text + stored value. */
+  const storedBytesOf = (groups: Group[]) =>
+    groups.reduce(
+      (total, group) =>
+        total +
+        Buffer.byteLength(group.key) +
+        [...group.families.values()].reduce(
+          (sum, family) =>
+            sum +
+            family.metrics.reduce(
+              (bytes, metric) => bytes + Buffer.byteLength(family.name + labelText(metric.labels) + encodeSeriesValue(metric)),
+              0,
+            ),
+          0,
+        ),
+      0,
+    );
 
   async function value(s: RedisStore, name: string, grouping = 'instance="",job="api"'): Promise<number | undefined> {
     const group = (await s.groups(1_000)).find((g) => g.key === grouping);
@@ -187,13 +208,80 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       expect(await value(s, 'a_total')).toBe(2);
     });
 
+    it('refuses a push over GATEWAY_MAX_STORED_BYTES with nothing stored, shares the count between replicas, and frees it', async () => {
+      const [a, b] = [store({ own: true, maxStoredBytes: 250 }), store({ own: true, maxStoredBytes: 250 })];
+      expect(await a.apply(push([counter('a_total', 1, { v: 'x'.repeat(60) })], { mode: 'replace' }))).toEqual({ status: 'applied' });
+      const held = (await b.stats(1_000)).storedBytes!;
+      expect(held).toBe(storedBytesOf(await b.groups(1_000)));
+      // Over the bound through the other replica, and nothing of it is stored.
+      const refused = await b.apply(push([counter('b_total', 1, { v: 'y'.repeat(100) })], { grouping: { job: 'other' } }));
+      expect(refused).toEqual({ status: 'store-full', message: expect.stringContaining('more than GATEWAY_MAX_STORED_BYTES=250') });
+      expect((await a.groups(1_000)).map((g) => g.labels.job)).toEqual(['api']);
+      expect((await a.stats(1_000)).storedBytes).toBe(held);
+      // Growing a stored counter's digits is growth too; a push that shrinks the store is always taken.
+      expect(await a.apply(push([counter('a_total', 0.123456789, { v: 'x'.repeat(60) })]))).toEqual({ status: 'applied' });
+      expect((await a.stats(1_000)).storedBytes).toBe(storedBytesOf(await a.groups(1_000)));
+      expect(await a.apply(push([counter('a_total', 1)], { mode: 'replace' }))).toEqual({ status: 'applied' });
+      expect(await b.apply(push([counter('b_total', 1, { v: 'y'.repeat(100) })], { grouping: { job: 'other' } }))).toEqual({
+        status: 'applied',
+      });
+      expect((await b.stats(1_000)).storedBytes).toBe(storedBytesOf(await b.groups(1_000)));
+      // A store written before the count existed (here: the count deleted) is counted once, then kept.
+      await shared().evalScript("redis.call('DEL', KEYS[1])", [`${prefix}bytes`], []);
+      expect((await b.stats(1_000)).storedBytes).toBe(storedBytesOf(await b.groups(1_000)));
+      await a.deleteGroup({ job: 'api' }, 1_000);
+      await a.deleteGroup({ job: 'other' }, 1_000);
+      expect((await b.stats(1_000)).storedBytes).toBe(0);
+    });
+
+    it('serves gateway_stored_bytes and /-/ready from the shared count on every replica', async () => {
+      const replica = (maxStoredBytes: number) =>
+        createGatewayApp({
+          store: new RedisStore({ commands: connect(), keyPrefix: prefix, maxStoredBytes }),
+          config: { ...defaultGatewayConfig, maxStoredBytes },
+        });
+      // A replica started with a higher bound filled the store past the other's (a bound lowered in a rolling restart).
+      const [high, low] = [replica(0), replica(100)];
+      expect((await high.request('/metrics/job/big', { method: 'PUT', body: `m{v="${'x'.repeat(150)}"} 1\n` })).status).toBe(200);
+      const storedBytes = async (app: typeof high) =>
+        Number(/^gateway_stored_bytes (\d+)$/m.exec(await (await app.request('/metrics')).text())?.[1]);
+      expect(await storedBytes(low)).toBe(await storedBytes(high));
+      expect(await storedBytes(low)).toBeGreaterThan(150);
+      const ready = await low.request('/-/ready');
+      expect([ready.status, await ready.text()]).toEqual([503, expect.stringContaining('more than GATEWAY_MAX_STORED_BYTES=100')]);
+      expect((await low.request('/metrics/job/more', { method: 'PUT', body: 'm 1\n' })).status).toBe(429);
+      expect((await high.request('/metrics/job/big', { method: 'DELETE' })).status).toBe(202);
+      expect((await low.request('/-/ready')).status).toBe(200);
+      expect(await storedBytes(high)).toBe(0);
+    });
+
+    it('takes a PUT or POST near GATEWAY_MAX_STORED_BYTES that only replaces what the group holds', async () => {
+      const s = store({ maxStoredBytes: 150 });
+      const big = (mark: string) => [counter('a_total', 1, { v: mark.repeat(60) })];
+      expect(await s.apply(push(big('x'), { mode: 'replace' }))).toEqual({ status: 'applied' });
+      const held = (await s.stats(1_000)).storedBytes!;
+      expect(held * 2).toBeGreaterThan(150); // held + the pushed family alone would not fit
+      expect(await s.apply(push(big('y'), { mode: 'replace' }))).toEqual({ status: 'applied' });
+      expect(await s.apply(push(big('z'), { mode: 'merge-families' }))).toEqual({ status: 'applied' });
+      expect((await s.stats(1_000)).storedBytes).toBe(held);
+      expect((await s.apply(push([counter('b_total', 1, { v: 'w'.repeat(60) })], { mode: 'merge-families' }))).status).toBe('store-full');
+    });
+
+    it('records no failure on a new group once GATEWAY_MAX_STORED_BYTES is reached', async () => {
+      const s = store({ maxStoredBytes: 100 });
+      expect(await s.apply(push([counter('a_total', 1, { v: 'x'.repeat(40) })]))).toEqual({ status: 'applied' });
+      const refused = await s.apply(push([counter('a_total', -1)], { grouping: { job: 'j'.repeat(60) } }));
+      expect(refused.status).toBe('invalid');
+      expect((await s.groups(1_000)).map((g) => g.labels.job)).toEqual(['api']);
+    });
+
     it('expires groups not pushed for the TTL, and frees their series', async () => {
       const s = store({ groupTtlMs: 1_000 });
       await s.apply(push([counter('old_total', 1)], { grouping: { job: 'old' }, nowMs: 0 }));
       await s.apply(push([counter('new_total', 1)], { grouping: { job: 'new' }, nowMs: 600 }));
       expect((await s.groups(999)).map((g) => g.labels.job)).toEqual(['old', 'new']);
       expect((await s.groups(1_000)).map((g) => g.labels.job)).toEqual(['new']);
-      expect(await s.stats(1_000)).toEqual({ groups: 1, series: 1, deduplicatedPushes: 0 });
+      expect(await s.stats(1_000)).toMatchObject({ groups: 1, series: 1, deduplicatedPushes: 0 });
       // the expired group's family name is free again for another type
       expect((await s.apply(push([gauge('old_total', 1)], { nowMs: 1_001 }))).status).toBe('applied');
     });
@@ -206,7 +294,7 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       expect(await s.deleteGroup({ job: 'a' }, 1_000)).toBe(false);
       expect((await s.groups(1_000)).map((g) => g.labels.job)).toEqual(['b']);
       await s.wipe();
-      expect(await s.stats(1_000)).toEqual({ groups: 0, series: 0, deduplicatedPushes: 0 });
+      expect(await s.stats(1_000)).toMatchObject({ groups: 0, series: 0, storedBytes: 0, deduplicatedPushes: 0 });
     });
 
     it('shares state between instances and never applies a push twice under concurrency', async () => {
@@ -277,6 +365,58 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       expect([metric.native!.zeroCount, metric.native!.positiveCounts, metric.count]).toEqual([30, [30, 60], 120]);
     });
 
+    /** One OTLP DELTA counter point of `stream` covering [start, end) seconds. */
+    const deltaPoint = (stream: string, value: number, start: number, end: number): OtlpPoint => ({
+      name: 'otlp_total',
+      help: undefined,
+      type: 'counter',
+      metric: { labels: { stream }, value },
+      combine: 'add',
+      window: { stream, startNs: BigInt(start) * 1_000_000_000n, endNs: BigInt(end) * 1_000_000_000n },
+    });
+    const otlpTotal = async (s: RedisStore, stream: string, nowMs = 1_000) => {
+      const group = (await s.groups(nowMs)).find((g) => g.labels.job === 'otel');
+      const metric = group?.families.get('otlp_total')?.metrics.find((m) => m.labels.stream === stream);
+      return metric && (metric as ScalarMetric).value;
+    };
+
+    it('applies each OTLP delta window once across replicas exporting the same windows at once', async () => {
+      const replicas = [store({ own: true }), store({ own: true }), store({ own: true })];
+      let expected = 0;
+      const totals = { applied: 0, replayed: 0, overlapping: 0 };
+      for (let window = 0; window < 8; window++) {
+        const points = ['a', 'b'].map((stream) => deltaPoint(stream, window + 1, window * 10, window * 10 + 10));
+        expected += window + 1;
+        // Each export reaches every replica at once, as a retry racing the first attempt would.
+        const outcomes = await Promise.all(
+          replicas.map((replica) => replica.applyOtlp({ groups: [{ grouping: { job: 'otel' }, points }], nowMs: 1_000 })),
+        );
+        for (const outcome of outcomes) {
+          totals.applied += outcome.applied;
+          totals.replayed += outcome.replayed;
+          totals.overlapping += outcome.overlapping;
+        }
+      }
+      expect(totals).toEqual({ applied: 16, replayed: 32, overlapping: 0 });
+      for (const replica of replicas) expect([await otlpTotal(replica, 'a'), await otlpTotal(replica, 'b')]).toEqual([expected, expected]);
+    });
+
+    it('bounds the remembered OTLP streams (oldest forgotten first, counted) and forgets them with the group TTL', async () => {
+      const s = new RedisStore({ commands: shared(), keyPrefix: prefix, maxOtlpStreams: 2, groupTtlMs: 10_000 });
+      const otlp = (points: OtlpPoint[], nowMs: number) => s.applyOtlp({ groups: [{ grouping: { job: 'otel' }, points }], nowMs });
+      await otlp([deltaPoint('a', 1, 0, 10)], 1_000);
+      await otlp([deltaPoint('b', 1, 0, 10), deltaPoint('c', 1, 0, 10)], 2_000);
+      expect((await s.stats(2_000)).otlpStreamsEvicted).toBe(1);
+      // b is remembered: a replay; a was forgotten: its retry is applied again (the documented limit of the bound).
+      expect(await otlp([deltaPoint('b', 1, 0, 10)], 3_000)).toMatchObject({ applied: 0, replayed: 1 });
+      expect(await otlp([deltaPoint('a', 1, 0, 10)], 3_000)).toMatchObject({ applied: 1, replayed: 0 });
+      expect(await otlpTotal(s, 'a', 3_000)).toBe(2);
+      // 10 s after c's last apply, its window is forgotten with the TTL (the group itself lives on through a's pushes).
+      expect(await otlp([deltaPoint('c', 1, 0, 10)], 11_999)).toMatchObject({ replayed: 1 });
+      await otlp([deltaPoint('a', 1, 10, 20)], 11_000);
+      expect(await otlp([deltaPoint('c', 1, 0, 10)], 12_000)).toMatchObject({ applied: 1 });
+    });
+
     it('answers StoreUnavailableError when Redis cannot be reached', async () => {
       const down = new RedisStore({ commands: unreachable(), keyPrefix: prefix });
       try {
@@ -300,6 +440,11 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
     });
     return { token: 'redis-contract', fetch: async (path, init) => await contractApp!.request(path, init) };
   });
+  let otlpRuns = 0;
+  describeOtlpContract(
+    `Redis store over ${name}`,
+    (config) => new RedisStore({ commands: shared(), keyPrefix: `{otlp-${name}-${++otlpRuns}}:`, ...memoryStoreOptions(config) }),
+  );
   let fuzzRuns = 0;
   describeFuzzContract(
     `Redis store over ${name}`,
@@ -337,7 +482,9 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
             const [fromRedis, fromMemory] = [await redisStore.apply(request), await memory.apply(request)];
             expect(fromRedis.status).toBe(fromMemory.status);
           }
-          expect(renderGroups(await redisStore.groups(2_000), 'text')).toBe(await memory.exposition(2_000, 'text'));
+          const groups = await redisStore.groups(2_000);
+          expect(renderGroups(groups, 'text')).toBe(await memory.exposition(2_000, 'text'));
+          expect((await redisStore.stats(2_000)).storedBytes).toBe(storedBytesOf(groups));
         }),
         { numRuns: 40 },
       );

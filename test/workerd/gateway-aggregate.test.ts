@@ -41,7 +41,7 @@ describeFuzzContract(
 );
 
 describe('Workers gateway state', () => {
-  it('keeps totals and remembered keys across a workerd restart (Durable Object storage)', async () => {
+  it("keeps totals, remembered keys, and each group's write mode and retries across a workerd restart (Durable Object storage)", async () => {
     const persistDir = join(dir, 'do-state');
     const options = { config: CONFIG, scriptPath, bindings, miniflareOptions: { durableObjectsPersist: persistDir } };
     const push = (target: RunningWorker, key: string, value: number) =>
@@ -52,11 +52,26 @@ describe('Workers gateway state', () => {
       });
     const total = async (target: RunningWorker) =>
       /^kept_total\{[^}]*\} (\S+)$/m.exec(await (await target.dispatchFetch('http://gateway.test/metrics')).text())?.[1];
+    /** What only this gateway knows about each group (http/read.ts GATEWAY_GROUP_FIELD), by job. */
+    const facts = async (target: RunningWorker) => {
+      const body = (await (await target.dispatchFetch('http://gateway.test/api/v1/metrics')).json()) as {
+        data: Array<{ labels: { job: string }; '@gateway': { write_mode: string; deduplicated_retries: number } }>;
+      };
+      return Object.fromEntries(body.data.map((group) => [group.labels.job, group['@gateway']]));
+    };
+    const put = (target: RunningWorker) =>
+      target.dispatchFetch('http://gateway.test/metrics/job/durable-put', {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: '# TYPE put_gauge gauge\nput_gauge 1\n',
+      });
 
     const first = await startWorker(options);
     try {
       expect((await push(first, 'a', 5)).status).toBe(200);
       expect((await push(first, 'b', 2)).status).toBe(200);
+      expect((await push(first, 'b', 2)).headers.get('idempotent-replayed')).toBe('true');
+      expect((await put(first)).status).toBe(200);
       expect(await total(first)).toBe('7');
     } finally {
       await first.stop();
@@ -64,10 +79,15 @@ describe('Workers gateway state', () => {
     const second = await startWorker(options);
     try {
       expect(await total(second)).toBe('7');
+      expect(await facts(second)).toMatchObject({
+        durable: { write_mode: 'aggregated', deduplicated_retries: 1 },
+        'durable-put': { write_mode: 'replaced', deduplicated_retries: 0 },
+      });
       const replay = await push(second, 'b', 2);
       expect(replay.headers.get('idempotent-replayed')).toBe('true');
       expect((await push(second, 'c', 1)).status).toBe(200);
       expect(await total(second)).toBe('8');
+      expect((await facts(second)).durable?.deduplicated_retries).toBe(2);
     } finally {
       await second.stop();
     }

@@ -93,6 +93,8 @@ describe('Workers gateway page', () => {
     const script = await worker.dispatchFetch('http://gateway.test/static/gateway-page.js');
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await script.text()).toContain("method: 'DELETE'");
-    expect((await worker.dispatchFetch('http://gateway.test/status')).status).toBe(200);
+    const status = await worker.dispatchFetch('http://gateway.test/status');
+    expect(status.status).toBe(200);
+    expect(await status.text()).toContain('one Durable Object'); // what serves the store (GATEWAY_DO_SHARDS unset)
   });
 });
