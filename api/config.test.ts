@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../pushgateway/config/env.js';
-import { loadConfig } from './config.js';
+import { ConfigError, EnvReader } from '../pushgateway/config/env.js';
+import { checkWorkerLimits, loadConfig, readConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -46,6 +46,12 @@ describe('loadConfig', () => {
       pushIntervalMs: 1000,
       pgliteDir: '.data/pglite',
     });
+  });
+
+  it('pushes with the Pushgateway protocol unless METRICS_PUSH_PROTOCOL says otlp', () => {
+    expect(loadConfig({}).metricsPushProtocol).toBe('pushgateway');
+    expect(loadConfig({ METRICS_PUSH_PROTOCOL: 'OTLP' }).metricsPushProtocol).toBe('otlp');
+    expect(() => loadConfig({ METRICS_PUSH_PROTOCOL: 'otlp-grpc' })).toThrow(/METRICS_PUSH_PROTOCOL must be one of pushgateway, otlp/);
   });
 
   it('names every bad variable at once', () => {
@@ -121,5 +127,24 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOST: '0.0.0.0' }).gateway.host).toBe('127.0.0.1');
     expect(loadConfig({ HOST: '0.0.0.0', GATEWAY_PUSH_TOKEN: 'push-secret' }).gateway.host).toBe('0.0.0.0');
     expect(loadConfig({ HOST: '0.0.0.0', GATEWAY_HOST: '0.0.0.0' }).gateway.host).toBe('0.0.0.0');
+  });
+});
+
+describe('checkWorkerLimits', () => {
+  const problemsFor = (env: Record<string, string>) => {
+    const reader = new EnvReader(env);
+    checkWorkerLimits(reader, readConfig(reader));
+    return reader.problems;
+  };
+
+  it('accepts the defaults', () => {
+    expect(problemsFor({ ELASTICSEARCH_URL: 'https://es:9200' })).toEqual([]);
+  });
+
+  it('refuses flush windows a waitUntil cannot cover, naming the variables', () => {
+    expect(problemsFor({ PUSH_INTERVAL_MS: '60000', LOG_FLUSH_INTERVAL_MS: '20000', ELASTICSEARCH_URL: 'https://es:9200' })).toEqual([
+      'PUSH_INTERVAL_MS must be at most 15000 on Workers, got 60000',
+      'LOG_FLUSH_INTERVAL_MS must be at most 15000 on Workers, got 20000',
+    ]);
   });
 });

@@ -1,6 +1,8 @@
 // The API's configuration (DESIGN.md "Environment"), read with the shared EnvReader from Node's `process.env`
 // or a Worker's `env` bindings (non-string bindings such as HYPERDRIVE are ignored). Every problem is
 // collected, and start-up stops with one message naming each variable.
+
+import type { PushProtocol } from '../pushgateway/client/index.js';
 import { type Env, EnvReader } from '../pushgateway/config/env.js';
 import { type GatewayConfig, readGatewayConfig } from '../pushgateway/config/gateway.js';
 import { type LoggingConfig, readLoggingConfig } from './logging/config.js';
@@ -23,6 +25,8 @@ export interface Config {
   pushgatewayUrl?: string;
   pushgatewayToken?: string;
   pushIntervalMs: number;
+  /** How metrics are pushed: the Pushgateway protocol to /aggregate, or OTLP/HTTP protobuf to /v1/metrics. */
+  metricsPushProtocol: PushProtocol;
   /** The gateway `npm start` runs in its own process when PUSHGATEWAY_URL is unset (GATEWAY_* variables). */
   gateway: GatewayConfig;
   rateLimit: { max: number; windowSeconds: number };
@@ -62,6 +66,7 @@ export function readConfig(reader: EnvReader): Config {
     pgliteDir,
     logging,
     pushIntervalMs: reader.integer('PUSH_INTERVAL_MS', 5_000, 100, 3_600_000),
+    metricsPushProtocol: reader.oneOf('METRICS_PUSH_PROTOCOL', ['pushgateway', 'otlp'], 'pushgateway'),
     // The in-process gateway lives and dies with the API process, so it keeps its groups in memory. Unless
     // GATEWAY_HOST says otherwise it binds the API's interface, but only with GATEWAY_PUSH_TOKEN set:
     // without one anybody who reaches it could push and delete, so it stays on loopback.
@@ -86,6 +91,24 @@ export function readConfig(reader: EnvReader): Config {
   if (pushgatewayUrl) config.pushgatewayUrl = pushgatewayUrl;
   if (pushgatewayToken) config.pushgatewayToken = pushgatewayToken;
   return config;
+}
+
+/**
+ * Workers: metric increments wait at most PUSH_INTERVAL_MS and log lines at most LOG_FLUSH_INTERVAL_MS for their
+ * flush, which then runs in the `waitUntil` of the request that opened the window. waitUntil lasts 30 s after the
+ * response, so a window must leave room for its flush (5 s per push attempt, 10 s for a log flush).
+ */
+export const workerMaxFlushDelayMs = 15_000;
+
+/** What a Worker cannot honour of an otherwise valid configuration, recorded into `reader`. */
+export function checkWorkerLimits(reader: EnvReader, config: Config): void {
+  if (config.pushIntervalMs > workerMaxFlushDelayMs) {
+    reader.problem(`PUSH_INTERVAL_MS must be at most ${workerMaxFlushDelayMs} on Workers, got ${config.pushIntervalMs}`);
+  }
+  const logDelay = config.logging.elasticsearch?.flushIntervalMs;
+  if (logDelay !== undefined && logDelay > workerMaxFlushDelayMs) {
+    reader.problem(`LOG_FLUSH_INTERVAL_MS must be at most ${workerMaxFlushDelayMs} on Workers, got ${logDelay}`);
+  }
 }
 
 /** The API's settings from an environment; throws one ConfigError naming every bad variable. */

@@ -5,16 +5,17 @@ import { Redis } from '@upstash/redis/cloudflare';
 import type { Context } from 'hono';
 import { EnvReader } from '../pushgateway/config/env.js';
 import { type App, createApp } from './app.js';
-import { type Config, readConfig } from './config.js';
+import { type Config, checkWorkerLimits, readConfig } from './config.js';
 import type { Database } from './db/types.js';
 import { openRequestDatabase } from './db/worker.js';
-import type { Logging } from './logging/types.js';
-import { createWorkerLogging } from './logging/worker.js';
+import { createWorkerLogging, type WorkerLogging } from './logging/worker.js';
 import { createWorkerObservability, type WorkerObservability } from './observability/worker.js';
 import { upstashOptions } from './redis.js';
 
 export interface WorkerEnv {
   HYPERDRIVE?: Hyperdrive;
+  /** The gateway Worker as a Service Binding (wrangler.toml [[services]]); else pushes go to PUSHGATEWAY_URL. */
+  PUSHGATEWAY?: Fetcher;
   [name: string]: unknown;
 }
 
@@ -27,7 +28,7 @@ interface IsolateRuntime {
   app: App;
   config: Config;
   observability: WorkerObservability;
-  logging: Logging;
+  logging: WorkerLogging;
 }
 
 // One app per isolate, built from the first request's env (env is fixed for an isolate's lifetime).
@@ -38,16 +39,24 @@ function runtimeFor(env: WorkerEnv): IsolateRuntime {
   const reader = new EnvReader(env);
   const config = readConfig(reader);
   if (!env.HYPERDRIVE && !config.databaseUrl) reader.problem('bind a Hyperdrive config as HYPERDRIVE or set the DATABASE_URL secret');
+  checkWorkerLimits(reader, config);
   reader.finish(config);
-  // pino's browser build writing the Node logger's ECS JSON to the console, shipped with fetch in waitUntil.
-  const logging = createWorkerLogging(config.logging);
+  // pino's browser build writing the Node logger's ECS JSON, shipped with fetch in waitUntil, the lines of many
+  // requests per bulk request. A flush counts what it shipped into log_events_*: those increments open a push window.
+  const logging = createWorkerLogging(config.logging, { afterFlush: (ctx) => observability.afterRequest(ctx) });
   const { logger } = logging;
   const redis = config.upstash ? new Redis(upstashOptions({ ...config.upstash, timeoutMs: config.healthCheckTimeoutMs })) : undefined;
-  const observability = createWorkerObservability({ config, logger });
+  const observability = createWorkerObservability({
+    config,
+    logger,
+    ...(env.PUSHGATEWAY ? { gatewayBinding: env.PUSHGATEWAY } : {}),
+    // A push that failed logged why after the response; that line joins the current log batch.
+    afterPush: (ctx) => logging.afterRequest(ctx),
+  });
   logging.countInto(observability.metrics);
   const app = createApp({
     database: (c: Context) => (c.env as RequestEnv).requestDatabase(),
-    observe: { metrics: observability.metrics, accessLog: { logger } },
+    observe: { metrics: observability.metrics, accessLog: { logger, write: logging.accessLine } },
     ...(redis ? { redis } : {}),
     logger,
     clientAddress: (c) => c.req.header('cf-connecting-ip'),
@@ -77,8 +86,9 @@ export default {
       return await current.app.fetch(request, requestEnv, ctx);
     } finally {
       if (database) ctx.waitUntil(database.close());
+      // Batched across the requests this isolate serves: most requests send nothing (api/flush-window.ts).
       current.observability.afterRequest(ctx);
-      ctx.waitUntil(current.logging.flush(10_000));
+      current.logging.afterRequest(ctx);
     }
   },
 } satisfies ExportedHandler<WorkerEnv>;

@@ -1,6 +1,6 @@
 // `npm run bench [-- suite…]`: runs the benchmark suites and prints tables of ratios.
 //   npm run bench                 all suites (≈ 8 min on 2 cores)
-//   npm run bench -- api gateway  chosen suites
+//   npm run bench -- api gateway  chosen suites (workers-api: our API Worker vs bare Hono in workerd)
 //   npm run bench -- --list       names and descriptions
 //   BENCH_QUICK=1 npm run bench   smoke run: 2 short rounds, smaller stores
 // BENCH_ROUNDS / BENCH_SECONDS override rounds and seconds per measurement. A suite is not started once
@@ -21,6 +21,7 @@ import { gatewayRedisSuite } from './suites/gateway-redis.js';
 import { gatewayWorkersSuite } from './suites/gateway-workers.js';
 import { logShippingSuite } from './suites/log-shipping.js';
 import { queryTimingSuite } from './suites/query-timing.js';
+import { workersApiSuite } from './suites/workers-api.js';
 
 // Targets first, references last: if the time budget runs out, it is the references that are skipped.
 const suites: Suite[] = [
@@ -32,6 +33,7 @@ const suites: Suite[] = [
   gatewayWorkersSuite,
   gatewayLargePushSuite,
   apiLayersSuite,
+  workersApiSuite,
 ];
 
 function usage(): string {

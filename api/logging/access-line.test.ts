@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AccessRecord, isoTimestamp, pinoAccessWriter } from './access-line.js';
 import type { LoggingConfig } from './config.js';
 import { createNodeLogging } from './node.js';
+import { createWorkerLogging } from './worker.js';
 
 const config: LoggingConfig = { level: 'info', serviceName: 'api', serviceVersion: '1.2.3', environment: 'test' };
 
@@ -99,6 +100,45 @@ describe('ecsAccessWriter', () => {
       const { direct, viaPino } = both(base);
       expect(direct).toEqual(viaPino);
     }
+  });
+});
+
+describe('workerEcsAccessWriter', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-03T19:15:51.007Z'));
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function workerBoth(record: AccessRecord, logging: LoggingConfig = config): { direct: string[]; viaPino: string[] } {
+    const direct: string[] = [];
+    const viaPino: string[] = [];
+    createWorkerLogging(logging, { console: (line) => direct.push(line) }).accessLine(record);
+    pinoAccessWriter(createWorkerLogging(logging, { console: (line) => viaPino.push(line) }).logger)(record);
+    return { direct, viaPino };
+  }
+
+  it.each(cases)('writes the bytes the Workers logger writes: %s', (_name, record) => {
+    const { direct, viaPino } = workerBoth(record);
+    expect(viaPino).toHaveLength(1);
+    const sameStack = (lines: string[]) =>
+      record.error === undefined || record.error instanceof Error
+        ? lines
+        : lines.map((line) => line.replace(/"stack_trace":"[^"]*"/, '"stack_trace":""'));
+    expect(sameStack(direct)).toEqual(sameStack(viaPino));
+  });
+
+  it('matches without service version or environment, and at a level that drops info', () => {
+    expect(workerBoth(base, { level: 'info', serviceName: 'other' }).direct).toEqual(
+      workerBoth(base, { level: 'info', serviceName: 'other' }).viaPino,
+    );
+    const quiet = workerBoth(base, { level: 'error', serviceName: 'api' });
+    expect(quiet).toEqual({ direct: [], viaPino: [] });
+    const failure = workerBoth({ ...base, status: 503 }, { level: 'error', serviceName: 'api' });
+    expect(failure.direct).toEqual(failure.viaPino);
+    expect(failure.direct).toHaveLength(1);
   });
 });
 

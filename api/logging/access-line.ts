@@ -1,11 +1,11 @@
-// The access line of one request: what the observe middleware knows about a finished request, and the two
-// ways to write it. `pinoAccessWriter` hands the fields to a pino logger (Workers, tests, any logger);
-// `ecsAccessWriter` writes the same ECS JSON straight into the Node logger's destinations, skipping pino's
-// per-line formatter pipeline (ecs-pino-format builds an ISO timestamp and copies the object on every line),
-// which costs more than the request itself on a route like /livez. access-line.test.ts checks that both
-// write the same bytes.
+// The access line of one request: what the observe middleware knows about a finished request, and the ways to
+// write it. `pinoAccessWriter` hands the fields to a pino logger (tests, any logger); `ecsAccessWriter` writes
+// the same ECS JSON straight into the Node logger's destinations, skipping pino's per-line formatter pipeline
+// (ecs-pino-format builds an ISO timestamp and copies the object on every line), which costs more than the
+// request itself on a route like /livez; `workerEcsAccessWriter` does the same for the Workers logger's line.
+// access-line.test.ts checks that each writes the bytes its logger writes.
 import { type Logger, symbols } from 'pino';
-import { ecsError } from './ecs.js';
+import { ecsError, type ServiceFields, staticEcsFields } from './ecs.js';
 
 export interface AccessRecord {
   /** performance.now() when the request arrived, and when its response was ready. */
@@ -107,5 +107,33 @@ export function ecsAccessWriter(logger: Logger, sinks: readonly LineSink[]): Acc
     if (record.error !== undefined) line += `,"error":${str(ecsError(asError(record.error)))}`;
     line += `,"message":${str(`${record.method} ${record.path} ${record.status}`)}}\n`;
     for (const sink of sinks) sink.write(line);
+  };
+}
+
+/**
+ * Builds the line the Workers logger (pino's browser build, `ecsRecord`, `JSON.stringify`) writes for
+ * `logger[level](accessFields(record))`, without the object copies and the redaction walk: the fields are fixed
+ * names with string and number values. `write` gets the line (no newline) and its level label.
+ */
+export function workerEcsAccessWriter(
+  service: ServiceFields,
+  enabled: ReadonlySet<string>,
+  write: (line: string, level: 'info' | 'error') => void,
+): AccessLineWriter {
+  const serviceFields = str(staticEcsFields(service)).slice(1, -1);
+  return (record) => {
+    const level = record.status >= 500 ? 'error' : 'info';
+    if (!enabled.has(level)) return;
+    let line = `{"log.level":"${level}","@timestamp":"${isoTimestamp(Date.now())}",${serviceFields},"event.kind":"event","event.category":"web","event.outcome":"${
+      level === 'error' ? 'failure' : 'success'
+    }","event.duration":${durationNs(record)},"http.request.method":${str(record.method)},"url.path":${str(record.path)},"http.route":${str(
+      record.route,
+    )},"http.response.status_code":${record.status}`;
+    if (record.requestId) line += `,"http.request.id":${str(record.requestId)}`;
+    if (record.traceId) line += `,"trace.id":${str(record.traceId)}`;
+    if (record.userId) line += `,"user.id":${str(record.userId)}`;
+    if (record.userAgent) line += `,"user_agent.original":${str(record.userAgent)}`;
+    if (record.error !== undefined) line += `,"error":${str(ecsError(asError(record.error)))}`;
+    write(`${line},"message":${str(`${record.method} ${record.path} ${record.status}`)}}`, level);
   };
 }

@@ -19,6 +19,7 @@ describe('readLoggingConfig', () => {
       LOG_FILE_BACKUPS: '3',
       ELASTICSEARCH_DATA_STREAM: 'logs-api-staging',
       LOG_BUFFER_MAX_BYTES: '1048576',
+      LOG_BATCH_MAX_BYTES: '65536',
       LOG_FLUSH_INTERVAL_MS: '250',
       SERVICE_VERSION: '1.4.0',
       SERVICE_ENVIRONMENT: 'staging',
@@ -40,6 +41,7 @@ describe('readLoggingConfig', () => {
         apiKey: 'abc==',
         dataStream: 'logs-api-staging',
         maxBufferBytes: 1048576,
+        maxBatchBytes: 65536,
         flushIntervalMs: 250,
       },
     });
@@ -55,6 +57,7 @@ describe('readLoggingConfig', () => {
       password: 'pw',
       dataStream: 'logs-api-default',
       maxBufferBytes: 32 * 1024 * 1024,
+      maxBatchBytes: 2 * 1024 * 1024,
       flushIntervalMs: 1000,
     });
   });
@@ -78,6 +81,19 @@ describe('readLoggingConfig', () => {
     ].entries()) {
       expect(problems[index]).toContain(name);
     }
+  });
+
+  it('reads LOG_CONSOLE_LEVEL only when set', () => {
+    expect(parse({ LOG_CONSOLE_LEVEL: 'WARN' }).config.consoleLevel).toBe('warn');
+    expect(parse({}).config.consoleLevel).toBeUndefined();
+    expect(parse({ LOG_CONSOLE_LEVEL: 'loud' }).problems).toEqual([
+      'LOG_CONSOLE_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ]);
+  });
+
+  it('refuses a batch larger than the buffer that holds it', () => {
+    const { problems } = parse({ LOG_BUFFER_MAX_BYTES: '65536', LOG_BATCH_MAX_BYTES: '131072' });
+    expect(problems).toEqual(['LOG_BATCH_MAX_BYTES (131072) must not exceed LOG_BUFFER_MAX_BYTES (65536)']);
   });
 
   it('refuses data stream names the logs-api template or Elasticsearch would not take', () => {

@@ -9,6 +9,9 @@ export type LogLevel = (typeof logLevels)[number];
 export interface ElasticsearchLogConfig extends ElasticsearchConnection {
   dataStream: string;
   maxBufferBytes: number;
+  /** A batch goes out once it holds this many bytes (Node: the drain starts; Workers: the request that reaches it flushes). */
+  maxBatchBytes: number;
+  /** Longest a line waits for its batch (Node: the drain timer; Workers: the flush window). */
   flushIntervalMs: number;
 }
 
@@ -20,6 +23,8 @@ export interface LogFileConfig {
 
 export interface LoggingConfig {
   level: LogLevel;
+  /** Workers: lowest level also printed to the console (Workers Logs); default LOG_LEVEL, `warn` while shipping. */
+  consoleLevel?: LogLevel;
   serviceName: string;
   serviceVersion?: string;
   environment?: string;
@@ -46,6 +51,7 @@ export function readLoggingConfig(reader: EnvReader): LoggingConfig {
   if (apiKey && username) reader.problem('set either ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, not both');
 
   const config: LoggingConfig = { level, serviceName };
+  if (reader.string('LOG_CONSOLE_LEVEL') !== undefined) config.consoleLevel = reader.oneOf('LOG_CONSOLE_LEVEL', logLevels, 'info');
   const serviceVersion = reader.string('SERVICE_VERSION');
   if (serviceVersion) config.serviceVersion = serviceVersion;
   const environment = reader.string('SERVICE_ENVIRONMENT');
@@ -68,9 +74,12 @@ export function readLoggingConfig(reader: EnvReader): LoggingConfig {
     );
   }
   const maxBufferBytes = reader.integer('LOG_BUFFER_MAX_BYTES', 32 * 1024 * 1024, 64 * 1024);
+  const maxBatchBytes = reader.integer('LOG_BATCH_MAX_BYTES', 2 * 1024 * 1024, 4 * 1024);
+  if (maxBatchBytes > maxBufferBytes)
+    reader.problem(`LOG_BATCH_MAX_BYTES (${maxBatchBytes}) must not exceed LOG_BUFFER_MAX_BYTES (${maxBufferBytes})`);
   const flushIntervalMs = reader.integer('LOG_FLUSH_INTERVAL_MS', 1000, 10);
   if (elasticsearchUrl) {
-    config.elasticsearch = { url: elasticsearchUrl.replace(/\/+$/, ''), dataStream, maxBufferBytes, flushIntervalMs };
+    config.elasticsearch = { url: elasticsearchUrl.replace(/\/+$/, ''), dataStream, maxBufferBytes, maxBatchBytes, flushIntervalMs };
     if (apiKey) config.elasticsearch.apiKey = apiKey;
     if (username && password) Object.assign(config.elasticsearch, { username, password });
   }

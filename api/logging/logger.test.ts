@@ -119,4 +119,27 @@ describe('Workers logger (pino browser build)', () => {
     const [line] = workerLines((logger) => logger.info({ cyclic }, 'cyclic'));
     expect(line).toMatchObject({ 'log.level': 'info', message: 'cyclic', 'error.message': expect.stringContaining('not serializable') });
   });
+
+  it('prints only warnings and worse to the console while shipping, and ships every line', () => {
+    const printed: string[] = [];
+    const shipping: LoggingConfig = {
+      ...config,
+      elasticsearch: {
+        url: 'http://es.invalid',
+        dataStream: 'logs-api-default',
+        maxBufferBytes: 65536,
+        maxBatchBytes: 4096,
+        flushIntervalMs: 1000,
+      },
+    };
+    const { logger, shipper } = createWorkerLogging(shipping, { console: (line) => printed.push(line) });
+    logger.info('served');
+    logger.warn('slow');
+    expect(printed.map((line) => JSON.parse(line).message)).toEqual(['slow']);
+    expect(shipper!.stats().queuedLines).toBe(2);
+
+    const everything: string[] = [];
+    createWorkerLogging({ ...shipping, consoleLevel: 'info' }, { console: (line) => everything.push(line) }).logger.info('served');
+    expect(everything).toHaveLength(1);
+  });
 });

@@ -92,6 +92,7 @@ export function createNodeLogging(config: LoggingConfig, options: NodeLoggingOpt
       transport: elasticsearchClientTransport(client, config.elasticsearch.dataStream),
       mode: 'background',
       maxBufferBytes: config.elasticsearch.maxBufferBytes,
+      maxBatchBytes: config.elasticsearch.maxBatchBytes,
       flushIntervalMs: config.elasticsearch.flushIntervalMs,
       ...options.shipper,
       report,

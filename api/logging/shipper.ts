@@ -197,6 +197,11 @@ export class LogShipper {
       if (count > 0) counters.dropped(reason, count);
   }
 
+  /** Bytes of lines waiting to be sent (not in flight): what a flush on size looks at. Cheaper than stats(). */
+  get queuedBytes(): number {
+    return this.#queue.bytes;
+  }
+
   stats(): ShipperStats {
     return {
       ...this.#stats,

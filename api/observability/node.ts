@@ -14,7 +14,7 @@ import { systemCollectors } from './collectors/system.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { instrumentPgliteClient, instrumentPostgresClient } from './query-timing.js';
 
-type ObservabilityConfig = Pick<Config, 'logging' | 'pushIntervalMs' | 'upstash' | 'shutdownTimeoutMs'>;
+type ObservabilityConfig = Pick<Config, 'logging' | 'pushIntervalMs' | 'metricsPushProtocol' | 'upstash' | 'shutdownTimeoutMs'>;
 
 /** Where the pusher sends this instance's metrics. */
 export interface PushTarget {
@@ -74,6 +74,7 @@ export function createNodeObservability({
       const pusher = new MetricsPusher({
         registry: metrics.registry,
         url: push.url,
+        protocol: config.metricsPushProtocol,
         job: config.logging.serviceName,
         instance,
         ...(push.token ? { token: push.token } : {}),

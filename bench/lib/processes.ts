@@ -2,7 +2,7 @@
 // TypeScript entries are compiled as production compiles them (build.ts) and run on plain `node`: running them
 // under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildEntry, nodeEntries, outputOf } from '../../build.js';
 import { freePort, makeTempDir, removeDir, spawnLogged, waitUntil } from '../../test/support/services/process.js';
@@ -66,6 +66,25 @@ export function cpuSecondsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** The processes whose parent is `parentPid` and whose command name is `name`, from /proc (Linux). */
+export function childPidsNamed(parentPid: number, name: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    // After the command: state, then the parent's pid.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (parent === parentPid && command === name) found.push(Number(entry));
+  }
+  return found;
 }
 
 // USER_HZ, 100 on every Linux this runs on (getconf CLK_TCK).
@@ -196,7 +215,7 @@ export async function startNodeServer(
  * still be working through requests that were in flight (the official gateway at 55k takes seconds per push);
  * measuring the next variant on the same core before it is done would charge that work to the next one.
  */
-export async function settle(server: BenchProcess, maxMs = 30_000): Promise<void> {
+export async function settle(server: Pick<BenchProcess, 'cpuSeconds'>, maxMs = 30_000): Promise<void> {
   const deadline = Date.now() + maxMs;
   let last = server.cpuSeconds();
   while (Date.now() < deadline) {

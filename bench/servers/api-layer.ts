@@ -27,7 +27,10 @@ const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
 let metrics = depth >= 1 ? createApiMetrics() : undefined;
 const shutdownHooks = createShutdownHooks();
 if (depth >= 4) {
-  const observability = createNodeObservability({ config: { logging: config, pushIntervalMs: 5_000, shutdownTimeoutMs: 2_000 }, logger });
+  const observability = createNodeObservability({
+    config: { logging: config, pushIntervalMs: 5_000, metricsPushProtocol: 'pushgateway', shutdownTimeoutMs: 2_000 },
+    logger,
+  });
   logging.countInto(observability.metrics);
   await observability.start({ shutdownHooks, push: { url: process.env.PUSHGATEWAY_URL! } });
   metrics = observability.metrics;

@@ -13,11 +13,13 @@ export interface OurApi {
   stop(): Promise<void>;
 }
 
-/** Sums every sample of `metric` in a text exposition. */
-function sumOf(exposition: string, metric: string): number {
+/** Sums every sample of `metric` in a text exposition (only those of `job`, when given). */
+export function sumOf(exposition: string, metric: string, job?: string): number {
   let total = 0;
   for (const line of exposition.split('\n')) {
-    if (line.startsWith(`${metric}{`) || line.startsWith(`${metric} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
+    if (job !== undefined && !line.includes(`job="${job}"`)) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
 }

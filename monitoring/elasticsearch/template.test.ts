@@ -79,12 +79,18 @@ async function everyKindOfLine(): Promise<Json[]> {
       serviceName: 'api',
       serviceVersion: '1.0.0',
       environment: 'production',
-      elasticsearch: { url: 'http://127.0.0.1:9200', dataStream: 'logs-api-default', maxBufferBytes: 4000, flushIntervalMs: 10_000 },
+      elasticsearch: {
+        url: 'http://127.0.0.1:9200',
+        dataStream: 'logs-api-default',
+        maxBufferBytes: 4000,
+        maxBatchBytes: 3000,
+        flushIntervalMs: 10_000,
+      },
     },
     {
       stdout: { write: (chunk: string) => void chunks.push(chunk) },
       elasticsearchClient: client,
-      shipper: { minBackoffMs: 1, maxBackoffMs: 2, maxBatchBytes: 3000 },
+      shipper: { minBackoffMs: 1, maxBackoffMs: 2 },
     },
   );
   const app = new Hono();

@@ -79,8 +79,9 @@ describe('buildDeltaPush', () => {
     for (;;) {
       const push = buildDeltaPush(await snapshot(), baseline, 1024);
       if (push.series === 0) break;
-      expect(new TextEncoder().encode(push.body).length).toBeLessThanOrEqual(1024);
-      expect(push.body.startsWith('# HELP requests_total')).toBe(true);
+      const body = String(push.body);
+      expect(new TextEncoder().encode(body).length).toBeLessThanOrEqual(1024);
+      expect(body.startsWith('# HELP requests_total')).toBe(true);
       total += push.covered.filter(({ id }) => id.startsWith('requests_total')).length;
       pushes++;
       baseline.advance(push.covered);

@@ -5,7 +5,8 @@
 // `current` values it covers. Only when the gateway acknowledges the push does the baseline move to them. So a
 // push that certainly was not applied is simply forgotten — its increments are still `current - baseline` and
 // go out, merged, with the next push — and a push whose outcome is unknown is re-sent byte for byte.
-import { renderHeader, renderSample } from './push-text.js';
+import type { PushBody } from './body-writer.js';
+import { textBodyWriter } from './push-text.js';
 import type { FamilySnapshot, HistogramSeries, ScalarSeries, Snapshot } from './snapshot.js';
 
 /** Identity of a series across families: family name + label key. */
@@ -18,8 +19,8 @@ export interface CoveredSeries {
 }
 
 export interface DeltaPush {
-  /** Text exposition of the deltas; empty when nothing changed. */
-  body: string;
+  /** The deltas as the writer encodes them; no series when nothing changed. */
+  body: PushBody;
   /** Number of series in the body. */
   series: number;
   /** The cumulative values this push brings the gateway to; the baseline moves to them on acknowledgement. */
@@ -68,26 +69,10 @@ function histogramDelta(current: HistogramSeries, acknowledged: HistogramSeries 
   };
 }
 
-function renderHistogram(name: string, delta: HistogramSeries): string {
-  let text = '';
-  for (let i = 0; i < delta.bounds.length; i++) {
-    const bound = delta.bounds[i]!;
-    text += renderSample(`${name}_bucket`, delta.labels, delta.cumulative[i]!, ['le', bound === Infinity ? '+Inf' : String(bound)]);
-  }
-  text += renderSample(`${name}_sum`, delta.labels, delta.sum);
-  text += renderSample(`${name}_count`, delta.labels, delta.count);
-  return text;
-}
+type ChangedSeries = { id: SeriesId; value: SeriesValue; delta: SeriesValue };
 
-const encoder = new TextEncoder();
-const byteLength = (text: string) => encoder.encode(text).length;
-
-/** Renders one changed series of a counter or histogram family, or undefined when it did not change. */
-function renderChangedSeries(
-  family: FamilySnapshot,
-  key: string,
-  baseline: Baseline,
-): { id: SeriesId; value: SeriesValue; text: string } | undefined {
+/** The delta of one series of a counter or histogram family, or undefined when it did not change. */
+function changedSeries(family: FamilySnapshot, key: string, baseline: Baseline): ChangedSeries | undefined {
   const id = `${family.name}\u0002${key}`;
   // A series the gateway has never seen goes out even at zero, so it exists there (rate() gives 0, not "no data").
   const acknowledged = baseline.get(id);
@@ -95,78 +80,75 @@ function renderChangedSeries(
     const current = family.series.get(key)!;
     const delta = histogramDelta(current, acknowledged as HistogramSeries | undefined);
     if (delta.count === 0 && acknowledged) return undefined;
-    return { id, value: current, text: renderHistogram(family.name, delta) };
+    return { id, value: current, delta };
   }
   const current = family.series.get(key)!;
   const delta = scalarDelta(current, acknowledged as ScalarSeries | undefined);
   if (delta === 0 && acknowledged) return undefined;
-  return { id, value: current, text: renderSample(family.name, current.labels, delta) };
+  return { id, value: current, delta: { labels: current.labels, value: delta } };
 }
 
 /**
- * The next aggregation push: the deltas of counters and histograms since the baseline, at most `maxBytes` of
- * text. Series that do not fit stay for a following push (`truncated`); a single series larger than the bound
- * is reported in `oversized`.
+ * The next aggregation push: the deltas of counters and histograms since the baseline, at most `maxBytes` as
+ * `writer` encodes them (text 0.0.4 unless told). Series that do not fit stay for a following push
+ * (`truncated`); a single series larger than the bound is reported in `oversized`.
  */
-export function buildDeltaPush(snapshot: Snapshot, baseline: Baseline, maxBytes: number): DeltaPush {
-  let body = '';
-  let bytes = 0;
+export function buildDeltaPush(snapshot: Snapshot, baseline: Baseline, maxBytes: number, writer = textBodyWriter()): DeltaPush {
+  let bytes = writer.emptyBytes;
   let truncated = false;
   const covered: CoveredSeries[] = [];
   const oversized: CoveredSeries[] = [];
   for (const family of snapshot.values()) {
     if (family.type === 'gauge') continue;
-    const header = renderHeader(family.name, family.help, family.type);
+    const headerBytes = writer.familyBytes(family);
     let headerSent = false;
     for (const key of family.series.keys()) {
-      const changed = renderChangedSeries(family, key, baseline);
+      const changed = changedSeries(family, key, baseline);
       if (!changed) continue;
-      const text = headerSent ? changed.text : header + changed.text;
-      const size = byteLength(text);
+      const series = writer.measure(family, changed.delta);
+      const size = headerSent ? series.bytes : headerBytes + series.bytes;
       if (bytes + size > maxBytes) {
-        if (byteLength(header + changed.text) > maxBytes) oversized.push({ id: changed.id, value: changed.value });
+        if (writer.emptyBytes + headerBytes + series.bytes > maxBytes) oversized.push({ id: changed.id, value: changed.value });
         else truncated = true;
         continue;
       }
-      body += text;
+      series.add();
       bytes += size;
       headerSent = true;
       covered.push({ id: changed.id, value: changed.value });
     }
   }
-  return { body, series: covered.length, covered, truncated, oversized };
+  return { body: writer.finish(), series: covered.length, covered, truncated, oversized };
 }
 
 export interface GaugePush {
-  body: string;
+  body: PushBody;
   series: number;
   /** Gauge series left out because the byte bound was reached. */
   omitted: number;
 }
 
-/** The current value of every gauge series, at most `maxBytes` of text. Gauges are states, not deltas. */
-export function buildGaugePush(snapshot: Snapshot, maxBytes: number): GaugePush {
-  let body = '';
-  let bytes = 0;
+/** The current value of every gauge series, at most `maxBytes` as `writer` encodes them. Gauges are states, not deltas. */
+export function buildGaugePush(snapshot: Snapshot, maxBytes: number, writer = textBodyWriter()): GaugePush {
+  let bytes = writer.emptyBytes;
   let series = 0;
   let omitted = 0;
   for (const family of snapshot.values()) {
     if (family.type !== 'gauge' || family.series.size === 0) continue;
-    const header = renderHeader(family.name, family.help, 'gauge');
+    const headerBytes = writer.familyBytes(family);
     let headerSent = false;
     for (const current of family.series.values()) {
-      const line = renderSample(family.name, current.labels, current.value);
-      const text = headerSent ? line : header + line;
-      const size = byteLength(text);
+      const measured = writer.measure(family, current);
+      const size = headerSent ? measured.bytes : headerBytes + measured.bytes;
       if (bytes + size > maxBytes) {
         omitted++;
         continue;
       }
-      body += text;
+      measured.add();
       bytes += size;
       headerSent = true;
       series++;
     }
   }
-  return { body, series, omitted };
+  return { body: writer.finish(), series, omitted };
 }

@@ -46,7 +46,7 @@ class ModelGateway {
     const apply = () => {
       if (this.appliedKeys.has(key)) return;
       this.appliedKeys.add(key);
-      for (const line of request.body.split('\n')) {
+      for (const line of String(request.body).split('\n')) {
         if (!line || line.startsWith('#')) continue;
         const [series, value] = line.split(' ') as [string, string];
         const target = isGauge ? this.gauges : this.totals;
@@ -262,7 +262,7 @@ describe('MetricsPusher', () => {
     });
     await pusher.push();
     await pusher.push();
-    const bodies = gateway.requests.map((r) => new TextEncoder().encode(r.body).length);
+    const bodies = gateway.requests.map((r) => new TextEncoder().encode(String(r.body)).length);
     expect(bodies.slice(1).every((size) => size <= 4096)).toBe(true);
     expect([...gateway.totals.values()].reduce((a, b) => a + b, 0)).toBe(500);
   });

@@ -1,20 +1,26 @@
 // The delta pusher: reads a prom-client registry and pushes to the gateway's aggregation mode, exactly once.
 //   counters, histograms → POST <url>/aggregate/metrics/job/<job>                (deltas, summed across instances)
 //   gauges               → POST <url>/aggregate/metrics/job/<job>/instance/<id>  (current values, one group each)
-// Every push carries its own Idempotency-Key. The rules (see outcome.ts and delta.ts):
+// or, with protocol 'otlp', both as OTLP/HTTP protobuf to POST <url>/v1/metrics (wire.ts).
+// Every push has its own key (sent as Idempotency-Key) and covers its own interval of time, from the end of the
+// last push that may have been applied (sent on OTLP points, by which the gateway tells a retry from new data).
+// The rules (see outcome.ts and delta.ts):
 //   - unknown outcome → the same body under the same key is retried until the gateway answers definitively;
 //     increments made meanwhile wait for the next push;
 //   - certainly not applied → the push is forgotten; its increments go out merged into the next push, new key;
 //   - 400 → dropped and counted, never retried;
+//   - points a 2xx answer says were refused (OTLP partial_success) → dropped and counted, as a 400;
 //   - a key still unresolved after `giveUpAfterMs` (well inside the gateway's 10-minute idempotency window) is
 //     given up and counted: a bounded loss instead of a possible double count.
 // Memory is bounded: the pending body is at most `maxPushBytes`; beyond that, changed series wait for the next
 // push in the same cycle, and a single series that can never fit is given up, counted and logged.
+import type { DeltaInterval, PushBody } from './body-writer.js';
 import { Baseline, buildDeltaPush, buildGaugePush, type CoveredSeries } from './delta.js';
 import { type AttemptOutcome, classify } from './outcome.js';
 import { RepeatedWarnings } from './repeated-warnings.js';
 import { type PromJsonMetric, snapshotFromPromJson } from './snapshot.js';
 import { fetchTransport, type PushTransport } from './transport.js';
+import { type PushProtocol, type PushWire, pushWire } from './wire.js';
 
 export interface PusherLogger {
   info(fields: Record<string, unknown>, message: string): void;
@@ -25,8 +31,10 @@ export interface PusherLogger {
 export interface MetricsPusherOptions {
   /** A prom-client Registry (anything with its `getMetricsAsJSON()`). */
   registry: { getMetricsAsJSON(): Promise<readonly PromJsonMetric[]> };
-  /** Gateway base URL, e.g. http://127.0.0.1:9091 (the client adds /aggregate/metrics/...). */
+  /** Gateway base URL, e.g. http://127.0.0.1:9091 (the client adds /aggregate/metrics/... or /v1/metrics). */
   url: string;
+  /** 'pushgateway' (default): text to /aggregate; 'otlp': OTLP/HTTP protobuf to /v1/metrics. */
+  protocol?: PushProtocol;
   job: string;
   /** This instance's id; its gauges go to their own group so instances do not overwrite each other. */
   instance: string;
@@ -48,7 +56,9 @@ export interface MetricsPusherOptions {
 
 interface PendingPush {
   key: string;
-  body: string;
+  body: PushBody;
+  /** The end of the interval it covers: the next push starts there, whether this one was applied or given up. */
+  endNs: bigint;
   covered: CoveredSeries[];
   firstAttemptMs: number;
   attempts: number;
@@ -76,16 +86,6 @@ const consoleLogger: PusherLogger = {
   error: (fields, message) => console.error(message, fields),
 };
 
-/** A grouping label value in URL form; `@base64` keeps values with '/' (or empty ones) intact. */
-function pathSegment(label: string, value: string): string {
-  if (value !== '' && !value.includes('/')) return `${label}/${encodeURIComponent(value)}`;
-  if (value === '') return `${label}@base64/=`;
-  const bytes = new TextEncoder().encode(value);
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return `${label}@base64/${btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
-}
-
 export class MetricsPusher {
   private readonly baseline = new Baseline();
   private pending: PendingPush | undefined;
@@ -100,21 +100,38 @@ export class MetricsPusher {
   private readonly now: () => number;
   private readonly newKey: () => string;
   private readonly headers: Record<string, string>;
+  private readonly wire: PushWire;
+  /** Where the next delta push's interval starts: the end of the last one that may have been applied. */
+  private intervalStartNs: bigint;
   readonly deltaUrl: string;
   readonly gaugeUrl: string;
 
   constructor(private readonly options: MetricsPusherOptions) {
-    const base = options.url.replace(/\/+$/, '');
-    this.deltaUrl = `${base}/aggregate/metrics/${pathSegment('job', options.job)}`;
-    this.gaugeUrl = `${this.deltaUrl}/${pathSegment('instance', options.instance)}`;
+    this.wire = pushWire(options.protocol ?? 'pushgateway', options);
+    this.deltaUrl = this.wire.deltaUrl;
+    this.gaugeUrl = this.wire.gaugeUrl;
     this.transport = options.transport ?? fetchTransport({ timeoutMs: options.timeoutMs ?? 10_000 });
     this.logger = options.logger ?? consoleLogger;
     this.now = options.now ?? Date.now;
     this.warnings = new RepeatedWarnings(this.logger, this.now);
     this.newKey = options.newKey ?? (() => crypto.randomUUID());
     this.maxPushBytes = Math.max(MIN_PUSH_BYTES, options.maxPushBytes ?? 256 * 1024);
-    this.headers = { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' };
+    this.headers = { 'Content-Type': this.wire.contentType };
     if (options.token) this.headers.Authorization = `Bearer ${options.token}`;
+    this.intervalStartNs = this.nowNs();
+  }
+
+  private nowNs(): bigint {
+    return BigInt(Math.floor(this.now())) * 1_000_000n;
+  }
+
+  /**
+   * The interval the next delta push covers. It never ends where it starts, even when the clock has not moved
+   * (on workerd it stands still between I/O) or went back: the gateway takes an interval seen before for a retry.
+   */
+  private nextInterval(): DeltaInterval {
+    const now = this.nowNs();
+    return { startNs: this.intervalStartNs, endNs: now > this.intervalStartNs ? now : this.intervalStartNs + 1n };
   }
 
   /** Whether a push with an unknown outcome is waiting for its retry. */
@@ -189,8 +206,27 @@ export class MetricsPusher {
     this.options.onGiveUp?.(count);
   }
 
-  private async send(url: string, body: string, key: string): Promise<AttemptOutcome> {
-    return classify(await this.transport({ url, body, headers: { ...this.headers, 'Idempotency-Key': key } }));
+  private async send(url: string, body: PushBody, key: string): Promise<AttemptOutcome> {
+    const headers = this.wire.sendsIdempotencyKey ? { ...this.headers, 'Idempotency-Key': key } : this.headers;
+    return classify(await this.transport({ url, body, headers }));
+  }
+
+  /** A delta push is settled (acknowledged, or dropped for good): the baseline and the next interval move on. */
+  private settle(covered: readonly CoveredSeries[], endNs: bigint): void {
+    this.baseline.advance(covered);
+    this.intervalStartNs = endNs;
+  }
+
+  /** Points an acknowledged delta push had refused (OTLP partial success) are lost like a 400: counted, logged. */
+  private countRefused(outcome: Extract<AttemptOutcome, { kind: 'acknowledged' }>, key: string, report: PushCycleReport): void {
+    const refused = this.wire.refused(outcome.body);
+    if (!refused) return;
+    report.gaveUp += refused.count;
+    this.giveUp(refused.count);
+    this.logger.error(
+      { idempotencyKey: key, refusedPoints: refused.count, reason: refused.message },
+      'metrics push: gateway refused some points of the push; their increments are dropped',
+    );
   }
 
   /** Resolves the pending push if there is one; true when the way is clear for new pushes. */
@@ -199,7 +235,7 @@ export class MetricsPusher {
     if (!pending) return true;
     if (this.now() - pending.firstAttemptMs >= (this.options.giveUpAfterMs ?? 5 * 60_000)) {
       // It may have been applied, so it cannot be re-sent under a new key: a bounded, counted loss.
-      this.baseline.advance(pending.covered);
+      this.settle(pending.covered, pending.endNs);
       this.pending = undefined;
       report.gaveUp++;
       this.giveUp(1);
@@ -212,14 +248,15 @@ export class MetricsPusher {
     pending.attempts++;
     const outcome = await this.send(this.deltaUrl, pending.body, pending.key);
     if (outcome.kind === 'acknowledged') {
-      this.baseline.advance(pending.covered);
+      this.settle(pending.covered, pending.endNs);
       this.pending = undefined;
       report.acknowledged++;
+      this.countRefused(outcome, pending.key, report);
       return true;
     }
     if (outcome.kind === 'invalid') {
       // Had an earlier attempt been applied, the gateway would have answered this one as a replay.
-      this.baseline.advance(pending.covered);
+      this.settle(pending.covered, pending.endNs);
       this.pending = undefined;
       report.gaveUp++;
       this.giveUp(1);
@@ -249,7 +286,8 @@ export class MetricsPusher {
     }
 
     for (let round = 0; round < MAX_PUSHES_PER_CYCLE; round++) {
-      const push = buildDeltaPush(snapshot, this.baseline, this.maxPushBytes);
+      const interval = this.nextInterval();
+      const push = buildDeltaPush(snapshot, this.baseline, this.maxPushBytes, this.wire.deltaWriter(interval));
       if (push.oversized.length > 0) {
         this.baseline.advance(push.oversized);
         report.gaveUp += push.oversized.length;
@@ -263,15 +301,23 @@ export class MetricsPusher {
       const key = this.newKey();
       const outcome = await this.send(this.deltaUrl, push.body, key);
       if (outcome.kind === 'acknowledged') {
-        this.baseline.advance(push.covered);
+        this.settle(push.covered, interval.endNs);
         report.acknowledged++;
+        this.countRefused(outcome, key, report);
         // Changed series that did not fit wait for the next round (or, past the round limit, the next cycle).
         report.unsent = push.truncated;
         if (push.truncated) continue;
         break;
       }
       if (outcome.kind === 'unknown') {
-        this.pending = { key, body: push.body, covered: push.covered, firstAttemptMs: this.now(), attempts: 1 };
+        this.pending = {
+          key,
+          body: push.body,
+          endNs: interval.endNs,
+          covered: push.covered,
+          firstAttemptMs: this.now(),
+          attempts: 1,
+        };
         this.warnings.warn(
           { idempotencyKey: key, outcome: outcome.detail, series: push.series },
           'metrics push: outcome unknown; retrying with the same key',
@@ -284,7 +330,7 @@ export class MetricsPusher {
         break;
       }
       if (outcome.kind === 'invalid') {
-        this.baseline.advance(push.covered);
+        this.settle(push.covered, interval.endNs);
         report.gaveUp++;
         report.unsent = push.truncated;
         this.giveUp(1);
@@ -308,7 +354,7 @@ export class MetricsPusher {
 
   /** Gauges are current values: a failed push needs no retry, the next one carries fresher values. */
   private async pushGauges(snapshot: ReturnType<typeof snapshotFromPromJson>, report: PushCycleReport): Promise<void> {
-    const gauges = buildGaugePush(snapshot, this.maxPushBytes);
+    const gauges = buildGaugePush(snapshot, this.maxPushBytes, this.wire.gaugeWriter(this.nowNs()));
     if (gauges.omitted > 0) {
       this.warnings.warn(
         { omitted: gauges.omitted, maxPushBytes: this.maxPushBytes },
@@ -318,6 +364,9 @@ export class MetricsPusher {
     if (gauges.series === 0) return;
     const outcome = await this.send(this.gaugeUrl, gauges.body, this.newKey());
     report.gaugesPushed = outcome.kind === 'acknowledged';
+    const refused = outcome.kind === 'acknowledged' ? this.wire.refused(outcome.body) : undefined;
+    if (refused)
+      this.warnings.warn({ refusedPoints: refused.count, reason: refused.message }, 'metrics push: gateway refused some gauge points');
     if (!report.gaugesPushed)
       this.warnings.warn({ outcome: 'detail' in outcome ? outcome.detail : outcome.kind }, 'metrics push: gauge push not acknowledged');
   }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { groupKey } from '../core/grouping.js';
+import type { Group, MetricFamily } from '../core/model.js';
+import { renderGroups } from '../core/scrape-body.js';
 import { parseTextExposition } from '../core/text-parser.js';
-import { mergeShardMetrics, shardName, shardOf } from './durable-object-shards.js';
+import { mergeShardGroups, mergeShardMetrics, shardName, shardOf } from './durable-object-shards.js';
 
 describe('shardOf', () => {
   it('is stable, within range, and spreads group keys over every shard', () => {
@@ -30,5 +33,56 @@ describe('mergeShardMetrics', () => {
       ['sent_total', 2],
       ['held', 2],
     ]);
+  });
+});
+
+describe('mergeShardGroups', () => {
+  const group = (labels: Record<string, string>, families: MetricFamily[]): Group => ({
+    key: groupKey(labels),
+    labels,
+    families: new Map(families.map((family) => [family.name, family])),
+    lastPushMs: 1,
+    lastFailureMs: 0,
+    deduplicatedRetries: 0,
+  });
+  const gauge = (name: string, series: Record<string, string>[], type: MetricFamily['type'] = 'gauge'): MetricFamily => ({
+    name,
+    help: undefined,
+    type,
+    metrics: series.map((labels) => ({ labels, value: 1 })),
+  });
+
+  it('serves a series held by groups on two shards once, from the group first in key order, into a valid exposition', () => {
+    const byJob = group({ job: 'dup', instance: '' }, [
+      gauge('m', [
+        { job: 'dup', instance: 'x' },
+        { job: 'dup', instance: 'y' },
+      ]),
+    ]);
+    const byInstance = group({ job: 'dup', instance: 'x' }, [gauge('m', [{ job: 'dup', instance: 'x' }])]);
+    const merged = mergeShardGroups([byInstance, byJob]);
+    expect(merged.map((g) => [g.key, g.families.get('m')?.metrics.map((metric) => metric.labels.instance)])).toEqual([
+      [byJob.key, ['x', 'y']],
+      [byInstance.key, undefined],
+    ]);
+    const text = renderGroups(merged, 'text');
+    expect(text.match(/^m\{instance="x",job="dup"\} 1$/gm)).toHaveLength(1);
+    expect(parseTextExposition(text).families.find((family) => family.name === 'm')?.metrics).toHaveLength(2);
+  });
+
+  it('serves a family held with two types with the first group’s type only, and leaves groups without conflicts as they are', () => {
+    const first = group({ job: 'a', instance: '' }, [gauge('x', [{ job: 'a', instance: '' }], 'counter')]);
+    const second = group({ job: 'b', instance: '' }, [gauge('x', [{ job: 'b', instance: '' }]), gauge('y', [{ job: 'b', instance: '' }])]);
+    const merged = mergeShardGroups([second, first]);
+    expect(merged[0]).toBe(first);
+    expect([...merged[1]!.families.keys()]).toEqual(['y']);
+    expect(renderGroups(merged, 'text')).not.toContain('x{instance="",job="b"}');
+  });
+
+  it('serves a group held by two shards (after GATEWAY_DO_SHARDS changed) once, from the copy pushed last', () => {
+    const old = { ...group({ job: 'moved', instance: '' }, [gauge('m', [{ job: 'moved', instance: '' }])]), lastPushMs: 1 };
+    const fresh = { ...group({ job: 'moved', instance: '' }, [gauge('m', [{ job: 'moved', instance: '' }])]), lastPushMs: 2 };
+    expect(mergeShardGroups([old, fresh])).toEqual([fresh]);
+    expect(renderGroups(mergeShardGroups([fresh, old]), 'text').match(/^push_time_seconds/gm)).toHaveLength(1);
   });
 });

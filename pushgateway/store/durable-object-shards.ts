@@ -1,5 +1,8 @@
 // Which Durable Object holds a group when the gateway's state is split over GATEWAY_DO_SHARDS objects, and how
-// the objects' own metrics are put back together. Pure, so it is tested without workerd.
+// the objects' groups and own metrics are put back together. Pure, so it is tested without workerd.
+import { labelText } from '../core/grouping.js';
+import type { Group, MetricFamily, MetricType } from '../core/model.js';
+import { compareGroupKeys } from '../core/scrape-body.js';
 
 /** FNV-1a over the UTF-16 code units: stable across isolates and deploys, cheap, and spreads group keys evenly. */
 function fnv1a(text: string): number {
@@ -60,4 +63,45 @@ export function mergeShardMetrics(texts: string[]): string {
   let out = '';
   for (const { header, samples } of families.values()) out += `${[...header, ...samples].join('\n')}\n`;
   return out;
+}
+
+/**
+ * The groups of every shard as one valid exposition can carry them. A group held by two shards (GATEWAY_DO_SHARDS
+ * changed since it was pushed) is served from the one pushed last. A series held by groups on two shards is
+ * possible (a series' owner is checked within its shard only): it is served once, from the group first in key
+ * order. A family held with two types cannot arise since types are claimed across shards (family-registry.ts),
+ * but a store may hold one from before they were (or from another N): the type of the group first in key order is
+ * served, the others' series of that family left out.
+ */
+export function mergeShardGroups(groups: readonly Group[]): Group[] {
+  // One group on two shards exists only after GATEWAY_DO_SHARDS changed: the copy pushed last is the live one.
+  const latest = new Map<string, Group>();
+  for (const group of groups) {
+    const seen = latest.get(group.key);
+    if (!seen || group.lastPushMs > seen.lastPushMs) latest.set(group.key, group);
+  }
+  const sorted = [...latest.values()].sort((a, b) => compareGroupKeys(a.key, b.key));
+  const types = new Map<string, MetricType>();
+  const served = new Set<string>();
+  return sorted.map((group) => {
+    let families: Map<string, MetricFamily> | undefined;
+    for (const [name, family] of group.families) {
+      const type = types.get(name);
+      if (type === undefined) types.set(name, family.type);
+      const kept =
+        type !== undefined && type !== family.type
+          ? []
+          : family.metrics.filter((metric) => {
+              const series = `${name}\u0000${labelText(metric.labels)}`;
+              if (served.has(series)) return false;
+              served.add(series);
+              return true;
+            });
+      if (kept.length === family.metrics.length) continue;
+      families ??= new Map(group.families);
+      if (kept.length === 0) families.delete(name);
+      else families.set(name, { ...family, metrics: kept });
+    }
+    return families ? { ...group, families } : group;
+  });
 }

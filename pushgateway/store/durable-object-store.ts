@@ -4,14 +4,15 @@
 //
 // With GATEWAY_DO_SHARDS = N > 1 each group lives in the object its grouping key hashes to
 // (durable-object-shards.ts): pushes to different shards run in parallel, and reads merge every shard. Each
-// object validates against its own groups only — see pushgateway/README.md for what that leaves unchecked.
+// object validates against its own groups, and family types across shards (family-registry.ts) — see
+// pushgateway/README.md for what is checked where.
 
 import type { ExpositionFormat } from '../core/exposition-format.js';
 import { groupKey } from '../core/grouping.js';
 import type { Group, Labels } from '../core/model.js';
 import { renderGroups } from '../core/scrape-body.js';
 import type { GatewayStoreObject } from './durable-object.js';
-import { mergeShardMetrics, shardName, shardOf } from './durable-object-shards.js';
+import { mergeShardGroups, mergeShardMetrics, shardName, shardOf } from './durable-object-shards.js';
 import type { GatewayStore, OtlpOutcome, OtlpPush, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export class DurableObjectStore implements GatewayStore {
@@ -25,8 +26,8 @@ export class DurableObjectStore implements GatewayStore {
     return this.namespace.get(this.namespace.idFromName(shardName(shard)));
   }
 
-  private stubFor(grouping: Labels): DurableObjectStub<GatewayStoreObject> {
-    return this.stub(shardOf(groupKey(grouping), this.shards));
+  private shardFor(grouping: Labels): number {
+    return shardOf(groupKey(grouping), this.shards);
   }
 
   private async everyShard<T>(call: (stub: DurableObjectStub<GatewayStoreObject>) => Promise<T>): Promise<T[]> {
@@ -34,20 +35,21 @@ export class DurableObjectStore implements GatewayStore {
   }
 
   async apply(push: PushRequest): Promise<PushOutcome> {
-    return (await this.stubFor(push.grouping).apply(push)) as PushOutcome;
+    const shard = this.shardFor(push.grouping);
+    return (await this.stub(shard).apply(push, shard)) as PushOutcome;
   }
 
   /** Each group's points go to its shard; the shards' outcomes are added up. */
   async applyOtlp(push: OtlpPush): Promise<OtlpOutcome> {
     const byShard = new Map<number, OtlpPush['groups']>();
     for (const group of push.groups) {
-      const shard = shardOf(groupKey(group.grouping), this.shards);
+      const shard = this.shardFor(group.grouping);
       const list = byShard.get(shard);
       if (list) list.push(group);
       else byShard.set(shard, [group]);
     }
     const outcomes = await Promise.all(
-      [...byShard].map(async ([shard, groups]) => (await this.stub(shard).applyOtlp({ groups, nowMs: push.nowMs })) as OtlpOutcome),
+      [...byShard].map(async ([shard, groups]) => (await this.stub(shard).applyOtlp({ groups, nowMs: push.nowMs }, shard)) as OtlpOutcome),
     );
     const total: OtlpOutcome = { applied: 0, replayed: 0, overlapping: 0, invalid: 0, overCapacity: 0, messages: [] };
     for (const outcome of outcomes) {
@@ -63,7 +65,7 @@ export class DurableObjectStore implements GatewayStore {
   }
 
   async deleteGroup(grouping: Labels, nowMs: number): Promise<boolean> {
-    return await this.stubFor(grouping).deleteGroup(grouping, nowMs);
+    return await this.stub(this.shardFor(grouping)).deleteGroup(grouping, nowMs);
   }
 
   async wipe(): Promise<void> {
@@ -72,7 +74,7 @@ export class DurableObjectStore implements GatewayStore {
 
   async groups(nowMs: number): Promise<Group[]> {
     const perShard = (await this.everyShard((stub) => stub.groups(nowMs))) as unknown as Group[][];
-    return perShard.flat();
+    return this.shards === 1 ? perShard[0]! : mergeShardGroups(perShard.flat());
   }
 
   async exposition(nowMs: number, format: ExpositionFormat): Promise<string> {

@@ -6,17 +6,20 @@
 // durable, and an Idempotency-Key is stored in the same write batch as the data it protects.
 //
 // One object per shard (GATEWAY_DO_SHARDS, default 1; durable-object-store.ts routes by grouping key). With
-// one shard validation spans every group; with several, each object validates its own groups only (a
-// family's type and a series' owner are checked within a shard), the price of pushes running in parallel.
+// one shard validation spans every group; with several, each object validates its own groups, and a family new
+// to a shard is claimed at shard 0 so that no two shards hold it with different types (family-registry.ts). A
+// series held by groups on two shards is not refused; the merged scrape serves one copy (durable-object-shards.ts).
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../config/env.js';
 import { loadGatewayConfig } from '../config/gateway.js';
 import type { ExpositionFormat } from '../core/exposition-format.js';
 import { groupKey } from '../core/grouping.js';
 import { IDEMPOTENCY_WINDOW_MS, type RememberedKey, scopedIdempotencyKey } from '../core/idempotency.js';
-import type { Group, Labels } from '../core/model.js';
+import type { Group, Labels, MetricType } from '../core/model.js';
 import { createRemoteWriter, MemoryLease, type RemoteWriter } from '../remote-write/index.js';
 import { memoryStoreOptions } from './create.js';
+import { shardName } from './durable-object-shards.js';
+import { FamiliesInFlight, FamilyClaims, type PushedFamily } from './family-registry.js';
 import { MemoryStore } from './memory.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
 import type { OtlpOutcome, OtlpPush, PushOutcome, PushRequest, StoreStats } from './types.js';
@@ -41,6 +44,10 @@ export class GatewayStoreObject extends DurableObject<Env> {
   /** Set when GATEWAY_REMOTE_WRITE_URL is: the object is the only owner of its state, so it always sends. */
   private readonly writer: RemoteWriter | undefined;
   private readonly remoteWriteIntervalMs: number;
+  private readonly shards: number;
+  private readonly inFlight = new FamiliesInFlight();
+  /** Shard 0 only: where claims are handled, one at a time. */
+  private claims: FamilyClaims | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -49,6 +56,7 @@ export class GatewayStoreObject extends DurableObject<Env> {
     const config = loadGatewayConfig(env);
     // With several shards the gateway-wide bounds are split evenly: each object enforces its share.
     const shards = config.durableObjectShards;
+    this.shards = shards;
     const share = (limit: number) => (limit === 0 ? 0 : Math.max(1, Math.floor(limit / shards)));
     this.store = new MemoryStore(
       memoryStoreOptions({ ...config, maxSeries: share(config.maxSeries), maxStoredBytes: share(config.maxStoredBytes) }),
@@ -101,7 +109,71 @@ export class GatewayStoreObject extends DurableObject<Env> {
     else void this.ctx.storage.delete(GROUP_PREFIX + key);
   }
 
-  async apply(push: PushRequest): Promise<PushOutcome> {
+  private shardStub(shard: number): DurableObjectStub<GatewayStoreObject> {
+    const namespace = (this.env as { GATEWAY_STATE: DurableObjectNamespace<GatewayStoreObject> }).GATEWAY_STATE;
+    return namespace.get(namespace.idFromName(shardName(shard)));
+  }
+
+  /** Shard 0: the families of `families` another shard holds with another type, with their refusal messages. */
+  async claimFamilies(families: PushedFamily[], claimant: number): Promise<Record<string, string>> {
+    this.claims ??= new FamilyClaims(
+      Array.from({ length: this.shards }, (_, shard) =>
+        shard === 0
+          ? async (names: string[]) => this.familyTypes(names)
+          : async (names: string[]) => await this.shardStub(shard).familyTypes(names),
+      ),
+    );
+    return await this.claims.claim(families, claimant);
+  }
+
+  /** The types this shard holds the named families with: its live groups and the pushes it is applying. */
+  familyTypes(names: string[]): Record<string, MetricType[]> {
+    const now = Date.now();
+    const held: Record<string, MetricType[]> = {};
+    for (const name of names) {
+      const types = new Set(this.inFlight.types(name));
+      const stored = this.store.familyType(name, now);
+      if (stored !== undefined) types.add(stored);
+      if (types.size > 0) held[name] = [...types];
+    }
+    return held;
+  }
+
+  /**
+   * Runs `apply` with `families` marked in flight, after claiming at shard 0 those this shard does not hold with
+   * the same type; `apply` gets the families another shard holds with another type (refusal messages by name).
+   */
+  private async withClaim<T>(
+    families: PushedFamily[],
+    shard: number,
+    nowMs: number,
+    apply: (conflicts: Record<string, string>) => Promise<T>,
+  ): Promise<T> {
+    if (this.shards <= 1) return await apply({});
+    // In flight before anything is awaited: a claim of another shard handled meanwhile sees them.
+    this.inFlight.add(families);
+    try {
+      const fresh = families.filter(({ name, type }) => this.store.familyType(name, nowMs) !== type);
+      if (fresh.length === 0) return await apply({});
+      const conflicts = shard === 0 ? await this.claimFamilies(fresh, 0) : await this.shardStub(0).claimFamilies(fresh, shard);
+      return await apply(conflicts);
+    } finally {
+      this.inFlight.remove(families);
+    }
+  }
+
+  async apply(push: PushRequest, shard = 0): Promise<PushOutcome> {
+    const families = push.families.map(({ name, type }) => ({ name, type }));
+    return await this.withClaim(families, shard, push.nowMs, async (conflicts) => {
+      const refusal = Object.values(conflicts)[0];
+      if (refusal === undefined) return await this.applyToStore(push);
+      const outcome = this.store.recordRefusal(push.grouping, push.nowMs, refusal);
+      this.persistGroup(groupKey(push.grouping), push.nowMs);
+      return outcome;
+    });
+  }
+
+  private async applyToStore(push: PushRequest): Promise<PushOutcome> {
     const outcome = await this.store.apply(push);
     const key = groupKey(push.grouping);
     // A replay changes the group too: its count of deduplicated retries.
@@ -117,9 +189,29 @@ export class GatewayStoreObject extends DurableObject<Env> {
    * OTLP points: the memory store judges and applies them; the groups they changed and the windows of the delta
    * points it applied are written in the same output-gated batch, so an answered export is durable with its windows.
    */
-  async applyOtlp(push: OtlpPush): Promise<OtlpOutcome> {
+  async applyOtlp(push: OtlpPush, shard = 0): Promise<OtlpOutcome> {
+    const families = push.groups.flatMap((group) => group.points.map(({ name, type }) => ({ name, type })));
+    return await this.withClaim(families, shard, push.nowMs, async (conflicts) => {
+      const refusals: { group: OtlpPush['groups'][number]; message: string }[] = [];
+      const accepted: OtlpPush['groups'] = [];
+      for (const group of push.groups) {
+        const message = group.points.map((point) => conflicts[point.name]).find((found) => found !== undefined);
+        if (message === undefined) accepted.push(group);
+        else refusals.push({ group, message });
+      }
+      return this.applyOtlpToStore({ groups: accepted, nowMs: push.nowMs }, refusals);
+    });
+  }
+
+  /** The points of the groups no other shard conflicts with; the others refused as a store refuses a group. */
+  private applyOtlpToStore(push: OtlpPush, refusals: { group: OtlpPush['groups'][number]; message: string }[]): OtlpOutcome {
     const { outcome, recorded } = this.store.applyOtlpRecording(push);
-    for (const group of push.groups) this.persistGroup(groupKey(group.grouping), push.nowMs);
+    for (const { group, message } of refusals) {
+      this.store.recordRefusal(group.grouping, push.nowMs, message);
+      outcome.invalid += group.points.length;
+      if (outcome.messages.length < 5 && !outcome.messages.includes(message)) outcome.messages.push(message);
+    }
+    for (const group of [...push.groups, ...refusals.map(({ group }) => group)]) this.persistGroup(groupKey(group.grouping), push.nowMs);
     for (const { stream, startNs, endNs } of recorded)
       void this.ctx.storage.put(WINDOW_PREFIX + stream, [push.nowMs, String(startNs), String(endNs)]);
     return outcome;

@@ -112,6 +112,18 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return entry && { type: entry.type, groups: entry.holders.size };
   }
 
+  /** The type a family has in the live groups, if any holds it (sharded Durable Objects ask each other this). */
+  familyType(name: string, nowMs: number): MetricType | undefined {
+    this.expire(nowMs);
+    return this.familyIndex.get(name)?.type;
+  }
+
+  /** A push refused by a check outside this store (another shard's families): recorded as any refusal. */
+  recordRefusal(grouping: Labels, nowMs: number, message: string): PushOutcome {
+    this.expire(nowMs);
+    return this.refuse(grouping, nowMs, message);
+  }
+
   groupFamilyType(key: string, name: string): MetricType | undefined {
     return this.states.get(key)?.stored.get(name)?.family.type;
   }

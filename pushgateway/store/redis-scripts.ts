@@ -106,8 +106,23 @@ local function delete_group(gk)
   return removed
 end
 
+-- A store written before the byte count existed gets it counted once, over every group, before any script
+-- changes it (O(store), once).
+local function ensure_bytes()
+  if redis.call('EXISTS', P .. 'bytes') == 1 then return end
+  local total = 0
+  local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
+  for i = 1, #gks do
+    total = total + #gks[i]
+    local fams = redis.call('HKEYS', P .. 'f:' .. gks[i])
+    for j = 1, #fams do total = total + family_bytes(gks[i], fams[j]) end
+  end
+  redis.call('SET', P .. 'bytes', total)
+end
+
 -- Groups whose last push is older than the TTL, oldest first, by score: never a scan of all groups.
 local function sweep(now, ttl)
+  ensure_bytes()
   if ttl <= 0 then return end
   local expired = redis.call('ZRANGEBYSCORE', P .. 'groups', '-inf', fmt(now - ttl), 'LIMIT', 0, 500)
   for i = 1, #expired do delete_group(expired[i]) end
@@ -254,13 +269,15 @@ end
 
 if max_series > 0 or max_bytes > 0 then
   local removed, added, removed_bytes, added_bytes = 0, 0, 0, 0
+  -- Families the push drops whole: their bytes are read only when the push would not fit without them.
+  local dropped = {}
   local new_group = redis.call('ZSCORE', P .. 'groups', gk) == false
   if new_group then added_bytes = #gk end
   if mode == 'replace' then
     local fams = redis.call('HKEYS', P .. 'f:' .. gk)
     for i = 1, #fams do
       removed = removed + redis.call('HLEN', value_key(gk, fams[i]))
-      if max_bytes > 0 then removed_bytes = removed_bytes + family_bytes(gk, fams[i]) end
+      dropped[#dropped + 1] = fams[i]
     end
   end
   for f, fam in ipairs(payload) do
@@ -274,7 +291,7 @@ if max_series > 0 or max_bytes > 0 then
     else
       if mode == 'merge-families' then
         removed = removed + redis.call('HLEN', vkey)
-        if max_bytes > 0 then removed_bytes = removed_bytes + family_bytes(gk, fam[1]) end
+        dropped[#dropped + 1] = fam[1]
       end
       added = added + #fam[4]
       for i, s in ipairs(fam[4]) do added_bytes = added_bytes + #fam[1] + #s[1] + #values[f][i] end
@@ -285,8 +302,11 @@ if max_series > 0 or max_bytes > 0 then
   if max_bytes > 0 then
     local before = tonumber(redis.call('GET', P .. 'bytes') or '0')
     local bytes = before - removed_bytes + added_bytes
-    -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
-    if bytes > max_bytes and bytes > before then return finish({'store-full', tostring(bytes)}) end
+    if bytes > max_bytes then
+      for _, fam in ipairs(dropped) do bytes = bytes - family_bytes(gk, fam) end
+      -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
+      if bytes > max_bytes and bytes > before then return finish({'store-full', tostring(bytes)}) end
+    end
   end
 end
 
@@ -348,6 +368,7 @@ return finish({'applied'})
  */
 export const recordFailureScript = /* lua */ `${helpers}
 local gk = ARGV[2]
+ensure_bytes()
 if ARGV[5] ~= '' and redis.call('EXISTS', P .. 'k:' .. ARGV[5]) == 1 then
   count_replay(gk)
   return 'replayed'
@@ -428,6 +449,7 @@ return {redis.call('ZCARD', P .. 'groups'), redis.call('HLEN', P .. 'o'), redis.
 
 /** ARGV: prefix, gk ('' = every group). Number of groups removed. */
 export const deleteScript = /* lua */ `${helpers}
+ensure_bytes()
 if ARGV[2] ~= '' then return delete_group(ARGV[2]) end
 local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
 for i = 1, #gks do delete_group(gks[i]) end

@@ -344,11 +344,15 @@ export class RedisStore implements GatewayStore {
       const request: PushRequest = { mode: 'aggregate', grouping: group.grouping, families: [], nowMs };
       const assembled = familiesFromPoints(kept);
       if (!assembled.ok) return { replayed, overlapping, kept: kept.length, result: await this.refuse(request, assembled.message) };
-      const windows: WindowArgs = {
-        e: streams.map((stream, i) => [stream, lasts[i] ?? '']),
-        r: [...judged].map(([stream, window]) => [stream, String(window.startNs), String(window.endNs)]),
-        max: this.maxOtlpStreams,
-      };
+      // CUMULATIVE points and gauges carry no window: such a group is a plain aggregation push.
+      const windows: WindowArgs | undefined =
+        streams.length === 0
+          ? undefined
+          : {
+              e: streams.map((stream, i) => [stream, lasts[i] ?? '']),
+              r: [...judged].map(([stream, window]) => [stream, String(window.startNs), String(window.endNs)]),
+              max: this.maxOtlpStreams,
+            };
       const writeMode = kept.some((point) => point.combine === 'add') ? 'otlp-delta' : 'otlp-cumulative';
       const result = await this.push({ ...request, families: assembled.families }, { combine: assembled.combine, windows, writeMode });
       if (result !== 'stale-windows') return { replayed, overlapping, kept: kept.length, result };

@@ -90,8 +90,8 @@ export interface StoreStats {
   groups: number;
   series: number;
   /**
-   * UTF-8 bytes of the stored series text (sample lines and group keys), for stores that keep the running total
-   * GATEWAY_MAX_STORED_BYTES bounds (memory store, Durable Object).
+   * The running total GATEWAY_MAX_STORED_BYTES bounds: UTF-8 bytes of the stored series text (sample lines and group
+   * keys) in the memory store and Durable Object; on Redis the bytes its scripts count (redis-scripts.ts P..'bytes').
    */
   storedBytes?: number;
   deduplicatedPushes: number;

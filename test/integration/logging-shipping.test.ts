@@ -17,7 +17,7 @@ import { applyElasticsearchSetup } from '../../monitoring/elasticsearch/setup.js
 import { type ElasticsearchStandIn, startElasticsearchStandIn } from '../support/services/elasticsearch-bulk.js';
 
 interface Backend {
-  connection: Omit<ElasticsearchLogConfig, 'dataStream' | 'maxBufferBytes' | 'flushIntervalMs'>;
+  connection: Omit<ElasticsearchLogConfig, 'dataStream' | 'maxBufferBytes' | 'maxBatchBytes' | 'flushIntervalMs'>;
   dataStream: string;
   /** Documents of one test run (tagged `labels.test_run`), as stored. */
   documents(run: string): Promise<Record<string, unknown>[]>;
@@ -45,6 +45,7 @@ function harness(
       ...backend.connection,
       dataStream: backend.dataStream,
       maxBufferBytes: 8 * 1024 * 1024,
+      maxBatchBytes: 2 * 1024 * 1024,
       flushIntervalMs: 50,
       ...overrides,
     },

@@ -1,11 +1,13 @@
 // OTLP/HTTP on the Workers build of the gateway in real workerd, state in the Durable Object: the codec runs
 // without eval, delta windows reach the object over RPC (64-bit times as bigint) and are judged there, and the
-// applied windows survive a restart of workerd with the totals (Durable Object storage).
+// applied windows survive a restart of workerd with the totals (Durable Object storage); and with GATEWAY_STORE=redis
+// (real Redis 7 behind the Upstash REST bridge) two gateway Workers apply a window once between them.
 import { join, resolve } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExportMetricsServiceRequestSchema } from '../../pushgateway/proto/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { makeTempDir, removeDir } from '../support/services/process.js';
+import { startRedis, startRedisBridge } from '../support/services/redis.js';
 import { bundleWorker, type RunningWorker, startWorker } from '../support/services/workerd.js';
 
 const CONFIG = resolve(import.meta.dirname, '../../pushgateway/wrangler.toml');
@@ -114,6 +116,33 @@ describe('OTLP on Workers + Durable Object (workerd)', () => {
       expect(await total(second_)).toBe('15');
     } finally {
       await second_.stop();
+    }
+  }, 180_000);
+});
+
+describe('OTLP on Workers + Redis (workerd, Upstash REST)', () => {
+  it('applies a window once across two gateway Workers sharing one Redis', async () => {
+    const redis = await startRedis();
+    const bridge = await startRedisBridge(redis.url);
+    const redisBindings = {
+      ...bindings,
+      GATEWAY_STORE: 'redis',
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: bridge.token,
+    };
+    const workers = await Promise.all([0, 1].map(() => startWorker({ config: CONFIG, scriptPath, bindings: redisBindings })));
+    try {
+      const [a, b] = workers as [RunningWorker, RunningWorker];
+      expect((await send(a, exportBody(4, t0, t0 + second))).status).toBe(200);
+      expect((await send(b, exportBody(4, t0, t0 + second))).status).toBe(200); // the retry reaches the other Worker
+      expect((await send(b, exportBody(6, t0 + second, t0 + 2n * second))).status).toBe(200);
+      const overlapping = await send(a, exportBody(1, t0 + second / 2n, t0 + 3n * second));
+      expect(new Uint8Array(await overlapping.arrayBuffer()).length).toBeGreaterThan(0); // partial_success is set
+      expect([await total(a), await total(b)]).toEqual(['10', '10']);
+    } finally {
+      await Promise.all(workers.map((worker) => worker.stop()));
+      await bridge.stop();
+      await redis.stop();
     }
   }, 180_000);
 });

@@ -1,6 +1,7 @@
 // The Workers build with GATEWAY_DO_SHARDS=4 in real workerd: groups spread over four Durable Objects by
 // grouping key, the aggregation contract unchanged, exact totals under concurrent keyed pushes with retries,
-// and remote write from every shard's alarm (their self-metrics merged on the Worker's /metrics).
+// remote write from every shard's alarm (their self-metrics merged on the Worker's /metrics), family types
+// validated across shards as one store validates them, and a series held on two shards scraped once.
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupKey } from '../../pushgateway/core/grouping.js';
@@ -109,5 +110,85 @@ describe(`${SHARDS} shards`, () => {
     ).toBe(202);
     const text = await (await request('/metrics')).text();
     expect([...text.matchAll(/^del_gauge\{instance="(\w)"/gm)].map((m) => m[1]).sort()).toEqual(['a', 'b', 'd', 'e']);
+  });
+
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const put = (path: string, body: string) => request(path, { method: 'PUT', headers: auth, body });
+  /** Two grouping label sets of `job` whose groups live on different shards. */
+  const onTwoShards = (job: string): [string, string] => {
+    for (let i = 0; ; i++)
+      for (let j = i + 1; j < i + 8; j++)
+        if (shardOf(groupKey({ job, instance: `i${i}` }), SHARDS) !== shardOf(groupKey({ job, instance: `i${j}` }), SHARDS))
+          return [`i${i}`, `i${j}`];
+  };
+
+  it('refuses a family held with another type on another shard, as one store would, until no group holds it', async () => {
+    const [a, b] = onTwoShards('types');
+    expect((await put(`/metrics/job/types/instance/${a}`, '# TYPE cross_shard_x counter\ncross_shard_x 1\n')).status).toBe(200);
+    const refused = await put(`/metrics/job/types/instance/${b}`, '# TYPE cross_shard_x gauge\ncross_shard_x 5\n');
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('metric family \\"cross_shard_x\\" is pushed as gauge but is a counter in the gateway');
+    const aggregated = await request(`/aggregate/metrics/job/types/instance/${b}`, {
+      method: 'POST',
+      headers: auth,
+      body: '# TYPE cross_shard_x gauge\ncross_shard_x 5\n',
+    });
+    expect(aggregated.status).toBe(400);
+    // OTLP: the group's points are refused in partial_success, the rest of the gateway unchanged.
+    const otlp = await request('/v1/metrics', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceMetrics: [
+          {
+            resource: {
+              attributes: [
+                { key: 'service.name', value: { stringValue: 'types' } },
+                { key: 'service.instance.id', value: { stringValue: b } },
+              ],
+            },
+            scopeMetrics: [{ metrics: [{ name: 'cross_shard_x', gauge: { dataPoints: [{ asDouble: 5, timeUnixNano: '1' }] } }] }],
+          },
+        ],
+      }),
+    });
+    expect(otlp.status).toBe(200);
+    expect(((await otlp.json()) as { partialSuccess?: { rejectedDataPoints?: string } }).partialSuccess?.rejectedDataPoints).toBe('1');
+    let text = await (await request('/metrics')).text();
+    expect(text.match(/^# TYPE cross_shard_x \w+$/gm)).toEqual(['# TYPE cross_shard_x counter']);
+    expect(text).not.toContain(`cross_shard_x{instance="${b}"`);
+    expect(text).toMatch(new RegExp(`^push_failure_time_seconds\\{instance="${b}",job="types"\\} [1-9]`, 'm'));
+    // Once the counter's only group is gone, the gauge is accepted.
+    expect((await request(`/metrics/job/types/instance/${a}`, { method: 'DELETE', headers: auth })).status).toBe(202);
+    expect((await put(`/metrics/job/types/instance/${b}`, '# TYPE cross_shard_x gauge\ncross_shard_x 5\n')).status).toBe(200);
+    text = await (await request('/metrics')).text();
+    expect(text.match(/^# TYPE cross_shard_x \w+$/gm)).toEqual(['# TYPE cross_shard_x gauge']);
+  });
+
+  it('never stores two types of one family when pushes of both race on two shards', async () => {
+    const [a, b] = onTwoShards('race');
+    for (let round = 0; round < 8; round++) {
+      const name = `race_family_${round}`;
+      const statuses = (
+        await Promise.all([
+          put(`/metrics/job/race/instance/${a}`, `# TYPE ${name} counter\n${name} 1\n`),
+          put(`/metrics/job/race/instance/${b}`, `# TYPE ${name} gauge\n${name} 1\n`),
+        ])
+      ).map((response) => response.status);
+      expect(statuses).toContain(400);
+      const text = await (await request('/metrics')).text();
+      expect(text.match(new RegExp(`^${name}\\{`, 'gm'))?.length ?? 0).toBe(statuses.filter((status) => status === 200).length);
+    }
+  });
+
+  it('scrapes a series held by groups on two shards once, from the group first in key order', async () => {
+    let job = 'dup0';
+    for (let i = 0; shardOf(groupKey({ job }), SHARDS) === shardOf(groupKey({ job, instance: 'x' }), SHARDS); i++) job = `dup${i}`;
+    expect((await put(`/metrics/job/${job}`, '# TYPE dup_series gauge\ndup_series{instance="x"} 1\n')).status).toBe(200);
+    expect((await put(`/metrics/job/${job}/instance/x`, '# TYPE dup_series gauge\ndup_series 2\n')).status).toBe(200);
+    const text = await (await request('/metrics')).text();
+    expect(text.match(new RegExp(`^dup_series\\{instance="x",job="${job}"\\} .*$`, 'gm'))).toEqual([
+      `dup_series{instance="x",job="${job}"} 1`,
+    ]);
   });
 });

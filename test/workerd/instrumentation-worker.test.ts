@@ -1,6 +1,7 @@
 // The API Worker in real workerd (bundled by `wrangler deploy --dry-run` from the root wrangler.toml) over real
 // PostgreSQL (Hyperdrive binding), pushing after each request (ctx.waitUntil, coalesced) to our gateway: every
-// request ends up counted there exactly once, with durations measured by performance.now() inside workerd.
+// request ends up counted there exactly once, with durations measured by performance.now() inside workerd — over
+// the Pushgateway protocol and, with METRICS_PUSH_PROTOCOL=otlp, over OTLP/HTTP protobuf to /v1/metrics.
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePostgresDatabase } from '../../api/db/migrate.js';
@@ -13,30 +14,14 @@ import { bundleWorker, type RunningWorker, startWorker } from '../support/servic
 const config = resolve(import.meta.dirname, '../../wrangler.toml');
 
 let postgres: RunningPostgres;
-let gateway: RunningGateway;
 let bundleDir: string;
-let worker: RunningWorker;
+let scriptPath: string;
 
 beforeAll(async () => {
   bundleDir = makeTempDir('instrumentation-worker-bundle');
-  let scriptPath: string;
   [postgres, scriptPath] = await Promise.all([startPostgres(), bundleWorker(config, bundleDir)]);
-  const databaseUrl = await postgres.createDatabase();
-  await migratePostgresDatabase(databaseUrl);
-  gateway = await startGateway({
-    config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_PUSH_TOKEN: 'worker-push-secret', GATEWAY_HOST: '127.0.0.1' }),
-    logger: createGatewayLogger('warn'),
-  });
-  worker = await startWorker({
-    config,
-    scriptPath,
-    hyperdrives: { HYPERDRIVE: databaseUrl.replace('postgres@', 'postgres:unused@') },
-    bindings: { PUSHGATEWAY_URL: gateway.url, PUSHGATEWAY_TOKEN: 'worker-push-secret', SERVICE_NAME: 'api', LOG_LEVEL: 'warn' },
-  });
 });
 afterAll(async () => {
-  await worker?.stop();
-  await gateway?.stop();
   await postgres?.stop();
   if (bundleDir) removeDir(bundleDir);
 });
@@ -47,7 +32,7 @@ interface Sample {
   value: number;
 }
 
-async function gatewaySamples(): Promise<Sample[]> {
+async function gatewaySamples(gateway: RunningGateway): Promise<Sample[]> {
   const text = await (await fetch(`${gateway.url}/metrics`)).text();
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
@@ -65,7 +50,36 @@ const total = (samples: Sample[], name: string, labels: Record<string, string> =
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
 
-describe('instrumentation on workerd', () => {
+describe.each(['pushgateway', 'otlp'] as const)('instrumentation on workerd, pushing with %s', (protocol) => {
+  let gateway: RunningGateway;
+  let worker: RunningWorker;
+
+  beforeAll(async () => {
+    // A database and a gateway of its own: the counts below are absolute.
+    const databaseUrl = await postgres.createDatabase();
+    await migratePostgresDatabase(databaseUrl);
+    gateway = await startGateway({
+      config: loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_PUSH_TOKEN: 'worker-push-secret', GATEWAY_HOST: '127.0.0.1' }),
+      logger: createGatewayLogger('warn'),
+    });
+    worker = await startWorker({
+      config,
+      scriptPath,
+      hyperdrives: { HYPERDRIVE: databaseUrl.replace('postgres@', 'postgres:unused@') },
+      bindings: {
+        PUSHGATEWAY_URL: gateway.url,
+        PUSHGATEWAY_TOKEN: 'worker-push-secret',
+        METRICS_PUSH_PROTOCOL: protocol,
+        SERVICE_NAME: 'api',
+        LOG_LEVEL: 'warn',
+      },
+    });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await gateway?.stop();
+  });
+
   it('counts every request in the gateway exactly once, durations and queries included', async () => {
     const expected = new Map<string, number>();
     const send = async (endpoint: string, path: string) => {
@@ -87,19 +101,26 @@ describe('instrumentation on workerd', () => {
     const sent = [...expected.values()].reduce((a, b) => a + b, 0);
     expect(sent).toBe(25);
 
-    await waitUntil(async () => total(await gatewaySamples(), 'http_requests_total') >= sent, {
+    await waitUntil(async () => total(await gatewaySamples(gateway), 'http_requests_total') >= sent, {
       timeoutMs: 30_000,
       intervalMs: 250,
       what: 'all requests pushed',
     });
     // Give any (wrong) duplicate push time to land before asserting exactness.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const samples = await gatewaySamples();
+    const samples = await gatewaySamples(gateway);
     expect(total(samples, 'http_requests_total')).toBe(sent);
     for (const [key, count] of expected) {
       const [endpoint, status] = key.split(' ') as [string, string];
-      expect({ key, count: total(samples, 'http_requests_total', { endpoint, status, job: 'api', instance: '' }) }).toEqual({ key, count });
+      expect({ key, count: total(samples, 'http_requests_total', { endpoint, status, job: 'api' }) }).toEqual({ key, count });
     }
+    // Counters: one group for all instances over the Pushgateway protocol; the isolate's own group over OTLP.
+    const counterInstances = new Set(samples.filter((s) => s.name === 'http_requests_total').map((s) => s.labels.instance));
+    if (protocol === 'pushgateway') expect([...counterInstances]).toEqual(['']);
+    else expect([...counterInstances].every((instance) => instance?.startsWith('worker-'))).toBe(true);
+    const otlpApplied = total(samples, 'gateway_otlp_points_total', { outcome: 'applied' });
+    if (protocol === 'otlp') expect(otlpApplied).toBeGreaterThan(0);
+    else expect(otlpApplied).toBe(0);
 
     // performance.now() in workerd only advances across I/O; a database round trip is I/O, so the listing's
     // latency is positive and plausible, never negative (the failure mode of process.hrtime polyfills).

@@ -58,7 +58,8 @@ describe('Workers logging in workerd', () => {
     standIn = await startElasticsearchStandIn({ apiKey });
     worker = await startWorker({
       config: fixture,
-      bindings: { ELASTICSEARCH_URL: standIn.url, ELASTICSEARCH_API_KEY: apiKey },
+      // Every line on the console too (the default while shipping is warnings only), to check redaction there.
+      bindings: { ELASTICSEARCH_URL: standIn.url, ELASTICSEARCH_API_KEY: apiKey, LOG_CONSOLE_LEVEL: 'info' },
     });
   });
   afterAll(async () => {

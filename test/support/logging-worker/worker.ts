@@ -1,21 +1,19 @@
 // A Worker that logs exactly as the API Worker does (api/logging's Workers logger, the access-log middleware,
-// a flush in waitUntil), with routes that make every kind of line. Bundled by wrangler and run in workerd
+// the flush window that ships in waitUntil), with routes that make every kind of line. Bundled by wrangler and run in workerd
 // by test/workerd/logging-worker.test.ts.
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
-import type { Logger } from 'pino';
 import { loadConfig } from '../../../api/config.js';
 import { accessLog } from '../../../api/logging/access-log.js';
-import type { Logging } from '../../../api/logging/types.js';
-import { createWorkerLogging } from '../../../api/logging/worker.js';
+import { createWorkerLogging, type WorkerLogging } from '../../../api/logging/worker.js';
 
-let logging: Logging | undefined;
+let logging: WorkerLogging | undefined;
 let app: Hono | undefined;
 
-function build(logger: Logger): Hono {
+function build({ logger, accessLine }: WorkerLogging): Hono {
   const built = new Hono();
   built.use(requestId());
-  built.use(accessLog({ logger }));
+  built.use(accessLog({ logger, write: accessLine }));
   built.get('/api/users/:id', (c) => c.json({ id: c.req.param('id') }));
   built.post('/api/login', (c) => {
     logger.info(
@@ -35,9 +33,9 @@ function build(logger: Logger): Hono {
 export default {
   async fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
     logging ??= createWorkerLogging(loadConfig(env).logging, { shipper: { minBackoffMs: 20, maxBackoffMs: 200 } });
-    app ??= build(logging.logger);
+    app ??= build(logging);
     const response = await app.fetch(request, env, ctx);
-    ctx.waitUntil(logging.flush(3_000));
+    logging.afterRequest(ctx);
     return response;
   },
 } satisfies ExportedHandler<Record<string, unknown>>;
