@@ -44,8 +44,23 @@ export function checkIdempotencyKey(key: string): string | undefined {
  * alike), cut to 128 bits: the chance that two of even 10^9 live keys collide (a push taken for a replay)
  * is about 10^-21. The key is printable ASCII (checkIdempotencyKey), so the \u0002 separator is unambiguous.
  */
-export async function scopedIdempotencyKey(groupKey: string, key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${groupKey}\u0002${key}`)));
+export function scopedIdempotencyKey(groupKey: string, key: string): Promise<string> {
+  return digestOf(`${groupKey}${SCOPE_SEPARATOR}${key}`);
+}
+
+/**
+ * A remembered key as a snapshot holds it, in today's form: snapshots written before keys were digested hold
+ * the raw `group \u0002 key` string, which is exactly what the digest is taken of, so converting it keeps a
+ * retry across the upgrade recognised (a 22-character digest never contains the separator).
+ */
+export function currentFormOfRememberedKey(stored: string): Promise<string> | string {
+  return stored.includes(SCOPE_SEPARATOR) ? digestOf(stored) : stored;
+}
+
+const SCOPE_SEPARATOR = '\u0002';
+
+async function digestOf(scoped: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(scoped)));
   let binary = '';
   for (let i = 0; i < SCOPED_KEY_DIGEST_BYTES; i++) binary += String.fromCharCode(digest[i]!);
   return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');

@@ -231,6 +231,27 @@ describe('snapshot files', () => {
     expect(readdirSync(dir)).toEqual(['gateway.snapshot']);
   });
 
+  it('converts the raw Idempotency-Keys of a snapshot written before keys were digested, so retries stay replays', async () => {
+    const families = parseTextExposition('# TYPE done_total counter\ndone_total 1\n').families;
+    const keyed = { mode: 'aggregate', grouping: { job: 'agg' }, families, idempotencyKey: 'retry-1', nowMs: 1_000 } as const;
+    const before = new MemoryStore();
+    expect((await before.apply(keyed)).status).toBe('applied');
+    const current = before.snapshot(1_000);
+    // The same store as an older gateway wrote it: the key as `group \u0002 key`, not its digest.
+    const old = {
+      ...current,
+      idempotencyKeys: current.idempotencyKeys.map((k) => ({ ...k, key: `${groupKey({ job: 'agg' })}\u0002retry-1` })),
+    };
+    writeFileSync(file, encodeSnapshot(old, 1_000));
+
+    const loaded = await loadSnapshot(file, groupKey);
+    if (loaded.status !== 'loaded') throw new Error(`not loaded: ${loaded.status}`);
+    expect(loaded.snapshot.idempotencyKeys.map((k) => k.key)).toEqual(current.idempotencyKeys.map((k) => k.key));
+    const after = new MemoryStore();
+    after.restore(loaded.snapshot);
+    expect((await after.apply({ ...keyed, nowMs: 2_000 })).status).toBe('replayed');
+  });
+
   it("restores each group's write mode and deduplicated retries after a restart from the file", async () => {
     const before = new MemoryStore();
     const families = parseTextExposition('# TYPE done_total counter\ndone_total 1\n').families;

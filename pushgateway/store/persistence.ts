@@ -9,6 +9,7 @@
 // is applied once again — which is then correct, not a double count.
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { currentFormOfRememberedKey } from '../core/idempotency.js';
 import { CorruptSnapshotError, decodeSnapshot, encodeSnapshot, type SnapshotSource, type StoreSnapshot } from './snapshot-codec.js';
 
 /** Writes `text` to `file` atomically: temp file in the same directory, fsync, rename, fsync the directory. */
@@ -77,7 +78,9 @@ export async function loadSnapshot(
     throw error;
   }
   try {
-    return { status: 'loaded', snapshot: decodeSnapshot(text, groupKeyOf) };
+    const snapshot = decodeSnapshot(text, groupKeyOf);
+    for (const remembered of snapshot.idempotencyKeys) remembered.key = await currentFormOfRememberedKey(remembered.key);
+    return { status: 'loaded', snapshot };
   } catch (error) {
     if (!(error instanceof CorruptSnapshotError)) throw error;
     const movedTo = `${file}.corrupt-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}`;
