@@ -2,6 +2,7 @@
 // costs what per request: `app` (createApp: request id, routes), `metrics` (+ request metrics),
 // `access-log` (+ ECS access log, stdout to /dev/null), `shipping` (+ shipping to ELASTICSEARCH_URL), `pusher`
 // (+ the system collectors and the pusher, every 5 s to PUSHGATEWAY_URL, as api/node.ts runs them).
+// LOG_ACCESS_SKIP_ROUTES is passed on as api/node.ts reads it.
 import { serve } from '@hono/node-server';
 import pino from 'pino';
 import type { Sql } from 'postgres';
@@ -21,7 +22,10 @@ const layer = process.env.BENCH_LAYER as (typeof layers)[number];
 if (!layers.includes(layer)) throw new Error(`BENCH_LAYER must be one of ${layers.join(', ')}`);
 const depth = layers.indexOf(layer);
 
-const reader = new EnvReader(depth >= 3 ? { ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL } : {});
+const reader = new EnvReader({
+  ...(depth >= 3 ? { ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL } : {}),
+  LOG_ACCESS_SKIP_ROUTES: process.env.LOG_ACCESS_SKIP_ROUTES,
+});
 const config = reader.finish(readLoggingConfig(reader));
 const logging = createNodeLogging(config, { stdout: stdoutDestination('/dev/null') });
 const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
@@ -51,7 +55,11 @@ await observability?.start({ shutdownHooks, push: { url: process.env.PUSHGATEWAY
 // The layers as api/node.ts configures them: all in createApp's one observe middleware.
 const observe = {
   ...(metrics ? { metrics } : {}),
-  ...(depth >= 2 ? { accessLog: { logger, write: logging.accessLine } } : {}),
+  ...(depth >= 2
+    ? {
+        accessLog: { logger, write: logging.accessLine, ...(config.accessLogSkipRoutes ? { skipRoutes: config.accessLogSkipRoutes } : {}) },
+      }
+    : {}),
 };
 
 serve({ fetch: createApp({ database, logger, observe }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
