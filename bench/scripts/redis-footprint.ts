@@ -1,6 +1,6 @@
 // The figure behind GATEWAY_MAX_IDEMPOTENCY_BYTES on the Redis store (pushgateway/README.md "Idempotency"): Redis
 // memory one remembered Idempotency-Key takes, as INFO used_memory grows over KEYS keyed pushes into one group
-// (the group's own data is written by the warm-up push). The per-call operation ids (P..'op:', two minutes) are
+// (the group's own data is written by the warm-up push), and MEMORY USAGE of the sorted set alone. The per-call operation ids (P..'op:', two minutes) are
 // deleted before measuring: they are not remembered keys. Starts its own Redis 7 on loopback:
 //   npx tsx bench/scripts/redis-footprint.ts      (KEYS=… to change the count, JOB_LENGTH=… the job's length)
 import { createClient } from 'redis';
@@ -38,10 +38,11 @@ try {
     }),
   );
   const after = await withoutOperationIds();
+  const sortedSet = Number(await client.sendCommand(['MEMORY', 'USAGE', '{pushgateway}:kt', 'SAMPLES', '0']));
   const { idempotencyKeysEvicted } = await store.stats(Date.now());
   console.log(
-    `keys: ${keys}, job of ${job.length} characters; Redis used_memory ${((after - before) / keys).toFixed(0)} B/key ` +
-      `(${idempotencyKeysEvicted} evicted)`,
+    `keys: ${keys}, job of ${job.length} characters; Redis used_memory ${((after - before) / keys).toFixed(0)} B/key, ` +
+      `MEMORY USAGE of the sorted set ${(sortedSet / keys).toFixed(0)} B/key (${idempotencyKeysEvicted} evicted)`,
   );
   await store.close();
 } finally {
