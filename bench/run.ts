@@ -15,6 +15,7 @@ import { settingsFromEnv } from './lib/rounds.js';
 import type { Suite } from './lib/suite.js';
 import { apiLayersSuite } from './suites/api-layers.js';
 import { apiOverheadSuite } from './suites/api-overhead.js';
+import { apiRouteSuite } from './suites/api-route.js';
 import { gatewaySuite } from './suites/gateway.js';
 import { gatewayLargePushSuite } from './suites/gateway-large-push.js';
 import { gatewayRedisSuite } from './suites/gateway-redis.js';
@@ -33,6 +34,7 @@ const suites: Suite[] = [
   gatewayWorkersSuite,
   gatewayLargePushSuite,
   apiLayersSuite,
+  apiRouteSuite,
   workersApiSuite,
 ];
 
@@ -60,7 +62,7 @@ async function main(): Promise<number> {
     console.error(`unknown suite(s): ${unknown.join(', ')}\n${usage()}`);
     return 2;
   }
-  const chosen = args.length === 0 ? suites : suites.filter((suite) => args.includes(suite.name));
+  const chosen = args.length === 0 ? suites.filter((suite) => !suite.partOf) : suites.filter((suite) => args.includes(suite.name));
   const settings = settingsFromEnv();
   const startedAt = new Date();
   const before = machine();

@@ -1,7 +1,7 @@
 // Servers under test run in child processes, never in the process that drives load or prints results.
 // TypeScript entries are compiled as production compiles them (build.ts) and run on plain `node`: running them
 // under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildEntry, nodeEntries, outputOf } from '../../build.js';
@@ -29,6 +29,15 @@ const canPin = (() => {
 /** `cpu` is a taskset CPU list, or "all" for no pinning. */
 export function pinned(cpu: string, command: string, args: string[]): [string, string[]] {
   return canPin && cpu !== 'all' ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
+}
+
+/**
+ * Moves a running service (all its threads; children it forks later inherit it) onto `cpu`: PostgreSQL's
+ * backends would otherwise take turns with the server under test on its core, and every query's wake-up would
+ * preempt it.
+ */
+export function pinRunning(pid: number, cpu: string): void {
+  if (canPin) execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
 }
 
 const built = new Map<string, string>();
