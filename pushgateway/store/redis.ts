@@ -99,8 +99,8 @@ export const redisStreamsFor = (maxBytes: number) => Math.max(1, Math.floor(maxB
 
 /**
  * Redis memory one remembered Idempotency-Key takes (its 22-character digest and apply time in the P..'kt' sorted
- * set), measured by bench/scripts/redis-footprint.ts on Redis 7 (INFO used_memory: 130 bytes over 100,000 keys, for a 3- and a 15,000-character job alike). The byte bound
- * GATEWAY_MAX_IDEMPOTENCY_BYTES becomes a key count with it, shared by every replica.
+ * set): bench/scripts/redis-footprint.ts measured 131 and 132 bytes (INFO used_memory, 100,000 keys, Redis 7) for a
+ * 3- and a 15,000-character job. GATEWAY_MAX_IDEMPOTENCY_BYTES becomes a key count with it, shared by every replica.
  */
 export const REDIS_IDEMPOTENCY_KEY_BYTES = 136;
 
