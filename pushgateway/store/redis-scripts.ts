@@ -135,6 +135,7 @@ local function key_seen(idem, now)
 end
 
 -- Records a key as applied; past max_keys the oldest are forgotten, and those still inside the window are counted.
+-- Keys applied in the same millisecond leave in digest order: any real bound holds far more than a millisecond of pushes.
 local function remember_key(idem, now, max_keys)
   redis.call('ZADD', P .. 'kt', now, idem)
   local over = redis.call('ZCARD', P .. 'kt') - max_keys

@@ -152,10 +152,17 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
 
     it('bounds the remembered Idempotency-Keys by GATEWAY_MAX_IDEMPOTENCY_BYTES across replicas: oldest forgotten, counted on each', async () => {
       const config = { ...defaultGatewayConfig, maxIdempotencyBytes: 2 * REDIS_IDEMPOTENCY_KEY_BYTES };
+      // One millisecond between pushes, so which key is the oldest never depends on a tie of apply times.
+      let nowMs = 1_000;
       const replica = () =>
-        createGatewayApp({ store: new RedisStore({ commands: connect(), keyPrefix: prefix, ...redisStoreOptions(config) }), config });
+        createGatewayApp({
+          store: new RedisStore({ commands: connect(), keyPrefix: prefix, ...redisStoreOptions(config) }),
+          config,
+          clock: () => nowMs,
+        });
       const [a, b] = [replica(), replica()];
       const keyedPush = async (app: typeof a, key: string) => {
+        nowMs++;
         const response = await app.request('/aggregate/metrics/job/idem', {
           method: 'POST',
           headers: { 'Idempotency-Key': key },
