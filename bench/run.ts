@@ -1,6 +1,6 @@
 // `npm run bench [-- suite…]`: runs the benchmark suites and prints tables of ratios.
 //   npm run bench                 all suites (≈ 8 min on 2 cores)
-//   npm run bench -- api gateway  chosen suites (workers-api: our API Worker vs bare Hono in workerd)
+//   npm run bench -- api gateway  chosen suites (gateway-memory, large-push, workers-api: our API Worker vs bare Hono…)
 //   npm run bench -- --list       names and descriptions
 //   BENCH_QUICK=1 npm run bench   smoke run: 2 short rounds, smaller stores
 // BENCH_ROUNDS / BENCH_SECONDS override rounds and seconds per measurement. A suite is not started once
@@ -18,6 +18,7 @@ import { apiOverheadSuite } from './suites/api-overhead.js';
 import { apiRouteSuite } from './suites/api-route.js';
 import { gatewaySuite } from './suites/gateway.js';
 import { gatewayLargePushSuite } from './suites/gateway-large-push.js';
+import { gatewayMemorySuite } from './suites/gateway-memory.js';
 import { gatewayRedisSuite } from './suites/gateway-redis.js';
 import { gatewayWorkersSuite } from './suites/gateway-workers.js';
 import { logShippingSuite } from './suites/log-shipping.js';
@@ -28,6 +29,7 @@ import { workersApiSuite } from './suites/workers-api.js';
 const suites: Suite[] = [
   apiOverheadSuite,
   gatewaySuite,
+  gatewayMemorySuite,
   logShippingSuite,
   queryTimingSuite,
   gatewayRedisSuite,

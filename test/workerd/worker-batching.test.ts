@@ -126,7 +126,8 @@ describe('batching across the requests an isolate serves', () => {
     const windows = Math.floor(servedMs / windowMs) + 1;
     const pushes = (await pushesSoFar()) - pushesBefore;
     const bulks = bulksOf(service).length;
-    const served = `60 requests served in ${servedMs} ms: at most ${windows} windows`;
+    const documentsPerBulk = bulksOf(service).map((bulk) => bulk.body.split('\n').filter(Boolean).length / 2);
+    const served = `60 requests served in ${servedMs} ms: at most ${windows} windows (documents per bulk request: ${documentsPerBulk.join(', ')})`;
     expect(bulks, served).toBeLessThanOrEqual(windows);
     expect(pushes, `${served}, ${bulks} bulk requests`).toBeLessThanOrEqual(2 * (windows + bulks));
     expect(pushes).toBeGreaterThanOrEqual(2);
