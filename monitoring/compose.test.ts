@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../api/config.js';
+import { gatewayNodeFlags } from '../build.js';
 import { repoRoot } from './static-checks.js';
 
 interface Service {
@@ -155,7 +156,7 @@ describe('Dockerfile', () => {
   });
 
   it('runs our services from the compiled output, never through a TypeScript loader', () => {
-    expect(compose.services.gateway!.command).toEqual(['node', 'dist/pushgateway/node.js']);
+    expect(compose.services.gateway!.command).toEqual(['node', ...gatewayNodeFlags, 'dist/pushgateway/node.js']);
     expect(compose.services['logging-setup']!.command!.join(' ')).toContain('node dist/monitoring/elasticsearch/setup.js');
     for (const [name, service] of services) expect(JSON.stringify(service.command ?? []), name).not.toMatch(/tsx|\.ts\b/);
   });
