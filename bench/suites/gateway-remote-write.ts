@@ -159,6 +159,10 @@ export const gatewayRemoteWriteSuite: Suite = {
       servers.push(gateway);
       const sendRows: string[][] = [];
       const windowSeconds = settings.seconds * 2;
+      // An empty store sends nothing: what the process spends per second on its own (timers, the /metrics reads).
+      const idle = await sendWindow(gateway, windowSeconds);
+      const idleCpuPerSecond = idle.cpuSeconds / idle.wallSeconds;
+      log(`idle: ${idleCpuPerSecond.toFixed(3)} CPU-s per s`);
       let loaded = 0;
       for (const groups of SEND_SIZES) {
         await putMixedGroups(gateway, loaded, groups);
@@ -171,6 +175,7 @@ export const gatewayRemoteWriteSuite: Suite = {
           timeoutMs: 120_000,
           intervalMs: 500,
         });
+        await sendWindow(gateway, settings.warmupSeconds); // JIT and GC settled at this size, not measured
         const windows: SendWindow[] = [];
         for (let round = 0; round < settings.rounds; round++) {
           const window = await sendWindow(gateway, windowSeconds);
@@ -187,6 +192,7 @@ export const gatewayRemoteWriteSuite: Suite = {
           formatSpread(spread(windows.map((w) => w.cpuSeconds / w.wallSeconds)), 2),
           formatSpread(spread(perCpu)),
           formatSpread(spread(perCpu.map((rate) => 1e6 / rate)), 2),
+          formatSpread(spread(windows.map((w) => ((w.cpuSeconds - idleCpuPerSecond * w.wallSeconds) / w.samples) * 1e6)), 2),
           formatSpread(spread(windows.map((w) => w.bytes / w.samples)), 1),
           formatNumber(windows.reduce((total, w) => total + w.dropped, 0)),
         ]);
@@ -257,12 +263,14 @@ export const gatewayRemoteWriteSuite: Suite = {
             'gateway CPU-s per s',
             'samples per CPU-second',
             'CPU-µs per sample',
+            'CPU-µs per sample above idle',
             'bytes per sample (snappy)',
             'dropped',
           ],
           rows: sendRows,
           notes: [
             `per group of ${samplesPerGroup} samples: ${UNITS_PER_GROUP} × (a counter, a gauge, a classic histogram of ${CLASSIC_BOUNDS.length} buckets = ${CLASSIC_BOUNDS.length + 2} series, a native histogram of 43 buckets = 1 series) + 2 push times`,
+            `idle (empty store, nothing to send): ${formatNumber(idleCpuPerSecond, 3)} CPU-s per s, subtracted in "above idle"`,
             'gateway (memory store, default 2,000 samples per request, 4 shards) on CPU 1; VictoriaMetrics on CPU 0; CPU from /proc/<pid>/stat between the two /metrics reads of each window',
             'with the core saturated the snapshots come less often than every second (a tick waits for the previous one), so samples/s is then the ceiling of one core',
           ],

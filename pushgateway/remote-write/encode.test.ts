@@ -56,6 +56,24 @@ describe('WriteRequest encoding', () => {
     expect(reader.tag()).toEqual([1, WireType.LengthDelimited]);
   });
 
+  it('keeps every length right for long and non-ASCII strings, large and negative timestamps, many labels', () => {
+    const long = 'v'.repeat(300); // a two-byte length, and a label message longer than 127 bytes
+    const many = Array.from({ length: 40 }, (_, i) => [`l${String(i).padStart(2, '0')}`, `${i}`] as const);
+    const samples = [
+      { labels: [['__name__', 'a'], ['path', long]] as const, value: 0.25, timestampMs: 2 ** 53 - 1 },
+      { labels: [['__name__', 'b'], ['ünï', 'çødé ✓ 𝄞']] as const, value: -1e300, timestampMs: 1_796_350_334_006 },
+      { labels: [['__name__', 'c'], ...many] as const, value: Number.POSITIVE_INFINITY, timestampMs: -5 },
+      { labels: [['__name__', 'd']] as const, value: 3, timestampMs: 127 },
+      { labels: [['__name__', 'e']] as const, value: 4, timestampMs: 128 },
+    ];
+    expect(decodeWriteRequest(encodeWriteRequest(samples))).toEqual(
+      samples.map((sample) => ({
+        labels: sample.labels.map(([name, value]) => [name, value]),
+        samples: [{ value: sample.value, timestampMs: sample.timestampMs }],
+      })),
+    );
+  });
+
   it('compresses with snappy block format (a varint length preamble, no stream identifier)', () => {
     const samples = Array.from({ length: 500 }, (_, i) => ({
       labels: [
