@@ -1,7 +1,7 @@
 // Servers under test run in child processes, never in the process that drives load or prints results.
 // TypeScript entries are compiled as production compiles them (build.ts) and run on plain `node`: running them
 // under `tsx` would add its loader thread (~40 MB RSS) and make RSS comparisons unfair.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildEntry, nodeEntries, outputOf } from '../../build.js';
@@ -29,6 +29,14 @@ const canPin = (() => {
 /** `cpu` is a taskset CPU list, or "all" for no pinning. */
 export function pinned(cpu: string, command: string, args: string[]): [string, string[]] {
   return canPin && cpu !== 'all' ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
+}
+
+/** Moves a process someone else started (a test service) and all its threads onto `cpu`. */
+export function pinRunning(pid: number, cpu: string): void {
+  if (!canPin || cpu === 'all') return;
+  // The tool pinned() wraps commands with, applied to a running process: -a all its threads, -c a CPU list.
+  const [taskset] = pinned(cpu, 'true', []);
+  execFileSync(taskset, ['-a', '-c', '-p', cpu, String(pid)], { stdio: 'ignore' });
 }
 
 const built = new Map<string, string>();

@@ -5,7 +5,6 @@
 // 2. Cost on ingest: the `gateway` suite's push load against a gateway with remote write off and the same gateway
 //    sending every 5 s and every 1 s, same store, alternating rounds. The gateways not being measured are
 //    SIGSTOPped, so a sender's ticks never run on the core while another variant is measured.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { waitUntil } from '../../test/support/services/process.js';
 import { startVictoriaMetrics } from '../../test/support/services/victoria-metrics.js';
 import { API_LIKE_SERIES, apiLikeBody } from '../lib/exposition.js';
 import type { LoadResult } from '../lib/load.js';
-import { type BenchProcess, LOAD_CPU, settle } from '../lib/processes.js';
+import { type BenchProcess, LOAD_CPU, pinRunning, settle } from '../lib/processes.js';
 import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate, atMostRounds } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
@@ -32,10 +31,10 @@ const SEND_SIZES = [4, 40];
 /** Mixed series preloaded beside the 100 push groups for the ingest rounds (≈50k, as the gateway suite's 55k stored). */
 const INGEST_PRELOAD_GROUPS = 20;
 
-/** One group of mixed series, as a delimited-protobuf push (the only text-free way to carry native histograms). */
-function mixedGroupBody(group: number): Uint8Array<ArrayBuffer> {
+/** One group of mixed series (also bench/scripts/remote-write-snapshot.ts). */
+export function mixedGroupFamilies(group: number): MetricFamily[] {
   const units = Array.from({ length: UNITS_PER_GROUP }, (_, unit) => ({ series: `u${unit}`, source: `g${group}` }));
-  const families: MetricFamily[] = [
+  return [
     { name: 'bench_rw_events_total', help: 'Bench.', type: 'counter', metrics: units.map((labels, i) => ({ labels, value: i + group })) },
     { name: 'bench_rw_depth', help: 'Bench.', type: 'gauge', metrics: units.map((labels, i) => ({ labels, value: i % 17 })) },
     {
@@ -60,7 +59,11 @@ function mixedGroupBody(group: number): Uint8Array<ArrayBuffer> {
       }),
     },
   ];
-  return encodeDelimitedFamilies(families);
+}
+
+/** As a delimited-protobuf push: the exposition that carries native histograms. */
+function mixedGroupBody(group: number): Uint8Array<ArrayBuffer> {
+  return encodeDelimitedFamilies(mixedGroupFamilies(group));
 }
 
 /** Samples one group's snapshot holds: its series plus push_time_seconds and push_failure_time_seconds. */
@@ -150,9 +153,12 @@ export const gatewayRemoteWriteSuite: Suite = {
     const receiver = await startVictoriaMetrics();
     try {
       // The receiver shares the load core with wrk, away from the gateway's core (all its threads: -a).
-      execFileSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(receiver.pid)], { stdio: 'ignore' });
+      pinRunning(receiver.pid, LOAD_CPU);
       const writeUrl = `${receiver.url}/api/v1/write`;
-      const sender = (interval: number) => ({ GATEWAY_REMOTE_WRITE_URL: writeUrl, GATEWAY_REMOTE_WRITE_INTERVAL_SECONDS: String(interval) });
+      const sender = (interval: number) => ({
+        GATEWAY_REMOTE_WRITE_URL: writeUrl,
+        GATEWAY_REMOTE_WRITE_INTERVAL_SECONDS: String(interval),
+      });
 
       // 1. Send rate per core.
       const gateway = await startOurGateway('gateway-remote-write', sender(1));

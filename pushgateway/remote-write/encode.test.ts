@@ -60,8 +60,22 @@ describe('WriteRequest encoding', () => {
     const long = 'v'.repeat(300); // a two-byte length, and a label message longer than 127 bytes
     const many = Array.from({ length: 40 }, (_, i) => [`l${String(i).padStart(2, '0')}`, `${i}`] as const);
     const samples = [
-      { labels: [['__name__', 'a'], ['path', long]] as const, value: 0.25, timestampMs: 2 ** 53 - 1 },
-      { labels: [['__name__', 'b'], ['ünï', 'çødé ✓ 𝄞']] as const, value: -1e300, timestampMs: 1_796_350_334_006 },
+      {
+        labels: [
+          ['__name__', 'a'],
+          ['path', long],
+        ] as const,
+        value: 0.25,
+        timestampMs: 2 ** 53 - 1,
+      },
+      {
+        labels: [
+          ['__name__', 'b'],
+          ['ünï', 'çødé ✓ 𝄞'],
+        ] as const,
+        value: -1e300,
+        timestampMs: 1_796_350_334_006,
+      },
       { labels: [['__name__', 'c'], ...many] as const, value: Number.POSITIVE_INFINITY, timestampMs: -5 },
       { labels: [['__name__', 'd']] as const, value: 3, timestampMs: 127 },
       { labels: [['__name__', 'e']] as const, value: 4, timestampMs: 128 },
