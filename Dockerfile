@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image for the API (default command), the gateway (`node dist/pushgateway/node.js`), migrations
+# One image for the API (default command), the gateway (`node <gatewayNodeFlags> dist/pushgateway/node.js`,
+# see gatewayNodeFlags in build.ts), migrations
 # (`node dist/api/db/migrate-cli.js`) and the Elasticsearch setup (`node dist/monitoring/elasticsearch/setup.js`).
 #
 # The build stage compiles the TypeScript (`npm run build`, esbuild: our modules bundled per entry, packages

@@ -92,26 +92,29 @@ export function createApp(deps: AppDeps) {
     });
   });
 
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: settings.maxBodyBytes,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `Request body exceeds ${settings.maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: settings.maxBodyBytes,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `Request body exceeds ${settings.maxBodyBytes} bytes`);
+    },
+  });
+  // A GET or HEAD request has no body in the Fetch API (@hono/node-server gives it none either), and asking for
+  // it (`c.req.raw.body`) makes @hono/node-server build a whole undici Request copy of the incoming request.
+  app.use('/api/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   if (limiter) {
     const limited = rateLimit({ limiter, identify: deps.clientAddress ?? (() => undefined), logger });
     app.use('/api/users/*', limited);
     app.use('/api/tasks/*', limited);
   }
-  app.use('/api/*', async (c, next) => {
+  // One repository for a database that lives as long as the app (Node); one per request where the database is
+  // the request's (Workers).
+  const sharedRepository = typeof deps.database === 'function' ? undefined : createRepository(deps.database.db);
+  app.use('/api/*', (c, next) => {
     const database = resolveDatabase(c);
     c.set('database', database);
-    c.set('repository', createRepository(database.db));
+    c.set('repository', sharedRepository ?? createRepository(database.db));
     if (userCache) c.set('userCache', userCache);
-    await next();
+    return next();
   });
 
   app.route('/api/users', usersRoutes());

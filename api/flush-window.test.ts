@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FlushWindow, type WaitUntil } from './flush-window.js';
 
 /** A hand-driven clock and timers, and a ctx that records what each request handed to waitUntil. */
-function harness(options: { maxDelayMs: number; maxBytes?: number }) {
+function harness(options: { maxDelayMs: number; maxBytes?: number; timerLifeMs?: number }) {
   let now = 0;
   let bytes = 0;
   const timers: Array<{ at: number; fire: () => void }> = [];
@@ -83,6 +83,28 @@ describe('FlushWindow', () => {
     await h.advance(150);
     expect(h.flushes).toEqual([150]);
     expect(h.window.waiting).toBe(false);
+  });
+
+  it('a timer whose window a late request closed serves the next window on time, not early', async () => {
+    const h = harness({ maxDelayMs: 100 });
+    h.request(0);
+    h.request(150); // late: flushes the first window
+    expect(h.request(160)).toBe(0); // opens the second window; a timer is still armed
+    await h.advance(160); // the first timer fires, finds the second window not due, sleeps on
+    expect(h.flushes).toEqual([150]);
+    await h.advance(259);
+    expect(h.flushes).toEqual([150]);
+    await h.advance(260);
+    expect(h.flushes).toEqual([150, 260]);
+  });
+
+  it('never keeps a timer past timerLifeMs: a window beyond it is flushed early instead', async () => {
+    const h = harness({ maxDelayMs: 100, timerLifeMs: 200 });
+    h.request(0);
+    h.request(150);
+    h.request(190);
+    await h.advance(190); // the second window would be due at 290, past the timer's life (200)
+    expect(h.flushes).toEqual([150, 190]);
   });
 
   it('opens a new window after a flush: items after it wait for their own timer', async () => {

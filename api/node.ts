@@ -91,7 +91,14 @@ const app = createApp({
   database,
   ...(redis ? { redis } : {}),
   logger,
-  observe: { metrics: observability.metrics, accessLog: { logger, write: logging.accessLine } },
+  observe: {
+    metrics: observability.metrics,
+    accessLog: {
+      logger,
+      write: logging.accessLine,
+      ...(config.logging.accessLogSkipRoutes ? { skipRoutes: config.logging.accessLogSkipRoutes } : {}),
+    },
+  },
   clientAddress: config.clientIpHeader ? (c) => c.req.header(config.clientIpHeader!) : (c) => getConnInfo(c).remote.address,
   settings: { ...config, serviceName: config.logging.serviceName },
 });

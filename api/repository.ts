@@ -55,7 +55,19 @@ export interface PageRequest {
   after?: string | undefined;
 }
 
+function once<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}
+
 export function createRepository(db: AppDatabase) {
+  // The point reads, each built on first use and then sent as a named prepared statement: per request Drizzle
+  // only fills the id in (no query building), and postgres.js sends Bind/Execute on a statement each connection
+  // parsed once. Lazily, so a repository made per request (Workers) builds only the one it runs.
+  const byId = sql.placeholder('id');
+  const userById = once(() => db.select().from(users).where(eq(users.id, byId)).prepare('user_by_id'));
+  const userIdById = once(() => db.select({ id: users.id }).from(users).where(eq(users.id, byId)).prepare('user_exists'));
+  const taskById = once(() => db.select().from(tasks).where(eq(tasks.id, byId)).prepare('task_by_id'));
   return {
     async createUser(input: { email: string; name: string }): Promise<UserJson> {
       const [row] = await db
@@ -67,12 +79,12 @@ export function createRepository(db: AppDatabase) {
     },
 
     async getUser(id: string): Promise<UserJson | undefined> {
-      const [row] = await db.select().from(users).where(eq(users.id, id));
+      const [row] = await userById().execute({ id });
       return row && toUserJson(row);
     },
 
     async userExists(id: string): Promise<boolean> {
-      const rows = await db.select({ id: users.id }).from(users).where(eq(users.id, id));
+      const rows = await userIdById().execute({ id });
       return rows.length > 0;
     },
 
@@ -128,7 +140,7 @@ export function createRepository(db: AppDatabase) {
     },
 
     async getTask(id: string): Promise<TaskJson | undefined> {
-      const [row] = await db.select().from(tasks).where(eq(tasks.id, id));
+      const [row] = await taskById().execute({ id });
       return row && toTaskJson(row);
     },
 

@@ -1,6 +1,6 @@
 // `npm run bench [-- suite…]`: runs the benchmark suites and prints tables of ratios.
 //   npm run bench                 all suites (≈ 8 min on 2 cores)
-//   npm run bench -- api gateway  chosen suites (workers-api: our API Worker vs bare Hono in workerd)
+//   npm run bench -- api gateway  chosen suites (gateway-memory, large-push, workers-api: our API Worker vs bare Hono…)
 //   npm run bench -- --list       names and descriptions
 //   BENCH_QUICK=1 npm run bench   smoke run: 2 short rounds, smaller stores
 // BENCH_ROUNDS / BENCH_SECONDS override rounds and seconds per measurement. A suite is not started once
@@ -15,8 +15,10 @@ import { settingsFromEnv } from './lib/rounds.js';
 import type { Suite } from './lib/suite.js';
 import { apiLayersSuite } from './suites/api-layers.js';
 import { apiOverheadSuite } from './suites/api-overhead.js';
+import { apiRouteSuite } from './suites/api-route.js';
 import { gatewaySuite } from './suites/gateway.js';
 import { gatewayLargePushSuite } from './suites/gateway-large-push.js';
+import { gatewayMemorySuite } from './suites/gateway-memory.js';
 import { gatewayRedisSuite } from './suites/gateway-redis.js';
 import { gatewayRemoteWriteSuite } from './suites/gateway-remote-write.js';
 import { gatewayWorkersSuite } from './suites/gateway-workers.js';
@@ -28,6 +30,7 @@ import { workersApiSuite } from './suites/workers-api.js';
 const suites: Suite[] = [
   apiOverheadSuite,
   gatewaySuite,
+  gatewayMemorySuite,
   logShippingSuite,
   queryTimingSuite,
   gatewayRedisSuite,
@@ -35,6 +38,7 @@ const suites: Suite[] = [
   gatewayWorkersSuite,
   gatewayLargePushSuite,
   apiLayersSuite,
+  apiRouteSuite,
   workersApiSuite,
 ];
 
@@ -62,7 +66,7 @@ async function main(): Promise<number> {
     console.error(`unknown suite(s): ${unknown.join(', ')}\n${usage()}`);
     return 2;
   }
-  const chosen = args.length === 0 ? suites : suites.filter((suite) => args.includes(suite.name));
+  const chosen = args.length === 0 ? suites.filter((suite) => !suite.partOf) : suites.filter((suite) => args.includes(suite.name));
   const settings = settingsFromEnv();
   const startedAt = new Date();
   const before = machine();

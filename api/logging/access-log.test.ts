@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { accessLog } from './access-log.js';
 import { createNodeLogging } from './node.js';
 
-function setup(options: { onError?: boolean } = {}) {
+function setup(options: { onError?: boolean; skipRoutes?: string[] } = {}) {
   const chunks: string[] = [];
   const { logger } = createNodeLogging(
     { level: 'info', serviceName: 'api' },
@@ -14,7 +14,7 @@ function setup(options: { onError?: boolean } = {}) {
   );
   const app = new Hono();
   app.use(requestId());
-  app.use(accessLog({ logger }));
+  app.use(accessLog({ logger, ...(options.skipRoutes ? { skipRoutes: options.skipRoutes } : {}) }));
   app.get('/api/users/:id', (c) => c.json({ id: c.req.param('id') }));
   app.get('/api/users/:id/tasks', (c) => c.json([]));
   app.get('/api/tasks/:taskId', (c) => {
@@ -43,6 +43,14 @@ function setup(options: { onError?: boolean } = {}) {
 }
 
 describe('accessLog', () => {
+  it('writes no line for a successful request to a skipped route, and still one for its failures and other routes', async () => {
+    const { app, lines } = setup({ skipRoutes: ['/api/users/:id', '/boom'] });
+    expect((await app.request('/api/users/42')).status).toBe(200);
+    expect((await app.request('/boom')).status).toBe(500);
+    expect((await app.request('/api/users/42/tasks')).status).toBe(200);
+    expect(lines().map((line) => line.message)).toEqual(['GET /boom 500', 'GET /api/users/42/tasks 200']);
+  });
+
   it('writes one ECS line per request with method, path, route, status, duration (ns), request id and user', async () => {
     const { app, lines } = setup();
     const response = await app.request('/api/users/42', { headers: { 'user-agent': 'vitest' } });

@@ -62,6 +62,13 @@ describe('readLoggingConfig', () => {
     });
   });
 
+  it('reads LOG_ACCESS_SKIP_ROUTES as a list of route templates and refuses anything else', () => {
+    expect(parse({ LOG_ACCESS_SKIP_ROUTES: ' /livez, /api/health ,' }).config.accessLogSkipRoutes).toEqual(['/livez', '/api/health']);
+    expect(parse({ LOG_ACCESS_SKIP_ROUTES: 'livez' }).problems).toEqual([
+      'LOG_ACCESS_SKIP_ROUTES takes route templates starting with "/" (e.g. /livez), got "livez"',
+    ]);
+  });
+
   it('names each bad variable once', () => {
     const { problems } = parse({
       LOG_FILE_MAX_BYTES: '10MB',

@@ -30,6 +30,8 @@ export interface LoggingConfig {
   environment?: string;
   file?: LogFileConfig;
   elasticsearch?: ElasticsearchLogConfig;
+  /** Route templates (`/livez`) whose successful requests (status < 400) write no access line. */
+  accessLogSkipRoutes?: string[];
 }
 
 export const defaultDataStream = 'logs-api-default';
@@ -50,7 +52,17 @@ export function readLoggingConfig(reader: EnvReader): LoggingConfig {
   }
   if (apiKey && username) reader.problem('set either ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, not both');
 
+  // Off by default: every request gets its line. Probes polled every few seconds are the usual candidates.
+  const accessLogSkipRoutes = (reader.string('LOG_ACCESS_SKIP_ROUTES') ?? '')
+    .split(',')
+    .map((route) => route.trim())
+    .filter((route) => route !== '');
+  for (const route of accessLogSkipRoutes)
+    if (!route.startsWith('/'))
+      reader.problem(`LOG_ACCESS_SKIP_ROUTES takes route templates starting with "/" (e.g. /livez), got "${route}"`);
+
   const config: LoggingConfig = { level, serviceName };
+  if (accessLogSkipRoutes.length > 0) config.accessLogSkipRoutes = accessLogSkipRoutes;
   if (reader.string('LOG_CONSOLE_LEVEL') !== undefined) config.consoleLevel = reader.oneOf('LOG_CONSOLE_LEVEL', logLevels, 'info');
   const serviceVersion = reader.string('SERVICE_VERSION');
   if (serviceVersion) config.serviceVersion = serviceVersion;

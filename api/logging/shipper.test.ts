@@ -223,6 +223,30 @@ describe('LogShipper', () => {
     expect(counted).toEqual({ shipped: 3, dropped: {} });
   });
 
+  it('an on-demand flush ships what was queued when it began; lines written meanwhile wait for the next flush', async () => {
+    const { sent, transport } = scriptedTransport();
+    let release: (() => void) | undefined;
+    const held = {
+      send: async (body: Uint8Array | string): Promise<BulkAttempt> => {
+        if (sent.length === 0) await new Promise<void>((resolve) => (release = resolve));
+        return transport.send(body);
+      },
+    };
+    const { shipper, counted } = countingShipper({ transport: held, mode: 'on-demand' });
+    shipper.write(line(1));
+    shipper.write(line(2));
+    const first = shipper.flush(5_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    shipper.write(line(3));
+    release!();
+    await first;
+    expect(sent).toEqual([[1, 2].map((n) => line(n).trimEnd())]);
+    expect(shipper.stats().queuedLines).toBe(1);
+    await shipper.flush(5_000);
+    expect(sent.flat()).toEqual([1, 2, 3].map((n) => line(n).trimEnd()));
+    expect(counted).toEqual({ shipped: 3, dropped: {} });
+  });
+
   it('never throws into the writer; a transport that throws is retried like a network failure', async () => {
     let calls = 0;
     const transport = {

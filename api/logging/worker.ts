@@ -1,7 +1,8 @@
 // Logging on Workers: pino's browser build (the one that runs on workerd; the Node build needs worker
-// threads and fs) made to write the same ECS JSON line as the Node logger, to the console (Workers Logs) and
-// into an on-demand shipper. The lines of many requests go out in one bulk request: the entry calls
-// `afterRequest(ctx)` once per request, and a flush window (api/flush-window.ts) sends in that request's
+// threads and fs) made to write the same ECS JSON line as the Node logger, to the console (Workers Logs; while
+// shipping, warnings and worse only unless LOG_CONSOLE_LEVEL says otherwise) and into an on-demand shipper.
+// The lines of many requests go out in one bulk request: the entry calls `afterRequest(ctx)` once per request,
+// and a flush window (api/flush-window.ts) sends in that request's
 // `ctx.waitUntil` once LOG_BATCH_MAX_BYTES are waiting or LOG_FLUSH_INTERVAL_MS after the first waiting line.
 // It is imported by path so the same build runs under vitest as in the wrangler bundle.
 

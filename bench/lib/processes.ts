@@ -31,12 +31,13 @@ export function pinned(cpu: string, command: string, args: string[]): [string, s
   return canPin && cpu !== 'all' ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
 }
 
-/** Moves a process someone else started (a test service) and all its threads onto `cpu`. */
+/**
+ * Moves a running service (all its threads; children it forks later inherit it) onto `cpu`: PostgreSQL's
+ * backends would otherwise take turns with the server under test on its core, and every query's wake-up would
+ * preempt it.
+ */
 export function pinRunning(pid: number, cpu: string): void {
-  if (!canPin || cpu === 'all') return;
-  // The tool pinned() wraps commands with, applied to a running process: -a all its threads, -c a CPU list.
-  const [taskset] = pinned(cpu, 'true', []);
-  execFileSync(taskset, ['-a', '-c', '-p', cpu, String(pid)], { stdio: 'ignore' });
+  if (canPin) execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
 }
 
 const built = new Map<string, string>();

@@ -2,14 +2,18 @@
 // costs what per request: `app` (createApp: request id, routes), `metrics` (+ request metrics),
 // `access-log` (+ ECS access log, stdout to /dev/null), `shipping` (+ shipping to ELASTICSEARCH_URL), `pusher`
 // (+ the system collectors and the pusher, every 5 s to PUSHGATEWAY_URL, as api/node.ts runs them).
+// LOG_ACCESS_SKIP_ROUTES is passed on as api/node.ts reads it.
 import { serve } from '@hono/node-server';
 import pino from 'pino';
+import type { Sql } from 'postgres';
 import { createApp } from '../../api/app.js';
+import { createPostgresDatabase } from '../../api/db/postgres.js';
 import type { Database } from '../../api/db/types.js';
 import { readLoggingConfig } from '../../api/logging/config.js';
 import { createNodeLogging, stdoutDestination } from '../../api/logging/node.js';
 import { createApiMetrics } from '../../api/observability/metrics.js';
 import { createNodeObservability } from '../../api/observability/node.js';
+import { instrumentPostgresClient } from '../../api/observability/query-timing.js';
 import { createShutdownHooks } from '../../api/shutdown.js';
 import { EnvReader } from '../../pushgateway/config/env.js';
 
@@ -18,27 +22,44 @@ const layer = process.env.BENCH_LAYER as (typeof layers)[number];
 if (!layers.includes(layer)) throw new Error(`BENCH_LAYER must be one of ${layers.join(', ')}`);
 const depth = layers.indexOf(layer);
 
-// /livez never touches the database; createApp only needs something of the Database shape.
-const database: Database = { db: {} as Database['db'], driver: 'postgres', ping: async () => {}, close: async () => {} };
-const reader = new EnvReader(depth >= 3 ? { ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL } : {});
+const reader = new EnvReader({
+  ...(depth >= 3 ? { ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL } : {}),
+  LOG_ACCESS_SKIP_ROUTES: process.env.LOG_ACCESS_SKIP_ROUTES,
+});
 const config = reader.finish(readLoggingConfig(reader));
 const logging = createNodeLogging(config, { stdout: stdoutDestination('/dev/null') });
 const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
-let metrics = depth >= 1 ? createApiMetrics() : undefined;
 const shutdownHooks = createShutdownHooks();
-if (depth >= 4) {
-  const observability = createNodeObservability({
-    config: { logging: config, pushIntervalMs: 5_000, metricsPushProtocol: 'pushgateway', shutdownTimeoutMs: 2_000 },
-    logger,
-  });
-  logging.countInto(observability.metrics);
-  await observability.start({ shutdownHooks, push: { url: process.env.PUSHGATEWAY_URL! } });
-  metrics = observability.metrics;
-}
+const observability =
+  depth >= 4
+    ? createNodeObservability({
+        config: { logging: config, pushIntervalMs: 5_000, metricsPushProtocol: 'pushgateway', shutdownTimeoutMs: 2_000 },
+        logger,
+      })
+    : undefined;
+if (observability) logging.countInto(observability.metrics);
+const metrics = observability?.metrics ?? (depth >= 1 ? createApiMetrics() : undefined);
+// /livez never touches the database; createApp only needs something of the Database shape. With DATABASE_URL
+// (the representative route) a real PostgreSQL pool as api/db/postgres.ts opens it, its queries timed from the
+// metrics layer on, as api/node.ts wires it.
+const databaseUrl = process.env.DATABASE_URL;
+const wrapClient = observability
+  ? observability.wrapPostgresClient
+  : metrics
+    ? (client: Sql) => instrumentPostgresClient(client, metrics)
+    : undefined;
+const database: Database = databaseUrl
+  ? createPostgresDatabase(databaseUrl, wrapClient ? { wrapClient } : {})
+  : { db: {} as Database['db'], driver: 'postgres', ping: async () => {}, close: async () => {} };
+await observability?.start({ shutdownHooks, push: { url: process.env.PUSHGATEWAY_URL! } });
 // The layers as api/node.ts configures them: all in createApp's one observe middleware.
 const observe = {
   ...(metrics ? { metrics } : {}),
-  ...(depth >= 2 ? { accessLog: { logger, write: logging.accessLine } } : {}),
+  ...(depth >= 2
+    ? {
+        accessLog: { logger, write: logging.accessLine, ...(config.accessLogSkipRoutes ? { skipRoutes: config.accessLogSkipRoutes } : {}) },
+      }
+    : {}),
 };
 
 serve({ fetch: createApp({ database, logger, observe }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });

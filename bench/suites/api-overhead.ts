@@ -1,20 +1,23 @@
 // 1. What our instrumentation costs: GET /livez on our API with everything on, against a bare Hono app,
-//    the same app with @hono/prometheus, and a naive prom-client + pino middleware.
+//    the same app with @hono/prometheus, and a naive prom-client + pino middleware; then, on the same instance,
+//    the representative route GET /api/users/:id against a bare Hono + Drizzle app (api-route.ts).
 
 import { startPostgres } from '../../test/support/services/postgres.js';
 import { type LoadResult, runWrk } from '../lib/load.js';
-import { type BenchProcess, settle, startNodeServer } from '../lib/processes.js';
+import { type BenchProcess, LOAD_CPU, pinRunning, settle, startNodeServer } from '../lib/processes.js';
 import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
+import { measureRepresentativeRoute } from './api-route.js';
 import { startOurApi } from './our-api.js';
 
 const CONNECTIONS = 50;
 
 export const apiOverheadSuite: Suite = {
   name: 'api',
-  description: 'GET /livez throughput and latency: our fully instrumented API vs bare Hono, @hono/prometheus, naive prom-client+pino',
+  description:
+    'GET /livez throughput and latency: our fully instrumented API vs bare Hono, @hono/prometheus, naive prom-client+pino; then the representative route (as api-route)',
   async run(settings, log) {
     const servers: BenchProcess[] = [];
     const stopHelpers: Array<() => Promise<void>> = [];
@@ -32,10 +35,13 @@ export const apiOverheadSuite: Suite = {
       ];
       const notes: string[] = [];
       let verifyOurs: (() => Promise<void>) | undefined;
+      let measureRoute: (() => Promise<Table>) | undefined;
       try {
         const postgres = await startPostgres();
+        pinRunning(postgres.pid, LOAD_CPU);
         stopHelpers.push(() => postgres.stop());
-        const ours = await startOurApi({ shipping: true, databaseUrl: await postgres.createDatabase('api_all_on') });
+        const oursDatabaseUrl = await postgres.createDatabase('api_all_on');
+        const ours = await startOurApi({ shipping: true, databaseUrl: oursDatabaseUrl });
         stopHelpers.push(ours.stop);
         const oursNoShipping = await startOurApi({ shipping: false, databaseUrl: await postgres.createDatabase('api_no_shipping') });
         stopHelpers.push(oursNoShipping.stop);
@@ -44,6 +50,7 @@ export const apiOverheadSuite: Suite = {
           { name: 'ours, log shipping off', url: oursNoShipping.url, server: oursNoShipping.process },
         );
         notes.push(ours.describe);
+        measureRoute = () => measureRepresentativeRoute({ ours, databaseUrl: oursDatabaseUrl, settings, log });
         verifyOurs = async () => {
           // The pusher pushes every 5 s: wait for one more push so the totals include the last round.
           await new Promise((resolve) => setTimeout(resolve, 6_000));
@@ -114,7 +121,7 @@ export const apiOverheadSuite: Suite = {
           ...failures,
         ],
       };
-      if (!results.has('ours, all on')) return [apiTable];
+      if (!results.has('ours, all on') || !measureRoute) return [apiTable];
       const loss = spread(pairedRatios(rps('ours, all on'), rps('ours, log shipping off')).map((ratio) => (1 - ratio) * 100));
       const cpuLoss = spread(pairedRatios(cpu('ours, log shipping off'), cpu('ours, all on')).map((ratio) => (1 - ratio) * 100));
       const lossTable: Table = {
@@ -125,7 +132,7 @@ export const apiOverheadSuite: Suite = {
           ['CPU µs/request', formatSpread(cpuLoss, 1, ' %'), `< 5 % ${cpuLoss.median < 5 ? 'met' : 'MISSED'}`],
         ],
       };
-      return [apiTable, lossTable];
+      return [apiTable, lossTable, await measureRoute()];
     } finally {
       for (const stop of stopHelpers.reverse()) await stop().catch(() => {});
       for (const server of servers) await server.stop();

@@ -77,11 +77,19 @@ async function outcomeCount(server: BenchProcess, outcome: string): Promise<numb
   return Number(new RegExp(`gateway_otlp_points_total\\{outcome="${outcome}"\\} (\\S+)`).exec(text)?.[1] ?? Number.NaN);
 }
 
+/** The store the variants' gateways run on: the memory store unless given (the redis suite runs them on Redis). */
+export interface OtlpIngestStore {
+  name: string;
+  /** The environment of the gateway of one variant (each gets its own, e.g. its own key prefix). */
+  env: (gateway: string) => Record<string, string>;
+}
+
 export async function otlpIngest(
   settings: BenchSettings,
   workDir: string,
   servers: BenchProcess[],
   log: (line: string) => void,
+  store: OtlpIngestStore = { name: 'memory store', env: () => ({}) },
 ): Promise<Table> {
   const template = otlpTemplate();
   const protobufFile = join(workDir, 'otlp.pb');
@@ -99,11 +107,11 @@ export async function otlpIngest(
       script: 'otlp.lua',
       env: { BENCH_BODY_FILE: bodyFile, BENCH_GROUPS: String(GROUPS), BENCH_CONTENT_TYPE: contentType },
     });
-  const aggregate = await startOurGateway('gateway-otlp-baseline');
+  const aggregate = await startOurGateway('gateway-otlp-baseline', store.env('baseline'));
   servers.push(aggregate);
-  const protobuf = await startOurGateway('gateway-otlp-protobuf');
+  const protobuf = await startOurGateway('gateway-otlp-protobuf', store.env('protobuf'));
   servers.push(protobuf);
-  const json = await startOurGateway('gateway-otlp-json');
+  const json = await startOurGateway('gateway-otlp-json', store.env('json'));
   servers.push(json);
   const variants: Variant[] = [
     {
@@ -149,7 +157,7 @@ export async function otlpIngest(
   const pointsPerSecond = (name: string) => results.get(name)!.map((result) => result.rps * POINTS);
   const baseline = pointsPerSecond(variants[0]!.name);
   return {
-    title: `OTLP ingest beside the Pushgateway protocol: ${CLIENTS} clients, ${POINTS} delta counter points per request into ${GROUPS} groups, ${settings.rounds} rounds × ${settings.seconds} s`,
+    title: `OTLP ingest beside the Pushgateway protocol (${store.name}): ${CLIENTS} clients, ${POINTS} delta counter points per request into ${GROUPS} groups, ${settings.rounds} rounds × ${settings.seconds} s`,
     columns: ['variant', 'points/s median (min–max)', 'p99 ms (median)', '÷ Pushgateway protocol'],
     rows: variants.map((variant) => [
       variant.name,
@@ -158,7 +166,7 @@ export async function otlpIngest(
       formatRatio(spread(pairedRatios(pointsPerSecond(variant.name), baseline))),
     ]),
     notes: [
-      'each variant has its own gateway (memory store), pinned to CPU 1; wrk on CPU 0',
+      `each variant has its own gateway (${store.name}), pinned to CPU 1; wrk on CPU 0`,
       'every OTLP request covers a new delta window of its streams (applied, not a replay); /aggregate pushes carry a unique Idempotency-Key',
       ...refusedNotes,
     ],

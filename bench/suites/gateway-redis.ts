@@ -1,7 +1,8 @@
 // Reference: our gateway on its Redis store against the same gateway on its memory store, push ingest at 5k
 // stored. Three questions: what one replica costs on each Redis transport (RESP/TCP, Upstash REST through the
 // bridge); whether two TCP replicas together out-ingest one memory replica (the point of scaling out); and
-// whether concurrent pushes creating new groups with the same families go through without failures.
+// whether concurrent pushes creating new groups with the same families go through without failures; and OTLP
+// ingest on the Redis store (delta windows judged across replicas) beside /aggregate on it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { alternate, atMostRounds } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
 import { CLIENTS, fillPushGroups, GROUPS, ingestRounds, type PushTarget, pushLoad, startOurGateway } from './gateway.js';
+import { otlpIngest } from './gateway-otlp.js';
 
 const BRIDGE_TOKEN = 'bench-bridge-token';
 /** So many groups that every push of a round creates one. */
@@ -46,7 +48,7 @@ async function pairLoad(pair: PushTarget[], bodyFile: string, seconds: number, g
 export const gatewayRedisSuite: Suite = {
   name: 'redis',
   description:
-    'reference: our gateway on its Redis store (RESP/TCP, and Upstash REST through the bridge) vs its memory store; 2 TCP replicas vs 1 memory; new groups at c16',
+    'reference: our gateway on its Redis store (RESP/TCP, and Upstash REST through the bridge) vs its memory store; 2 TCP replicas vs 1 memory; new groups at c16; OTLP ingest on Redis',
   async run(allSettings, log) {
     const settings = atMostRounds(allSettings, 3);
     const workDir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
@@ -175,7 +177,12 @@ export const gatewayRedisSuite: Suite = {
           'goal: 0 failures (before the facts check compared holder counts, 10 % of such pushes ended in 503 after 20 conflict retries)',
         ],
       };
-      return [single, replicas, newGroups];
+      // OTLP on one TCP replica: the same variants as the gateway suite's OTLP table (there on the memory store).
+      const otlp = await otlpIngest(settings, workDir, servers, log, {
+        name: 'Redis store over TCP',
+        env: (gateway) => tcpEnv(`otlp-${gateway}`),
+      });
+      return [single, replicas, newGroups, otlp];
     } finally {
       for (const server of servers.reverse()) await server.stop();
       await redis.stop();

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gatewayNodeFlags } from '../../build.js';
 import { requireBinary } from '../../test/support/services/process.js';
 import { API_LIKE_SERIES, apiLikeBody, preloadBody } from '../lib/exposition.js';
 import { type LoadResult, runWrk, type TimedFetch, timeRequests } from '../lib/load.js';
@@ -41,9 +42,10 @@ export function startOfficialGateway(): Promise<BenchProcess> {
   });
 }
 
-/** Our gateway as production runs it: `npm run gateway`'s compiled dist/pushgateway/node.js on plain node. */
+/** Our gateway as production runs it: `npm run gateway`'s compiled dist/pushgateway/node.js on plain node, its flags. */
 export function startOurGateway(name: string, env: Record<string, string> = {}, cpu?: string): Promise<BenchProcess> {
   return startNodeServer(name, 'pushgateway/node.ts', {
+    nodeArgs: gatewayNodeFlags,
     portEnv: ['GATEWAY_PORT'],
     readyPath: '/-/ready',
     ...(cpu === undefined ? {} : { cpu }),

@@ -8,8 +8,10 @@ export interface OurApi {
   url: string;
   process: BenchProcess;
   describe: string;
+  /** The `_bulk` stand-in it ships to (when shipping), for variants that ship the same way. */
+  elasticsearchUrl?: string;
   /** What the API pushed to its gateway so far: proof that metrics and log shipping were really on. */
-  pushedTotals(): Promise<{ httpRequests: number; logEventsShipped: number; logEventsDropped: number }>;
+  pushedTotals(): Promise<{ httpRequests: number; logEventsShipped: number; logEventsDropped: number; dbQueries: number }>;
   stop(): Promise<void>;
 }
 
@@ -65,12 +67,14 @@ export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean
     return {
       url: api.url,
       process: api,
+      ...(env.ELASTICSEARCH_URL ? { elasticsearchUrl: env.ELASTICSEARCH_URL } : {}),
       async pushedTotals() {
         const exposition = await (await fetch(`${gateway.url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text();
         return {
           httpRequests: sumOf(exposition, 'http_requests_total'),
           logEventsShipped: sumOf(exposition, 'log_events_shipped_total'),
           logEventsDropped: sumOf(exposition, 'log_events_dropped_total'),
+          dbQueries: sumOf(exposition, 'db_queries_total'),
         };
       },
       describe:

@@ -39,7 +39,7 @@ export interface GatewayConfig {
   maxLabelsPerSeries: number;
   /** Bytes of series text (sample lines and group keys) the memory store may hold; 0 = no limit. */
   maxStoredBytes: number;
-  /** Heap the remembered Idempotency-Keys may take (memory store and Durable Object); past it the oldest are forgotten. */
+  /** Memory the remembered Idempotency-Keys may take (heap of the memory store and Durable Object, Redis memory); past it the oldest are forgotten. */
   maxIdempotencyBytes: number;
   /** Heap the last windows of OTLP delta streams may take (core/delta-windows); past it the oldest are forgotten. */
   maxOtlpStreamBytes: number;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GroupingError, groupKey, labelText, parseGroupingPath } from './grouping.js';
+import { GroupingError, groupKey, labelText, parseGroupingPath, parseLabelText } from './grouping.js';
+import type { Labels } from './model.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 
@@ -111,5 +112,26 @@ describe('parseGroupingPath with UTF-8 names (official 1.11 --push.enable-utf8-n
   it('quotes UTF-8 label names in the group key, which stays unambiguous', () => {
     expect(labelText({ 'a.b': '1', c: '2' })).toBe('"a.b"="1",c="2"');
     expect(groupKey({ job: 'j', 'x"y': 'v' })).not.toBe(groupKey({ job: 'j', x: 'y"=v' }));
+  });
+});
+
+describe('parseLabelText', () => {
+  it('reads back what labelText writes: escapes, quoted UTF-8 names, empty values, commas and equals signs', () => {
+    const cases: Labels[] = [
+      { job: 'a', instance: '' },
+      { a: 'q"\\\n', b: '\\n', c: 'x",b="y', d: '=,{}' },
+      { 'a.b': '1', 'x"y\\': 'v', 'ü=,': '"' },
+    ];
+    for (const labels of cases) expect(parseLabelText(labelText(labels))).toEqual(labels);
+  });
+
+  it('round-trips any labels', () => {
+    const name = fc.oneof(fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,8}$/), fc.string({ minLength: 1, maxLength: 8 }));
+    fc.assert(
+      fc.property(fc.dictionary(name, fc.string({ maxLength: 12 })), (labels) => {
+        expect(parseLabelText(labelText(labels))).toEqual({ ...labels });
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -119,6 +119,48 @@ export function labelText(labels: Labels): string {
   return parts.join(',');
 }
 
+/** The `\\`, `\"` and `\n` escapes of a quoted label name or value, undone. */
+function unescapeQuoted(text: string): string {
+  return text.includes('\\') ? text.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c)) : text;
+}
+
+/** The end of a quoted string that opens at `start` (its closing quote's index). */
+function closingQuote(text: string, start: number): number {
+  let end = start + 1;
+  while (text[end] !== '"') {
+    if (end >= text.length) throw new Error(`unterminated quoted string in label text ${JSON.stringify(text)}`);
+    end += text[end] === '\\' ? 2 : 1;
+  }
+  return end;
+}
+
+/**
+ * labelText back into labels. Stores that keep only the label text of a series (the memory store) rebuild the
+ * labels with it when they are asked for; it reads exactly what labelText writes.
+ */
+export function parseLabelText(text: string): Labels {
+  const labels: Labels = {};
+  let at = 0;
+  while (at < text.length) {
+    let name: string;
+    if (text[at] === '"') {
+      const end = closingQuote(text, at);
+      name = unescapeQuoted(text.slice(at + 1, end));
+      at = end + 1;
+    } else {
+      const equals = text.indexOf('=', at);
+      name = text.slice(at, equals);
+      at = equals;
+    }
+    if (text[at] !== '=' || text[at + 1] !== '"') throw new Error(`malformed label text ${JSON.stringify(text)}`);
+    const end = closingQuote(text, at + 1);
+    labels[name] = unescapeQuoted(text.slice(at + 2, end));
+    at = end + 1;
+    if (at < text.length && text[at++] !== ',') throw new Error(`malformed label text ${JSON.stringify(text)}`);
+  }
+  return labels;
+}
+
 /** Canonical group key: the sorted, escaped grouping labels (instance included). Unambiguous because values are quoted and escaped. */
 export function groupKey(grouping: Labels): string {
   return labelText(groupIdentity(grouping));

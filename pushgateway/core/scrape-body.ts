@@ -21,7 +21,10 @@ export const pushFailureTimeFamily = {
 } as const;
 
 /** The push_time_seconds (or push_failure_time_seconds) line of one group. */
-export function pushTimeLine(family: typeof pushTimeFamily | typeof pushFailureTimeFamily, group: Group): string {
+export function pushTimeLine(
+  family: typeof pushTimeFamily | typeof pushFailureTimeFamily,
+  group: Pick<Group, 'labels' | 'lastPushMs' | 'lastFailureMs'>,
+): string {
   const ms = family === pushTimeFamily ? group.lastPushMs : group.lastFailureMs;
   return `${family.name}{${labelText(group.labels)}} ${formatGoFloat(ms / 1000)}\n`;
 }

@@ -2,10 +2,11 @@
 // they finish; a push smaller than one slice never pauses. Results equal the all-at-once versions.
 import { describe, expect, it } from 'vitest';
 import { encodeDelimited } from '../../test/support/protobuf-bodies.js';
+import { MemoryStore } from '../store/memory.js';
 import { decodeDelimitedMetricFamilies, decodeDelimitedMetricFamiliesInSlices } from './protobuf.js';
-import { SLICE } from './slices.js';
+import { runInSlices, SLICE } from './slices.js';
 import { parseTextExposition, parseTextExpositionInSlices } from './text-parser.js';
-import { preparePush, preparePushInSlices } from './validate.js';
+import { checkAgainstStore, checkAgainstStoreSteps, preparePush, preparePushInSlices } from './validate.js';
 
 function body(series: number): string {
   let text = '# TYPE big gauge\n';
@@ -60,5 +61,36 @@ describe('work over a large push runs in slices', () => {
     expect(sliced.result).toEqual(preparePush(push));
     const refused = { grouping: { job: 'j' }, families: parseTextExposition(`${large}big{i="0"} 1\n`).families };
     expect(await preparePushInSlices(refused)).toEqual(preparePush(refused));
+  });
+
+  it('the checks against the store', async () => {
+    const store = new MemoryStore();
+    const families = parseTextExposition(large).families;
+    await store.apply({
+      mode: 'replace',
+      grouping: { job: 'other' },
+      families: parseTextExposition('# TYPE big gauge\nbig 1\n').families,
+      nowMs: 1,
+    });
+    const prepared = preparePush({ grouping: { job: 'j' }, families });
+    if (!prepared.ok) throw new Error(prepared.message);
+    const sliced = await timerRunsDuring(() => runInSlices(checkAgainstStoreSteps(prepared.push, 'replace', store)));
+    expect(sliced.ranDuring).toBe(true);
+    expect(sliced.result).toBeUndefined();
+    // A conflict in the last slice is found as by the check at once.
+    const conflicting = preparePush({
+      grouping: { job: 'j' },
+      families: parseTextExposition(`${large}# TYPE clash counter\nclash 1\n`).families,
+    });
+    if (!conflicting.ok) throw new Error(conflicting.message);
+    await store.apply({
+      mode: 'replace',
+      grouping: { job: 'other' },
+      families: parseTextExposition('# TYPE clash gauge\nclash 1\n').families,
+      nowMs: 1,
+    });
+    const refusal = await runInSlices(checkAgainstStoreSteps(conflicting.push, 'replace', store));
+    expect(refusal).toContain('"clash" is pushed as counter but is a gauge');
+    expect(refusal).toBe(checkAgainstStore(conflicting.push, 'replace', store));
   });
 });

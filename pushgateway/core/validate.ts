@@ -231,6 +231,15 @@ export function lookupKeys(push: PreparedPush): { familyNames: string[]; seriesK
  * undefined when the push may be applied.
  */
 export function checkAgainstStore(push: PreparedPush, mode: PushMode, view: PushValidationView): string | undefined {
+  return runToEnd(checkAgainstStoreSteps(push, mode, view));
+}
+
+/**
+ * As checkAgainstStore, pausing every SLICE series (core/slices). Only for a store whose writers wait for each
+ * other while it runs: what it has checked must not change before the push is committed.
+ */
+export function* checkAgainstStoreSteps(push: PreparedPush, mode: PushMode, view: PushValidationView): Sliced<string | undefined> {
+  let series = 0;
   const pushed = new Map<string, MetricType>();
   for (const { family } of push.families) pushed.set(family.name, family.type);
   // The type a family name would have after the push, considering only what the push does not replace.
@@ -257,6 +266,7 @@ export function checkAgainstStore(push: PreparedPush, mode: PushMode, view: Push
       if (owner !== undefined && owner !== push.groupKey) {
         return `${invalidPushPrefix}collected metric ${key} was collected before with the same name and label values (pushed to the group {${owner}})`;
       }
+      if (++series % SLICE === 0) yield;
     }
   }
   return undefined;

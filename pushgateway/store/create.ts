@@ -8,7 +8,7 @@ import { idempotencyKeysFor } from '../core/idempotency.js';
 import type { GatewayStoreObject } from './durable-object.js';
 import { DurableObjectStore } from './durable-object-store.js';
 import { MemoryStore, type MemoryStoreOptions } from './memory.js';
-import { RedisStore, redisStreamsFor } from './redis.js';
+import { RedisStore, type RedisStoreOptions, redisIdempotencyKeysFor, redisStreamsFor } from './redis.js';
 import type { RedisCommands } from './redis-commands.js';
 import { upstashCommands } from './redis-rest.js';
 import type { RedisTcpTarget } from './redis-tcp.js';
@@ -51,6 +51,15 @@ export function memoryStoreOptions(
   };
 }
 
+/** The memory store's settings, with the byte bounds turned into counts by what an entry costs in Redis. */
+export function redisStoreOptions(config: Parameters<typeof memoryStoreOptions>[0]): Omit<RedisStoreOptions, 'commands'> {
+  return {
+    ...memoryStoreOptions(config),
+    maxIdempotencyKeys: redisIdempotencyKeysFor(config.maxIdempotencyBytes),
+    maxOtlpStreams: redisStreamsFor(config.maxOtlpStreamBytes),
+  };
+}
+
 export function createStore(config: GatewayConfig, bindings: StoreBindings = {}): GatewayStore {
   if (config.store === 'redis') {
     // RESP/TCP when a Redis address is set (Node replicas); else Upstash REST (serverless, workerd).
@@ -64,12 +73,7 @@ export function createStore(config: GatewayConfig, bindings: StoreBindings = {})
       throw new ConfigError([
         'GATEWAY_REDIS_URL, GATEWAY_REDIS_CLUSTER_NODES, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set when GATEWAY_STORE=redis',
       ]);
-    return new RedisStore({
-      commands,
-      keyPrefix: config.redisKeyPrefix,
-      ...memoryStoreOptions(config),
-      maxOtlpStreams: redisStreamsFor(config.maxOtlpStreamBytes),
-    });
+    return new RedisStore({ commands, keyPrefix: config.redisKeyPrefix, ...redisStoreOptions(config) });
   }
   if (bindings.gatewayState) return new DurableObjectStore(bindings.gatewayState, config.durableObjectShards);
   return new MemoryStore(memoryStoreOptions(config));

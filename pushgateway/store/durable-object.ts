@@ -199,13 +199,13 @@ export class GatewayStoreObject extends DurableObject<Env> {
         if (message === undefined) accepted.push(group);
         else refusals.push({ group, message });
       }
-      return this.applyOtlpToStore({ groups: accepted, nowMs: push.nowMs }, refusals);
+      return await this.applyOtlpToStore({ groups: accepted, nowMs: push.nowMs }, refusals);
     });
   }
 
   /** The points of the groups no other shard conflicts with; the others refused as a store refuses a group. */
-  private applyOtlpToStore(push: OtlpPush, refusals: { group: OtlpPush['groups'][number]; message: string }[]): OtlpOutcome {
-    const { outcome, recorded } = this.store.applyOtlpRecording(push);
+  private async applyOtlpToStore(push: OtlpPush, refusals: { group: OtlpPush['groups'][number]; message: string }[]): Promise<OtlpOutcome> {
+    const { outcome, recorded } = await this.store.applyOtlpRecording(push);
     for (const { group, message } of refusals) {
       this.store.recordRefusal(group.grouping, push.nowMs, message);
       outcome.invalid += group.points.length;
@@ -260,11 +260,12 @@ export class GatewayStoreObject extends DurableObject<Env> {
 
   /** Removes the storage of groups the TTL expired and of keys past their window. */
   private async sweep(now: number): Promise<void> {
-    const live = new Set((await this.store.groups(now)).map((group) => GROUP_PREFIX + group.key));
+    const liveKeys = this.store.liveKeys(now);
+    const live = new Set(liveKeys.groups.map((key) => GROUP_PREFIX + key));
     const stale = [...(await this.ctx.storage.list({ prefix: GROUP_PREFIX })).keys()].filter((key) => !live.has(key));
     for (const [key, appliedMs] of await this.ctx.storage.list<number>({ prefix: KEY_PREFIX }))
       if (now - appliedMs >= IDEMPOTENCY_WINDOW_MS) stale.push(key);
-    const liveWindows = new Set(this.store.snapshot(now).deltaWindows?.map((window) => WINDOW_PREFIX + window.stream));
+    const liveWindows = new Set(liveKeys.deltaWindows.map((stream) => WINDOW_PREFIX + stream));
     for (const key of (await this.ctx.storage.list({ prefix: WINDOW_PREFIX })).keys()) if (!liveWindows.has(key)) stale.push(key);
     for (let i = 0; i < stale.length; i += 128) await this.ctx.storage.delete(stale.slice(i, i + 128));
   }

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { groupKey } from '../core/grouping.js';
 import type { Group, Labels, MetricFamily, MetricType } from '../core/model.js';
 import { renderGroups } from '../core/scrape-body.js';
+import { SLICE } from '../core/slices.js';
 import { parseTextExposition } from '../core/text-parser.js';
+import { seriesKey } from '../core/validate.js';
 import { MemoryStore } from './memory.js';
 import type { PushMode } from './types.js';
 
@@ -325,5 +327,77 @@ describe('MemoryStore, remembered Idempotency-Keys', () => {
     const long = await rememberedKeysJson('j'.repeat(15_000), 20);
     expect(long.length).toBe(short.length);
     expect(long).not.toContain('jjjj');
+  });
+});
+
+describe('MemoryStore, a push of several slices', () => {
+  const body = (value: number) => {
+    let lines = '# TYPE big gauge\n';
+    for (let i = 0; i < 3 * SLICE; i++) lines += `big{i="${i}"} ${value}\n`;
+    return lines;
+  };
+
+  /** Reads the store at every turn of the event loop while `work` runs; what each read saw. */
+  async function readsDuring(store: MemoryStore, nowMs: number, work: () => Promise<unknown>): Promise<string[]> {
+    const seen: string[] = [];
+    let done = false;
+    const reading = (async () => {
+      while (!done) {
+        const stats = await store.stats(nowMs);
+        seen.push(`${stats.series} series, ${stats.storedBytes} bytes\n${await store.exposition(nowMs, 'text')}`);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    })();
+    await work();
+    done = true;
+    await reading;
+    return seen;
+  }
+
+  const state = async (store: MemoryStore, nowMs: number) => {
+    const stats = await store.stats(nowMs);
+    return `${stats.series} series, ${stats.storedBytes} bytes\n${await store.exposition(nowMs, 'text')}`;
+  };
+
+  it('lets reads run meanwhile, and they see the group before or after it, never in between', async () => {
+    for (const mode of ['replace', 'aggregate'] as const) {
+      const store = new MemoryStore();
+      await push(store, mode, { job: 'big' }, body(1), 1000);
+      const before = await state(store, 1000);
+      const seen = await readsDuring(store, 1000, async () =>
+        expect((await push(store, mode, { job: 'big' }, body(2), 1000)).status).toBe('applied'),
+      );
+      const after = await state(store, 1000);
+      expect(after).not.toBe(before);
+      expect(seen.length).toBeGreaterThan(2);
+      expect(seen.filter((read) => read !== before && read !== after)).toEqual([]);
+    }
+  });
+
+  it('keeps the group it is committing when a read meanwhile finds it past its TTL', async () => {
+    const store = new MemoryStore({ groupTtlMs: 1500 });
+    await push(store, 'replace', { job: 'big' }, body(1), 1000);
+    await push(store, 'replace', { job: 'small' }, 'small 1\n', 1000);
+    // A read at 3000 finds both groups expired while the push (at 2000) re-adds its series to the index (the first
+    // is back, the last not yet): the group being pushed must survive it, with its series index whole.
+    const owner = (i: number) => store.seriesOwner(seriesKey('big', `i="${i}",instance="",job="big"`));
+    const seen: number[] = [];
+    let done = false;
+    const reading = (async () => {
+      while (!done) {
+        if (owner(0) !== undefined && owner(3 * SLICE - 1) === undefined) seen.push((await store.groups(3000)).length);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    })();
+    expect((await push(store, 'replace', { job: 'big' }, body(2), 2000)).status).toBe('applied');
+    done = true;
+    await reading;
+    expect(new Set(seen)).toEqual(new Set([1])); // it ran, and kept the group every time
+    expect((await store.groups(3000)).map((group) => group.key)).toEqual([groupKey({ job: 'big' })]);
+    expect((await store.stats(3000)).series).toBe(3 * SLICE);
+    expect(await store.exposition(3000, 'text')).toContain(`big{i="${3 * SLICE - 1}",instance="",job="big"} 2\n`);
+    // The same series from another group is still refused: the index knows every series of the pushed group.
+    expect((await push(store, 'replace', { job: 'big', i: '0' }, '# TYPE big gauge\nbig 3\n', 3000)).status).toBe('invalid');
+    expect(invariantViolations(await store.groups(3000))).toEqual([]);
   });
 });

@@ -2,27 +2,24 @@
 // holds — family name → type and holding groups, series key → group — and a render cache: each family's
 // block of /metrics text is rendered once after it changes, and the whole body is reused until anything
 // changes. Validation is the shared pure code in core/validate.ts; this store is its PushValidationView.
+// Families are kept compactly (store/stored-family.ts); Group objects are built when asked for.
+//
+// Writers (pushes, deletes) take turns (`exclusive`), so a large push can check and commit in slices that let
+// reads run in between: what it checked cannot change before it commits, and readers see its group swapped in
+// one synchronous step, before or after the push, never half way.
 
-import { aggregateFamilies, type CombineOverride } from '../core/aggregate.js';
+import { aggregateFamilies, type CombineOverride, type KeyedFamily } from '../core/aggregate.js';
 import { DEFAULT_MAX_OTLP_STREAM_BYTES, type DeltaWindow, DeltaWindows, judgeWindow, streamsFor } from '../core/delta-windows.js';
 import { ExpiryQueue } from '../core/expiry.js';
 import { type ExpositionFormat, renderHeader } from '../core/exposition-format.js';
 import { groupIdentity, groupKey } from '../core/grouping.js';
 import { checkIdempotencyKey, IdempotencyKeys, scopedIdempotencyKey } from '../core/idempotency.js';
-import { type Group, type GroupWriteMode, isHistogram, type Labels, type MetricFamily, type MetricType } from '../core/model.js';
+import type { Group, GroupWriteMode, Labels, MetricFamily, MetricType } from '../core/model.js';
 import { familiesFromPoints } from '../core/point-families.js';
+import { chooseHelp, compareGroupKeys, pushFailureTimeFamily, pushTimeFamily, pushTimeLine } from '../core/scrape-body.js';
+import { runInSlices, runToEnd, SLICE, type Sliced } from '../core/slices.js';
 import {
-  chooseHelp,
-  compareGroupKeys,
-  familyLinesSteps,
-  pushFailureTimeFamily,
-  pushTimeFamily,
-  pushTimeLine,
-} from '../core/scrape-body.js';
-import { runInSlices, runToEnd, type Sliced } from '../core/slices.js';
-import {
-  checkAgainstStore,
-  type PreparedFamily,
+  checkAgainstStoreSteps,
   type PreparedPush,
   type PrepareResult,
   type PushValidationView,
@@ -34,6 +31,7 @@ import {
   utf8ByteLength,
 } from '../core/validate.js';
 import type { SnapshotSource, StoreSnapshot } from './snapshot-codec.js';
+import { familyOf, type StoredFamily, storedFamilySteps } from './stored-family.js';
 import type { GatewayStore, OtlpOutcome, OtlpPoint, OtlpPush, PushOutcome, PushRequest, StoreStats } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -51,19 +49,15 @@ export interface MemoryStoreOptions {
   maxOtlpStreams?: number;
 }
 
-interface StoredFamily {
-  family: MetricFamily;
-  /** Sorted label text of each metric, as in its series key. */
-  labelTexts: string[];
-  /** Rendered sample lines (identical in text and OpenMetrics). */
-  lines: string;
-  /** UTF-8 length of `lines`: what this family adds to every scrape, and its share of storedBytes. */
-  bytes: number;
-}
-
+/** A group as the store keeps it: Group without the families as MetricFamily objects (see groupOf). */
 interface GroupState {
-  group: Group;
+  key: string;
+  labels: Labels;
   stored: Map<string, StoredFamily>;
+  lastPushMs: number;
+  lastFailureMs: number;
+  writeMode?: GroupWriteMode;
+  deduplicatedRetries: number;
 }
 
 interface FamilyEntry {
@@ -77,7 +71,14 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   private readonly familyIndex = new Map<string, FamilyEntry>();
   // Series index by family, then label text: the label texts are the ones the families keep anyway, so the
   // index adds no key strings of its own (about 100 bytes per series less than one flat seriesKey map).
+  // Read only by writers, inside `exclusive`: a sliced commit may update it before its swap.
   private readonly seriesOwners = new SeriesIndex();
+  /** Series in the stored families (what GATEWAY_MAX_SERIES bounds), changed at each swap. */
+  private series = 0;
+  /** The tail of the writers' queue (see exclusive). */
+  private writers: Promise<unknown> = Promise.resolve();
+  /** The group a writer is checking and committing in slices: not expired under it. */
+  private writing: string | undefined;
   private readonly maxSeries: number;
   private readonly seriesLimits: SeriesLimits;
   private readonly maxStoredBytes: number;
@@ -125,7 +126,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 
   groupFamilyType(key: string, name: string): MetricType | undefined {
-    return this.states.get(key)?.stored.get(name)?.family.type;
+    return this.states.get(key)?.stored.get(name)?.type;
   }
 
   seriesOwner(key: string): string | undefined {
@@ -133,26 +134,46 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return this.seriesOwners.get(familyName, labelText);
   }
 
-  // What reads only the push (validation on its own, rendering its lines) runs in slices, so a large push leaves
-  // the event loop to health checks, scrapes and other pushes meanwhile (core/slices). From the first look at the
-  // store to the commit nothing awaits, so what is checked is what the commit changes.
+  // Everything runs in slices, so a large push leaves the event loop to health checks, scrapes and other
+  // requests meanwhile (core/slices): what reads only the push (validation on its own, rendering its lines)
+  // before taking a writer's turn; the checks against the store and the commit during it.
   async apply(push: PushRequest): Promise<PushOutcome> {
     if (push.mode === 'aggregate') return await this.applyAggregate(push);
     const prepared = await preparePushInSlices(push, this.seriesLimits);
-    const rendered = prepared.ok ? await runInSlices(renderFamilies(prepared.push.families)) : [];
-    this.expire(push.nowMs);
-    if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
-    const refusal = checkAgainstStore(prepared.push, push.mode, this);
-    if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
-    const state = this.states.get(prepared.push.groupKey);
-    const replaced =
-      push.mode === 'replace'
-        ? [...(state?.stored.keys() ?? [])]
-        : prepared.push.families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
-    const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
-    if (overLimit) return overLimit;
-    this.commit(prepared.push, replaced, rendered, push.nowMs, 'replaced');
-    return { status: 'applied' };
+    const rendered = prepared.ok ? await runInSlices(storedFamiliesSteps(prepared.push.families)) : [];
+    return await this.exclusive(prepared.ok ? prepared.push.groupKey : undefined, async () => {
+      this.expire(push.nowMs);
+      if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
+      const refusal = await runInSlices(checkAgainstStoreSteps(prepared.push, push.mode, this));
+      if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
+      const state = this.states.get(prepared.push.groupKey);
+      const replaced =
+        push.mode === 'replace'
+          ? [...(state?.stored.keys() ?? [])]
+          : prepared.push.families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
+      const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
+      if (overLimit) return overLimit;
+      await runInSlices(this.commitSteps(prepared.push, replaced, rendered, push.nowMs, 'replaced'));
+      return { status: 'applied' };
+    });
+  }
+
+  /**
+   * Runs `write` when the writers before it are done. `groupKey` is the group it may check and commit in slices:
+   * TTL expiry, which readers also run, leaves that group alone meanwhile.
+   */
+  private exclusive<T>(groupKey: string | undefined, write: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      this.writing = groupKey;
+      try {
+        return await write();
+      } finally {
+        this.writing = undefined;
+      }
+    };
+    const result = this.writers.then(run, run);
+    this.writers = result.catch(() => undefined);
+    return result;
   }
 
   /** The 429 when storing `rendered` in place of the `replaced` families would pass a store-wide bound. */
@@ -163,7 +184,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     rendered: readonly StoredFamily[],
   ): PushOutcome | undefined {
     if (this.maxSeries === 0 && this.maxStoredBytes === 0) return undefined;
-    let series = this.seriesOwners.size;
+    let series = this.series;
     let bytes = this.storedBytes + (state ? 0 : groupBytes(key));
     for (const name of replaced) {
       const old = state!.stored.get(name)!;
@@ -190,7 +211,11 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 
   async deleteGroup(grouping: Labels, _nowMs: number): Promise<boolean> {
-    const key = groupKey(grouping);
+    return await this.exclusive(undefined, async () => this.removeGroup(groupKey(grouping)));
+  }
+
+  /** Removes a group in one synchronous step; true if it existed. */
+  private removeGroup(key: string): boolean {
     const state = this.states.get(key);
     if (!state) return false;
     for (const name of [...state.stored.keys()]) this.unindexFamily(state, name);
@@ -203,19 +228,21 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 
   async wipe(): Promise<void> {
-    for (const state of [...this.states.values()]) await this.deleteGroup(state.group.labels, 0);
+    await this.exclusive(undefined, async () => {
+      for (const key of [...this.states.keys()]) this.removeGroup(key);
+    });
   }
 
   async groups(nowMs: number): Promise<Group[]> {
     this.expire(nowMs);
-    return [...this.states.values()].map((state) => state.group);
+    return [...this.states.values()].map(groupOf);
   }
 
   async stats(nowMs: number): Promise<StoreStats> {
     this.expire(nowMs);
     return {
       groups: this.states.size,
-      series: this.seriesOwners.size,
+      series: this.series,
       storedBytes: this.storedBytes,
       deduplicatedPushes: this.deduplicatedPushes,
       idempotencyKeysEvicted: this.idempotency.evictedEarly,
@@ -262,17 +289,19 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       scopedKey = await scopedIdempotencyKey(groupKey(push.grouping), push.idempotencyKey);
     }
     const prepared = await preparePushInSlices(push, this.seriesLimits);
-    // No await from here to the commit: the key is checked and recorded atomically with the data it protects.
-    this.expire(push.nowMs);
-    // Checked before the push's own validity: a push applied once is answered as a replay even if the store changed since.
-    if (scopedKey !== undefined && this.idempotency.seen(scopedKey, push.nowMs)) {
-      this.deduplicatedPushes++;
-      this.countRetry(groupKey(push.grouping));
-      return { status: 'replayed' };
-    }
-    const outcome = this.aggregatePrepared(push, prepared);
-    if (outcome.status === 'applied' && scopedKey !== undefined) this.idempotency.remember(scopedKey, push.nowMs);
-    return outcome;
+    // One writer's turn from checking the key to recording it: it is atomic with the data it protects.
+    return await this.exclusive(prepared.ok ? prepared.push.groupKey : undefined, async () => {
+      this.expire(push.nowMs);
+      // Checked before the push's own validity: a push applied once is answered as a replay even if the store changed since.
+      if (scopedKey !== undefined && this.idempotency.seen(scopedKey, push.nowMs)) {
+        this.deduplicatedPushes++;
+        this.countRetry(groupKey(push.grouping));
+        return { status: 'replayed' };
+      }
+      const outcome = await runInSlices(this.aggregateSteps(push, prepared));
+      if (outcome.status === 'applied' && scopedKey !== undefined) this.idempotency.remember(scopedKey, push.nowMs);
+      return outcome;
+    });
   }
 
   /**
@@ -281,11 +310,15 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
    * two requests carrying the same window cannot both apply it.
    */
   async applyOtlp(push: OtlpPush): Promise<OtlpOutcome> {
-    return this.applyOtlpRecording(push).outcome;
+    return (await this.applyOtlpRecording(push)).outcome;
   }
 
   /** applyOtlp, also returning the windows it recorded (the Durable Object persists them). */
-  applyOtlpRecording(push: OtlpPush): { outcome: OtlpOutcome; recorded: (DeltaWindow & { stream: string })[] } {
+  applyOtlpRecording(push: OtlpPush): Promise<{ outcome: OtlpOutcome; recorded: (DeltaWindow & { stream: string })[] }> {
+    return this.exclusive(undefined, async () => this.applyOtlpNow(push));
+  }
+
+  private applyOtlpNow(push: OtlpPush): { outcome: OtlpOutcome; recorded: (DeltaWindow & { stream: string })[] } {
     const recorded: (DeltaWindow & { stream: string })[] = [];
     this.expire(push.nowMs);
     const outcome: OtlpOutcome = { applied: 0, replayed: 0, overlapping: 0, invalid: 0, overCapacity: 0, messages: [] };
@@ -342,54 +375,72 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return { outcome, recorded };
   }
 
-  /** An aggregation push, validated as any push, merged into the stored families. */
+  /** An aggregation push, validated as any push, merged into the stored families (within a writer's turn). */
   private aggregate(push: PushRequest, writeMode: GroupWriteMode, combine?: CombineOverride): PushOutcome {
-    return this.aggregatePrepared(push, preparePush(push, this.seriesLimits), writeMode, combine);
+    return runToEnd(this.aggregateSteps(push, preparePush(push, this.seriesLimits), writeMode, combine));
   }
 
-  /** The aggregation of a push already prepared (core/validate preparePush), from the store's checks to the commit. */
-  private aggregatePrepared(
+  /**
+   * The aggregation of a push already prepared (core/validate preparePush), from the store's checks to the commit,
+   * within a writer's turn.
+   */
+  private *aggregateSteps(
     push: PushRequest,
     prepared: PrepareResult,
     writeMode: GroupWriteMode = 'aggregated',
     combine?: CombineOverride,
-  ): PushOutcome {
+  ): Sliced<PushOutcome> {
     if (!prepared.ok) return this.refuse(push.grouping, push.nowMs, prepared.message);
-    const refusal = checkAgainstStore(prepared.push, 'aggregate', this);
+    const refusal = yield* checkAgainstStoreSteps(prepared.push, 'aggregate', this);
     if (refusal !== undefined) return this.refuse(push.grouping, push.nowMs, refusal);
     const state = this.states.get(prepared.push.groupKey);
-    const merged = aggregateFamilies((name) => state?.stored.get(name), prepared.push.families, combine);
+    // Aggregation identifies series by label text and reads only values: the stored labels are not rebuilt. The
+    // stored label texts are passed as they are (aggregate caches its series index per array).
+    const current = new Map<string, KeyedFamily>();
+    const stored = (name: string): KeyedFamily | undefined => {
+      const family = state?.stored.get(name);
+      if (!family) return undefined;
+      let keyed = current.get(name);
+      if (!keyed) current.set(name, (keyed = { family: familyOf(family, 'omitted'), labelTexts: family.labelTexts }));
+      return keyed;
+    };
+    const merged = aggregateFamilies(stored, prepared.push.families, combine);
     if (!merged.ok) return this.refuse(push.grouping, push.nowMs, merged.message);
-    // The merged labelTexts arrays are kept as they are (not copied): aggregate's series index is cached per array.
-    const families = merged.families.map(({ family, labelTexts }) => ({ family, labelTexts: labelTexts as string[] }));
-    const replaced = families.map((p) => p.family.name).filter((name) => state?.stored.has(name));
-    const rendered = families.map(renderFamily);
+    const replaced = merged.families.map(({ family }) => family.name).filter((name) => state?.stored.has(name));
+    const rendered = yield* storedFamiliesSteps(merged.families);
     const overLimit = this.overLimit(state, prepared.push.groupKey, replaced, rendered);
     if (overLimit) return overLimit;
-    this.commit({ ...prepared.push, families }, replaced, rendered, push.nowMs, writeMode);
+    yield* this.commitSteps(prepared.push, replaced, rendered, push.nowMs, writeMode);
     return { status: 'applied' };
   }
 
   /** Removes the groups whose TTL ran out: only those, oldest first (core/expiry). */
   private expire(nowMs: number): void {
     for (const key of this.activity.popExpired(nowMs)) {
-      const state = this.states.get(key);
-      // deleteGroup has no await: it completes synchronously here.
-      if (state) void this.deleteGroup(state.group.labels, nowMs);
+      // The group a writer is pushing to is kept, as that push will keep it.
+      if (key === this.writing) this.activity.touch(key, nowMs);
+      else this.removeGroup(key);
     }
   }
 
   /** One live group by key (the Durable Object store persists the group a push changed). */
   group(key: string, nowMs: number): Group | undefined {
     this.expire(nowMs);
-    return this.states.get(key)?.group;
+    const state = this.states.get(key);
+    return state && groupOf(state);
+  }
+
+  /** The live groups' keys and OTLP delta windows, without rebuilding any group (the Durable Object's sweep). */
+  liveKeys(nowMs: number): { groups: string[]; deltaWindows: string[] } {
+    this.expire(nowMs);
+    return { groups: [...this.states.keys()], deltaWindows: this.windows.export(nowMs).map((window) => window.stream) };
   }
 
   /** SnapshotSource: the groups and the remembered keys at one instant (store/persistence). */
   snapshot(nowMs: number): StoreSnapshot {
     this.expire(nowMs);
     return {
-      groups: [...this.states.values()].map((state) => state.group),
+      groups: [...this.states.values()].map(groupOf),
       idempotencyKeys: this.idempotency.export(nowMs),
       deltaWindows: this.windows.export(nowMs),
       deduplicatedPushes: this.deduplicatedPushes,
@@ -408,8 +459,9 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
       if (!prepared.ok) throw new Error(`the snapshot's group {${group.key}} is invalid: ${prepared.message}`);
       // Not bounded here: a snapshot over a since-lowered GATEWAY_MAX_STORED_BYTES is loaded whole (refusing it
       // would lose data); readiness reports it and pushes that would grow the store stay refused.
-      this.commit(prepared.push, [], prepared.push.families.map(renderFamily), group.lastPushMs, group.writeMode);
-      const restored = this.states.get(prepared.push.groupKey)!.group;
+      const families = runToEnd(storedFamiliesSteps(prepared.push.families));
+      runToEnd(this.commitSteps(prepared.push, [], families, group.lastPushMs, group.writeMode));
+      const restored = this.states.get(prepared.push.groupKey)!;
       restored.lastFailureMs = group.lastFailureMs;
       restored.deduplicatedRetries = group.deduplicatedRetries;
       this.activity.touch(prepared.push.groupKey, lastActivity(group));
@@ -422,7 +474,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   /** A retry of a push to this group was not applied again (a group expired or deleted since has nothing to count). */
   private countRetry(key: string): void {
     const state = this.states.get(key);
-    if (state) state.group.deduplicatedRetries++;
+    if (state) state.deduplicatedRetries++;
   }
 
   private refuse(grouping: Labels, nowMs: number, message: string): PushOutcome {
@@ -433,7 +485,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     if (!state && this.maxStoredBytes > 0 && this.storedBytes + groupBytes(key) > this.maxStoredBytes)
       return { status: 'invalid', message };
     state ??= this.createGroup(key, grouping);
-    state.group.lastFailureMs = nowMs;
+    state.lastFailureMs = nowMs;
     this.activity.touch(key, nowMs);
     this.touchGroups();
     return { status: 'invalid', message };
@@ -441,8 +493,12 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
 
   private createGroup(key: string, grouping: Labels): GroupState {
     const state: GroupState = {
-      group: { key, labels: groupIdentity(grouping), families: new Map(), lastPushMs: 0, lastFailureMs: 0, deduplicatedRetries: 0 },
+      key,
+      labels: groupIdentity(grouping),
       stored: new Map(),
+      lastPushMs: 0,
+      lastFailureMs: 0,
+      deduplicatedRetries: 0,
     };
     this.states.set(key, state);
     this.storedBytes += groupBytes(key);
@@ -450,50 +506,77 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     return state;
   }
 
-  private commit(
+  /**
+   * Stores `rendered` in place of the `replaced` families (within a writer's turn). The series index, which only
+   * writers read, is updated first, in slices; then the families are swapped in one synchronous step, which is
+   * all that readers see.
+   */
+  private *commitSteps(
     push: PreparedPush,
-    replaced: string[],
+    replaced: readonly string[],
     rendered: readonly StoredFamily[],
     nowMs: number,
     writeMode: GroupWriteMode | undefined,
-  ): void {
-    const state = this.states.get(push.groupKey) ?? this.createGroup(push.groupKey, push.groupLabels);
-    for (const name of replaced) this.unindexFamily(state, name);
-    for (const stored of rendered) this.indexFamily(state, stored);
-    state.group.lastPushMs = nowMs;
-    if (writeMode === undefined) delete state.group.writeMode;
-    else state.group.writeMode = writeMode;
-    this.activity.touch(push.groupKey, nowMs);
+  ): Sliced<void> {
+    const key = push.groupKey;
+    let series = 0;
+    const old = this.states.get(key);
+    for (const name of replaced) {
+      for (const text of old!.stored.get(name)!.labelTexts) {
+        this.seriesOwners.delete(name, text);
+        if (++series % SLICE === 0) yield;
+      }
+    }
+    for (const stored of rendered) {
+      for (const text of stored.labelTexts) {
+        this.seriesOwners.set(stored.name, text, key);
+        if (++series % SLICE === 0) yield;
+      }
+    }
+    const state = this.states.get(key) ?? this.createGroup(key, push.groupLabels);
+    for (const name of replaced) this.unstoreFamily(state, name);
+    for (const stored of rendered) this.storeFamily(state, stored);
+    state.lastPushMs = nowMs;
+    if (writeMode === undefined) delete state.writeMode;
+    else state.writeMode = writeMode;
+    this.activity.touch(key, nowMs);
     this.touchGroups();
   }
 
-  private indexFamily(state: GroupState, stored: StoredFamily): void {
-    const { key } = state.group;
-    const { family, labelTexts } = stored;
-    state.stored.set(family.name, stored);
+  private storeFamily(state: GroupState, stored: StoredFamily): void {
+    const { key } = state;
+    const { name, type } = stored;
+    state.stored.set(name, stored);
     this.storedBytes += stored.bytes;
-    state.group.families.set(family.name, family);
-    for (const text of labelTexts) this.seriesOwners.set(family.name, text, key);
-    const entry = this.familyIndex.get(family.name);
+    this.series += stored.labelTexts.length;
+    const entry = this.familyIndex.get(name);
     if (entry) {
-      entry.type = family.type; // validation guarantees other holders agree
+      entry.type = type; // validation guarantees other holders agree
       entry.holders.add(key);
     } else {
-      this.familyIndex.set(family.name, { type: family.type, holders: new Set([key]) });
+      this.familyIndex.set(name, { type, holders: new Set([key]) });
       this.sortedNames = undefined;
     }
-    this.invalidateFamily(family.name);
+    this.invalidateFamily(name);
   }
 
+  /** Removes a family from its group and from the series index. */
   private unindexFamily(state: GroupState, name: string): void {
+    const stored = state.stored.get(name);
+    if (!stored) return;
+    for (const text of stored.labelTexts) this.seriesOwners.delete(name, text);
+    this.unstoreFamily(state, name);
+  }
+
+  /** Removes a family from its group (its series are already out of the series index). */
+  private unstoreFamily(state: GroupState, name: string): void {
     const stored = state.stored.get(name);
     if (!stored) return;
     state.stored.delete(name);
     this.storedBytes -= stored.bytes;
-    state.group.families.delete(name);
-    for (const text of stored.labelTexts) this.seriesOwners.delete(name, text);
+    this.series -= stored.labelTexts.length;
     const entry = this.familyIndex.get(name)!;
-    entry.holders.delete(state.group.key);
+    entry.holders.delete(state.key);
     if (entry.holders.size === 0) {
       this.familyIndex.delete(name);
       this.sortedNames = undefined;
@@ -516,7 +599,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     const holders = [...entry.holders].sort(compareGroupKeys).map((key) => this.states.get(key)!.stored.get(name)!);
     let lines = '';
     for (const stored of holders) lines += stored.lines;
-    const help = chooseHelp(holders.map((stored) => stored.family.help));
+    const help = chooseHelp(holders.map((stored) => stored.help));
     return renderHeader({ name, help, type: entry.type }, format, taken) + lines;
   }
 
@@ -528,7 +611,7 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
     const cacheKey = `${format} ${family.name}`;
     const cached = this.timeBlocks.get(cacheKey);
     if (cached !== undefined) return cached;
-    const groups = [...this.states.values()].map((state) => state.group).sort((a, b) => compareGroupKeys(a.key, b.key));
+    const groups = [...this.states.values()].sort((a, b) => compareGroupKeys(a.key, b.key));
     let block = renderHeader(family, format, taken);
     for (const group of groups) block += pushTimeLine(family, group);
     this.timeBlocks.set(cacheKey, block);
@@ -536,33 +619,18 @@ export class MemoryStore implements GatewayStore, PushValidationView, SnapshotSo
   }
 }
 
-function* renderFamilies(families: readonly PreparedFamily[]): Sliced<StoredFamily[]> {
-  const rendered: StoredFamily[] = [];
-  for (const { family, labelTexts } of families) {
-    const lines = yield* familyLinesSteps(family, labelTexts);
-    rendered.push({ family, labelTexts, lines, bytes: utf8ByteLength(lines) + nativeBytes(family) });
-  }
-  return rendered;
+function* storedFamiliesSteps(families: readonly KeyedFamily[]): Sliced<StoredFamily[]> {
+  const stored: StoredFamily[] = [];
+  for (const family of families) stored.push(yield* storedFamilySteps(family));
+  return stored;
 }
 
-function renderFamily(prepared: PreparedFamily): StoredFamily {
-  return runToEnd(renderFamilies([prepared]))[0]!;
-}
-
-/**
- * Native buckets are not in the text lines but are held and served in protobuf: each counts as the 8 bytes of
- * its count (plus 8 per span), so GATEWAY_MAX_STORED_BYTES bounds them too.
- */
-function nativeBytes(family: MetricFamily): number {
-  if (family.type !== 'histogram') return 0;
-  let bytes = 0;
-  for (const metric of family.metrics) {
-    const native = isHistogram(metric) ? metric.native : undefined;
-    if (native)
-      bytes +=
-        8 * (native.positiveCounts.length + native.negativeCounts.length + native.positiveSpans.length + native.negativeSpans.length);
-  }
-  return bytes;
+/** The Group a state stands for, its families rebuilt (store/stored-family familyOf). */
+function groupOf(state: GroupState): Group {
+  const families = new Map<string, MetricFamily>();
+  for (const [name, stored] of state.stored) families.set(name, familyOf(stored));
+  const { key, labels, lastPushMs, lastFailureMs, writeMode, deduplicatedRetries } = state;
+  return { key, labels, families, lastPushMs, lastFailureMs, ...(writeMode ? { writeMode } : {}), deduplicatedRetries };
 }
 
 /** What a group costs beyond its families: its key, repeated in its push_time_seconds lines. */
@@ -570,10 +638,9 @@ function groupBytes(key: string): number {
   return utf8ByteLength(key);
 }
 
-/** family name → label text → group key, with a running count of series. */
+/** family name → label text → group key. */
 class SeriesIndex {
   private readonly byFamily = new Map<string, Map<string, string>>();
-  size = 0;
 
   get(familyName: string, labelText: string): string | undefined {
     return this.byFamily.get(familyName)?.get(labelText);
@@ -582,15 +649,12 @@ class SeriesIndex {
   set(familyName: string, labelText: string, groupKey: string): void {
     let owners = this.byFamily.get(familyName);
     if (!owners) this.byFamily.set(familyName, (owners = new Map()));
-    const before = owners.size;
     owners.set(labelText, groupKey);
-    this.size += owners.size - before;
   }
 
   delete(familyName: string, labelText: string): void {
     const owners = this.byFamily.get(familyName);
     if (!owners?.delete(labelText)) return;
-    this.size--;
     if (owners.size === 0) this.byFamily.delete(familyName);
   }
 }

@@ -22,15 +22,22 @@
 //   P..'wt'                ZSET  stream digest -> Unix ms of its last apply (expiry with the group TTL; the
 //                                 lowest scores are evicted first when there are more than the bound)
 //   P..'wev'               STRING streams evicted before their TTL
-//   P..'k:'..gk..'\2'..key STRING an Idempotency-Key applied in the last 10 minutes (PX)
+//   P..'kt'                ZSET  scoped Idempotency-Key digest -> Unix ms it was applied; live for the window,
+//                                 the lowest scores are evicted first when there are more than the bound
+//   P..'kev'               STRING Idempotency-Keys evicted before their window ended
+//   P..'k:'..digest        STRING an Idempotency-Key as an earlier layout remembered it (PX 10 minutes): still a replay
 //   P..'op:'..id           STRING the result of one store call, so a transport-level retry of the same
 //                                 EVAL (the client library retries network errors) is not applied twice
 //
 // Values are added with Lua doubles and written with %.17g, which round-trips every double, so Redis and
 // the memory store compute bit-identical totals.
+import { IDEMPOTENCY_WINDOW_MS } from '../core/idempotency.js';
 
 const helpers = /* lua */ `
 local P = ARGV[1]
+local IDEMPOTENCY_WINDOW_MS = ${IDEMPOTENCY_WINDOW_MS}
+-- Eviction and expiry remove at most this many keys per call, so no script pays for a backlog at once.
+local KEY_BATCH = 100
 
 local function fmt(x)
   if x ~= x then return 'NaN' end
@@ -120,9 +127,37 @@ local function ensure_bytes()
   redis.call('SET', P .. 'bytes', total)
 end
 
+-- Whether an Idempotency-Key (its scoped digest) was applied within the window.
+local function key_seen(idem, now)
+  local applied = redis.call('ZSCORE', P .. 'kt', idem)
+  if applied and tonumber(applied) > now - IDEMPOTENCY_WINDOW_MS then return true end
+  return redis.call('EXISTS', P .. 'k:' .. idem) == 1
+end
+
+-- Records a key as applied; past max_keys the oldest are forgotten, and those still inside the window are counted.
+-- Keys applied in the same millisecond leave in digest order: any real bound holds far more than a millisecond of pushes.
+local function remember_key(idem, now, max_keys)
+  redis.call('ZADD', P .. 'kt', now, idem)
+  local over = redis.call('ZCARD', P .. 'kt') - max_keys
+  if over <= 0 then return end
+  local oldest = redis.call('ZPOPMIN', P .. 'kt', math.min(over, KEY_BATCH))
+  local early = 0
+  for i = 2, #oldest, 2 do
+    if tonumber(oldest[i]) > now - IDEMPOTENCY_WINDOW_MS then early = early + 1 end
+  end
+  if early > 0 then redis.call('INCRBY', P .. 'kev', early) end
+end
+
+-- Keys past their window, oldest first: ZCOUNT and a rank range, never a scan.
+local function forget_expired_keys(now)
+  local expired = math.min(redis.call('ZCOUNT', P .. 'kt', '-inf', fmt(now - IDEMPOTENCY_WINDOW_MS)), KEY_BATCH)
+  if expired > 0 then redis.call('ZREMRANGEBYRANK', P .. 'kt', 0, expired - 1) end
+end
+
 -- Groups whose last push is older than the TTL, oldest first, by score: never a scan of all groups.
 local function sweep(now, ttl)
   ensure_bytes()
+  forget_expired_keys(now)
   if ttl <= 0 then return end
   local expired = redis.call('ZRANGEBYSCORE', P .. 'groups', '-inf', fmt(now - ttl), 'LIMIT', 0, 500)
   for i = 1, #expired do delete_group(expired[i]) end
@@ -148,7 +183,7 @@ end
  * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]},
  * payload [[fam,type,[help]?,[[text,value]],combine?]] (combine 'add'|'replace' overrides the mode's rule: OTLP),
  * maxStoredBytes, OTLP windows ('' or {e:[[stream,lastWindow|'']], r:[[stream,startNs,endNs]], max:streams}),
- * writeMode (core/model GroupWriteMode, recorded on the group when applied).
+ * writeMode (core/model GroupWriteMode, recorded on the group when applied), maxIdempotencyKeys (the bound on P..'kt').
  * Returns {'applied'} | {'replayed'} | {'conflict'} | {'stale-windows'} | {'invalid', message} |
  * {'too-many-series', count} | {'store-full', bytes}.
  */
@@ -165,7 +200,7 @@ local function finish(result)
 end
 
 sweep(now, ttl)
-if idem ~= '' and redis.call('EXISTS', P .. 'k:' .. idem) == 1 then
+if idem ~= '' and key_seen(idem, now) then
   count_replay(gk)
   return finish({'replayed'})
 end
@@ -356,7 +391,7 @@ if windows then
 end
 
 touch_group('push')
-if idem ~= '' then redis.call('SET', P .. 'k:' .. idem, '1', 'PX', 600000) end
+if idem ~= '' then remember_key(idem, now, tonumber(ARGV[15])) end
 return finish({'applied'})
 `;
 
@@ -369,7 +404,7 @@ return finish({'applied'})
 export const recordFailureScript = /* lua */ `${helpers}
 local gk = ARGV[2]
 ensure_bytes()
-if ARGV[5] ~= '' and redis.call('EXISTS', P .. 'k:' .. ARGV[5]) == 1 then
+if ARGV[5] ~= '' and key_seen(ARGV[5], tonumber(ARGV[4])) then
   count_replay(gk)
   return 'replayed'
 end
@@ -440,11 +475,11 @@ end
 return out
 `;
 
-/** ARGV: prefix, now, ttlMs. {groups, series, deduplicated, storedBytes, otlpStreamsEvicted}. */
+/** ARGV: prefix, now, ttlMs. {groups, series, deduplicated, storedBytes, otlpStreamsEvicted, idempotencyKeysEvicted}. */
 export const statsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
 return {redis.call('ZCARD', P .. 'groups'), redis.call('HLEN', P .. 'o'), redis.call('GET', P .. 'dedup') or '0',
-  redis.call('GET', P .. 'bytes') or '0', redis.call('GET', P .. 'wev') or '0'}
+  redis.call('GET', P .. 'bytes') or '0', redis.call('GET', P .. 'wev') or '0', redis.call('GET', P .. 'kev') or '0'}
 `;
 
 /** ARGV: prefix, gk ('' = every group). Number of groups removed. */

@@ -95,10 +95,7 @@ export interface StoreStats {
    */
   storedBytes?: number;
   deduplicatedPushes: number;
-  /**
-   * Idempotency-Keys forgotten before their window ended because the byte bound was reached; only for
-   * stores that bound the window themselves (the Redis store lets Redis expire its keys).
-   */
+  /** Idempotency-Keys forgotten before their window ended because GATEWAY_MAX_IDEMPOTENCY_BYTES was reached. */
   idempotencyKeysEvicted?: number;
   /** OTLP delta streams forgotten before the group TTL because GATEWAY_MAX_OTLP_STREAM_BYTES was reached. */
   otlpStreamsEvicted?: number;

@@ -11,6 +11,7 @@ import type { AppDatabase } from '../../api/db/types.js';
 import { postgresCollector, postgresRunQuery, tagPostgresConnections } from '../../api/observability/collectors/postgres.js';
 import { createApiMetrics } from '../../api/observability/metrics.js';
 import { instrumentPostgresClient, uninstrumentedPostgresClient } from '../../api/observability/query-timing.js';
+import { createRepository } from '../../api/repository.js';
 import * as schema from '../../drizzle/schema.js';
 import { difference, durationCount, queryCounts, runKnownWorkload } from '../support/query-workload.js';
 import { type RunningPostgres, startPostgres } from '../support/services/index.js';
@@ -49,6 +50,27 @@ describe('query timing over real PostgreSQL (postgres.js + Drizzle)', () => {
       expect(uninstrumentedPostgresClient(client)).toBe(raw);
       await uninstrumentedPostgresClient(client)`select 1`;
       expect(Object.values(await queryCounts(metrics.registry)).reduce((a, b) => a + b, 0)).toBe(counted);
+    } finally {
+      await raw.end({ timeout: 5 });
+    }
+  });
+
+  it("times the repository's point reads, which go out as named prepared statements", async () => {
+    const metrics = createApiMetrics();
+    // One connection: the statements it prepared are the ones pg_prepared_statements shows it.
+    const raw = createPostgresClient(url, { max: 1 });
+    try {
+      const repository = createRepository(drizzle(instrumentPostgresClient(raw, metrics), { schema }) as unknown as AppDatabase);
+      const user = await repository.createUser({ email: 'prepared-reads@example.com', name: 'Prepared' });
+      const before = await queryCounts(metrics.registry);
+      for (let round = 0; round < 3; round++) {
+        expect(await repository.getUser(user.id)).toEqual(user);
+        expect(await repository.userExists(user.id)).toBe(true);
+        expect(await repository.getTask(user.id)).toBeUndefined();
+      }
+      expect(difference(await queryCounts(metrics.registry), before)).toEqual({ SELECT: 9, INSERT: 0, UPDATE: 0, DELETE: 0, OTHER: 0 });
+      const prepared = await raw<{ statement: string }[]>`select statement from pg_prepared_statements`;
+      expect(prepared.filter(({ statement }) => statement.includes('"id" = $1'))).toHaveLength(3);
     } finally {
       await raw.end({ timeout: 5 });
     }

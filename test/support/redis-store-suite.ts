@@ -7,11 +7,12 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../pushgateway/app.js';
 import { defaultGatewayConfig, loadGatewayConfig } from '../../pushgateway/config/gateway.js';
 import { labelText } from '../../pushgateway/core/grouping.js';
+import { IDEMPOTENCY_WINDOW_MS, scopedIdempotencyKey } from '../../pushgateway/core/idempotency.js';
 import type { Group, HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
 import { renderGroups } from '../../pushgateway/core/scrape-body.js';
-import { memoryStoreOptions } from '../../pushgateway/store/create.js';
+import { redisStoreOptions } from '../../pushgateway/store/create.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
-import { encodeSeriesValue, RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
+import { encodeSeriesValue, REDIS_IDEMPOTENCY_KEY_BYTES, RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
 import type { RedisCommands } from '../../pushgateway/store/redis-commands.js';
 import type { OtlpPoint, PushRequest } from '../../pushgateway/store/types.js';
 import { appTarget, describeFuzzContract } from './fuzz-contract.js';
@@ -147,6 +148,53 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       });
       expect(await value(s, 'c_total')).toBe(1);
       expect((await s.stats(1_000)).deduplicatedPushes).toBe(1);
+    });
+
+    it('bounds the remembered Idempotency-Keys by GATEWAY_MAX_IDEMPOTENCY_BYTES across replicas: oldest forgotten, counted on each', async () => {
+      const config = { ...defaultGatewayConfig, maxIdempotencyBytes: 2 * REDIS_IDEMPOTENCY_KEY_BYTES };
+      // One millisecond between pushes, so which key is the oldest never depends on a tie of apply times.
+      let nowMs = 1_000;
+      const replica = () =>
+        createGatewayApp({
+          store: new RedisStore({ commands: connect(), keyPrefix: prefix, ...redisStoreOptions(config) }),
+          config,
+          clock: () => nowMs,
+        });
+      const [a, b] = [replica(), replica()];
+      const keyedPush = async (app: typeof a, key: string) => {
+        nowMs++;
+        const response = await app.request('/aggregate/metrics/job/idem', {
+          method: 'POST',
+          headers: { 'Idempotency-Key': key },
+          body: '# TYPE keyed_total counter\nkeyed_total 1\n',
+        });
+        expect(response.status).toBe(200);
+        return response.headers.get('Idempotent-Replayed') === 'true' ? 'replayed' : 'applied';
+      };
+      const metrics = async (app: typeof a) => await (await app.request('/metrics')).text();
+      // Three keys through alternating replicas; the shared bound of two forgets the first.
+      expect([await keyedPush(a, 'k1'), await keyedPush(b, 'k2'), await keyedPush(a, 'k3')]).toEqual(['applied', 'applied', 'applied']);
+      for (const app of [a, b]) expect(await metrics(app)).toContain('\ngateway_idempotency_keys_evicted_total 1\n');
+      expect(await keyedPush(b, 'k3')).toBe('replayed');
+      expect(await keyedPush(b, 'k2')).toBe('replayed');
+      // The documented cost of the bound: a late retry of a forgotten key is applied again.
+      expect(await keyedPush(a, 'k1')).toBe('applied');
+      expect(await metrics(b)).toContain('\nkeyed_total{instance="",job="idem"} 4\n');
+    });
+
+    it('forgets Idempotency-Keys after the window without counting them as evicted, and replays keys of the string layout', async () => {
+      const s = store();
+      const keyed = (key: string, nowMs: number) => s.apply(push([counter('c_total', 1)], { idempotencyKey: key, nowMs }));
+      expect(await keyed('old', 0)).toEqual({ status: 'applied' });
+      expect(await keyed('old', IDEMPOTENCY_WINDOW_MS - 1)).toEqual({ status: 'replayed' });
+      expect(await keyed('old', IDEMPOTENCY_WINDOW_MS)).toEqual({ status: 'applied' });
+      const remembered = () => shared().evalScript("return redis.call('ZCARD', KEYS[1])", [`${prefix}kt`], []);
+      expect(await remembered()).toBe(1);
+      expect((await s.stats(IDEMPOTENCY_WINDOW_MS)).idempotencyKeysEvicted).toBe(0);
+      // A key remembered as its own string with an expiry (the layout before the sorted set) is still a replay.
+      const digest = await scopedIdempotencyKey('instance="",job="api"', 'string-layout');
+      await shared().evalScript("return redis.call('SET', KEYS[1], '1', 'PX', 600000)", [`${prefix}k:${digest}`], []);
+      expect(await keyed('string-layout', IDEMPOTENCY_WINDOW_MS)).toEqual({ status: 'replayed' });
     });
 
     it.each([
@@ -443,7 +491,7 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
   let otlpRuns = 0;
   describeOtlpContract(
     `Redis store over ${name}`,
-    (config) => new RedisStore({ commands: shared(), keyPrefix: `{otlp-${name}-${++otlpRuns}}:`, ...memoryStoreOptions(config) }),
+    (config) => new RedisStore({ commands: shared(), keyPrefix: `{otlp-${name}-${++otlpRuns}}:`, ...redisStoreOptions(config) }),
   );
   let fuzzRuns = 0;
   describeFuzzContract(

@@ -4,6 +4,9 @@
 // and the same contract with GATEWAY_STORE=redis (real Redis 7 behind the Upstash REST bridge).
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_REDIS_KEY_PREFIX } from '../../pushgateway/store/redis-commands.js';
+import { upstashCommands } from '../../pushgateway/store/redis-rest.js';
+import { ReplicaHeartbeats } from '../../pushgateway/store/replica-heartbeats.js';
 import { describeFuzzContract } from '../support/fuzz-contract.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../support/gateway-contract.js';
 import { makeTempDir, type RunningService, removeDir } from '../support/services/process.js';
@@ -128,4 +131,18 @@ describe('Workers gateway on the Redis store', () => {
     token: TOKEN,
     fetch: (path, init) => redisWorker.dispatchFetch(`http://gateway.test${path}`, init),
   }));
+
+  it('lists on its status page the Node replicas whose heartbeats are in the shared Redis', async () => {
+    const status = async () => await (await redisWorker.dispatchFetch('http://gateway.test/status')).text();
+    expect(await status()).toContain('no live replica heartbeat');
+    const commands = upstashCommands(bridge);
+    const heartbeats = new ReplicaHeartbeats(commands, DEFAULT_REDIS_KEY_PREFIX);
+    try {
+      await heartbeats.beat({ id: 'node-replica-1', startedAtMs: Date.now(), version: '0.1.0' }, Date.now());
+      expect(await status()).toContain('<tr data-replica="node-replica-1">');
+    } finally {
+      await heartbeats.leave('node-replica-1');
+      await commands.close();
+    }
+  });
 });

@@ -25,6 +25,8 @@ export interface AccessLogOptions {
   write?: AccessLineWriter;
   /** The user a request concerns, for `user.id`; default `defaultUserId`. */
   userId?: (c: Context) => string | undefined;
+  /** Route templates whose successful requests (status < 400) write no line (LOG_ACCESS_SKIP_ROUTES); metrics still count them. */
+  skipRoutes?: readonly string[];
 }
 
 export interface ObserveOptions {
@@ -49,6 +51,7 @@ export function observe(options: ObserveOptions = {}): MiddlewareHandler {
   const access = options.accessLog;
   const write = access ? (access.write ?? pinoAccessWriter(access.logger)) : undefined;
   const userIdOf = access?.userId ?? defaultUserId;
+  const skipRoutes = access?.skipRoutes?.length ? new Set(access.skipRoutes) : undefined;
 
   return async function observeRequest(c, next) {
     const start = now();
@@ -87,7 +90,7 @@ export function observe(options: ObserveOptions = {}): MiddlewareHandler {
         metrics.activeConnections.dec();
         record!(c, status, (end - start) / 1000);
       }
-      if (write) {
+      if (write && !(skipRoutes && status < 400 && c.error === undefined && skipRoutes.has(c.req.routePath))) {
         try {
           write({
             start,

@@ -1,0 +1,108 @@
+// How the memory store holds one family of one group, compactly: what a stored series costs is most of the
+// gateway's memory. A counter, gauge or untyped family keeps no object per series: its values are one
+// Float64Array, and each series' labels exist only as its label text, which is itself a slice of the rendered
+// sample lines (V8 keeps a slice as a pointer and an offset, not a copy). Histograms and summaries keep their
+// metric objects (buckets and quantiles are objects anyway), with labels rebuilt from the label text, so no
+// stored value is a slice of the request body that carried it (which would keep the whole body alive).
+// A MetricFamily is rebuilt on demand for the readers that want one (snapshots, JSON API, remote write).
+
+import type { KeyedFamily } from '../core/aggregate.js';
+import { parseLabelText } from '../core/grouping.js';
+import { isHistogram, type Labels, type Metric, type MetricFamily, type MetricType, type ScalarMetric } from '../core/model.js';
+import { familyLinesSteps } from '../core/scrape-body.js';
+import { SLICE, type Sliced } from '../core/slices.js';
+import { utf8ByteLength } from '../core/validate.js';
+
+export interface StoredFamily {
+  name: string;
+  help: string | undefined;
+  type: MetricType;
+  /** Sorted label text of each series (core/grouping labelText), as in its series key. */
+  labelTexts: readonly string[];
+  /** Counter, gauge, untyped: the value of each series, in labelTexts order. */
+  values: Float64Array | undefined;
+  /** Histogram, summary: the metrics, in labelTexts order. */
+  metrics: Metric[] | undefined;
+  /** Rendered sample lines (identical in text and OpenMetrics). */
+  lines: string;
+  /** UTF-8 length of `lines` plus the native buckets: what this family adds to the gateway's stored bytes. */
+  bytes: number;
+}
+
+const isScalar = (type: MetricType) => type !== 'histogram' && type !== 'summary';
+
+// V8 makes a slice (SlicedString) only from this many characters on; a shorter text is kept as it is.
+const MIN_SLICE_LENGTH = 13;
+
+/** The family's lines rendered, and the family in its stored form; pauses every SLICE series (core/slices). */
+export function* storedFamilySteps({ family, labelTexts }: KeyedFamily): Sliced<StoredFamily> {
+  const { metrics } = family;
+  // One flat string (familyLinesSteps joins), which the label texts below can be slices of.
+  const lines = yield* familyLinesSteps(family, labelTexts);
+  const texts = new Array<string>(labelTexts.length);
+  let from = 0;
+  for (let i = 0; i < labelTexts.length; i++) {
+    const text = labelTexts[i]!;
+    // Any occurrence will do (the slice equals the text); the next one is searched from here, so this stays linear.
+    const at = text.length < MIN_SLICE_LENGTH ? -1 : lines.indexOf(text, from);
+    texts[i] = at < 0 ? text : lines.slice(at, at + text.length);
+    if (at >= 0) from = at + text.length;
+    if ((i + 1) % SLICE === 0) yield;
+  }
+  let values: Float64Array | undefined;
+  let kept: Metric[] | undefined;
+  if (isScalar(family.type)) {
+    values = new Float64Array(metrics.length);
+    for (let i = 0; i < metrics.length; i++) values[i] = (metrics[i] as ScalarMetric).value;
+  } else {
+    kept = new Array<Metric>(metrics.length);
+    for (let i = 0; i < metrics.length; i++) kept[i] = { ...metrics[i]!, labels: parseLabelText(texts[i]!) };
+  }
+  return {
+    name: family.name,
+    help: family.help,
+    type: family.type,
+    labelTexts: texts,
+    values,
+    metrics: kept,
+    lines,
+    bytes: utf8ByteLength(lines) + nativeBytes(family),
+  };
+}
+
+/** Shared by the metrics rebuilt without labels (see familyOf); never written to. */
+const noLabels: Labels = Object.freeze({}) as Labels;
+
+/**
+ * The stored family as a MetricFamily. `labels: 'omitted'` gives counters, gauges and untyped series one shared,
+ * empty labels object: for a reader that identifies series by their label text (aggregation) and would
+ * otherwise rebuild labels it never reads.
+ */
+export function familyOf(stored: StoredFamily, labels: 'rebuilt' | 'omitted' = 'rebuilt'): MetricFamily {
+  const { values, labelTexts } = stored;
+  let metrics: Metric[];
+  if (values) {
+    metrics = new Array<Metric>(values.length);
+    for (let i = 0; i < values.length; i++)
+      metrics[i] = { labels: labels === 'rebuilt' ? parseLabelText(labelTexts[i]!) : noLabels, value: values[i]! };
+  } else {
+    metrics = stored.metrics!;
+  }
+  return { name: stored.name, help: stored.help, type: stored.type, metrics };
+}
+
+/**
+ * Native buckets are not in the text lines but are held and served in protobuf: each counts as the 8 bytes of
+ * its count (plus 8 per span), so GATEWAY_MAX_STORED_BYTES bounds them too.
+ */
+function nativeBytes(family: MetricFamily): number {
+  if (family.type !== 'histogram') return 0;
+  let bytes = 0;
+  for (const metric of family.metrics) {
+    const native = isHistogram(metric) ? metric.native : undefined;
+    if (native)
+      bytes +=
+        8 * (native.positiveCounts.length + native.negativeCounts.length + native.positiveSpans.length + native.negativeSpans.length);
+  }
+  return bytes;
+}
