@@ -20,6 +20,7 @@ import { gatewaySuite } from './suites/gateway.js';
 import { gatewayLargePushSuite } from './suites/gateway-large-push.js';
 import { gatewayMemorySuite } from './suites/gateway-memory.js';
 import { gatewayRedisSuite } from './suites/gateway-redis.js';
+import { gatewayRemoteWriteSuite } from './suites/gateway-remote-write.js';
 import { gatewayWorkersSuite } from './suites/gateway-workers.js';
 import { logShippingSuite } from './suites/log-shipping.js';
 import { queryTimingSuite } from './suites/query-timing.js';
@@ -33,6 +34,7 @@ const suites: Suite[] = [
   logShippingSuite,
   queryTimingSuite,
   gatewayRedisSuite,
+  gatewayRemoteWriteSuite,
   gatewayWorkersSuite,
   gatewayLargePushSuite,
   apiLayersSuite,

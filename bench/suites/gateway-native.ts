@@ -18,7 +18,7 @@ import { GROUPS, type PushTarget, pushLoad, startOurGateway } from './gateway.js
 const SERIES = 20;
 const CLASSIC_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, Infinity];
 
-function nativeBuckets(schema: number, zeroThreshold = 2 ** -128): NativeBuckets {
+export function nativeBuckets(schema: number, zeroThreshold = 2 ** -128): NativeBuckets {
   return {
     schema,
     zeroThreshold,

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeRequestBody, decodeWriteRequest } from '../../test/support/remote-write-decode.js';
 import { parseTextExposition } from '../core/text-parser.js';
 import { MemoryStore } from '../store/memory.js';
-import { encodeRequestBody, encodeWriteRequest } from './encode.js';
-import { samplesOfGroups } from './series.js';
+import { encodeRequestBody, encodeWriteRequest, type RemoteSample } from './encode.js';
+import { forEachBatch, samplesOfGroups } from './series.js';
 
 describe('WriteRequest encoding', () => {
   it('writes TimeSeries(labels, samples) that an independent reader decodes to the same values', () => {
@@ -54,6 +54,38 @@ describe('WriteRequest encoding', () => {
     ]);
     const reader = new BinaryReader(bytes);
     expect(reader.tag()).toEqual([1, WireType.LengthDelimited]);
+  });
+
+  it('keeps every length right for long and non-ASCII strings, large and negative timestamps, many labels', () => {
+    const long = 'v'.repeat(300); // a two-byte length, and a label message longer than 127 bytes
+    const many = Array.from({ length: 40 }, (_, i) => [`l${String(i).padStart(2, '0')}`, `${i}`] as const);
+    const samples = [
+      {
+        labels: [
+          ['__name__', 'a'],
+          ['path', long],
+        ] as const,
+        value: 0.25,
+        timestampMs: 2 ** 53 - 1,
+      },
+      {
+        labels: [
+          ['__name__', 'b'],
+          ['ünï', 'çødé ✓ 𝄞'],
+        ] as const,
+        value: -1e300,
+        timestampMs: 1_796_350_334_006,
+      },
+      { labels: [['__name__', 'c'], ...many] as const, value: Number.POSITIVE_INFINITY, timestampMs: -5 },
+      { labels: [['__name__', 'd']] as const, value: 3, timestampMs: 127 },
+      { labels: [['__name__', 'e']] as const, value: 4, timestampMs: 128 },
+    ];
+    expect(decodeWriteRequest(encodeWriteRequest(samples))).toEqual(
+      samples.map((sample) => ({
+        labels: sample.labels.map(([name, value]) => [name, value]),
+        samples: [{ value: sample.value, timestampMs: sample.timestampMs }],
+      })),
+    );
   });
 
   it('compresses with snappy block format (a varint length preamble, no stream identifier)', () => {
@@ -109,6 +141,18 @@ describe('samples of the stored groups', () => {
         '__name__=push_failure_time_seconds,job=batch 0@6000',
       ].sort(),
     );
+  });
+
+  it('hands out the same samples in order in batches of at most the given size, the last one partial', async () => {
+    const store = await storeWith([
+      { grouping: { job: 'a' }, body: '# TYPE lat histogram\nlat_bucket{le="1"} 1\nlat_bucket{le="+Inf"} 2\nlat_sum 1\nlat_count 2\n' },
+      { grouping: { job: 'b' }, body: '# TYPE g gauge\ng{x="1"} 1\ng{x="2"} 2\n' },
+    ]);
+    const groups = await store.groups(6_000);
+    const batches: RemoteSample[][] = [];
+    forEachBatch(groups, 6_000, 3, (batch) => batches.push(batch));
+    expect(batches.map((batch) => batch.length)).toEqual([3, 3, 3, 1]);
+    expect(batches.flat()).toEqual(samplesOfGroups(groups, 6_000));
   });
 
   it('sorts labels by name in byte order, as the spec requires', async () => {

@@ -12,7 +12,7 @@ import { type Batch, Destination, type Snapshot } from './destination.js';
 import { encodeRequestBody } from './encode.js';
 import type { RemoteWriteLease } from './lease.js';
 import { renderRemoteWriteMetrics } from './metrics.js';
-import { samplesOfGroups } from './series.js';
+import { forEachBatch } from './series.js';
 
 export type { RemoteWriteConfig } from './config.js';
 export { MemoryLease, RedisLease, type RemoteWriteLease } from './lease.js';
@@ -100,14 +100,14 @@ export function createRemoteWriter(options: RemoteWriteOptions): RemoteWriter {
 
   const snapshot = async (): Promise<Snapshot> => {
     const nowMs = clock();
-    const samples = samplesOfGroups(await store.groups(nowMs), nowMs);
     const batches: Batch[] = [];
-    for (let start = 0; start < samples.length; start += config.maxSamplesPerSend) {
-      const part = samples.slice(start, start + config.maxSamplesPerSend);
+    let samples = 0;
+    forEachBatch(await store.groups(nowMs), nowMs, config.maxSamplesPerSend, (part) => {
       batches.push({ body: encodeRequestBody(part), samples: part.length });
-    }
+      samples += part.length;
+    });
     highestTimestampSeconds = nowMs / 1000;
-    return { timestampMs: nowMs, batches, bytes: batches.reduce((sum, batch) => sum + batch.body.byteLength, 0), samples: samples.length };
+    return { timestampMs: nowMs, batches, bytes: batches.reduce((sum, batch) => sum + batch.body.byteLength, 0), samples };
   };
 
   const tick = async (): Promise<TickOutcome> => {

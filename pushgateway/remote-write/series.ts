@@ -23,8 +23,30 @@ function sortedLabels(name: string, labels: Labels, extra?: readonly [string, st
 /** Every sample of every live group, stamped with `timestampMs` (the send time). */
 export function samplesOfGroups(groups: readonly Group[], timestampMs: number): RemoteSample[] {
   const samples: RemoteSample[] = [];
+  forEachSample(groups, timestampMs, (sample) => samples.push(sample));
+  return samples;
+}
+
+/**
+ * The same samples in batches of at most `size`, each handed to `take` as soon as it is full: a snapshot then
+ * holds one batch of sample objects at a time, not the whole store's, so they die young instead of being
+ * promoted and marked with the store's own objects.
+ */
+export function forEachBatch(groups: readonly Group[], timestampMs: number, size: number, take: (batch: RemoteSample[]) => void): void {
+  let batch: RemoteSample[] = [];
+  forEachSample(groups, timestampMs, (sample) => {
+    batch.push(sample);
+    if (batch.length >= size) {
+      take(batch);
+      batch = [];
+    }
+  });
+  if (batch.length > 0) take(batch);
+}
+
+function forEachSample(groups: readonly Group[], timestampMs: number, emit: (sample: RemoteSample) => void): void {
   const add = (name: string, labels: Labels, value: number, extra?: readonly [string, string]) => {
-    samples.push({ labels: sortedLabels(name, labels, extra), value, timestampMs });
+    emit({ labels: sortedLabels(name, labels, extra), value, timestampMs });
   };
   for (const group of groups) {
     for (const family of group.families.values()) {
@@ -32,7 +54,7 @@ export function samplesOfGroups(groups: readonly Group[], timestampMs: number): 
         if (isHistogram(metric) && metric.native) {
           // As a Prometheus with native histograms enabled ingests a scrape: the native histogram alone, under the
           // family's name, even when classic buckets came with it.
-          samples.push({
+          emit({
             labels: sortedLabels(family.name, metric.labels),
             value: 0,
             timestampMs,
@@ -56,5 +78,4 @@ export function samplesOfGroups(groups: readonly Group[], timestampMs: number): 
     add(pushTimeFamily.name, group.labels, group.lastPushMs / 1000);
     add(pushFailureTimeFamily.name, group.labels, group.lastFailureMs / 1000);
   }
-  return samples;
 }
