@@ -12,12 +12,12 @@ export const nodeEntries = ['api/node.ts', 'pushgateway/node.ts', 'api/db/migrat
 /**
  * V8 flags the gateway runs with wherever it is started (`npm run gateway`, docker-compose.prod.yml, the
  * benchmarks). A young generation of at most 2 × 1 MiB: V8's default lets it grow to 2 × 32 MiB under a burst of
- * pushes, and those pages stay resident; short-lived push garbage is collected as cheaply in the small one. And
- * `--optimize-for-size`, whose slower heap growth keeps the old generation near what is live: together they halve
- * what a stored series costs in RSS (bench suite gateway-memory) at no measured cost to ingest. Command-line
- * flags, not `v8.setFlagsFromString`: V8 sizes its heap before any script runs.
+ * pushes, and those pages stay resident; short-lived push garbage is collected as cheaply in the small one.
+ * Not `--optimize-for-size`: it keeps RSS per stored series at ~0.3× the official gateway's, but makes a
+ * remote-write snapshot ~10× and a 400k-series PUT ~2× dearer in CPU (bench/README.md, "Remote write").
+ * Command-line flags, not `v8.setFlagsFromString`: V8 sizes its heap before any script runs.
  */
-export const gatewayNodeFlags = ['--max-semi-space-size=1', '--optimize-for-size'];
+export const gatewayNodeFlags = ['--max-semi-space-size=1'];
 
 /** Where an entry's JavaScript goes: `api/db/migrate-cli.ts` → `dist/api/db/migrate-cli.js`. */
 export function outputOf(entry: string): string {
