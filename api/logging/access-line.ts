@@ -95,17 +95,7 @@ export function ecsAccessWriter(logger: Logger, sinks: readonly LineSink[]): Acc
   return (record) => {
     const level = record.status >= 500 ? errorLevel : infoLevel;
     if (logger.levelVal > level) return;
-    let line = `${levelPrefix[level]},"@timestamp":"${isoTimestamp(Date.now())}"${bindings},"event.kind":"event","event.category":"web","event.outcome":"${
-      level === errorLevel ? 'failure' : 'success'
-    }","event.duration":${durationNs(record)},"http.request.method":${str(record.method)},"url.path":${str(record.path)},"http.route":${str(
-      record.route,
-    )},"http.response.status_code":${record.status}`;
-    if (record.requestId) line += `,"http.request.id":${str(record.requestId)}`;
-    if (record.traceId) line += `,"trace.id":${str(record.traceId)}`;
-    if (record.userId) line += `,"user.id":${str(record.userId)}`;
-    if (record.userAgent) line += `,"user_agent.original":${str(record.userAgent)}`;
-    if (record.error !== undefined) line += `,"error":${str(ecsError(asError(record.error)))}`;
-    line += `,"message":${str(`${record.method} ${record.path} ${record.status}`)}}\n`;
+    const line = `${levelPrefix[level]},"@timestamp":"${isoTimestamp(Date.now())}"${bindings},${requestFields(record, level === errorLevel)}}\n`;
     for (const sink of sinks) sink.write(line);
   };
 }
@@ -124,16 +114,22 @@ export function workerEcsAccessWriter(
   return (record) => {
     const level = record.status >= 500 ? 'error' : 'info';
     if (!enabled.has(level)) return;
-    let line = `{"log.level":"${level}","@timestamp":"${isoTimestamp(Date.now())}",${serviceFields},"event.kind":"event","event.category":"web","event.outcome":"${
-      level === 'error' ? 'failure' : 'success'
-    }","event.duration":${durationNs(record)},"http.request.method":${str(record.method)},"url.path":${str(record.path)},"http.route":${str(
-      record.route,
-    )},"http.response.status_code":${record.status}`;
-    if (record.requestId) line += `,"http.request.id":${str(record.requestId)}`;
-    if (record.traceId) line += `,"trace.id":${str(record.traceId)}`;
-    if (record.userId) line += `,"user.id":${str(record.userId)}`;
-    if (record.userAgent) line += `,"user_agent.original":${str(record.userAgent)}`;
-    if (record.error !== undefined) line += `,"error":${str(ecsError(asError(record.error)))}`;
-    write(`${line},"message":${str(`${record.method} ${record.path} ${record.status}`)}}`, level);
+    write(
+      `{"log.level":"${level}","@timestamp":"${isoTimestamp(Date.now())}",${serviceFields},${requestFields(record, level === 'error')}}`,
+      level,
+    );
   };
+}
+
+/** The request's ECS fields, from `event.kind` to `message`, in the order both runtimes' loggers write them. */
+function requestFields(record: AccessRecord, failure: boolean): string {
+  let fields = `"event.kind":"event","event.category":"web","event.outcome":"${failure ? 'failure' : 'success'}","event.duration":${durationNs(
+    record,
+  )},"http.request.method":${str(record.method)},"url.path":${str(record.path)},"http.route":${str(record.route)},"http.response.status_code":${record.status}`;
+  if (record.requestId) fields += `,"http.request.id":${str(record.requestId)}`;
+  if (record.traceId) fields += `,"trace.id":${str(record.traceId)}`;
+  if (record.userId) fields += `,"user.id":${str(record.userId)}`;
+  if (record.userAgent) fields += `,"user_agent.original":${str(record.userAgent)}`;
+  if (record.error !== undefined) fields += `,"error":${str(ecsError(asError(record.error)))}`;
+  return `${fields},"message":${str(`${record.method} ${record.path} ${record.status}`)}`;
 }
