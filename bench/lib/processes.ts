@@ -219,6 +219,15 @@ export async function startNodeServer(
   });
 }
 
+/** The Elasticsearch `_bulk` stand-in the benches ship logs to, on the load core so it is not charged to the server. */
+export function startBulkStandIn(): Promise<BenchProcess> {
+  return startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', {
+    readyPath: '/',
+    cpu: LOAD_CPU,
+    announcesUrl: true,
+  });
+}
+
 /**
  * Waits until `server` stops using CPU (< 20 ms in 250 ms), at most `maxMs`. After a load run the server may
  * still be working through requests that were in flight (the official gateway at 55k takes seconds per push);

@@ -2,7 +2,7 @@
 // (bench/servers/api-layer.ts), and on the community peers in the same run, CPU time per request read from
 // /proc — steadier than req/s on a shared machine.
 import { runWrk } from '../lib/load.js';
-import { type BenchProcess, LOAD_CPU, startNodeServer } from '../lib/processes.js';
+import { type BenchProcess, LOAD_CPU, startBulkStandIn, startNodeServer } from '../lib/processes.js';
 import { formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate, atMostRounds } from '../lib/rounds.js';
 import { pairedRatios, type Spread, spread } from '../lib/stats.js';
@@ -35,11 +35,7 @@ export const apiLayersSuite: Suite = {
     const settings = atMostRounds(allSettings, 12);
     const servers: BenchProcess[] = [];
     try {
-      const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', {
-        readyPath: '/',
-        cpu: LOAD_CPU,
-        announcesUrl: true,
-      });
+      const bulk = await startBulkStandIn();
       servers.push(bulk);
       const gateway = await startNodeServer('gateway', 'pushgateway/node.ts', {
         env: { GATEWAY_HOST: '127.0.0.1' },

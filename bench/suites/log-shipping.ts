@@ -1,6 +1,6 @@
 // 3. Log shipping: ECS lines per second one Node process ships into the Elasticsearch `_bulk` stand-in.
 //    (The API throughput lost to shipping is measured in the `api` suite, ours with shipping on vs off.)
-import { LOAD_CPU, runNodeScript, startNodeServer } from '../lib/processes.js';
+import { runNodeScript, startBulkStandIn } from '../lib/processes.js';
 import { formatNumber, formatSpread, type Table } from '../lib/report.js';
 import { spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
@@ -11,11 +11,7 @@ export const logShippingSuite: Suite = {
   name: 'logs',
   description: 'ECS log lines/s shipped from one Node process into the _bulk stand-in',
   async run(settings, log) {
-    const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', {
-      readyPath: '/',
-      cpu: LOAD_CPU,
-      announcesUrl: true,
-    });
+    const bulk = await startBulkStandIn();
     try {
       const lines = settings.quick ? 30_000 : 100_000;
       log(`shipping ${settings.rounds} rounds × ${formatNumber(lines)} lines`);

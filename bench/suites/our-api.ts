@@ -2,7 +2,7 @@
 // to our gateway, ECS logs shipped to the Elasticsearch `_bulk` stand-in. Helpers run on the load core.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BenchProcess, LOAD_CPU, repoRoot, startNodeServer } from '../lib/processes.js';
+import { type BenchProcess, LOAD_CPU, repoRoot, startBulkStandIn, startNodeServer } from '../lib/processes.js';
 
 export interface OurApi {
   url: string;
@@ -50,11 +50,7 @@ export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean
       DATABASE_URL: databaseUrl,
     };
     if (shipping) {
-      const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', {
-        readyPath: '/',
-        cpu: LOAD_CPU,
-        announcesUrl: true,
-      });
+      const bulk = await startBulkStandIn();
       started.push(bulk);
       env.ELASTICSEARCH_URL = bulk.url;
     }

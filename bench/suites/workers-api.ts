@@ -5,7 +5,16 @@
 
 import { join } from 'node:path';
 import { runWrk } from '../lib/load.js';
-import { type BenchProcess, childPidsNamed, cpuSecondsOf, LOAD_CPU, repoRoot, settle, startNodeServer } from '../lib/processes.js';
+import {
+  type BenchProcess,
+  childPidsNamed,
+  cpuSecondsOf,
+  LOAD_CPU,
+  repoRoot,
+  settle,
+  startBulkStandIn,
+  startNodeServer,
+} from '../lib/processes.js';
 import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
@@ -42,11 +51,7 @@ export const workersApiSuite: Suite = {
   async run(settings, log) {
     const servers: BenchProcess[] = [];
     try {
-      const bulk = await startNodeServer('elasticsearch-bulk', 'bench/servers/elasticsearch-bulk.ts', {
-        readyPath: '/',
-        cpu: LOAD_CPU,
-        announcesUrl: true,
-      });
+      const bulk = await startBulkStandIn();
       servers.push(bulk);
       const gateway = await startNodeServer('gateway', 'pushgateway/node.ts', {
         env: { GATEWAY_HOST: '127.0.0.1' },
