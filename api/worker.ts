@@ -56,7 +56,14 @@ function runtimeFor(env: WorkerEnv): IsolateRuntime {
   logging.countInto(observability.metrics);
   const app = createApp({
     database: (c: Context) => (c.env as RequestEnv).requestDatabase(),
-    observe: { metrics: observability.metrics, accessLog: { logger, write: logging.accessLine } },
+    observe: {
+      metrics: observability.metrics,
+      accessLog: {
+        logger,
+        write: logging.accessLine,
+        ...(config.logging.accessLogSkipRoutes ? { skipRoutes: config.logging.accessLogSkipRoutes } : {}),
+      },
+    },
     ...(redis ? { redis } : {}),
     logger,
     clientAddress: (c) => c.req.header('cf-connecting-ip'),

@@ -133,6 +133,22 @@ describe('batching across the requests an isolate serves', () => {
     expect(pushes).toBeGreaterThanOrEqual(2);
   });
 
+  it('writes no access line for the successful requests of LOG_ACCESS_SKIP_ROUTES, and still counts them', async () => {
+    const service = 'skipped';
+    const worker = await apiWorker(service, { PUSH_INTERVAL_MS: '500', LOG_FLUSH_INTERVAL_MS: '500', LOG_ACCESS_SKIP_ROUTES: '/livez' });
+    await livez(worker, 8);
+    expect((await worker.dispatchFetch('http://worker/no-such-route')).status).toBe(404);
+    const lineOf = (path: string) => standIn.documents(`logs-${service}`).filter((document) => document['url.path'] === path);
+    await waitUntil(async () => lineOf('/no-such-route').length === 1, { timeoutMs: 30_000, intervalMs: 250, what: 'the 404 shipped' });
+    await waitUntil(async () => (await gatewayTotal('http_requests_total', { job: service, endpoint: '/livez' })) >= 8, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'the skipped requests counted on the gateway',
+    });
+    expect(await gatewayTotal('http_requests_total', { job: service, endpoint: '/livez', status: '200' })).toBe(8);
+    expect(livezLines(service)).toHaveLength(0);
+  });
+
   it('closes a window on time when no request follows it: the timer runs in the first request’s waitUntil', async () => {
     const service = 'lonely';
     const worker = await apiWorker(service, { PUSH_INTERVAL_MS: '500', LOG_FLUSH_INTERVAL_MS: '500' });
