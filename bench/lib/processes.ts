@@ -228,6 +228,16 @@ export function startBulkStandIn(): Promise<BenchProcess> {
   });
 }
 
+/** Our gateway as the API benches push to it, on the load core: the API's pushes are measured, not the gateway's work. */
+export function startPushTarget(): Promise<BenchProcess> {
+  return startNodeServer('gateway', 'pushgateway/node.ts', {
+    env: { GATEWAY_HOST: '127.0.0.1' },
+    portEnv: ['GATEWAY_PORT'],
+    readyPath: '/-/ready',
+    cpu: LOAD_CPU,
+  });
+}
+
 /**
  * Waits until `server` stops using CPU (< 20 ms in 250 ms), at most `maxMs`. After a load run the server may
  * still be working through requests that were in flight (the official gateway at 55k takes seconds per push);

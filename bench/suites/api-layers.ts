@@ -2,7 +2,7 @@
 // (bench/servers/api-layer.ts), and on the community peers in the same run, CPU time per request read from
 // /proc — steadier than req/s on a shared machine.
 import { runWrk } from '../lib/load.js';
-import { type BenchProcess, LOAD_CPU, startBulkStandIn, startNodeServer } from '../lib/processes.js';
+import { type BenchProcess, startBulkStandIn, startNodeServer, startPushTarget } from '../lib/processes.js';
 import { formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate, atMostRounds } from '../lib/rounds.js';
 import { pairedRatios, type Spread, spread } from '../lib/stats.js';
@@ -37,12 +37,7 @@ export const apiLayersSuite: Suite = {
     try {
       const bulk = await startBulkStandIn();
       servers.push(bulk);
-      const gateway = await startNodeServer('gateway', 'pushgateway/node.ts', {
-        env: { GATEWAY_HOST: '127.0.0.1' },
-        portEnv: ['GATEWAY_PORT'],
-        readyPath: '/-/ready',
-        cpu: LOAD_CPU,
-      });
+      const gateway = await startPushTarget();
       servers.push(gateway);
       const variants: Array<{ name: string; server: BenchProcess }> = [
         { name: 'bare Hono', server: await startNodeServer('bare', 'bench/servers/bare.ts') },

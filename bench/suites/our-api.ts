@@ -2,7 +2,7 @@
 // to our gateway, ECS logs shipped to the Elasticsearch `_bulk` stand-in. Helpers run on the load core.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BenchProcess, LOAD_CPU, repoRoot, startBulkStandIn, startNodeServer } from '../lib/processes.js';
+import { type BenchProcess, repoRoot, startBulkStandIn, startNodeServer, startPushTarget } from '../lib/processes.js';
 
 export interface OurApi {
   url: string;
@@ -35,12 +35,7 @@ export async function startOurApi({ shipping, databaseUrl }: { shipping: boolean
     for (const processHandle of started.reverse()) await processHandle.stop();
   };
   try {
-    const gateway = await startNodeServer('gateway', 'pushgateway/node.ts', {
-      env: { GATEWAY_HOST: '127.0.0.1' },
-      portEnv: ['GATEWAY_PORT'],
-      readyPath: '/-/ready',
-      cpu: LOAD_CPU,
-    });
+    const gateway = await startPushTarget();
     started.push(gateway);
     const env: Record<string, string> = {
       HOST: '127.0.0.1',

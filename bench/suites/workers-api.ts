@@ -9,11 +9,11 @@ import {
   type BenchProcess,
   childPidsNamed,
   cpuSecondsOf,
-  LOAD_CPU,
   repoRoot,
   settle,
   startBulkStandIn,
   startNodeServer,
+  startPushTarget,
 } from '../lib/processes.js';
 import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/report.js';
 import { alternate } from '../lib/rounds.js';
@@ -53,12 +53,7 @@ export const workersApiSuite: Suite = {
     try {
       const bulk = await startBulkStandIn();
       servers.push(bulk);
-      const gateway = await startNodeServer('gateway', 'pushgateway/node.ts', {
-        env: { GATEWAY_HOST: '127.0.0.1' },
-        portEnv: ['GATEWAY_PORT'],
-        readyPath: '/-/ready',
-        cpu: LOAD_CPU,
-      });
+      const gateway = await startPushTarget();
       servers.push(gateway);
       // /livez never opens the database; the Worker only insists that one is configured.
       const api = { DATABASE_URL: 'postgres://postgres@127.0.0.1:9/unused', LOG_LEVEL: 'info' };
