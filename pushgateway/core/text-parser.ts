@@ -13,7 +13,7 @@ import { parseGoFloat } from './float.js';
 import { labelText } from './grouping.js';
 import type { Bucket, HistogramMetric, Labels, MetricFamily, MetricType, Quantile, ScalarMetric, SummaryMetric } from './model.js';
 import { isLegacyLabelName, isValidMetricName, type NameValidation } from './names.js';
-import { runInSlices, runToEnd, SLICE, type Sliced } from './slices.js';
+import { runInSlices, runToEnd, SLICE, SLICE_BYTES, type Sliced } from './slices.js';
 
 export class ExpositionParseError extends Error {
   override readonly name = 'ExpositionParseError';
@@ -98,6 +98,16 @@ export function parseTextExposition(text: string, validation: NameValidation = '
 /** As parseTextExposition, pausing every SLICE lines (core/slices), so a large body does not hold the event loop. */
 export function parseTextExpositionInSlices(text: string, validation: NameValidation = 'legacy'): Promise<ParsedExposition> {
   return runInSlices(new TextParser(text, validation).parse());
+}
+
+/** A push body's bytes decoded (decodeTextBodySteps) and parsed, pausing between slices of both (core/slices). */
+export function parseTextBodyInSlices(body: Uint8Array, validation: NameValidation = 'legacy'): Promise<ParsedExposition> {
+  return runInSlices(
+    (function* () {
+      const text = yield* decodeTextBodySteps(body);
+      return yield* new TextParser(text, validation).parse();
+    })(),
+  );
 }
 
 class TextParser {
@@ -488,4 +498,22 @@ export function decodeTextBody(body: Uint8Array): string {
   } catch {
     throw new ExpositionParseError('the body is not valid UTF-8');
   }
+}
+
+/** As decodeTextBody, pausing every SLICE_BYTES: decoding megabytes in one call holds the event loop as long. */
+export function* decodeTextBodySteps(body: Uint8Array): Sliced<string> {
+  if (body.byteLength <= SLICE_BYTES) return decodeTextBody(body);
+  // Its own decoder: a streaming decode keeps state across slices, and other pushes decode meanwhile.
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const parts: string[] = [];
+  for (let at = 0; at < body.byteLength; at += SLICE_BYTES) {
+    const end = Math.min(at + SLICE_BYTES, body.byteLength);
+    try {
+      parts.push(decoder.decode(body.subarray(at, end), { stream: end < body.byteLength }));
+    } catch {
+      throw new ExpositionParseError('the body is not valid UTF-8');
+    }
+    yield;
+  }
+  return parts.join('');
 }

@@ -11,7 +11,7 @@ import { parseLabelText } from '../core/grouping.js';
 import { isHistogram, type Labels, type Metric, type MetricFamily, type MetricType, type ScalarMetric } from '../core/model.js';
 import { familyLinesSteps } from '../core/scrape-body.js';
 import { SLICE, type Sliced } from '../core/slices.js';
-import { utf8ByteLength } from '../core/validate.js';
+import { utf8ByteLengthSteps } from '../core/validate.js';
 
 export interface StoredFamily {
   name: string;
@@ -49,6 +49,7 @@ export function* storedFamilySteps({ family, labelTexts }: KeyedFamily): Sliced<
     if (at >= 0) from = at + text.length;
     if ((i + 1) % SLICE === 0) yield;
   }
+  const lineBytes = yield* utf8ByteLengthSteps(lines);
   let values: Float64Array | undefined;
   let kept: Metric[] | undefined;
   if (isScalar(family.type)) {
@@ -66,7 +67,7 @@ export function* storedFamilySteps({ family, labelTexts }: KeyedFamily): Sliced<
     values,
     metrics: kept,
     lines,
-    bytes: utf8ByteLength(lines) + nativeBytes(family),
+    bytes: lineBytes + nativeBytes(family),
   };
 }
 
