@@ -81,6 +81,20 @@ describe('readBody', () => {
     });
   });
 
+  it('copies the chunks of a large undeclared body together in slices, so other turns run meanwhile', async () => {
+    const chunk = Uint8Array.from({ length: 64 * 1024 }, (_, i) => i % 251);
+    const chunks = Array.from({ length: 20 }, () => chunk);
+    let otherTurnRan = false;
+    setImmediate(() => {
+      otherTurnRan = true;
+    });
+    // The chunks of an in-memory stream arrive without a turn of the event loop: any turn is the copy's.
+    const body = await readBody(post(streamOf(chunks)), 2 * 1024 * 1024);
+    expect(otherTurnRan).toBe(true);
+    expect(body.byteLength).toBe(20 * chunk.byteLength);
+    expect(body.subarray(19 * chunk.byteLength)).toEqual(chunk);
+  });
+
   it('reports a corrupt gzip stream', async () => {
     await expect(readBody(post('not gzip at all', { 'content-encoding': 'gzip' }), LIMIT)).rejects.toThrow(/cannot be inflated/);
   });

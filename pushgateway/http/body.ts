@@ -4,6 +4,7 @@
 // the same code runs on Node and on workerd.
 
 import type { MiddlewareHandler } from 'hono';
+import { runInSlices, SLICE_BYTES, type Sliced } from '../core/slices.js';
 import { jsonError } from './errors.js';
 import { decodeSnappyFramed, SnappyFrameError, SnappyTooLargeError } from './snappy-framed.js';
 
@@ -69,11 +70,22 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limitBytes: numbe
     chunks.push(value);
   }
   if (chunks.length === 1) return chunks[0]!;
+  return await runInSlices(concatenatedSteps(chunks, total));
+}
+
+/** The chunks copied into one buffer, pausing every SLICE_BYTES copied (core/slices), as an inflated body can be large. */
+function* concatenatedSteps(chunks: readonly Uint8Array[], total: number): Sliced<Uint8Array> {
   const body = new Uint8Array(total);
   let offset = 0;
+  let copiedSincePause = 0;
   for (const chunk of chunks) {
     body.set(chunk, offset);
     offset += chunk.byteLength;
+    copiedSincePause += chunk.byteLength;
+    if (copiedSincePause >= SLICE_BYTES && offset < total) {
+      copiedSincePause = 0;
+      yield;
+    }
   }
   return body;
 }
