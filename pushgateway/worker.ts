@@ -40,8 +40,7 @@ export default {
         const store = createStore(config, { gatewayState: env.GATEWAY_STATE });
         // The Durable Objects send remote write on an alarm and check family types across shards; their own
         // metrics of both belong on this /metrics.
-        const extraMetrics =
-          store instanceof DurableObjectStore ? (format: ExpositionFormat) => store.objectMetrics(format) : undefined;
+        const extraMetrics = store instanceof DurableObjectStore ? (format: ExpositionFormat) => store.objectMetrics(format) : undefined;
         app = createGatewayApp({ store, config, log, compressScrapes: false, ...(extraMetrics ? { extraMetrics } : {}) });
         apps.set(env, app);
       } catch (error) {

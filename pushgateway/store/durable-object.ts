@@ -160,7 +160,7 @@ export class GatewayStoreObject extends DurableObject<Env> {
     this.claims ??= new FamilyClaims(
       Array.from({ length: this.shards }, (_, shard) =>
         shard === 0
-          ? async (names: string[]) => this.familyTypes(names)
+          ? async (names: string[]) => await this.familyTypes(names)
           : async (names: string[]) => await this.shardStub(shard).familyTypes(names),
       ),
     );
@@ -185,7 +185,7 @@ export class GatewayStoreObject extends DurableObject<Env> {
   }
 
   /** The types this shard holds the named families with: its live groups and the pushes it is applying. */
-  familyTypes(names: string[]): Record<string, MetricType[]> {
+  async familyTypes(names: string[]): Promise<Record<string, MetricType[]>> {
     const now = Date.now();
     const held: Record<string, MetricType[]> = {};
     for (const name of names) {
