@@ -42,7 +42,7 @@ const NEXT_SWEEP = 'meta:next-sweep';
  * a little longer for shard 0 itself. Healthy claims take a few round trips between objects (milliseconds); past
  * this a shard is taken to be down and the push is answered 503 with nothing changed.
  */
-export const FAMILY_CHECK_DEADLINE_MS = 2_000;
+const FAMILY_CHECK_DEADLINE_MS = 2_000;
 const FAMILY_CHECK_CLAIMANT_MARGIN_MS = 500;
 
 const remoteWriteLog = {

@@ -2,10 +2,11 @@
 // does not answer the cross-shard family type check (neither a claim nor a question about its families) for a
 // minute: a stuck or unreachable object, as seen by the others. Every other shard, and every other call of the
 // silent one, is the real object.
-import gateway, { GatewayStoreObject as RealGatewayStoreObject } from '../../../pushgateway/worker.js';
+
 import type { MetricType } from '../../../pushgateway/core/model.js';
 import { shardName } from '../../../pushgateway/store/durable-object-shards.js';
 import type { PushedFamily } from '../../../pushgateway/store/family-registry.js';
+import gateway, { GatewayStoreObject as RealGatewayStoreObject } from '../../../pushgateway/worker.js';
 
 const SILENCE_MS = 60_000;
 
