@@ -44,7 +44,7 @@ function withSilentShard(silent: number, claimant: number, who: string, more?: (
     });
     const request: Fetch = (path, init) => worker.dispatchFetch(`http://gateway.test${path}`, init);
 
-    it('answers 503 with Retry-After to a push that needs the check, stores nothing, and counts it', async () => {
+    it('answers 503 with Retry-After to pushes (text, /aggregate, OTLP) that need the check, stores nothing, and counts them', async () => {
       const instance = instanceOn(claimant, 'new');
       const pushed = await request(`/metrics/job/silent/instance/${instance}`, {
         method: 'PUT',
@@ -60,10 +60,28 @@ function withSilentShard(silent: number, claimant: number, who: string, more?: (
         body: '# TYPE silent_new_total counter\nsilent_new_total 3\n',
       });
       expect(aggregated.status).toBe(503);
+      const otlp = await request('/v1/metrics', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          resourceMetrics: [
+            {
+              resource: {
+                attributes: [
+                  { key: 'service.name', value: { stringValue: 'silent' } },
+                  { key: 'service.instance.id', value: { stringValue: instance } },
+                ],
+              },
+              scopeMetrics: [{ metrics: [{ name: 'silent_new_total', gauge: { dataPoints: [{ asDouble: 3, timeUnixNano: '1' }] } }] }],
+            },
+          ],
+        }),
+      });
+      expect([otlp.status, otlp.headers.get('retry-after')]).toEqual([503, '5']);
       const text = await (await request('/metrics')).text();
       expect(text).not.toContain('silent_new_total');
       expect(text).not.toContain(`instance="${instance}"`);
-      expect(text).toContain(`gateway_family_check_failures_total{shard="${claimant}"} 2\n`);
+      expect(text).toContain(`gateway_family_check_failures_total{shard="${claimant}"} 3\n`);
       expect(text).toContain(`gateway_family_check_failures_total{shard="${silent}"} 0\n`);
       expect(worker.output()).toContain(`shard ${silent} did not answer the family type check within`);
     }, 30_000);
