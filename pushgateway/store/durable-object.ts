@@ -324,8 +324,7 @@ export class GatewayStoreObject extends DurableObject<Env> {
         },
         format,
       ) +
-      `gateway_family_check_failures_total ${formatGoFloat(this.familyCheckFailures)}
-`
+      `gateway_family_check_failures_total ${formatGoFloat(this.familyCheckFailures)}\n`
     );
   }
 
