@@ -38,3 +38,20 @@ export async function runInSlices<T>(steps: Sliced<T>): Promise<T> {
     await pause();
   }
 }
+
+/** Byte chunks copied into one buffer of `total` bytes, pausing every SLICE_BYTES copied: a body can be megabytes. */
+export function* concatenateSteps(chunks: readonly Uint8Array[], total: number): Sliced<Uint8Array> {
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  let copiedSincePause = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+    copiedSincePause += chunk.byteLength;
+    if (copiedSincePause >= SLICE_BYTES && offset < total) {
+      copiedSincePause = 0;
+      yield;
+    }
+  }
+  return bytes;
+}

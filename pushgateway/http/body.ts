@@ -4,9 +4,9 @@
 // the same code runs on Node and on workerd.
 
 import type { MiddlewareHandler } from 'hono';
-import { runInSlices, SLICE_BYTES, type Sliced } from '../core/slices.js';
+import { concatenateSteps, runInSlices } from '../core/slices.js';
 import { jsonError } from './errors.js';
-import { decodeSnappyFramed, SnappyFrameError, SnappyTooLargeError } from './snappy-framed.js';
+import { decodeSnappyFramedSteps, SnappyFrameError, SnappyTooLargeError } from './snappy-framed.js';
 
 export class BodyTooLargeError extends Error {
   constructor(
@@ -70,24 +70,7 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limitBytes: numbe
     chunks.push(value);
   }
   if (chunks.length === 1) return chunks[0]!;
-  return await runInSlices(concatenatedSteps(chunks, total));
-}
-
-/** The chunks copied into one buffer, pausing every SLICE_BYTES copied (core/slices), as an inflated body can be large. */
-function* concatenatedSteps(chunks: readonly Uint8Array[], total: number): Sliced<Uint8Array> {
-  const body = new Uint8Array(total);
-  let offset = 0;
-  let copiedSincePause = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-    copiedSincePause += chunk.byteLength;
-    if (copiedSincePause >= SLICE_BYTES && offset < total) {
-      copiedSincePause = 0;
-      yield;
-    }
-  }
-  return body;
+  return await runInSlices(concatenateSteps(chunks, total));
 }
 
 /**
@@ -134,7 +117,7 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   const stream = request.body;
   if (identity && Number.isFinite(declared)) return await receive(() => readDeclaredLength(stream, declared));
   if (encoding === 'identity' || encoding === '') return await receive(() => readLimited(stream, limitBytes, ''));
-  if (encoding === 'snappy') return decodeSnappyBody(await receive(() => readLimited(stream, limitBytes, '')), limitBytes);
+  if (encoding === 'snappy') return await decodeSnappyBody(await receive(() => readLimited(stream, limitBytes, '')), limitBytes);
   if (encoding !== 'gzip' && encoding !== 'x-gzip') throw new UnsupportedEncodingError(encoding);
   // The compressed bytes are received whole first (under the same limit, so a huge body of zeros is stopped
   // before it is inflated), then inflated with the limit on the inflated size.
@@ -150,9 +133,9 @@ export async function readBody(request: Request, limitBytes: number): Promise<Ui
   }
 }
 
-function decodeSnappyBody(compressed: Uint8Array, limitBytes: number): Uint8Array {
+async function decodeSnappyBody(compressed: Uint8Array, limitBytes: number): Promise<Uint8Array> {
   try {
-    return decodeSnappyFramed(compressed, limitBytes);
+    return await runInSlices(decodeSnappyFramedSteps(compressed, limitBytes));
   } catch (error) {
     if (error instanceof SnappyTooLargeError) throw new BodyTooLargeError(limitBytes, ' once decompressed');
     if (error instanceof SnappyFrameError) throw new CorruptBodyError(error, '');
