@@ -194,6 +194,7 @@ export function observe(options: ObserveOptions = {}): MiddlewareHandler {
 }
 
 const observationKey = Symbol('observation');
+const noRequestId = () => undefined;
 
 function observationOf(c: Context): Observation | undefined {
   return (c.env as Record<symbol, Observation | undefined> | undefined)?.[observationKey];
@@ -253,7 +254,9 @@ export function observeApp<E extends Env>(app: Hono<E>, options: ObserveAppOptio
   const answered = (observation: Observation, request: Request, env: unknown, response: Response): Response => {
     ended(observation, request, env, response.status, observation.error);
     const { requestId } = observation;
-    return requestId !== undefined && observer.answersOnResponse(observation) ? withHeader(response, observer.headerName, requestId) : response;
+    return requestId !== undefined && observer.answersOnResponse(observation)
+      ? withHeader(response, observer.headerName, requestId)
+      : response;
   };
   const failed = (observation: Observation, request: Request, env: unknown, error: unknown): never => {
     ended(observation, request, env, 500, error);
@@ -262,7 +265,7 @@ export function observeApp<E extends Env>(app: Hono<E>, options: ObserveAppOptio
 
   const dispatch = app.fetch;
   app.fetch = (request: Request, env?: unknown, executionCtx?: ExecutionContext) => {
-    const observation = observer.begin(request, env, () => undefined);
+    const observation = observer.begin(request, env, noRequestId);
     const observedEnv = { ...(env as object | undefined), [observationKey]: observation };
     let answer: Response | Promise<Response>;
     try {

@@ -2,9 +2,10 @@
 // Node logging's direct writer), over embedded PGlite: /livez, which no middleware matches, is answered
 // synchronously and still observed like every other route; the routes that run middleware are observed through
 // their Context, on app.request() and on a real @hono/node-server.
-import { serve } from '@hono/node-server';
+
 import type { AddressInfo } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
+import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../app.js';
 import { migratePgliteDatabase } from '../../db/migrate.js';
@@ -25,7 +26,10 @@ afterAll(async () => {
 
 function observedApp(options: { skipRoutes?: string[]; database?: Database | (() => Database); withHook?: boolean } = {}) {
   const chunks: string[] = [];
-  const logging = createNodeLogging({ level: 'info', serviceName: 'api' }, { stdout: { write: (chunk: string) => void chunks.push(chunk) } });
+  const logging = createNodeLogging(
+    { level: 'info', serviceName: 'api' },
+    { stdout: { write: (chunk: string) => void chunks.push(chunk) } },
+  );
   const metrics = createApiMetrics();
   const app = createApp({
     database: options.database ?? database,
@@ -56,7 +60,8 @@ function observedApp(options: { skipRoutes?: string[]; database?: Database | (()
 
 async function counted(metrics: ApiMetrics): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const { labels, value } of (await metrics.httpRequestsTotal.get()).values) counts[`${labels.method} ${labels.endpoint} ${labels.status}`] = value;
+  for (const { labels, value } of (await metrics.httpRequestsTotal.get()).values)
+    counts[`${labels.method} ${labels.endpoint} ${labels.status}`] = value;
   return counts;
 }
 
