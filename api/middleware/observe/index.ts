@@ -95,6 +95,8 @@ function requestObserver(options: ObserveOptions) {
 
   return {
     headerName,
+    /** Whether `end` has anything to do (metrics or an access line); without, no route is looked up for it. */
+    ends: metrics !== undefined || write !== undefined,
     /** Answers the id back on the raw response where there is one: node-server keeps its plain-object path. */
     answersOnResponse: (observation: Observation) => idOptions !== undefined && !observation.node,
 
@@ -240,6 +242,7 @@ export function observeApp<E extends Env>(app: Hono<E>, options: ObserveAppOptio
   });
 
   const ended = (observation: Observation, request: Request, env: unknown, status: number, error: unknown): void => {
+    if (!observer.ends) return;
     const { context } = observation;
     if (context) {
       const routes = matchedRoutes(context);
