@@ -26,16 +26,27 @@
 //                                 the lowest scores are evicted first when there are more than the bound
 //   P..'kev'               STRING Idempotency-Keys evicted before their window ended
 //   P..'k:'..digest        STRING an Idempotency-Key as an earlier layout remembered it (PX 10 minutes): still a replay
-//   P..'op:'..id           STRING the result of one store call, so a transport-level retry of the same
-//                                 EVAL (the client library retries network errors) is not applied twice
+//   P..'ot'                ZSET  operation id -> Unix ms of the push call that wrote with it (+0.5 when it was
+//                                 answered as a replay), so a transport-level retry of the same EVAL (the client
+//                                 library retries network errors) returns the first answer instead of applying the
+//                                 push twice; live for OPERATION_WINDOW_MS, the lowest scores are evicted first
+//                                 when there are more than the bound
+//   P..'oev'               STRING operation ids evicted before their window ended
 //
 // Values are added with Lua doubles and written with %.17g, which round-trips every double, so Redis and
 // the memory store compute bit-identical totals.
 import { IDEMPOTENCY_WINDOW_MS } from '../core/idempotency.js';
 
+/**
+ * How long a push call's operation id is remembered: far longer than a transport retries one call (the TCP
+ * command timeout is 10 s, the REST client's backoff well under a second).
+ */
+export const OPERATION_WINDOW_MS = 2 * 60 * 1000;
+
 const helpers = /* lua */ `
 local P = ARGV[1]
 local IDEMPOTENCY_WINDOW_MS = ${IDEMPOTENCY_WINDOW_MS}
+local OPERATION_WINDOW_MS = ${OPERATION_WINDOW_MS}
 -- Eviction and expiry remove at most this many keys per call, so no script pays for a backlog at once.
 local KEY_BATCH = 100
 
@@ -134,30 +145,52 @@ local function key_seen(idem, now)
   return redis.call('EXISTS', P .. 'k:' .. idem) == 1
 end
 
--- Records a key as applied; past max_keys the oldest are forgotten, and those still inside the window are counted.
--- Keys applied in the same millisecond leave in digest order: any real bound holds far more than a millisecond of pushes.
-local function remember_key(idem, now, max_keys)
-  redis.call('ZADD', P .. 'kt', now, idem)
-  local over = redis.call('ZCARD', P .. 'kt') - max_keys
+-- Adds member to a time-ordered set bounded to max members: past it the oldest are forgotten, and those still
+-- inside the window are counted in the evicted counter. Members added in the same millisecond leave in member
+-- order: any real bound holds far more than a millisecond of pushes.
+local function add_bounded(set, member, score, now, window, max, evicted)
+  redis.call('ZADD', P .. set, score, member)
+  local over = redis.call('ZCARD', P .. set) - max
   if over <= 0 then return end
-  local oldest = redis.call('ZPOPMIN', P .. 'kt', math.min(over, KEY_BATCH))
+  local oldest = redis.call('ZPOPMIN', P .. set, math.min(over, KEY_BATCH))
   local early = 0
   for i = 2, #oldest, 2 do
-    if tonumber(oldest[i]) > now - IDEMPOTENCY_WINDOW_MS then early = early + 1 end
+    if tonumber(oldest[i]) > now - window then early = early + 1 end
   end
-  if early > 0 then redis.call('INCRBY', P .. 'kev', early) end
+  if early > 0 then redis.call('INCRBY', P .. evicted, early) end
 end
 
--- Keys past their window, oldest first: ZCOUNT and a rank range, never a scan.
-local function forget_expired_keys(now)
-  local expired = math.min(redis.call('ZCOUNT', P .. 'kt', '-inf', fmt(now - IDEMPOTENCY_WINDOW_MS)), KEY_BATCH)
-  if expired > 0 then redis.call('ZREMRANGEBYRANK', P .. 'kt', 0, expired - 1) end
+local function remember_key(idem, now, max_keys)
+  add_bounded('kt', idem, now, now, IDEMPOTENCY_WINDOW_MS, max_keys, 'kev')
+end
+
+-- Members past their window, oldest first: ZCOUNT and a rank range, never a scan.
+local function forget_expired(set, now, window)
+  local expired = math.min(redis.call('ZCOUNT', P .. set, '-inf', fmt(now - window)), KEY_BATCH)
+  if expired > 0 then redis.call('ZREMRANGEBYRANK', P .. set, 0, expired - 1) end
+end
+
+-- The answer an earlier run of this push call gave, if it wrote anything; nil when this is the first run. Only
+-- answers that changed the store are remembered: a refused call that runs again decides afresh, which is right,
+-- since its first answer never reached the process.
+local function earlier_answer(op)
+  local score = redis.call('ZSCORE', P .. 'ot', op)
+  if not score then return nil end
+  return tonumber(score) % 1 == 0 and {'applied'} or {'replayed'}
+end
+
+-- The fraction of the score tells a replay from an applied push, so every remembered call costs the same bytes.
+local function remember_answer(op, now, answer, max_ops)
+  local at = math.floor(now) + (answer[1] == 'replayed' and 0.5 or 0)
+  add_bounded('ot', op, at, now, OPERATION_WINDOW_MS, max_ops, 'oev')
+  return answer
 end
 
 -- Groups whose last push is older than the TTL, oldest first, by score: never a scan of all groups.
 local function sweep(now, ttl)
   ensure_bytes()
-  forget_expired_keys(now)
+  forget_expired('kt', now, IDEMPOTENCY_WINDOW_MS)
+  forget_expired('ot', now, OPERATION_WINDOW_MS)
   if ttl <= 0 then return end
   local expired = redis.call('ZRANGEBYSCORE', P .. 'groups', '-inf', fmt(now - ttl), 'LIMIT', 0, 500)
   for i = 1, #expired do delete_group(expired[i]) end
@@ -183,7 +216,8 @@ end
  * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]},
  * payload [[fam,type,[help]?,[[text,value]],combine?]] (combine 'add'|'replace' overrides the mode's rule: OTLP),
  * maxStoredBytes, OTLP windows ('' or {e:[[stream,lastWindow|'']], r:[[stream,startNs,endNs]], max:streams}),
- * writeMode (core/model GroupWriteMode, recorded on the group when applied), maxIdempotencyKeys (the bound on P..'kt').
+ * writeMode (core/model GroupWriteMode, recorded on the group when applied), maxIdempotencyKeys (the bound on P..'kt'),
+ * maxOperationIds (the bound on P..'ot').
  * Returns {'applied'} | {'replayed'} | {'conflict'} | {'stale-windows'} | {'invalid', message} |
  * {'too-many-series', count} | {'store-full', bytes}.
  */
@@ -191,13 +225,9 @@ export const pushScript = /* lua */ `${helpers}
 local now, ttl, mode, gk, labels = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 local idem, op, max_series = ARGV[7], ARGV[8], tonumber(ARGV[9])
 
-local op_key = P .. 'op:' .. op
-local done = redis.call('GET', op_key)
-if done then return cjson.decode(done) end
-local function finish(result)
-  redis.call('SET', op_key, cjson.encode(result), 'PX', 120000)
-  return result
-end
+local earlier = earlier_answer(op)
+if earlier then return earlier end
+local function finish(answer) return remember_answer(op, now, answer, tonumber(ARGV[16])) end
 
 sweep(now, ttl)
 if idem ~= '' and key_seen(idem, now) then
@@ -257,14 +287,14 @@ if mode == 'aggregate' then
           -- A fifth '|' part holds native buckets, which are never added here (redis.ts merges native deltas itself).
           if select(2, string.gsub(current, '|', '')) > 3 then
             touch_group('fail')
-            return finish({'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '} is pushed as a classic histogram but is stored as a native one'})
+            return {'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '} is pushed as a classic histogram but is stored as a native one'}
           end
           local stored_bounds = string.match(current, '^([^|]*)|')
           local pushed_bounds = string.match(s[2], '^([^|]*)|')
           if stored_bounds ~= pushed_bounds then
             touch_group('fail')
-            return finish({'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '}: bucket bounds [' .. pushed_bounds ..
-              '] differ from the stored [' .. stored_bounds .. ']'})
+            return {'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '}: bucket bounds [' .. pushed_bounds ..
+              '] differ from the stored [' .. stored_bounds .. ']'}
           end
         end
       end
@@ -333,14 +363,14 @@ if max_series > 0 or max_bytes > 0 then
     end
   end
   local after = redis.call('HLEN', P .. 'o') - removed + added
-  if max_series > 0 and after > max_series then return finish({'too-many-series', tostring(after)}) end
+  if max_series > 0 and after > max_series then return {'too-many-series', tostring(after)} end
   if max_bytes > 0 then
     local before = tonumber(redis.call('GET', P .. 'bytes') or '0')
     local bytes = before - removed_bytes + added_bytes
     if bytes > max_bytes then
       for _, fam in ipairs(dropped) do bytes = bytes - family_bytes(gk, fam) end
       -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
-      if bytes > max_bytes and bytes > before then return finish({'store-full', tostring(bytes)}) end
+      if bytes > max_bytes and bytes > before then return {'store-full', tostring(bytes)} end
     end
   end
 end
@@ -475,11 +505,15 @@ end
 return out
 `;
 
-/** ARGV: prefix, now, ttlMs. {groups, series, deduplicated, storedBytes, otlpStreamsEvicted, idempotencyKeysEvicted}. */
+/**
+ * ARGV: prefix, now, ttlMs.
+ * {groups, series, deduplicated, storedBytes, otlpStreamsEvicted, idempotencyKeysEvicted, operationIdsEvicted}.
+ */
 export const statsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
 return {redis.call('ZCARD', P .. 'groups'), redis.call('HLEN', P .. 'o'), redis.call('GET', P .. 'dedup') or '0',
-  redis.call('GET', P .. 'bytes') or '0', redis.call('GET', P .. 'wev') or '0', redis.call('GET', P .. 'kev') or '0'}
+  redis.call('GET', P .. 'bytes') or '0', redis.call('GET', P .. 'wev') or '0', redis.call('GET', P .. 'kev') or '0',
+  redis.call('GET', P .. 'oev') or '0'}
 `;
 
 /** ARGV: prefix, gk ('' = every group). Number of groups removed. */

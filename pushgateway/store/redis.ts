@@ -21,8 +21,9 @@
 // another retry: steady-state pushes never conflict, nor do new groups pushing the same families. The facts
 // of a push's shape (group, families, series) are cached from the last push of that shape (any mode), so a
 // steady stream of pushes costs one round trip each: stale facts are caught by step 4 like any change, and
-// a refusal is only ever given on freshly read facts. Each call carries an operation id remembered for two minutes, so a transport-level retry of the same script (the client
-// library retries network errors) returns the first result instead of applying the push twice.
+// a refusal is only ever given on freshly read facts. Each push call carries an operation id remembered for two
+// minutes in a sorted set bounded by GATEWAY_MAX_OPERATION_ID_BYTES, so a transport-level retry of the same script
+// (the client library retries network errors) returns the first answer instead of applying the push twice.
 import { aggregateFamilies, type CombineOverride, checkDeltaPush, type KeyedFamily } from '../core/aggregate.js';
 import { DEFAULT_MAX_OTLP_STREAM_BYTES, type DeltaWindow, judgeWindow } from '../core/delta-windows.js';
 import { formatGoFloat, parseGoFloat } from '../core/float.js';
@@ -82,6 +83,8 @@ export interface RedisStoreOptions {
   maxOtlpStreams?: number;
   /** Bound on remembered Idempotency-Keys, shared by every replica (GATEWAY_MAX_IDEMPOTENCY_BYTES). */
   maxIdempotencyKeys?: number;
+  /** Bound on remembered push-call operation ids, shared by every replica (GATEWAY_MAX_OPERATION_ID_BYTES). */
+  maxOperationIds?: number;
   /** Label value length and label count per series (core/validate). */
   seriesLimits?: SeriesLimits;
   /** How often a push re-validates when concurrent pushes keep changing the facts it relied on. */
@@ -105,6 +108,27 @@ export const redisStreamsFor = (maxBytes: number) => Math.max(1, Math.floor(maxB
 export const REDIS_IDEMPOTENCY_KEY_BYTES = 136;
 
 export const redisIdempotencyKeysFor = (maxBytes: number) => Math.max(1, Math.floor(maxBytes / REDIS_IDEMPOTENCY_KEY_BYTES));
+
+/**
+ * Redis memory one remembered operation id takes (22 characters and a time in the P..'ot' sorted set):
+ * bench/scripts/redis-footprint.ts measured 128 bytes (INFO used_memory, 100,000 unkeyed pushes, Redis 7).
+ * GATEWAY_MAX_OPERATION_ID_BYTES becomes a count with it, shared by every replica.
+ */
+export const REDIS_OPERATION_ID_BYTES = 136;
+
+/** 16 MiB: about 123,000 calls, 1,000 pushes/s for the whole window (a transport retries within seconds). */
+export const DEFAULT_MAX_OPERATION_ID_BYTES = 16 * 1024 * 1024;
+
+export const redisOperationIdsFor = (maxBytes: number) => Math.max(1, Math.floor(maxBytes / REDIS_OPERATION_ID_BYTES));
+
+/** 128 random bits as 22 base64url characters: ids never repeat, and each costs Redis the same bytes. */
+function newOperationId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
+}
 
 /** Redis (or the REST endpoint in front of it) cannot be reached: the HTTP layer answers 503. */
 export class StoreUnavailableError extends Error {
@@ -250,6 +274,7 @@ export class RedisStore implements GatewayStore {
   private readonly maxStoredBytes: number;
   private readonly maxOtlpStreams: number;
   private readonly maxIdempotencyKeys: number;
+  private readonly maxOperationIds: number;
   private readonly seriesLimits: SeriesLimits;
   private readonly maxConflictRetries: number;
   private readonly factsByShape = new Map<string, Facts>();
@@ -265,6 +290,7 @@ export class RedisStore implements GatewayStore {
     this.maxStoredBytes = options.maxStoredBytes ?? 0;
     this.maxOtlpStreams = options.maxOtlpStreams ?? redisStreamsFor(DEFAULT_MAX_OTLP_STREAM_BYTES);
     this.maxIdempotencyKeys = options.maxIdempotencyKeys ?? redisIdempotencyKeysFor(DEFAULT_MAX_IDEMPOTENCY_BYTES);
+    this.maxOperationIds = options.maxOperationIds ?? redisOperationIdsFor(DEFAULT_MAX_OPERATION_ID_BYTES);
     this.seriesLimits = options.seriesLimits ?? unlimitedSeries;
     this.maxConflictRetries = options.maxConflictRetries ?? 20;
   }
@@ -404,7 +430,7 @@ export class RedisStore implements GatewayStore {
       );
     let payload = payloadWith(new Map());
     const idempotency = push.idempotencyKey === undefined ? '' : await scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
-    const operationId = crypto.randomUUID();
+    const operationId = newOperationId();
     const keys = lookupKeys(prepared.push);
     const shapeText = `${prepared.push.groupKey}\n${keys.familyNames.join('\n')}\n${keys.seriesKeys.join('\n')}`;
     const shape = shapeText.length <= MAX_CACHED_SHAPE_CHARS ? shapeText : undefined;
@@ -438,6 +464,7 @@ export class RedisStore implements GatewayStore {
         windows === undefined ? '' : JSON.stringify(windows),
         writeMode ?? (push.mode === 'aggregate' ? 'aggregated' : 'replaced'),
         String(this.maxIdempotencyKeys),
+        String(this.maxOperationIds),
       ]);
       switch (result[0]) {
         case 'applied':
@@ -643,8 +670,8 @@ export class RedisStore implements GatewayStore {
   }
 
   async stats(nowMs: number): Promise<StoreStats> {
-    const [groups, series, deduplicated, storedBytes, streamsEvicted, keysEvicted] = await this.run<
-      [number, number, string, string, string, string]
+    const [groups, series, deduplicated, storedBytes, streamsEvicted, keysEvicted, operationsEvicted] = await this.run<
+      [number, number, string, string, string, string, string]
     >('reading stats', statsScript, [String(nowMs), String(this.ttlMs)]);
     return {
       groups: Number(groups),
@@ -653,6 +680,7 @@ export class RedisStore implements GatewayStore {
       deduplicatedPushes: Number(deduplicated),
       otlpStreamsEvicted: Number(streamsEvicted),
       idempotencyKeysEvicted: Number(keysEvicted),
+      operationIdsEvicted: Number(operationsEvicted),
     };
   }
 
