@@ -67,6 +67,27 @@ end
 
 local function value_key(gk, fam) return P .. 'v:' .. gk .. '|' .. fam end
 
+local function owner_key(fam, text) return fam .. '{' .. text .. '}' end
+
+-- Variadic commands take lists of any length in chunks: unpack is bounded by Lua's C stack (LUAI_MAXCSTACK, 8000).
+-- Even, so field/value pairs never straddle two calls.
+local CHUNK = 1000
+
+-- HMGET of a list of fields: one reply per field (false where absent), in as few calls as the chunks need.
+local function hmget(key, fields)
+  local out = {}
+  for i = 1, #fields, CHUNK do
+    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
+    for j = 1, #part do out[i + j - 1] = part[j] end
+  end
+  return out
+end
+
+-- cmd key item… over a list of items (HDEL fields; HSET field, value, …).
+local function call_chunked(cmd, key, items)
+  for i = 1, #items, CHUNK do redis.call(cmd, key, unpack(items, i, math.min(i + CHUNK - 1, #items))) end
+end
+
 local function add_bytes(n) if n ~= 0 then redis.call('INCRBY', P .. 'bytes', n) end end
 
 -- Bytes a stored family holds (see P..'bytes').
@@ -77,24 +98,29 @@ local function family_bytes(gk, fam)
   return bytes
 end
 
--- What validation knows of a family name: {type or '', '1' when a group other than gk holds it else '0',
--- gk's own type or ''}.
-local function family_fact(gk, fam)
-  local own = redis.call('HGET', P .. 'f:' .. gk, fam)
-  own = own and string.match(own, '^[^|]+') or ''
-  local holders = tonumber(redis.call('HGET', P .. 'fc', fam) or '0')
-  local others = holders - (own ~= '' and 1 or 0) > 0 and '1' or '0'
-  return {redis.call('HGET', P .. 'fi', fam) or '', others, own}
+-- What validation knows of family names, three lists aligned with names: each one's type ('' = none), '1' when a
+-- group other than gk holds it else '0', and gk's own type ('' = none).
+local function family_facts(gk, names)
+  local types, others, own = {}, {}, {}
+  if #names == 0 then return types, others, own end
+  local metas, holders, known = hmget(P .. 'f:' .. gk, names), hmget(P .. 'fc', names), hmget(P .. 'fi', names)
+  for i = 1, #names do
+    own[i] = metas[i] and string.match(metas[i], '^[^|]+') or ''
+    others[i] = tonumber(holders[i] or '0') - (own[i] ~= '' and 1 or 0) > 0 and '1' or '0'
+    types[i] = known[i] or ''
+  end
+  return types, others, own
 end
 
 local function unindex_family(gk, fam)
   local vkey = value_key(gk, fam)
   local entries = redis.call('HGETALL', vkey)
-  local bytes = 0
+  local owners, bytes = {}, 0
   for i = 1, #entries, 2 do
-    redis.call('HDEL', P .. 'o', fam .. '{' .. entries[i] .. '}')
+    owners[#owners + 1] = owner_key(fam, entries[i])
     bytes = bytes + #fam + #entries[i] + #entries[i + 1]
   end
+  call_chunked('HDEL', P .. 'o', owners)
   add_bytes(-bytes)
   redis.call('DEL', vkey)
   redis.call('HDEL', P .. 'f:' .. gk, fam)
@@ -239,12 +265,21 @@ end
 -- what validation reads is compared: the family's type, this group's type for it, and whether another
 -- group holds it — not how many do, so pushes of the same family into different groups never conflict.
 local expected = cjson.decode(ARGV[10])
-for _, f in ipairs(expected.f) do
-  local fact = family_fact(gk, f[1])
-  if fact[1] ~= f[2] or fact[2] ~= f[3] or fact[3] ~= f[4] then return {'conflict'} end
+if #expected.f > 0 then
+  local names = {}
+  for i, f in ipairs(expected.f) do names[i] = f[1] end
+  local types, others, own = family_facts(gk, names)
+  for i, f in ipairs(expected.f) do
+    if types[i] ~= f[2] or others[i] ~= f[3] or own[i] ~= f[4] then return {'conflict'} end
+  end
 end
-for _, s in ipairs(expected.s) do
-  if (redis.call('HGET', P .. 'o', s[1]) or '') ~= s[2] then return {'conflict'} end
+if #expected.s > 0 then
+  local keys = {}
+  for i, s in ipairs(expected.s) do keys[i] = s[1] end
+  local owners = hmget(P .. 'o', keys)
+  for i, s in ipairs(expected.s) do
+    if (owners[i] or '') ~= s[2] then return {'conflict'} end
+  end
 end
 -- OTLP: the process judged the delta windows on these last windows; another replica applied one since.
 local windows = ARGV[13] ~= '' and cjson.decode(ARGV[13]) or nil
@@ -274,12 +309,29 @@ local function family_adds(fam)
   return mode == 'aggregate' and (fam[2] == 'counter' or fam[2] == 'histogram')
 end
 
+-- What each pushed family held before, read once per family. Aggregate mode: the value of each pushed series
+-- (previous[f][i], false for a new one). The other modes rewrite a pushed family whole: all its stored series
+-- (stored[f], text -> value), so a series pushed again keeps its owner entry and only the difference is written.
+local previous, stored, stored_counts = {}, {}, {}
+for f, fam in ipairs(payload) do
+  local vkey = value_key(gk, fam[1])
+  if mode == 'aggregate' then
+    local texts = {}
+    for i, s in ipairs(fam[4]) do texts[i] = s[1] end
+    previous[f] = hmget(vkey, texts)
+  else
+    local entries = redis.call('HGETALL', vkey)
+    local map = {}
+    for i = 1, #entries, 2 do map[entries[i]] = entries[i + 1] end
+    stored[f], stored_counts[f] = map, #entries / 2
+  end
+end
+
 if mode == 'aggregate' then
-  for _, fam in ipairs(payload) do
+  for f, fam in ipairs(payload) do
     if fam[2] == 'histogram' and family_adds(fam) then
-      local vkey = value_key(gk, fam[1])
-      for _, s in ipairs(fam[4]) do
-        local current = redis.call('HGET', vkey, s[1])
+      for i, s in ipairs(fam[4]) do
+        local current = previous[f][i]
         if s[3] ~= nil then
           -- Merged in the process from the value it read (s[3], '' for none): stored only if that is still the value.
           if (current or '') ~= s[3] then return {'conflict'} end
@@ -312,41 +364,38 @@ local function add_histograms(current, delta)
   return bounds .. '|' .. fmt(num(sum1) + num(sum2)) .. '|' .. fmt(num(count1) + num(count2)) .. '|' .. table.concat(sums, ',')
 end
 
--- The value each pushed series will hold ([family][series]), so the limits judge what is written, and
--- the series stored before (aggregate mode: nil for a new one), read once.
-local values, previous = {}, {}
+-- The value each pushed series will hold ([family][series]), so the limits judge what is written.
+local values = {}
 for f, fam in ipairs(payload) do
-  local vkey, adds = value_key(gk, fam[1]), family_adds(fam)
-  local vs, olds = {}, {}
+  local adds = family_adds(fam)
+  local vs = {}
   for i, s in ipairs(fam[4]) do
     local value = s[2]
-    if mode == 'aggregate' then
-      local current = redis.call('HGET', vkey, s[1])
-      olds[i] = current
-      if current and adds and s[3] == nil then
-        if fam[2] == 'histogram' then value = add_histograms(current, value) else value = fmt(num(current) + num(value)) end
-      end
+    local current = mode == 'aggregate' and previous[f][i]
+    if current and adds and s[3] == nil then
+      if fam[2] == 'histogram' then value = add_histograms(current, value) else value = fmt(num(current) + num(value)) end
     end
     vs[i] = value
   end
-  values[f], previous[f] = vs, olds
+  values[f] = vs
+end
+
+-- Families a PUT drops without pushing them again: their bytes are read only when the push would not fit without them.
+local dropped = {}
+if mode == 'replace' then
+  local pushed = {}
+  for _, fam in ipairs(payload) do pushed[fam[1]] = true end
+  local fams = redis.call('HKEYS', P .. 'f:' .. gk)
+  for i = 1, #fams do
+    if not pushed[fams[i]] then dropped[#dropped + 1] = fams[i] end
+  end
 end
 
 if max_series > 0 or max_bytes > 0 then
   local removed, added, removed_bytes, added_bytes = 0, 0, 0, 0
-  -- Families the push drops whole: their bytes are read only when the push would not fit without them.
-  local dropped = {}
-  local new_group = redis.call('ZSCORE', P .. 'groups', gk) == false
-  if new_group then added_bytes = #gk end
-  if mode == 'replace' then
-    local fams = redis.call('HKEYS', P .. 'f:' .. gk)
-    for i = 1, #fams do
-      removed = removed + redis.call('HLEN', value_key(gk, fams[i]))
-      dropped[#dropped + 1] = fams[i]
-    end
-  end
+  if redis.call('ZSCORE', P .. 'groups', gk) == false then added_bytes = #gk end
+  for _, name in ipairs(dropped) do removed = removed + redis.call('HLEN', value_key(gk, name)) end
   for f, fam in ipairs(payload) do
-    local vkey = value_key(gk, fam[1])
     if mode == 'aggregate' then
       for i, s in ipairs(fam[4]) do
         local old = previous[f][i]
@@ -354,11 +403,8 @@ if max_series > 0 or max_bytes > 0 then
         added_bytes = added_bytes + #values[f][i]
       end
     else
-      if mode == 'merge-families' then
-        removed = removed + redis.call('HLEN', vkey)
-        dropped[#dropped + 1] = fam[1]
-      end
-      added = added + #fam[4]
+      removed, added = removed + stored_counts[f], added + #fam[4]
+      for text, value in pairs(stored[f]) do removed_bytes = removed_bytes + #fam[1] + #text + #value end
       for i, s in ipairs(fam[4]) do added_bytes = added_bytes + #fam[1] + #s[1] + #values[f][i] end
     end
   end
@@ -368,44 +414,63 @@ if max_series > 0 or max_bytes > 0 then
     local before = tonumber(redis.call('GET', P .. 'bytes') or '0')
     local bytes = before - removed_bytes + added_bytes
     if bytes > max_bytes then
-      for _, fam in ipairs(dropped) do bytes = bytes - family_bytes(gk, fam) end
+      for _, name in ipairs(dropped) do bytes = bytes - family_bytes(gk, name) end
       -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
       if bytes > max_bytes and bytes > before then return {'store-full', tostring(bytes)} end
     end
   end
 end
 
-if mode == 'replace' then
-  local fams = redis.call('HKEYS', P .. 'f:' .. gk)
-  for i = 1, #fams do unindex_family(gk, fams[i]) end
-elseif mode == 'merge-families' then
-  for _, fam in ipairs(payload) do
-    if redis.call('HEXISTS', P .. 'f:' .. gk, fam[1]) == 1 then unindex_family(gk, fam[1]) end
-  end
-end
+for _, name in ipairs(dropped) do unindex_family(gk, name) end
 
+-- Each family is written with one variadic HSET of its values, one of the owners of its new series and, when the
+-- push rewrites it whole, one HDEL each for the series it no longer carries; the byte count moves once.
+local bytes_delta = 0
 for f, fam in ipairs(payload) do
   local name, ftype, help = fam[1], fam[2], fam[3][1]
   local vkey = value_key(gk, name)
   local meta = redis.call('HGET', P .. 'f:' .. gk, name)
-  if not meta then
-    redis.call('HINCRBY', P .. 'fc', name, 1)
-    redis.call('HSET', P .. 'fi', name, ftype)
-  end
-  if help == nil and meta and mode == 'aggregate' then
-    help = string.match(meta, '^[^|]+|(.*)$')
-  end
-  redis.call('HSET', P .. 'f:' .. gk, name, help and (ftype .. '|' .. help) or ftype)
+  local before = stored[f]
+  local writes, owners = {}, {}
   for i, s in ipairs(fam[4]) do
-    local text, value, old = s[1], values[f][i], previous[f][i]
-    if redis.call('HSET', vkey, text, value) == 1 then
-      redis.call('HSET', P .. 'o', name .. '{' .. text .. '}', gk)
-      add_bytes(#name + #text + #value)
+    local text, value = s[1], values[f][i]
+    writes[#writes + 1] = text
+    writes[#writes + 1] = value
+    local old
+    if before then
+      old = before[text]
+      before[text] = nil
     else
-      add_bytes(#value - #(old or ''))
+      old = previous[f][i]
+    end
+    if old then
+      bytes_delta = bytes_delta + #value - #old
+    else
+      owners[#owners + 1] = owner_key(name, text)
+      owners[#owners + 1] = gk
+      bytes_delta = bytes_delta + #name + #text + #value
     end
   end
+  if before then
+    local gone, gone_owners = {}, {}
+    for text, value in pairs(before) do
+      gone[#gone + 1] = text
+      gone_owners[#gone_owners + 1] = owner_key(name, text)
+      bytes_delta = bytes_delta - (#name + #text + #value)
+    end
+    call_chunked('HDEL', vkey, gone)
+    call_chunked('HDEL', P .. 'o', gone_owners)
+  end
+  call_chunked('HSET', vkey, writes)
+  call_chunked('HSET', P .. 'o', owners)
+  if not meta then redis.call('HINCRBY', P .. 'fc', name, 1) end
+  if not meta or string.match(meta, '^[^|]+') ~= ftype then redis.call('HSET', P .. 'fi', name, ftype) end
+  -- An aggregation push without HELP keeps the stored one; a PUT or POST writes the family as pushed.
+  if help == nil and meta and mode == 'aggregate' then help = string.match(meta, '^[^|]+|(.*)$') end
+  local new_meta = help and (ftype .. '|' .. help) or ftype
+  if new_meta ~= meta then redis.call('HSET', P .. 'f:' .. gk, name, new_meta) end
 end
+add_bytes(bytes_delta)
 
 if windows then
   for _, w in ipairs(windows.r) do
@@ -469,12 +534,9 @@ return out
 export const factsScript = /* lua */ `${helpers}
 local gk = ARGV[2]
 local names, series = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
-local types, others, own, owners = {}, {}, {}, {}
-for i, name in ipairs(names) do
-  local fact = family_fact(gk, name)
-  types[i], others[i], own[i] = fact[1], fact[2], fact[3]
-end
-for i, key in ipairs(series) do owners[i] = redis.call('HGET', P .. 'o', key) or '' end
+local types, others, own = family_facts(gk, names)
+local owners = hmget(P .. 'o', series)
+for i = 1, #series do owners[i] = owners[i] or '' end
 return {types, others, own, owners}
 `;
 
