@@ -239,7 +239,7 @@ end
 
 /**
  * ARGV: prefix, now, ttlMs, mode, gk, labelsJson, scopedIdempotencyKey|'', opId, maxSeries,
- * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]},
+ * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[owner|''|1 (gk itself), one per payload series in order]},
  * payload [[fam,type,[help]?,[[text,value]],combine?]] (combine 'add'|'replace' overrides the mode's rule: OTLP),
  * maxStoredBytes, OTLP windows ('' or {e:[[stream,lastWindow|'']], r:[[stream,startNs,endNs]], max:streams}),
  * writeMode (core/model GroupWriteMode, recorded on the group when applied), maxIdempotencyKeys (the bound on P..'kt'),
@@ -273,12 +273,15 @@ if #expected.f > 0 then
     if types[i] ~= f[2] or others[i] ~= f[3] or own[i] ~= f[4] then return {'conflict'} end
   end
 end
+local payload = cjson.decode(ARGV[11])
 if #expected.s > 0 then
   local keys = {}
-  for i, s in ipairs(expected.s) do keys[i] = s[1] end
+  for _, fam in ipairs(payload) do
+    for _, s in ipairs(fam[4]) do keys[#keys + 1] = owner_key(fam[1], s[1]) end
+  end
   local owners = hmget(P .. 'o', keys)
-  for i, s in ipairs(expected.s) do
-    if (owners[i] or '') ~= s[2] then return {'conflict'} end
+  for i, owner in ipairs(expected.s) do
+    if (owners[i] or '') ~= (owner == 1 and gk or owner) then return {'conflict'} end
   end
 end
 -- OTLP: the process judged the delta windows on these last windows; another replica applied one since.
@@ -301,7 +304,6 @@ local function touch_group(field)
   add_bytes(redis.call('ZADD', P .. 'groups', now, gk) * #gk)
 end
 
-local payload = cjson.decode(ARGV[11])
 local max_bytes = tonumber(ARGV[12])
 
 local function family_adds(fam)

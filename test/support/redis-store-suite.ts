@@ -10,6 +10,7 @@ import { labelText } from '../../pushgateway/core/grouping.js';
 import { IDEMPOTENCY_WINDOW_MS, scopedIdempotencyKey } from '../../pushgateway/core/idempotency.js';
 import type { Group, HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
 import { renderGroups } from '../../pushgateway/core/scrape-body.js';
+import { unlimitedSeries } from '../../pushgateway/core/validate.js';
 import { redisStoreOptions } from '../../pushgateway/store/create.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
 import {
@@ -301,6 +302,15 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       const conflict = await s.apply(push([gauge('shared_total', 1)], { grouping: { job: 'b' } }));
       expect(conflict.status === 'invalid' && conflict.message).toMatch(/pushed as gauge but is a counter/);
       const owned = await s.apply(push([counter('shared_total', 1)], { grouping: { job: 'a', instance: 'x' } }));
+      expect(owned.status === 'invalid' && owned.message).toMatch(/was collected before with the same name and label values/);
+    });
+
+    it('refuses a series owned by another group under a UTF-8 metric name too', async () => {
+      const s = new RedisStore({ commands: shared(), keyPrefix: prefix, seriesLimits: { ...unlimitedSeries, names: 'utf8' } });
+      expect(await s.apply(push([counter('shared.requests_total', 1, { instance: 'x' })], { grouping: { job: 'a' } }))).toEqual({
+        status: 'applied',
+      });
+      const owned = await s.apply(push([counter('shared.requests_total', 1)], { grouping: { job: 'a', instance: 'x' } }));
       expect(owned.status === 'invalid' && owned.message).toMatch(/was collected before with the same name and label values/);
     });
 
