@@ -274,16 +274,6 @@ if #expected.f > 0 then
   end
 end
 local payload = cjson.decode(ARGV[11])
-if #expected.s > 0 then
-  local keys = {}
-  for _, fam in ipairs(payload) do
-    for _, s in ipairs(fam[4]) do keys[#keys + 1] = owner_key(fam[1], s[1]) end
-  end
-  local owners = hmget(P .. 'o', keys)
-  for i, owner in ipairs(expected.s) do
-    if (owners[i] or '') ~= (owner == 1 and gk or owner) then return {'conflict'} end
-  end
-end
 -- OTLP: the process judged the delta windows on these last windows; another replica applied one since.
 local windows = ARGV[13] ~= '' and cjson.decode(ARGV[13]) or nil
 if windows then
@@ -326,6 +316,32 @@ for f, fam in ipairs(payload) do
     local map = {}
     for i = 1, #entries, 2 do map[entries[i]] = entries[i + 1] end
     stored[f], stored_counts[f] = map, #entries / 2
+  end
+end
+
+-- The owner of each pushed series, as expected (in payload order). A series this group stores is its own (the
+-- value hash and the index change together), so only the others are looked up in the index: none in a steady push.
+do
+  local i, lookups, wanted = 0, {}, {}
+  for f, fam in ipairs(payload) do
+    for j, s in ipairs(fam[4]) do
+      i = i + 1
+      local owner = expected.s[i]
+      local own
+      if mode == 'aggregate' then own = previous[f][j] ~= false else own = stored[f][s[1]] ~= nil end
+      if owner == 1 then
+        if not own then return {'conflict'} end
+      elseif own then
+        return {'conflict'}
+      else
+        lookups[#lookups + 1] = owner_key(fam[1], s[1])
+        wanted[#wanted + 1] = owner
+      end
+    end
+  end
+  local owners = hmget(P .. 'o', lookups)
+  for k = 1, #lookups do
+    if (owners[k] or '') ~= wanted[k] then return {'conflict'} end
   end
 end
 
