@@ -301,21 +301,30 @@ local function family_adds(fam)
   return mode == 'aggregate' and (fam[2] == 'counter' or fam[2] == 'histogram')
 end
 
--- What each pushed family held before, read once per family. Aggregate mode: the value of each pushed series
--- (previous[f][i], false for a new one). The other modes rewrite a pushed family whole: all its stored series
--- (stored[f], text -> value), so a series pushed again keeps its owner entry and only the difference is written.
-local previous, stored, stored_counts = {}, {}, {}
+-- What each pushed family held before, read once per family: the value of each pushed series (previous[f][i],
+-- false for a new one). A PUT or POST rewrites a pushed family whole, so it also needs how many series the family
+-- held (held[f]) and those it no longer carries (gone[f], {text, value}); the stored family is read whole only when
+-- there are such series. So a series pushed again keeps its owner entry and only the difference is written.
+local previous, held, gone = {}, {}, {}
 for f, fam in ipairs(payload) do
   local vkey = value_key(gk, fam[1])
-  if mode == 'aggregate' then
-    local texts = {}
-    for i, s in ipairs(fam[4]) do texts[i] = s[1] end
-    previous[f] = hmget(vkey, texts)
-  else
-    local entries = redis.call('HGETALL', vkey)
-    local map = {}
-    for i = 1, #entries, 2 do map[entries[i]] = entries[i + 1] end
-    stored[f], stored_counts[f] = map, #entries / 2
+  local texts = {}
+  for i, s in ipairs(fam[4]) do texts[i] = s[1] end
+  previous[f] = hmget(vkey, texts)
+  if mode ~= 'aggregate' then
+    local present = 0
+    for i = 1, #texts do
+      if previous[f][i] then present = present + 1 end
+    end
+    held[f], gone[f] = redis.call('HLEN', vkey), {}
+    if held[f] > present then
+      local pushed = {}
+      for i = 1, #texts do pushed[texts[i]] = true end
+      local entries = redis.call('HGETALL', vkey)
+      for i = 1, #entries, 2 do
+        if not pushed[entries[i]] then gone[f][#gone[f] + 1] = {entries[i], entries[i + 1]} end
+      end
+    end
   end
 end
 
@@ -327,8 +336,7 @@ do
     for j, s in ipairs(fam[4]) do
       i = i + 1
       local owner = expected.s[i]
-      local own
-      if mode == 'aggregate' then own = previous[f][j] ~= false else own = stored[f][s[1]] ~= nil end
+      local own = previous[f][j] ~= false
       if owner == 1 then
         if not own then return {'conflict'} end
       elseif own then
@@ -421,9 +429,13 @@ if max_series > 0 or max_bytes > 0 then
         added_bytes = added_bytes + #values[f][i]
       end
     else
-      removed, added = removed + stored_counts[f], added + #fam[4]
-      for text, value in pairs(stored[f]) do removed_bytes = removed_bytes + #fam[1] + #text + #value end
-      for i, s in ipairs(fam[4]) do added_bytes = added_bytes + #fam[1] + #s[1] + #values[f][i] end
+      removed, added = removed + held[f], added + #fam[4]
+      for _, entry in ipairs(gone[f]) do removed_bytes = removed_bytes + #fam[1] + #entry[1] + #entry[2] end
+      for i, s in ipairs(fam[4]) do
+        local old = previous[f][i]
+        if old then removed_bytes = removed_bytes + #fam[1] + #s[1] + #old end
+        added_bytes = added_bytes + #fam[1] + #s[1] + #values[f][i]
+      end
     end
   end
   local after = redis.call('HLEN', P .. 'o') - removed + added
@@ -448,19 +460,11 @@ for f, fam in ipairs(payload) do
   local name, ftype, help = fam[1], fam[2], fam[3][1]
   local vkey = value_key(gk, name)
   local meta = redis.call('HGET', P .. 'f:' .. gk, name)
-  local before = stored[f]
   local writes, owners = {}, {}
   for i, s in ipairs(fam[4]) do
-    local text, value = s[1], values[f][i]
+    local text, value, old = s[1], values[f][i], previous[f][i]
     writes[#writes + 1] = text
     writes[#writes + 1] = value
-    local old
-    if before then
-      old = before[text]
-      before[text] = nil
-    else
-      old = previous[f][i]
-    end
     if old then
       bytes_delta = bytes_delta + #value - #old
     else
@@ -469,14 +473,14 @@ for f, fam in ipairs(payload) do
       bytes_delta = bytes_delta + #name + #text + #value
     end
   end
-  if before then
-    local gone, gone_owners = {}, {}
-    for text, value in pairs(before) do
-      gone[#gone + 1] = text
-      gone_owners[#gone_owners + 1] = owner_key(name, text)
-      bytes_delta = bytes_delta - (#name + #text + #value)
+  if gone[f] and #gone[f] > 0 then
+    local texts, gone_owners = {}, {}
+    for k, entry in ipairs(gone[f]) do
+      texts[k] = entry[1]
+      gone_owners[k] = owner_key(name, entry[1])
+      bytes_delta = bytes_delta - (#name + #entry[1] + #entry[2])
     end
-    call_chunked('HDEL', vkey, gone)
+    call_chunked('HDEL', vkey, texts)
     call_chunked('HDEL', P .. 'o', gone_owners)
   end
   call_chunked('HSET', vkey, writes)
