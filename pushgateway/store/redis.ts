@@ -110,7 +110,7 @@ export const REDIS_IDEMPOTENCY_KEY_BYTES = 136;
 export const redisIdempotencyKeysFor = (maxBytes: number) => Math.max(1, Math.floor(maxBytes / REDIS_IDEMPOTENCY_KEY_BYTES));
 
 /**
- * Redis memory one remembered operation id takes (22 characters and a time in the P..'ot' sorted set):
+ * Redis memory one remembered operation id takes (17–27 characters and a time in the P..'ot' sorted set):
  * bench/scripts/redis-footprint.ts measured 128 bytes (INFO used_memory, 100,000 unkeyed pushes, Redis 7).
  * GATEWAY_MAX_OPERATION_ID_BYTES becomes a count with it, shared by every replica.
  */
