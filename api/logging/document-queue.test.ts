@@ -45,6 +45,21 @@ describe('DocumentQueue', () => {
     expect(queue.take(10, 1 << 20)).toBeUndefined();
   });
 
+  it('writes emptied chunks again without mixing old bytes into new batches', () => {
+    const queue = new DocumentQueue();
+    for (let cycle = 0; cycle < 6; cycle++) {
+      // Different line sizes each cycle, so a reused chunk's old ends and bytes would show up if kept.
+      const lines = Array.from({ length: 300 + cycle * 40 }, (_, n) => `{"cycle":${cycle},"n":${n},"pad":"${'y'.repeat((n * (cycle + 3)) % 900)}"}\n`);
+      for (const line of lines) push(queue, line);
+      expect(queue.bytes).toBeGreaterThan(2 * 64 * 1024);
+      const batches: Batch[] = [];
+      for (let batch = queue.take(97, 1 << 30); batch; batch = queue.take(97, 1 << 30)) batches.push(batch);
+      expect(batches.map(text).join('')).toBe(bulkBody(lines));
+      for (const batch of batches) expect(batch.ends.at(-1)).toBe(batch.body.length);
+      expect(queue.lines).toBe(0);
+    }
+  });
+
   it('picks documents of a batch (the ones Elasticsearch refused with 429)', () => {
     const queue = new DocumentQueue();
     for (const n of [0, 1, 2, 3]) push(queue, `{"n":${n}}\n`);

@@ -2,6 +2,9 @@
 // chunks of bytes. A line held as a string for up to a flush interval survives young-generation collections
 // and gets copied into the old generation, one object per line; encoded at once, the string dies young and
 // the queue is a few large byte arrays. Encoding also yields the byte length, so it is never computed twice.
+// Emptied chunks are kept (up to `spareBytes`) and written again: a new 64 KiB ArrayBuffer per 64 KiB of log
+// lines is external memory V8 counts towards its next full collection (with --trace-gc, a shipping server ran
+// 3–4 more Mark-Compacts than the same server without shipping).
 // Plain Uint8Array and TextEncoder, so the same queue runs on Node and on workerd.
 
 /** One bulk request's documents: the NDJSON body and where each document ends in it. */
@@ -24,6 +27,8 @@ const actionLine = new TextEncoder().encode('{"create":{}}\n');
 export const actionBytes = actionLine.length;
 const newline = 10;
 const chunkBytes = 64 * 1024;
+/** Emptied chunks kept for reuse: one default batch (2 MiB) worth, so a steady flow allocates none. */
+const spareBytes = 2 * 1024 * 1024;
 const encoder = new TextEncoder();
 
 function startOf(chunk: Chunk, index: number): number {
@@ -32,6 +37,8 @@ function startOf(chunk: Chunk, index: number): number {
 
 export class DocumentQueue {
   #chunks: Chunk[] = [];
+  /** Emptied chunks of `chunkBytes`, ready to be written again. */
+  #spares: Chunk[] = [];
   #lines = 0;
   #bytes = 0;
   /** Bytes of the document `encode` left after the tail chunk's data, waiting for `commit` or to be overwritten. */
@@ -64,7 +71,13 @@ export class DocumentQueue {
         }
       }
       // UTF-8 takes at most 3 bytes per UTF-16 unit.
-      tail = { bytes: new Uint8Array(Math.max(chunkBytes, actionBytes + line.length * 3 + 1)), used: 0, ends: [], head: 0 };
+      const size = actionBytes + line.length * 3 + 1;
+      tail = (size <= chunkBytes ? this.#spares.pop() : undefined) ?? {
+        bytes: new Uint8Array(Math.max(chunkBytes, size)),
+        used: 0,
+        ends: [],
+        head: 0,
+      };
       this.#chunks.push(tail);
     }
   }
@@ -106,7 +119,7 @@ export class DocumentQueue {
       offset += to - from;
       chunk.head = last;
       if (chunk.head === chunk.ends.length) {
-        if (this.#chunks.length > 1) this.#chunks.shift();
+        if (this.#chunks.length > 1) this.#retire(this.#chunks.shift()!);
         else {
           // The only chunk, now empty: written from the start again.
           chunk.used = 0;
@@ -118,6 +131,15 @@ export class DocumentQueue {
     this.#lines -= lines;
     this.#bytes -= bytes;
     return { body, ends };
+  }
+
+  /** Keeps an emptied chunk of the standard size for reuse (it was copied out, nothing refers to its bytes). */
+  #retire(chunk: Chunk): void {
+    if (chunk.bytes.length !== chunkBytes || (this.#spares.length + 1) * chunkBytes > spareBytes) return;
+    chunk.used = 0;
+    chunk.ends = [];
+    chunk.head = 0;
+    this.#spares.push(chunk);
   }
 
   /** Back at the front, so order holds and the next take ships them first. */

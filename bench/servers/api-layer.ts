@@ -4,6 +4,9 @@
 // (+ the system collectors and the pusher, every 5 s to PUSHGATEWAY_URL, as api/node.ts runs them).
 // LOG_ACCESS_SKIP_ROUTES is passed on as api/node.ts reads it. BENCH_ASYNC_HOOK=1 adds one pass-through
 // `createApp({ middleware })` hook, which takes /livez off the synchronous path (what any `app.use` costs).
+// BENCH_SHIP_TRANSPORT=in-process answers every bulk request in the process (all items stored) instead of
+// posting it: the shipping layer's queue alone, without the HTTP client and the socket (bench/tools/layer-split.ts).
+import type { Client } from '@elastic/elasticsearch';
 import { serve } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
 import pino from 'pino';
@@ -29,7 +32,10 @@ const reader = new EnvReader({
   LOG_ACCESS_SKIP_ROUTES: process.env.LOG_ACCESS_SKIP_ROUTES,
 });
 const config = reader.finish(readLoggingConfig(reader));
-const logging = createNodeLogging(config, { stdout: stdoutDestination('/dev/null') });
+const logging = createNodeLogging(config, {
+  stdout: stdoutDestination('/dev/null'),
+  ...(process.env.BENCH_SHIP_TRANSPORT === 'in-process' ? { elasticsearchClient: inProcessBulkClient() as unknown as Client } : {}),
+});
 const logger = depth >= 2 ? logging.logger : pino({ level: 'silent' });
 const shutdownHooks = createShutdownHooks();
 const observability =
@@ -72,6 +78,17 @@ const middleware: MiddlewareHandler[] =
         },
       ]
     : [];
+/** Only the `bulk` call the shipper's transport makes: one stored item per document (two lines each). */
+function inProcessBulkClient() {
+  return {
+    async bulk({ operations }: { operations: Buffer }) {
+      let lines = 0;
+      for (let at = operations.indexOf(10); at !== -1; at = operations.indexOf(10, at + 1)) lines++;
+      return { items: Array.from({ length: lines / 2 }, () => ({ create: { status: 201 } })) };
+    },
+  };
+}
+
 serve({ fetch: createApp({ database, logger, observe, middleware }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
 process.once(
   'SIGTERM',
