@@ -49,7 +49,10 @@ describe('DocumentQueue', () => {
     const queue = new DocumentQueue();
     for (let cycle = 0; cycle < 6; cycle++) {
       // Different line sizes each cycle, so a reused chunk's old ends and bytes would show up if kept.
-      const lines = Array.from({ length: 300 + cycle * 40 }, (_, n) => `{"cycle":${cycle},"n":${n},"pad":"${'y'.repeat((n * (cycle + 3)) % 900)}"}\n`);
+      const lines = Array.from(
+        { length: 300 + cycle * 40 },
+        (_, n) => `{"cycle":${cycle},"n":${n},"pad":"${'y'.repeat((n * (cycle + 3)) % 900)}"}\n`,
+      );
       for (const line of lines) push(queue, line);
       expect(queue.bytes).toBeGreaterThan(2 * 64 * 1024);
       const batches: Batch[] = [];

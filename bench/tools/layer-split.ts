@@ -65,7 +65,9 @@ try {
   for (const { name, server } of variants) {
     const micros = results.get(name)!;
     const gc = process.env.BENCH_TRACE_GC === '1' ? ` | GC: ${gcSummary(server.logTail(1_000_000))}` : '';
-    console.log(`${name} | ${format(micros)} | ${format(system.get(name)!)} | ${format(micros.map((value, round) => value - first[round]!))}${gc}`);
+    console.log(
+      `${name} | ${format(micros)} | ${format(system.get(name)!)} | ${format(micros.map((value, round) => value - first[round]!))}${gc}`,
+    );
   }
 } finally {
   for (const server of servers.reverse()) await server.stop();
