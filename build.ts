@@ -2,7 +2,7 @@
 // production runs (`npm start`, `npm run gateway`, the Docker image): no TypeScript loader in those
 // processes. Our own modules are bundled into each entry; packages stay imports, resolved from node_modules.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
 const root = import.meta.dirname;
@@ -51,12 +51,21 @@ function keepModuleMeta(entry: string, outfile: string): Plugin {
   };
 }
 
-/** Bundles one entry into `outfile` (benchmarks bundle their own servers the same way, elsewhere). */
+/**
+ * Bundles one entry into `outfile` (benchmarks bundle their own servers the same way, elsewhere). A module the
+ * code reaches only through `import()` goes into a chunk beside it, with the packages it imports, so a process
+ * loads them only when it uses them (the gateway's OTLP decoder, remote write, Redis clients): each package a
+ * process loads stays in its RSS. Chunks sit in the entry's folder, so `import.meta.url` below holds for them.
+ */
 export async function buildEntry(entry: string, outfile = outputOf(entry)): Promise<void> {
+  const extension = extname(outfile);
   const result = await build({
     absWorkingDir: root,
-    entryPoints: [entry],
-    outfile,
+    entryPoints: { [basename(outfile, extension)]: entry },
+    outdir: dirname(outfile),
+    outExtension: { '.js': extension },
+    splitting: true,
+    chunkNames: `${basename(outfile, extension)}-[name]-[hash]`,
     bundle: true,
     packages: 'external',
     platform: 'node',
