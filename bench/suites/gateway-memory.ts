@@ -14,7 +14,16 @@ import { formatNumber, formatRatio, formatSpread, type Table } from '../lib/repo
 import { alternate, atMostRounds } from '../lib/rounds.js';
 import { pairedRatios, spread } from '../lib/stats.js';
 import type { Suite } from '../lib/suite.js';
-import { CLIENTS, fillPushGroups, GROUPS, ourGatewayFlags, type PushTarget, pushLoad, startOfficialGateway, startOurGateway } from './gateway.js';
+import {
+  CLIENTS,
+  fillPushGroups,
+  GROUPS,
+  ourGatewayFlags,
+  type PushTarget,
+  pushLoad,
+  startOfficialGateway,
+  startOurGateway,
+} from './gateway.js';
 
 const PRELOAD_GROUPS = 20;
 const PRELOAD_SERIES_PER_GROUP = 2_500;
