@@ -41,10 +41,10 @@ describe('the gateway node flags', () => {
       script,
       `const v8 = require('node:v8');
       const kept = [];
-      for (let round = 0; round < 80; round++) {
+      for (let round = 0; round < 120; round++) {
         const transient = [];
-        for (let i = 0; i < 50000; i++) transient.push({ i, text: 'series_' + round + '_' + i + '{method="GET"}' });
-        for (let i = 0; i < 50000; i += 10) kept.push(transient[i].text);
+        for (let i = 0; i < 20000; i++) transient.push({ i, text: 'series_' + round + '_' + i + '{method="GET"}' });
+        for (let i = 0; i < 20000; i += 10) kept.push(transient[i].text);
       }
       const before = v8.getHeapStatistics().total_heap_size;
       globalThis.gc();
@@ -52,9 +52,9 @@ describe('the gateway node flags', () => {
     );
     try {
       const slack = (flags: string[]) => Number(execFileSync(process.execPath, [...flags, '--expose-gc', script], { encoding: 'utf8' }));
-      // Measured: ~7 with the flags, ~16 with the young-generation flag alone.
-      expect(slack(gatewayNodeFlags)).toBeLessThan(11);
-      expect(slack(gatewayNodeFlags.filter((flag) => !flag.startsWith('--heap-growing-percent')))).toBeGreaterThan(11);
+      // Measured: 4.1–4.5 with the flags, 9.1–9.6 with the young-generation flag alone.
+      expect(slack(gatewayNodeFlags)).toBeLessThan(6.5);
+      expect(slack(gatewayNodeFlags.filter((flag) => !flag.startsWith('--heap-growing-percent')))).toBeGreaterThan(6.5);
     } finally {
       removeDir(dir);
     }

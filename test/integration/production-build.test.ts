@@ -3,7 +3,7 @@
 // is covered by api-start.test.ts.
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,49 @@ describe('npm run build', () => {
       expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain('built_total{instance="",job="build"} 1');
       gateway.child.kill('SIGTERM');
       expect((await exit)[0], gateway.logTail()).toBe(0);
+    } finally {
+      await gateway.stop('SIGKILL');
+    }
+  });
+
+  it('starts the gateway without the packages a default start does not use, and loads them on first use', async () => {
+    // A resolve hook logs every package the process imports (a module it never imports costs no memory).
+    const hook = join(dir, 'log-imports.mjs');
+    writeFileSync(
+      hook,
+      `import { registerHooks } from 'node:module';
+      registerHooks({ resolve(specifier, context, next) {
+        if (!/^(node:|[./]|file:)/.test(specifier)) process.stderr.write('IMPORTED ' + specifier + '\\n');
+        return next(specifier, context);
+      } });`,
+    );
+    const port = await freePort();
+    const gateway = spawnLogged('gateway-imports', process.execPath, ['--import', hook, dist('pushgateway/node.js')], dir, {
+      cwd: dir,
+      env: { ...plainEnv, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port) },
+    });
+    const imported = () => new Set([...gateway.logTail(10_000).matchAll(/^IMPORTED (\S+)$/gm)].map((match) => match[1]));
+    try {
+      await waitUntil(
+        async () => {
+          if (gateway.child.exitCode !== null) throw new Error(`gateway exited:\n${gateway.logTail()}`);
+          return (await fetch(`http://127.0.0.1:${port}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: 'compiled gateway' },
+      );
+      expect((await fetch(`http://127.0.0.1:${port}/metrics/job/build`, { method: 'PUT', body: 'built_total 1\n' })).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+      expect(imported()).toContain('hono');
+      for (const unused of ['@bufbuild/protobuf', '@bufbuild/protobuf/wire', 'redis', '@upstash/redis']) expect(imported()).not.toContain(unused);
+
+      const otlp = await fetch(`http://127.0.0.1:${port}/v1/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"resourceMetrics":[]}',
+      });
+      expect(otlp.status, await otlp.text()).toBe(200);
+      expect(imported()).toContain('@bufbuild/protobuf');
+      expect(imported()).not.toContain('redis');
     } finally {
       await gateway.stop('SIGKILL');
     }
