@@ -93,7 +93,8 @@ describe('npm run build', () => {
       expect((await fetch(`http://127.0.0.1:${port}/metrics/job/build`, { method: 'PUT', body: 'built_total 1\n' })).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
       expect(imported()).toContain('hono');
-      for (const unused of ['@bufbuild/protobuf', '@bufbuild/protobuf/wire', 'redis', '@upstash/redis']) expect(imported()).not.toContain(unused);
+      for (const unused of ['@bufbuild/protobuf', '@bufbuild/protobuf/wire', 'redis', '@upstash/redis'])
+        expect(imported()).not.toContain(unused);
 
       const otlp = await fetch(`http://127.0.0.1:${port}/v1/metrics`, {
         method: 'POST',
