@@ -295,6 +295,7 @@ describe('gateway app: a store that is down', () => {
     const push = await send('PUT', '/metrics/job/a', 'm 1\n');
     expect(push.status).toBe(503);
     expect(((await push.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
+    expect(push.headers.get('retry-after')).toBe('5');
     expect((await send('DELETE', '/metrics/job/a')).status).toBe(503);
     expect((await send('GET', '/metrics')).status).toBe(503);
     expect((await send('GET', '/api/v1/metrics')).status).toBe(503);

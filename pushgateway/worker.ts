@@ -38,9 +38,9 @@ export default {
           log.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
         // No compression in the app: on Workers the runtime (and Cloudflare's edge) compresses responses.
         const store = createStore(config, { gatewayState: env.GATEWAY_STATE });
-        // The Durable Objects send remote write on their alarms; their self-metrics belong on this /metrics.
-        const extraMetrics =
-          store instanceof DurableObjectStore ? (format: ExpositionFormat) => store.remoteWriteMetrics(format) : undefined;
+        // The Durable Objects send remote write on an alarm and check family types across shards; their own
+        // metrics of both belong on this /metrics.
+        const extraMetrics = store instanceof DurableObjectStore ? (format: ExpositionFormat) => store.objectMetrics(format) : undefined;
         app = createGatewayApp({ store, config, log, compressScrapes: false, ...(extraMetrics ? { extraMetrics } : {}) });
         apps.set(env, app);
       } catch (error) {

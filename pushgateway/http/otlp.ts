@@ -7,7 +7,7 @@ import type { Hono } from 'hono';
 import type { OtlpPointCounter } from '../otlp/metrics.js';
 import type { GatewayStore, OtlpOutcome } from '../store/types.js';
 import type { BodyVariables } from './body.js';
-import { jsonError } from './errors.js';
+import { jsonError, retryAfterStoreFailure } from './errors.js';
 import type { GatewayLog } from './push.js';
 
 export interface OtlpRouteOptions {
@@ -18,9 +18,8 @@ export interface OtlpRouteOptions {
   onStoreError: (error: unknown) => void;
 }
 
-/** Seconds an exporter is asked to wait: the series and byte limits free up only as groups expire; a store failure is brief. */
+/** Seconds an exporter is asked to wait when full: the series and byte limits free up only as groups expire. */
 const retryAfterFull = '30';
-const retryAfterStoreFailure = '5';
 
 /**
  * The decoder and its generated descriptors (@bufbuild/protobuf), imported on the first OTLP request: a gateway

@@ -10,7 +10,7 @@ import { mediaTypeParameters } from '../core/scrape-negotiation.js';
 import { decodeTextBody, ExpositionParseError, type ParsedExposition, parseTextExpositionInSlices } from '../core/text-parser.js';
 import type { GatewayStore, PushMode } from '../store/types.js';
 import type { BodyVariables } from './body.js';
-import { jsonError } from './errors.js';
+import { jsonError, retryAfterStoreFailure } from './errors.js';
 
 export interface GatewayLog {
   debug(fields: Record<string, unknown>, message: string): void;
@@ -64,7 +64,9 @@ export function registerPushRoutes(
   const storeFailure = (error: unknown) => {
     onStoreError(error);
     log.error({ err: error instanceof Error ? error.message : String(error) }, 'gateway store failed');
-    return jsonError(503, 'store_unavailable', 'the gateway store is unavailable; nothing was changed, retry later');
+    return jsonError(503, 'store_unavailable', 'the gateway store is unavailable; nothing was changed, retry later', {
+      'retry-after': retryAfterStoreFailure,
+    });
   };
 
   /** The grouping labels of the request's URL, or the 400 that refuses them. */

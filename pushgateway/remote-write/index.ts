@@ -25,7 +25,8 @@ export interface RemoteWriteLog {
 
 export interface RemoteWriteOptions {
   config: RemoteWriteConfig;
-  store: GatewayStore;
+  /** Where the snapshot's groups come from: a store, or (sharded Durable Objects) the merge of every shard. */
+  store: Pick<GatewayStore, 'groups'>;
   lease: RemoteWriteLease;
   logger: RemoteWriteLog;
   /** Identifies this replica in the lease; a random id by default. */

@@ -92,9 +92,9 @@ export class DurableObjectStore implements GatewayStore {
     return total;
   }
 
-  /** The objects' remote-write self-metrics; with several shards each sample carries a `shard` label. */
-  async remoteWriteMetrics(format: ExpositionFormat): Promise<string> {
-    const texts = await this.everyShard((stub) => stub.remoteWriteMetrics(format));
+  /** The objects' own metrics (remote write, claims); with several shards each sample carries a `shard` label. */
+  async objectMetrics(format: ExpositionFormat): Promise<string> {
+    const texts = await this.everyShard((stub) => stub.objectMetrics(format));
     return this.shards === 1 ? texts[0]! : mergeShardMetrics(texts);
   }
 

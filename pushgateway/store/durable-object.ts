@@ -8,17 +8,21 @@
 // One object per shard (GATEWAY_DO_SHARDS, default 1; durable-object-store.ts routes by grouping key). With
 // one shard validation spans every group; with several, each object validates its own groups, and a family new
 // to a shard is claimed at shard 0 so that no two shards hold it with different types (family-registry.ts). A
-// series held by groups on two shards is not refused; the merged scrape serves one copy (durable-object-shards.ts).
+// series held by groups on two shards is not refused; the merged scrape serves one copy (durable-object-shards.ts),
+// and remote write sends the same one: shard 0 alone sends, the merged groups of every shard.
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../config/env.js';
 import { loadGatewayConfig } from '../config/gateway.js';
 import type { ExpositionFormat } from '../core/exposition-format.js';
+import { renderHeader } from '../core/exposition-format.js';
+import { formatGoFloat } from '../core/float.js';
 import { groupKey } from '../core/grouping.js';
 import { IDEMPOTENCY_WINDOW_MS, type RememberedKey, scopedIdempotencyKey } from '../core/idempotency.js';
 import type { Group, Labels, MetricType } from '../core/model.js';
 import { createRemoteWriter, MemoryLease, type RemoteWriter } from '../remote-write/index.js';
 import { memoryStoreOptions } from './create.js';
-import { shardName } from './durable-object-shards.js';
+import { withDeadline } from './durable-object-deadline.js';
+import { mergeShardGroups, shardName } from './durable-object-shards.js';
 import { FamiliesInFlight, FamilyClaims, type PushedFamily } from './family-registry.js';
 import { MemoryStore } from './memory.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
@@ -33,6 +37,13 @@ const DEDUPLICATED = 'meta:deduplicated';
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 /** When the next sweep is due; the one alarm also serves remote write, which fires more often. */
 const NEXT_SWEEP = 'meta:next-sweep';
+/**
+ * How long a claim of family types may take at shard 0 (its turn and every shard's answer), and a claimant waits
+ * a little longer for shard 0 itself. Healthy claims take a few round trips between objects (milliseconds); past
+ * this a shard is taken to be down and the push is answered 503 with nothing changed.
+ */
+const FAMILY_CHECK_DEADLINE_MS = 2_000;
+const FAMILY_CHECK_CLAIMANT_MARGIN_MS = 500;
 
 const remoteWriteLog = {
   warn: (fields: Record<string, unknown>, message: string) => console.warn(JSON.stringify({ level: 'warn', message, ...fields })),
@@ -41,13 +52,18 @@ const remoteWriteLog = {
 
 export class GatewayStoreObject extends DurableObject<Env> {
   private readonly store: MemoryStore;
-  /** Set when GATEWAY_REMOTE_WRITE_URL is: the object is the only owner of its state, so it always sends. */
+  /**
+   * Shard 0 only, when GATEWAY_REMOTE_WRITE_URL is set: it sends the merged groups of every shard, what the merged
+   * scrape serves, so a series on two shards reaches receivers once. No lease: one object is the only sender.
+   */
   private readonly writer: RemoteWriter | undefined;
   private readonly remoteWriteIntervalMs: number;
   private readonly shards: number;
   private readonly inFlight = new FamiliesInFlight();
   /** Shard 0 only: where claims are handled, one at a time. */
   private claims: FamilyClaims | undefined;
+  /** Pushes of this shard answered 503 because the family type check across shards did not complete. */
+  private familyCheckFailures = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,9 +77,14 @@ export class GatewayStoreObject extends DurableObject<Env> {
     this.store = new MemoryStore(
       memoryStoreOptions({ ...config, maxSeries: share(config.maxSeries), maxStoredBytes: share(config.maxStoredBytes) }),
     );
+    // Shard 0 is always woken before any shard holds data (a family new to a shard is claimed there), and its
+    // alarm, once set, renews itself: the sender runs whenever there is something to send.
+    const isShardZero = shards <= 1 || ctx.id.equals(this.namespace().idFromName(shardName(0)));
+    const store = { groups: (nowMs: number) => (shards <= 1 ? this.store.groups(nowMs) : this.groupsOfEveryShard(nowMs)) };
     this.writer =
-      config.remoteWrite &&
-      createRemoteWriter({ config: config.remoteWrite, store: this.store, lease: new MemoryLease(), logger: remoteWriteLog });
+      config.remoteWrite && isShardZero
+        ? createRemoteWriter({ config: config.remoteWrite, store, lease: new MemoryLease(), logger: remoteWriteLog })
+        : undefined;
     this.remoteWriteIntervalMs = (config.remoteWrite?.intervalSeconds ?? 0) * 1000;
     void ctx.blockConcurrencyWhile(() => this.load());
   }
@@ -109,9 +130,29 @@ export class GatewayStoreObject extends DurableObject<Env> {
     else void this.ctx.storage.delete(GROUP_PREFIX + key);
   }
 
+  private namespace(): DurableObjectNamespace<GatewayStoreObject> {
+    return (this.env as { GATEWAY_STATE: DurableObjectNamespace<GatewayStoreObject> }).GATEWAY_STATE;
+  }
+
   private shardStub(shard: number): DurableObjectStub<GatewayStoreObject> {
-    const namespace = (this.env as { GATEWAY_STATE: DurableObjectNamespace<GatewayStoreObject> }).GATEWAY_STATE;
-    return namespace.get(namespace.idFromName(shardName(shard)));
+    return this.namespace().get(this.namespace().idFromName(shardName(shard)));
+  }
+
+  /**
+   * Shard 0, for remote write: every shard's groups merged as the scrape merges them (durable-object-shards.ts),
+   * read within one interval so that a silent shard costs one interval's send (counted as a snapshot error).
+   */
+  private async groupsOfEveryShard(nowMs: number): Promise<Group[]> {
+    const perShard = await withDeadline(
+      Promise.all(
+        Array.from({ length: this.shards }, async (_, shard) =>
+          shard === 0 ? await this.store.groups(nowMs) : ((await this.shardStub(shard).groups(nowMs)) as unknown as Group[]),
+        ),
+      ),
+      this.remoteWriteIntervalMs,
+      () => `not every shard answered with its groups within ${this.remoteWriteIntervalMs} ms`,
+    );
+    return mergeShardGroups(perShard.flat());
   }
 
   /** Shard 0: the families of `families` another shard holds with another type, with their refusal messages. */
@@ -119,15 +160,32 @@ export class GatewayStoreObject extends DurableObject<Env> {
     this.claims ??= new FamilyClaims(
       Array.from({ length: this.shards }, (_, shard) =>
         shard === 0
-          ? async (names: string[]) => this.familyTypes(names)
+          ? async (names: string[]) => await this.familyTypes(names)
           : async (names: string[]) => await this.shardStub(shard).familyTypes(names),
       ),
     );
-    return await this.claims.claim(families, claimant);
+    return await this.claims.claim(families, claimant, FAMILY_CHECK_DEADLINE_MS);
+  }
+
+  /** The claim of a push's fresh families; a claim that cannot complete is counted and fails the push (503). */
+  private async claimOrFail(families: PushedFamily[], shard: number): Promise<Record<string, string>> {
+    try {
+      return shard === 0
+        ? await this.claimFamilies(families, 0)
+        : await withDeadline(
+            this.shardStub(0).claimFamilies(families, shard),
+            FAMILY_CHECK_DEADLINE_MS + FAMILY_CHECK_CLAIMANT_MARGIN_MS,
+            () => `shard 0 did not answer the family type check within ${FAMILY_CHECK_DEADLINE_MS + FAMILY_CHECK_CLAIMANT_MARGIN_MS} ms`,
+          );
+    } catch (error) {
+      this.familyCheckFailures++;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`the family type check across shards did not complete (${reason}); nothing was changed`);
+    }
   }
 
   /** The types this shard holds the named families with: its live groups and the pushes it is applying. */
-  familyTypes(names: string[]): Record<string, MetricType[]> {
+  async familyTypes(names: string[]): Promise<Record<string, MetricType[]>> {
     const now = Date.now();
     const held: Record<string, MetricType[]> = {};
     for (const name of names) {
@@ -155,8 +213,7 @@ export class GatewayStoreObject extends DurableObject<Env> {
     try {
       const fresh = families.filter(({ name, type }) => this.store.familyType(name, nowMs) !== type);
       if (fresh.length === 0) return await apply({});
-      const conflicts = shard === 0 ? await this.claimFamilies(fresh, 0) : await this.shardStub(0).claimFamilies(fresh, shard);
-      return await apply(conflicts);
+      return await apply(await this.claimOrFail(fresh, shard));
     } finally {
       this.inFlight.remove(families);
     }
@@ -253,9 +310,22 @@ export class GatewayStoreObject extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(await this.nextAlarmMs(Date.now()));
   }
 
-  /** Self-metrics of remote write, for the Worker's /metrics; empty when it is off. */
-  async remoteWriteMetrics(format: ExpositionFormat): Promise<string> {
-    return this.writer?.metricsText(format) ?? '';
+  /** This object's own metrics for the Worker's /metrics: remote write's (the sender only) and, with shards, claims'. */
+  async objectMetrics(format: ExpositionFormat): Promise<string> {
+    const remoteWrite = this.writer?.metricsText(format) ?? '';
+    if (this.shards <= 1) return remoteWrite;
+    return (
+      remoteWrite +
+      renderHeader(
+        {
+          name: 'gateway_family_check_failures_total',
+          help: 'Pushes answered 503, nothing changed, because the family type check across shards did not complete in time.',
+          type: 'counter',
+        },
+        format,
+      ) +
+      `gateway_family_check_failures_total ${formatGoFloat(this.familyCheckFailures)}\n`
+    );
   }
 
   /** Removes the storage of groups the TTL expired and of keys past their window. */

@@ -1,16 +1,24 @@
 // Claims of family types across shards, with shards modelled as their stored families plus the pushes they are
-// applying (the Durable Objects in test/workerd/gateway-shards.test.ts do the same in real workerd).
+// applying (the Durable Objects in test/workerd/gateway-shards.test.ts do the same in real workerd), and their
+// deadline against shards that do not answer (real timers; a silent shard is a promise nothing settles).
 import { describe, expect, it } from 'vitest';
 import type { MetricType } from '../core/model.js';
+import { DeadlineExceededError } from './durable-object-deadline.js';
 import { FamiliesInFlight, FamilyClaims, type PushedFamily } from './family-registry.js';
+
+/** Far beyond any healthy claim here: the tests that are not about the deadline never meet it. */
+const GENEROUS_MS = 30_000;
 
 class ModelShard {
   readonly stored = new Map<string, MetricType>();
   readonly inFlight = new FamiliesInFlight();
   asked = 0;
+  /** While set, the shard is silent: its answers wait for this promise. */
+  silentUntil: Promise<void> | undefined;
 
   familyTypes = async (names: string[]) => {
     this.asked++;
+    await this.silentUntil;
     const held: Record<string, MetricType[]> = {};
     for (const name of names) {
       const types = new Set(this.inFlight.types(name));
@@ -29,7 +37,7 @@ function cluster(size: number) {
   const push = async (shard: number, families: PushedFamily[], beforeApply: Promise<void> = Promise.resolve()) => {
     shards[shard]!.inFlight.add(families);
     try {
-      const conflicts = await claims.claim(families, shard);
+      const conflicts = await claims.claim(families, shard, GENEROUS_MS);
       await beforeApply;
       if (Object.keys(conflicts).length > 0) return conflicts;
       for (const { name, type } of families) shards[shard]!.stored.set(name, type);
@@ -65,7 +73,7 @@ describe('FamilyClaims', () => {
   it('does not ask the claimant, whose own validation covers its groups', async () => {
     const { shards, claims } = cluster(3);
     shards[1]!.stored.set('x', 'counter');
-    expect(await claims.claim([{ name: 'x', type: 'gauge' }], 1)).toEqual({});
+    expect(await claims.claim([{ name: 'x', type: 'gauge' }], 1, GENEROUS_MS)).toEqual({});
     expect(shards.map((shard) => shard.asked)).toEqual([1, 0, 1]);
   });
 
@@ -95,5 +103,34 @@ describe('FamilyClaims', () => {
       expect(stored.size).toBeLessThanOrEqual(1);
       expect(outcomes.filter((conflicts) => Object.keys(conflicts).length === 0).length).toBe(stored.size === 1 ? 1 : 0);
     }
+  });
+});
+
+describe('FamilyClaims deadline', () => {
+  const never = new Promise<void>(() => {});
+
+  it('rejects a claim a shard does not answer, naming the shard, and the next claim gets its turn', async () => {
+    const { shards, claims } = cluster(3);
+    let speak!: () => void;
+    shards[2]!.silentUntil = new Promise<void>((resolve) => (speak = resolve));
+    const stuck = claims.claim([{ name: 'x', type: 'gauge' }], 0, 50);
+    // Queued behind the stuck claim, with a deadline long enough to outlast it.
+    const next = claims.claim([{ name: 'y', type: 'gauge' }], 1, GENEROUS_MS);
+    await expect(stuck).rejects.toThrow(new DeadlineExceededError('shard 2 did not answer the family type check within 50 ms'));
+    speak();
+    expect(await next).toEqual({});
+  });
+
+  it('rejects a claim whose turn does not come in time, and never asks for it once its deadline has passed', async () => {
+    const { shards, claims } = cluster(2);
+    shards[1]!.silentUntil = never;
+    const stuck = claims.claim([{ name: 'x', type: 'gauge' }], 0, 200);
+    const waiting = claims.claim([{ name: 'y', type: 'gauge' }], 0, 20);
+    await expect(waiting).rejects.toThrow('the family type check across shards waited over 20 ms for its turn at shard 0');
+    await expect(stuck).rejects.toThrow(DeadlineExceededError);
+    shards[1]!.silentUntil = undefined;
+    expect(await claims.claim([{ name: 'z', type: 'gauge' }], 0, GENEROUS_MS)).toEqual({});
+    // The stuck claim and the last one asked shard 1; the one that expired in line never did.
+    expect(shards[1]!.asked).toBe(2);
   });
 });

@@ -10,8 +10,13 @@
 // first one's families, stored or in flight. Nothing is cached, so there is nothing to go stale: a claim is needed
 // only when a family is new to a shard (steady pushes of the same families claim nothing), and costs one round
 // trip to shard 0 plus one to every other shard.
+//
+// A claim has a deadline covering its wait for its turn and every shard's answer: one silent shard then costs the
+// pushes that claim meanwhile a 503 each (nothing stored), instead of holding them, and every claim queued behind
+// them, for as long as it stays silent.
 import type { MetricType } from '../core/model.js';
 import { invalidPushPrefix } from '../core/validate.js';
+import { withDeadline } from './durable-object-deadline.js';
 
 export interface PushedFamily {
   name: string;
@@ -27,19 +32,45 @@ export class FamilyClaims {
   /** `shards[i]` asks shard i; the claimant is not asked (its own validation covers its groups). */
   constructor(private readonly shards: readonly FamilyTypesOfShard[]) {}
 
-  /** The families another shard holds with another type, each with its refusal message; empty when none. */
-  claim(families: readonly PushedFamily[], claimant: number): Promise<Record<string, string>> {
-    const run = this.#turn.then(() => this.#check(families, claimant));
+  /**
+   * The families another shard holds with another type, each with its refusal message; empty when none. Rejects
+   * with a DeadlineExceededError naming the silent shards when the answer is not complete within `withinMs`; the
+   * next claim's turn comes then at the latest.
+   */
+  claim(families: readonly PushedFamily[], claimant: number, withinMs: number): Promise<Record<string, string>> {
+    const progress = { expired: false, started: false, answered: new Set<number>([claimant]) };
+    const run = withDeadline(
+      this.#turn.then(() => (progress.expired ? {} : this.#check(families, claimant, progress))),
+      withinMs,
+      () => {
+        progress.expired = true;
+        if (!progress.started) return `the family type check across shards waited over ${withinMs} ms for its turn at shard 0`;
+        const silent = this.shards.map((_, shard) => shard).filter((shard) => !progress.answered.has(shard));
+        return `shard ${silent.join(', ')} did not answer the family type check within ${withinMs} ms`;
+      },
+    );
     this.#turn = run.catch(() => undefined);
     return run;
   }
 
-  async #check(families: readonly PushedFamily[], claimant: number): Promise<Record<string, string>> {
+  async #check(
+    families: readonly PushedFamily[],
+    claimant: number,
+    progress: { started: boolean; answered: Set<number> },
+  ): Promise<Record<string, string>> {
+    progress.started = true;
     const conflicts: Record<string, string> = {};
     if (families.length === 0) return conflicts;
     const names = [...new Set(families.map((family) => family.name))];
     const nothing: Record<string, MetricType[]> = {};
-    const held = await Promise.all(this.shards.map((ask, shard) => (shard === claimant ? nothing : ask(names))));
+    const held = await Promise.all(
+      this.shards.map(async (ask, shard) => {
+        if (shard === claimant) return nothing;
+        const types = await ask(names);
+        progress.answered.add(shard);
+        return types;
+      }),
+    );
     for (const family of families) {
       for (const types of held) {
         const other = types[family.name]?.find((type) => type !== family.type);

@@ -1,12 +1,15 @@
 // The Workers build with GATEWAY_DO_SHARDS=4 in real workerd: groups spread over four Durable Objects by
 // grouping key, the aggregation contract unchanged, exact totals under concurrent keyed pushes with retries,
-// remote write from every shard's alarm (their self-metrics merged on the Worker's /metrics), family types
-// validated across shards as one store validates them, and a series held on two shards scraped once.
+// remote write of every shard's groups from shard 0's alarm (its self-metrics on the Worker's /metrics), family
+// types validated across shards as one store validates them, and a series held on two shards scraped once and
+// remote-written once per interval with the scrape's value (to a receiver here that keeps every WriteRequest).
+import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupKey } from '../../pushgateway/core/grouping.js';
 import { shardOf } from '../../pushgateway/store/durable-object-shards.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from '../support/gateway-contract.js';
+import { type DecodedSeries, decodeRequestBody } from '../support/remote-write-decode.js';
 import { makeTempDir, type RunningService, removeDir } from '../support/services/process.js';
 import { queryPrometheus } from '../support/services/prometheus.js';
 import { startVictoriaMetrics } from '../support/services/victoria-metrics.js';
@@ -18,10 +21,24 @@ const SHARDS = 4;
 let dir: string;
 let victoria: RunningService;
 let worker: RunningWorker;
+let receiver: Server;
+/** Every WriteRequest the receiver here was sent, decoded. */
+const received: DecodedSeries[][] = [];
 
 beforeAll(async () => {
   dir = makeTempDir('gw-workerd-shards');
   victoria = await startVictoriaMetrics();
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push(decodeRequestBody(Buffer.concat(chunks)));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((listening) => receiver.listen(0, '127.0.0.1', listening));
+  const address = receiver.address();
+  const receiverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/write`;
   const scriptPath = await bundleWorker(CONFIG, join(dir, 'bundle'));
   worker = await startWorker({
     config: CONFIG,
@@ -30,7 +47,7 @@ beforeAll(async () => {
       GATEWAY_PUSH_TOKEN: TOKEN,
       GATEWAY_MAX_BODY_BYTES: String(CONTRACT_MAX_BODY_BYTES),
       GATEWAY_DO_SHARDS: String(SHARDS),
-      GATEWAY_REMOTE_WRITE_URL: `${victoria.url}/api/v1/write`,
+      GATEWAY_REMOTE_WRITE_URL: `${victoria.url}/api/v1/write,${receiverUrl}`,
       GATEWAY_REMOTE_WRITE_INTERVAL_SECONDS: '1',
     },
   });
@@ -38,6 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await victoria?.stop();
+  if (receiver) await new Promise((closed) => receiver.close(closed));
   if (dir) removeDir(dir);
 });
 
@@ -79,22 +97,23 @@ describe(`${SHARDS} shards`, () => {
     expect(text.match(/^# TYPE sharded_work_total counter$/gm)).toHaveLength(1);
     expect(/^gateway_groups (\d+)$/m.exec(text)?.[1]).toBeDefined();
     const sum = [...expected.values()].reduce((a, b) => a + b, 0);
-    // Every shard remote-writes its own groups; the receiver sees the union.
+    // Shard 0 remote-writes every shard's groups; the receiver sees the union.
     await expect
       .poll(async () => (await queryPrometheus(victoria.url, 'sum(sharded_work_total{job="sharded"})')).map((r) => r.value[1]), {
         timeout: 30_000,
         interval: 500,
       })
       .toEqual([String(sum)]);
+    // One sender, so one shard's remote-write self-metrics, per receiver.
     await expect
       .poll(
         async () => {
           const metrics = await (await request('/metrics')).text();
-          return new Set([...metrics.matchAll(/^prometheus_remote_storage_samples_total\{shard="(\d)"/gm)].map((m) => m[1])).size;
+          return [...metrics.matchAll(/^prometheus_remote_storage_samples_total\{shard="(\d)",url="[^"]+"\} [1-9]/gm)].map((m) => m[1]);
         },
         { timeout: 20_000, interval: 500 },
       )
-      .toBe(SHARDS);
+      .toEqual(['0', '0']);
   }, 120_000);
 
   it('deletes a group on its own shard and wipes none of the others', async () => {
@@ -181,14 +200,31 @@ describe(`${SHARDS} shards`, () => {
     }
   });
 
-  it('scrapes a series held by groups on two shards once, from the group first in key order', async () => {
+  it('scrapes a series held by groups on two shards once, from the group first in key order, and remote-writes that copy once', async () => {
     let job = 'dup0';
     for (let i = 0; shardOf(groupKey({ job }), SHARDS) === shardOf(groupKey({ job, instance: 'x' }), SHARDS); i++) job = `dup${i}`;
     expect((await put(`/metrics/job/${job}`, '# TYPE dup_series gauge\ndup_series{instance="x"} 1\n')).status).toBe(200);
     expect((await put(`/metrics/job/${job}/instance/x`, '# TYPE dup_series gauge\ndup_series 2\n')).status).toBe(200);
+    const pushedMs = Date.now();
     const text = await (await request('/metrics')).text();
     expect(text.match(new RegExp(`^dup_series\\{instance="x",job="${job}"\\} .*$`, 'gm'))).toEqual([
       `dup_series{instance="x",job="${job}"} 1`,
     ]);
+    // Each interval's sends, by the interval (of 1 s) their samples are stamped in: the series once in each.
+    const sentByInterval = () => {
+      const intervals = new Map<number, number[]>();
+      for (const series of received.flat()) {
+        const labels = Object.fromEntries(series.labels);
+        if (labels.__name__ !== 'dup_series' || labels.job !== job || labels.instance !== 'x') continue;
+        for (const { value, timestampMs } of series.samples) {
+          if (timestampMs < pushedMs) continue;
+          const interval = Math.floor(timestampMs / 1000);
+          intervals.set(interval, [...(intervals.get(interval) ?? []), value]);
+        }
+      }
+      return intervals;
+    };
+    await expect.poll(() => sentByInterval().size, { timeout: 20_000, interval: 250 }).toBeGreaterThanOrEqual(3);
+    for (const values of sentByInterval().values()) expect(values).toEqual([1]);
   });
 });
