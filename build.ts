@@ -15,15 +15,15 @@ export const nodeEntries = ['api/node.ts', 'pushgateway/node.ts', 'api/db/migrat
  * - `--max-semi-space-size=1`: a young generation of at most 2 × 1 MiB. V8's default lets it grow to 2 × 32 MiB
  *   under a burst of pushes, and those pages stay resident; short-lived push garbage is collected as cheaply in
  *   the small one.
- * - `--heap-growing-percent=25`: after each full GC the old generation may grow by 25 % of what is live before
+ * - `--heap-growing-percent=50`: after each full GC the old generation may grow by half of what is live before
  *   the next, instead of V8's dynamic factor (up to 4×). With the small young generation a push's transient
  *   objects are promoted, and the default let them pile up to several times the stored series before a full GC;
- *   the pages they took stay resident. RSS per stored series ~820 → ~420 bytes (bench/README.md, "Gateway
- *   memory"); the price is more full GCs while a large heap is rebuilt: a remote-write snapshot ~1.6× and a
- *   400k-series PUT ~1.2× the CPU.
+ *   the pages they took stay resident. RSS per stored series ~800 → ~450 bytes (bench/README.md, "Where RSS
+ *   went"); the price is more full GCs while a large heap is rebuilt: a remote-write snapshot ~1.45× the CPU
+ *   (25 % saved no more memory and cost 1.6–2×).
  * Not `--optimize-for-size`: it gets ~350 bytes per series but makes a remote-write snapshot ~10× dearer.
  */
-export const gatewayNodeFlags = ['--max-semi-space-size=1', '--heap-growing-percent=25'];
+export const gatewayNodeFlags = ['--max-semi-space-size=1', '--heap-growing-percent=50'];
 
 /** Where an entry's JavaScript goes: `api/db/migrate-cli.ts` → `dist/api/db/migrate-cli.js`. */
 export function outputOf(entry: string): string {

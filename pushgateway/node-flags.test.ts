@@ -52,9 +52,9 @@ describe('the gateway node flags', () => {
     );
     try {
       const slack = (flags: string[]) => Number(execFileSync(process.execPath, [...flags, '--expose-gc', script], { encoding: 'utf8' }));
-      // Measured: 4.1–4.5 with the flags, 9.1–9.6 with the young-generation flag alone.
-      expect(slack(gatewayNodeFlags)).toBeLessThan(6.5);
-      expect(slack(gatewayNodeFlags.filter((flag) => !flag.startsWith('--heap-growing-percent')))).toBeGreaterThan(6.5);
+      // Measured: 4.7–6.2 with the flags, 9.1–9.6 with the young-generation flag alone.
+      expect(slack(gatewayNodeFlags)).toBeLessThan(7.5);
+      expect(slack(gatewayNodeFlags.filter((flag) => !flag.startsWith('--heap-growing-percent')))).toBeGreaterThan(7.5);
     } finally {
       removeDir(dir);
     }
