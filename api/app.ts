@@ -9,7 +9,7 @@ import { createUserCache } from './cache.js';
 import type { Database } from './db/types.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { type HealthCheck, runHealthChecks } from './health.js';
-import { type ObserveOptions, observe } from './middleware/observe/index.js';
+import { type ObserveOptions, observeApp } from './middleware/observe/index.js';
 import { rateLimit } from './rate-limit.js';
 import { createRepository } from './repository.js';
 import { tasksRoutes } from './routes/tasks.js';
@@ -39,9 +39,12 @@ export interface AppDeps {
   /** `@upstash/redis` client; without it there is no cache and no rate limit. */
   redis?: Redis;
   logger: Logger;
-  /** Request metrics and the access line, measured in the first middleware (which also gives the request id). */
+  /** Request metrics and the access line, measured around `app.fetch` (which also gives the request id). */
   observe?: Omit<ObserveOptions, 'requestId'>;
-  /** Installed right after the request id, so they see every request, including 404/413/429/500. */
+  /**
+   * Installed right after the request id, so they see every request, including 404/413/429/500. They make every
+   * response async, /livez's too (see api/middleware/observe).
+   */
   middleware?: MiddlewareHandler[];
   /** The client's address, the rate limit's key (Node: socket address; Workers: CF-Connecting-IP). */
   clientAddress?: (c: Context) => string | undefined;
@@ -69,11 +72,20 @@ export function createApp(deps: AppDeps) {
   if (redis) healthChecks.push({ name: 'redis', componentType: 'datastore', run: () => redis.ping() });
 
   const app = new Hono<AppEnv>();
-  app.use(observe(deps.observe));
-  for (const middleware of deps.middleware ?? []) app.use(middleware);
+  const middleware = deps.middleware ?? [];
+  // Observed around app.fetch, so /livez, which no middleware matches, stays synchronous. Handlers of `/api/*`
+  // (every route but the probe) get c.var.requestId and c.var.logger; with hooks, every request does.
+  observeApp(app, {
+    ...deps.observe,
+    contextPath: middleware.length > 0 ? '*' : '/api/*',
+    notFound: notFoundHandler,
+    onError: errorHandler(logger),
+  });
+  for (const hook of middleware) app.use(hook);
 
-  // A Response with a plain header object: @hono/node-server writes it without building Headers (c.json with
-  // two headers would), and this probe is the most frequent request an API gets.
+  // The only handler that matches /livez, answering a Response with a plain header object: Hono and
+  // @hono/node-server then answer it synchronously without building Headers (c.json with two headers would);
+  // this probe is the most frequent request an API gets.
   app.get(
     '/livez',
     () => new Response(livezBody, { status: 200, headers: { 'Content-Type': 'application/health+json', 'Cache-Control': 'no-store' } }),
@@ -120,8 +132,6 @@ export function createApp(deps: AppDeps) {
   app.route('/api/users', usersRoutes());
   app.route('/api/tasks', tasksRoutes());
 
-  app.notFound(notFoundHandler);
-  app.onError(errorHandler(logger));
   return app;
 }
 

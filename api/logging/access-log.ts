@@ -1,5 +1,6 @@
-// The access line alone, for apps that bring their own request id (it reads `c.var.requestId`). The API's
-// entries use `observe` (api/middleware/observe), which gives the request id, metrics and this line at once.
+// The access line alone, as a middleware, for apps that bring their own request id (it reads `c.var.requestId`).
+// The API observes around `app.fetch` instead (`observeApp`, api/middleware/observe), which gives the request
+// id, metrics and this line at once and keeps routes without middleware synchronous.
 import type { MiddlewareHandler } from 'hono';
 import { type AccessLogOptions, observe } from '../middleware/observe/index.js';
 

@@ -22,7 +22,7 @@ export interface RequestMetricsOptions {
   now?: () => number;
 }
 
-interface MatchedRoute {
+export interface MatchedRoute {
   method: string;
   path: string;
   handler: { length: number };
@@ -59,8 +59,13 @@ export function endpointOf(routes: readonly MatchedRoute[], routeIndex: number):
   return UNMATCHED_ENDPOINT;
 }
 
-/** Records one finished request; what the observe middleware and `requestMetrics` share. */
-export type RequestRecorder = (c: Context, status: number, seconds: number) => void;
+/** `endpointOf` the routes Hono matched for the request and the one it reached. */
+function endpointOfContext(c: Context): string {
+  return endpointOf(matchedRoutes(c) as MatchedRoute[], c.req.routeIndex);
+}
+
+/** Records one finished request (method as the request has it); what the observe module and `requestMetrics` share. */
+export type RequestRecorder = (method: string, endpoint: string, status: number, seconds: number) => void;
 
 export function requestRecorder(options: Pick<RequestMetricsOptions, 'httpRequestsTotal' | 'httpRequestDurationSeconds'>): RequestRecorder {
   const { httpRequestsTotal, httpRequestDurationSeconds } = options;
@@ -77,9 +82,9 @@ export function requestRecorder(options: Pick<RequestMetricsOptions, 'httpReques
     return entry;
   };
 
-  return (c, status, seconds) => {
-    const method = knownMethods.has(c.req.method) ? c.req.method : 'OTHER';
-    const entry = childrenFor(method, endpointOf(matchedRoutes(c) as MatchedRoute[], c.req.routeIndex));
+  return (requestMethod, endpoint, status, seconds) => {
+    const method = knownMethods.has(requestMethod) ? requestMethod : 'OTHER';
+    const entry = childrenFor(method, endpoint);
     let counter = entry.byStatus.get(status);
     if (!counter) entry.byStatus.set(status, (counter = httpRequestsTotal.labels(method, entry.endpoint, String(status))));
     counter.inc();
@@ -100,11 +105,11 @@ export function requestMetrics(options: RequestMetricsOptions): MiddlewareHandle
     } catch (error) {
       // Hono turns Errors into responses through onError before they reach here; only non-Error throws arrive,
       // and Hono answers those with 500.
-      record(c, 500, (now() - started) / 1000);
+      record(c.req.method, endpointOfContext(c), 500, (now() - started) / 1000);
       throw error;
     } finally {
       activeConnections.dec();
     }
-    record(c, c.res.status, (now() - started) / 1000);
+    record(c.req.method, endpointOfContext(c), c.res.status, (now() - started) / 1000);
   };
 }

@@ -2,8 +2,10 @@
 // costs what per request: `app` (createApp: request id, routes), `metrics` (+ request metrics),
 // `access-log` (+ ECS access log, stdout to /dev/null), `shipping` (+ shipping to ELASTICSEARCH_URL), `pusher`
 // (+ the system collectors and the pusher, every 5 s to PUSHGATEWAY_URL, as api/node.ts runs them).
-// LOG_ACCESS_SKIP_ROUTES is passed on as api/node.ts reads it.
+// LOG_ACCESS_SKIP_ROUTES is passed on as api/node.ts reads it. BENCH_ASYNC_HOOK=1 adds one pass-through
+// `createApp({ middleware })` hook, which takes /livez off the synchronous path (what any `app.use` costs).
 import { serve } from '@hono/node-server';
+import type { MiddlewareHandler } from 'hono';
 import pino from 'pino';
 import type { Sql } from 'postgres';
 import { createApp } from '../../api/app.js';
@@ -52,7 +54,7 @@ const database: Database = databaseUrl
   ? createPostgresDatabase(databaseUrl, wrapClient ? { wrapClient } : {})
   : { db: {} as Database['db'], driver: 'postgres', ping: async () => {}, close: async () => {} };
 await observability?.start({ shutdownHooks, push: { url: process.env.PUSHGATEWAY_URL! } });
-// The layers as api/node.ts configures them: all in createApp's one observe middleware.
+// The layers as api/node.ts configures them: all observed around createApp's app.fetch.
 const observe = {
   ...(metrics ? { metrics } : {}),
   ...(depth >= 2
@@ -62,7 +64,15 @@ const observe = {
     : {}),
 };
 
-serve({ fetch: createApp({ database, logger, observe }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
+const middleware: MiddlewareHandler[] =
+  process.env.BENCH_ASYNC_HOOK === '1'
+    ? [
+        async (_c, next) => {
+          await next();
+        },
+      ]
+    : [];
+serve({ fetch: createApp({ database, logger, observe, middleware }).fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' });
 process.once(
   'SIGTERM',
   () =>

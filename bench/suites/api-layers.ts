@@ -30,7 +30,7 @@ function robust(values: readonly number[]): Spread {
 export const apiLayersSuite: Suite = {
   name: 'api-layers',
   description:
-    'CPU µs per GET /livez as our API gains request id, metrics, ECS access log, shipping, pusher (one layer at a time), everything on with LOG_ACCESS_SKIP_ROUTES=/livez, beside bare Hono, @hono/prometheus, hono-pino, and @hono/prometheus + hono-pino + pino-elasticsearch',
+    'CPU µs per GET /livez as our API gains request id, metrics, ECS access log, shipping, pusher (one layer at a time), everything on with LOG_ACCESS_SKIP_ROUTES=/livez and with one async hook, beside bare Hono, @hono/prometheus, hono-pino, and @hono/prometheus + hono-pino + pino-elasticsearch',
   async run(allSettings, log) {
     const settings = atMostRounds(allSettings, 12);
     const servers: BenchProcess[] = [];
@@ -72,6 +72,12 @@ export const apiLayersSuite: Suite = {
         name: 'everything on, LOG_ACCESS_SKIP_ROUTES=/livez (no access line)',
         server: await startNodeServer('api-layer-skip-livez', 'bench/servers/api-layer.ts', {
           env: { BENCH_LAYER: 'pusher', ELASTICSEARCH_URL: bulk.url, PUSHGATEWAY_URL: gateway.url, LOG_ACCESS_SKIP_ROUTES: '/livez' },
+        }),
+      });
+      variants.push({
+        name: 'everything on + one async app.use hook (off the sync path)',
+        server: await startNodeServer('api-layer-async-hook', 'bench/servers/api-layer.ts', {
+          env: { BENCH_LAYER: 'pusher', ELASTICSEARCH_URL: bulk.url, PUSHGATEWAY_URL: gateway.url, BENCH_ASYNC_HOOK: '1' },
         }),
       });
       variants.push(...peers);
@@ -125,7 +131,8 @@ export const apiLayersSuite: Suite = {
             ? `capacity columns: median of the per-round ratios, in brackets the range of the medians of ${BLOCKS} blocks of consecutive rounds (one noisy minute moves one block, not the range); other columns: median (min–max) over rounds`
             : `median (min–max) over rounds; with ${2 * BLOCKS} rounds or more the capacity columns show the range of ${BLOCKS} block medians instead`,
           'the skip row is not a layer: everything on with LOG_ACCESS_SKIP_ROUTES=/livez, the access line left out for /livez (off by default; the target is for the line on)',
-          'our layers run in one observe middleware as api/node.ts configures it, without a database (/livez does not use it); the last layer adds the collectors and the pusher to our gateway',
+          'the hook row is not a layer: everything on plus one pass-through createApp({ middleware }) hook, so Hono composes and /livez leaves the synchronous path that observing around app.fetch keeps',
+          'our layers are observed around app.fetch as api/node.ts configures it, without a database (/livez does not use it); the last layer adds the collectors and the pusher to our gateway',
           'peer stack: @hono/prometheus + hono-pino + pino-elasticsearch shipping every line to the same _bulk stand-in (our features, community parts)',
         ],
       };

@@ -10,7 +10,7 @@ import { groupIdentity, groupKey, labelText } from './grouping.js';
 import { isHistogram, type Labels, type MetricFamily, type MetricType } from './model.js';
 import { isPushableLabelName, isValidMetricName, metricNameText, type NameValidation } from './names.js';
 import { nativeProblem } from './native-histogram.js';
-import { runInSlices, runToEnd, SLICE, type Sliced } from './slices.js';
+import { runInSlices, runToEnd, SLICE, SLICE_BYTES, type Sliced } from './slices.js';
 
 /** The official gateway's prefix for consistency errors, kept so messages read the same. */
 export const invalidPushPrefix = 'pushed metrics are invalid or inconsistent with existing metrics: ';
@@ -97,6 +97,28 @@ export function utf8ByteLength(text: string): number {
   }
   return bytes;
 }
+
+/**
+ * As utf8ByteLength, for the megabytes of a family's lines: pauses every SLICE_BYTES characters (core/slices), and
+ * counts each slice by encoding it into a scratch buffer, which is ~30× faster than the loop over characters
+ * (a 45 MB text: ~4 ms instead of ~150 ms). The encoder counts a lone surrogate as U+FFFD too.
+ */
+export function* utf8ByteLengthSteps(text: string): Sliced<number> {
+  if (text.length <= SLICE_BYTES) return utf8ByteLength(text);
+  const scratch = new Uint8Array(3 * SLICE_BYTES + 3);
+  let bytes = 0;
+  for (let from = 0; from < text.length; ) {
+    let to = Math.min(from + SLICE_BYTES, text.length);
+    // A slice never ends between the two halves of a surrogate pair, so the pair is counted as one character.
+    if (to < text.length && (text.charCodeAt(to - 1) & 0xfc00) === 0xd800) to++;
+    bytes += utf8Encoder.encodeInto(text.slice(from, to), scratch).written;
+    from = to;
+    if (from < text.length) yield;
+  }
+  return bytes;
+}
+
+const utf8Encoder = new TextEncoder();
 
 /** The refusal when a series' labels pass the limits, else undefined. */
 function seriesLimitProblem(name: string, labels: Labels, limits: SeriesLimits): string | undefined {

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { BodyTooLargeError, type BodyVariables, pushBodyReader, readBody } from './body.js';
+import { BodyTooLargeError, type BodyVariables, ClientClosedError, pushBodyReader, readBody } from './body.js';
 
 const LIMIT = 1024;
 
@@ -58,6 +58,41 @@ describe('readBody', () => {
     const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024)); // ~50 KB that inflate to 50 MB
     expect(bomb.byteLength).toBeLessThan(LIMIT * 100);
     await expect(readBody(post(bomb, { 'content-encoding': 'gzip' }), 64 * 1024)).rejects.toThrow(/exceeds 65536 bytes once inflated/);
+  });
+
+  describe('a declared length over 1 MiB, read as it arrives', () => {
+    const chunk = Uint8Array.from({ length: 64 * 1024 }, (_, i) => i % 251);
+    const chunks = Array.from({ length: 20 }, () => chunk); // 1.25 MiB
+    const length = chunks.length * chunk.byteLength;
+
+    it('is read whole', async () => {
+      const body = await readBody(post(streamOf(chunks), { 'content-length': String(length) }), 2 * length);
+      expect(body.byteLength).toBe(length);
+      expect(body.subarray(length - chunk.byteLength)).toEqual(chunk);
+    });
+
+    it.each([
+      ['ends before its Content-Length', length + 1, /ended after 1310720 of its 1310721 bytes/],
+      ['runs past its Content-Length', length - 1, /longer than its Content-Length/],
+    ])('is the client failing when it %s', async (_what, declared, message) => {
+      const reading = readBody(post(streamOf(chunks), { 'content-length': String(declared) }), 2 * length);
+      await expect(reading).rejects.toBeInstanceOf(ClientClosedError);
+      await expect(reading).rejects.toThrow(message);
+    });
+  });
+
+  it('copies the chunks of a large undeclared body together in slices, so other turns run meanwhile', async () => {
+    const chunk = Uint8Array.from({ length: 64 * 1024 }, (_, i) => i % 251);
+    const chunks = Array.from({ length: 20 }, () => chunk);
+    let otherTurnRan = false;
+    setImmediate(() => {
+      otherTurnRan = true;
+    });
+    // The chunks of an in-memory stream arrive without a turn of the event loop: any turn is the copy's.
+    const body = await readBody(post(streamOf(chunks)), 2 * 1024 * 1024);
+    expect(otherTurnRan).toBe(true);
+    expect(body.byteLength).toBe(20 * chunk.byteLength);
+    expect(body.subarray(19 * chunk.byteLength)).toEqual(chunk);
   });
 
   it('reports a corrupt gzip stream', async () => {

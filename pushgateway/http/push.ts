@@ -7,7 +7,7 @@ import { GroupingError, parseGroupingPath } from '../core/grouping.js';
 import type { NameValidation } from '../core/names.js';
 import { decodeDelimitedMetricFamiliesInSlices } from '../core/protobuf.js';
 import { mediaTypeParameters } from '../core/scrape-negotiation.js';
-import { decodeTextBody, ExpositionParseError, type ParsedExposition, parseTextExpositionInSlices } from '../core/text-parser.js';
+import { ExpositionParseError, type ParsedExposition, parseTextBodyInSlices } from '../core/text-parser.js';
 import type { GatewayStore, PushMode } from '../store/types.js';
 import type { BodyVariables } from './body.js';
 import { jsonError, retryAfterStoreFailure } from './errors.js';
@@ -41,9 +41,7 @@ export function isDelimitedProtobuf(contentType: string | undefined): boolean {
 
 /** The push body's families, parsed in slices (core/slices) so a large body does not hold the event loop. */
 function parsePushBody(body: Uint8Array, contentType: string | undefined, names: NameValidation): Promise<ParsedExposition> {
-  return isDelimitedProtobuf(contentType)
-    ? decodeDelimitedMetricFamiliesInSlices(body)
-    : parseTextExpositionInSlices(decodeTextBody(body), names);
+  return isDelimitedProtobuf(contentType) ? decodeDelimitedMetricFamiliesInSlices(body) : parseTextBodyInSlices(body, names);
 }
 
 /** The raw (still percent-encoded) path after `<prefix>/metrics/`. */

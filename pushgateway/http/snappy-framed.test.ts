@@ -3,8 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { checksummed, chunk, concat, snappyFramed, streamIdentifierChunk } from '../../test/support/snappy-framed.js';
 import { createGatewayApp } from '../app.js';
 import { defaultGatewayConfig } from '../config/gateway.js';
+import { runInSlices } from '../core/slices.js';
 import { MemoryStore } from '../store/memory.js';
-import { crc32c, decodeSnappyFramed, maskedCrc32c, SnappyFrameError, SnappyTooLargeError } from './snappy-framed.js';
+import {
+  crc32c,
+  decodeSnappyFramed,
+  decodeSnappyFramedSteps,
+  maskedCrc32c,
+  SnappyFrameError,
+  SnappyTooLargeError,
+} from './snappy-framed.js';
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -16,6 +24,19 @@ describe('snappy framing format', () => {
   it('decodes a stream of several compressed chunks', () => {
     const input = 'metric_a 1\n'.repeat(20_000); // 220 000 bytes: four chunks
     expect(text(decodeSnappyFramed(snappyFramed(input), 1 << 20))).toBe(input);
+  });
+
+  it('decodes a stream of many SLICE_BYTES in slices, so other turns run meanwhile, to the same bytes', async () => {
+    const input = 'metric_b{i="…"} 2\n'.repeat(60_000); // ≈ 1.2 MB: several slices of output
+    const framed = snappyFramed(input);
+    let otherTurnRan = false;
+    setImmediate(() => {
+      otherTurnRan = true;
+    });
+    const decoded = await runInSlices(decodeSnappyFramedSteps(framed, 2 * 1024 * 1024));
+    expect(otherTurnRan).toBe(true);
+    expect(decoded).toEqual(decodeSnappyFramed(framed, 2 * 1024 * 1024));
+    expect(text(decoded)).toBe(input);
   });
 
   it('reads uncompressed chunks and skips padding', () => {

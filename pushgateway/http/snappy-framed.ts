@@ -6,6 +6,7 @@
 // total is checked against the caller's limit after each chunk, so a small body cannot expand in memory past
 // the limit plus one chunk. Each data chunk's masked CRC-32C is verified.
 import { uncompress } from 'snappyjs';
+import { concatenateSteps, runToEnd, SLICE_BYTES, type Sliced } from '../core/slices.js';
 
 export class SnappyFrameError extends Error {
   constructor(message: string) {
@@ -48,8 +49,14 @@ export function maskedCrc32c(data: Uint8Array): number {
 
 /** Decodes a whole framed stream; at most `limitBytes` of output. */
 export function decodeSnappyFramed(input: Uint8Array, limitBytes: number): Uint8Array {
+  return runToEnd(decodeSnappyFramedSteps(input, limitBytes));
+}
+
+/** As decodeSnappyFramed, pausing every SLICE_BYTES of output (core/slices): checksumming megabytes takes a while. */
+export function* decodeSnappyFramedSteps(input: Uint8Array, limitBytes: number): Sliced<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
+  let decodedSincePause = 0;
   let pos = 0;
   let sawIdentifier = false;
   while (pos < input.length) {
@@ -85,16 +92,15 @@ export function decodeSnappyFramed(input: Uint8Array, limitBytes: number): Uint8
       if (total > limitBytes) throw new SnappyTooLargeError(limitBytes);
       if (maskedCrc32c(data) !== expected) throw new SnappyFrameError('checksum mismatch');
       parts.push(data);
+      decodedSincePause += data.length;
+      if (decodedSincePause >= SLICE_BYTES) {
+        decodedSincePause = 0;
+        yield;
+      }
       continue;
     }
     if (type >= 0x02 && type <= 0x7f) throw new SnappyFrameError(`reserved unskippable chunk type 0x${type.toString(16)}`);
     // 0x80–0xfe: padding and reserved skippable chunks.
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return yield* concatenateSteps(parts, total);
 }

@@ -345,7 +345,7 @@ describe('MemoryStore, a push of several slices', () => {
       while (!done) {
         const stats = await store.stats(nowMs);
         seen.push(`${stats.series} series, ${stats.storedBytes} bytes\n${await store.exposition(nowMs, 'text')}`);
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await new Promise((resolve) => setImmediate(resolve)); // the next turn, as a slice's pause (core/slices)
       }
     })();
     await work();
@@ -386,7 +386,7 @@ describe('MemoryStore, a push of several slices', () => {
     const reading = (async () => {
       while (!done) {
         if (owner(0) !== undefined && owner(3 * SLICE - 1) === undefined) seen.push((await store.groups(3000)).length);
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await new Promise((resolve) => setImmediate(resolve)); // the next turn, as a slice's pause (core/slices)
       }
     })();
     expect((await push(store, 'replace', { job: 'big' }, body(2), 2000)).status).toBe('applied');

@@ -9,9 +9,9 @@
 import type { KeyedFamily } from '../core/aggregate.js';
 import { parseLabelText } from '../core/grouping.js';
 import { isHistogram, type Labels, type Metric, type MetricFamily, type MetricType, type ScalarMetric } from '../core/model.js';
-import { familyLinesSteps } from '../core/scrape-body.js';
+import { familyLineSlicesSteps } from '../core/scrape-body.js';
 import { SLICE, type Sliced } from '../core/slices.js';
-import { utf8ByteLength } from '../core/validate.js';
+import { utf8ByteLengthSteps } from '../core/validate.js';
 
 export interface StoredFamily {
   name: string;
@@ -37,17 +37,22 @@ const MIN_SLICE_LENGTH = 13;
 /** The family's lines rendered, and the family in its stored form; pauses every SLICE series (core/slices). */
 export function* storedFamilySteps({ family, labelTexts }: KeyedFamily): Sliced<StoredFamily> {
   const { metrics } = family;
-  // One flat string (familyLinesSteps joins), which the label texts below can be slices of.
-  const lines = yield* familyLinesSteps(family, labelTexts);
+  // One flat string per slice of series (familyLineSlicesSteps), which that slice's label texts can be slices of.
+  const slices = yield* familyLineSlicesSteps(family, labelTexts);
   const texts = new Array<string>(labelTexts.length);
-  let from = 0;
-  for (let i = 0; i < labelTexts.length; i++) {
-    const text = labelTexts[i]!;
-    // Any occurrence will do (the slice equals the text); the next one is searched from here, so this stays linear.
-    const at = text.length < MIN_SLICE_LENGTH ? -1 : lines.indexOf(text, from);
-    texts[i] = at < 0 ? text : lines.slice(at, at + text.length);
-    if (at >= 0) from = at + text.length;
-    if ((i + 1) % SLICE === 0) yield;
+  let lineBytes = 0;
+  for (let k = 0; k < slices.length; k++) {
+    const lines = slices[k]!;
+    let from = 0;
+    for (let i = k * SLICE; i < Math.min((k + 1) * SLICE, labelTexts.length); i++) {
+      const text = labelTexts[i]!;
+      // Any occurrence will do (the slice equals the text); the next one is searched from here, so this stays linear.
+      const at = text.length < MIN_SLICE_LENGTH ? -1 : lines.indexOf(text, from);
+      texts[i] = at < 0 ? text : lines.slice(at, at + text.length);
+      if (at >= 0) from = at + text.length;
+    }
+    lineBytes += yield* utf8ByteLengthSteps(lines);
+    if (k + 1 < slices.length) yield;
   }
   let values: Float64Array | undefined;
   let kept: Metric[] | undefined;
@@ -56,7 +61,10 @@ export function* storedFamilySteps({ family, labelTexts }: KeyedFamily): Sliced<
     for (let i = 0; i < metrics.length; i++) values[i] = (metrics[i] as ScalarMetric).value;
   } else {
     kept = new Array<Metric>(metrics.length);
-    for (let i = 0; i < metrics.length; i++) kept[i] = { ...metrics[i]!, labels: parseLabelText(texts[i]!) };
+    for (let i = 0; i < metrics.length; i++) {
+      kept[i] = { ...metrics[i]!, labels: parseLabelText(texts[i]!) };
+      if ((i + 1) % SLICE === 0) yield;
+    }
   }
   return {
     name: family.name,
@@ -65,9 +73,25 @@ export function* storedFamilySteps({ family, labelTexts }: KeyedFamily): Sliced<
     labelTexts: texts,
     values,
     metrics: kept,
-    lines,
-    bytes: utf8ByteLength(lines) + nativeBytes(family),
+    lines: concatenated(slices),
+    bytes: lineBytes + nativeBytes(family),
   };
+}
+
+/**
+ * The strings concatenated pairwise, so V8 holds the result as a balanced tree of them (a cons string) rather
+ * than copying them into one: the family's lines are only ever appended to a scrape body, and the scrape copies
+ * them into its own flat string when it writes, as it copies flat lines today.
+ */
+function concatenated(parts: readonly string[]): string {
+  if (parts.length === 0) return '';
+  let level = [...parts];
+  while (level.length > 1) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? level[i]! + level[i + 1]! : level[i]!);
+    level = next;
+  }
+  return level[0]!;
 }
 
 /** Shared by the metrics rebuilt without labels (see familyOf); never written to. */

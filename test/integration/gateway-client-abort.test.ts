@@ -53,6 +53,12 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
 describe('a push the client aborts', () => {
   it.each([
     ['with a Content-Length', { 'content-length': '1000' }, new TextEncoder().encode('abort_len 1\n')],
+    // Over 1 MiB declared, the body is read as its chunks arrive (http/body.ts), not by the direct read.
+    [
+      'with a Content-Length over 1 MiB',
+      { 'content-length': String(2 * 1024 * 1024) },
+      new TextEncoder().encode('abort_big 1\n'.repeat(5000)),
+    ],
     ['chunked', { 'transfer-encoding': 'chunked' }, new TextEncoder().encode('c\r\nabort_chunk 1\n\r\n')],
     [
       'gzip, chunked',

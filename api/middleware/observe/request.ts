@@ -1,8 +1,9 @@
 // What the observe middleware reads from a request, cheaply on both runtimes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
+import { routePath } from 'hono/route';
 
-interface NodeBindings {
+export interface NodeBindings {
   incoming: IncomingMessage;
   outgoing: ServerResponse;
 }
@@ -12,19 +13,19 @@ interface NodeBindings {
  * `c.req.header()` there builds a Headers view of the request, and a header set through `c.header()` makes
  * every response go through `new Headers()` and back, both more than the rest of a small request costs.
  */
-export function nodeBindings(c: Context): NodeBindings | undefined {
-  const env = c.env as Partial<NodeBindings> | undefined;
-  const outgoing = env?.outgoing;
-  return env?.incoming?.headers !== undefined && typeof outgoing?.setHeader === 'function' ? (env as NodeBindings) : undefined;
+export function nodeBindings(env: unknown): NodeBindings | undefined {
+  const bindings = env as Partial<NodeBindings> | undefined;
+  const outgoing = bindings?.outgoing;
+  return bindings?.incoming?.headers !== undefined && typeof outgoing?.setHeader === 'function' ? (bindings as NodeBindings) : undefined;
 }
 
 /** A request header (lower-case name) from the raw Node request, else from the Fetch Request (Workers, tests). */
-export function requestHeader(c: Context, node: NodeBindings | undefined, lowerName: string): string | undefined {
+export function requestHeader(request: Request, node: NodeBindings | undefined, lowerName: string): string | undefined {
   if (node) {
     const value = node.incoming.headers[lowerName];
     return typeof value === 'string' ? value : undefined;
   }
-  return c.req.raw.headers.get(lowerName) ?? undefined;
+  return request.headers.get(lowerName) ?? undefined;
 }
 
 const traceparentPattern = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
@@ -46,7 +47,8 @@ export function traceIdOf(traceparent: string | undefined, requestId: string | u
 export function defaultUserId(c: Context): string | undefined {
   const fromAuth = c.get('userId' as never) as unknown;
   if (typeof fromAuth === 'string' || typeof fromAuth === 'number') return String(fromAuth);
-  const route = c.req.routePath;
+  // '' for a request no route matched (hono/route; `c.req.routePath` throws there).
+  const route = routePath(c);
   if (route.startsWith('/api/users/:id')) return c.req.param('id');
   if (route.includes(':userId')) return c.req.param('userId');
   return undefined;
