@@ -4,6 +4,7 @@
 import { DEFAULT_MAX_OTLP_STREAM_BYTES, STREAM_HEAP_BYTES } from '../core/delta-windows.js';
 import { DEFAULT_MAX_IDEMPOTENCY_BYTES, IDEMPOTENCY_KEY_HEAP_BYTES } from '../core/idempotency.js';
 import { type RemoteWriteConfig, readRemoteWriteConfig } from '../remote-write/config.js';
+import { DEFAULT_MAX_OPERATION_ID_BYTES, REDIS_OPERATION_ID_BYTES } from '../store/redis.js';
 import { DEFAULT_REDIS_KEY_PREFIX, hasHashTag } from '../store/redis-commands.js';
 import type { RedisTcpTarget } from '../store/redis-tcp.js';
 import { type Env, EnvReader } from './env.js';
@@ -41,6 +42,8 @@ export interface GatewayConfig {
   maxStoredBytes: number;
   /** Memory the remembered Idempotency-Keys may take (heap of the memory store and Durable Object, Redis memory); past it the oldest are forgotten. */
   maxIdempotencyBytes: number;
+  /** Redis memory the push calls' operation ids (transport retries answered once) may take; past it the oldest are forgotten. */
+  maxOperationIdBytes: number;
   /** Heap the last windows of OTLP delta streams may take (core/delta-windows); past it the oldest are forgotten. */
   maxOtlpStreamBytes: number;
   enableAdminApi: boolean;
@@ -73,6 +76,7 @@ export const defaultGatewayConfig: GatewayConfig = {
   maxLabelsPerSeries: 64,
   maxStoredBytes: 128 * 1024 * 1024,
   maxIdempotencyBytes: DEFAULT_MAX_IDEMPOTENCY_BYTES,
+  maxOperationIdBytes: DEFAULT_MAX_OPERATION_ID_BYTES,
   maxOtlpStreamBytes: DEFAULT_MAX_OTLP_STREAM_BYTES,
   enableAdminApi: false,
   enableUtf8Names: false,
@@ -147,6 +151,12 @@ export function readGatewayConfig(reader: EnvReader): GatewayConfig {
       'GATEWAY_MAX_IDEMPOTENCY_BYTES',
       defaults.maxIdempotencyBytes,
       IDEMPOTENCY_KEY_HEAP_BYTES,
+      64 * 1024 * 1024 * 1024,
+    ),
+    maxOperationIdBytes: reader.integer(
+      'GATEWAY_MAX_OPERATION_ID_BYTES',
+      defaults.maxOperationIdBytes,
+      REDIS_OPERATION_ID_BYTES,
       64 * 1024 * 1024 * 1024,
     ),
     maxOtlpStreamBytes: reader.integer(

@@ -71,6 +71,14 @@ function selfMetrics(format: ExpositionFormat, stats: StoreStats, requests: Requ
       'Pushes not applied again because their Idempotency-Key was already applied.',
       `gateway_pushes_deduplicated_total ${formatGoFloat(stats.deduplicatedPushes)}\n`,
     ) +
+    (stats.operationIdsEvicted === undefined
+      ? ''
+      : family(
+          'gateway_operation_ids_evicted_total',
+          'counter',
+          'Redis store: push-call operation ids forgotten before their window ended because GATEWAY_MAX_OPERATION_ID_BYTES was reached.',
+          `gateway_operation_ids_evicted_total ${formatGoFloat(stats.operationIdsEvicted)}\n`,
+        )) +
     (stats.otlpStreamsEvicted === undefined
       ? ''
       : family(

@@ -8,7 +8,7 @@ import { idempotencyKeysFor } from '../core/idempotency.js';
 import type { GatewayStoreObject } from './durable-object.js';
 import { DurableObjectStore } from './durable-object-store.js';
 import { MemoryStore, type MemoryStoreOptions } from './memory.js';
-import { RedisStore, type RedisStoreOptions, redisIdempotencyKeysFor, redisStreamsFor } from './redis.js';
+import { RedisStore, type RedisStoreOptions, redisIdempotencyKeysFor, redisOperationIdsFor, redisStreamsFor } from './redis.js';
 import type { RedisCommands } from './redis-commands.js';
 import { upstashCommands } from './redis-rest.js';
 import type { RedisTcpTarget } from './redis-tcp.js';
@@ -52,10 +52,13 @@ export function memoryStoreOptions(
 }
 
 /** The memory store's settings, with the byte bounds turned into counts by what an entry costs in Redis. */
-export function redisStoreOptions(config: Parameters<typeof memoryStoreOptions>[0]): Omit<RedisStoreOptions, 'commands'> {
+export function redisStoreOptions(
+  config: Parameters<typeof memoryStoreOptions>[0] & Pick<GatewayConfig, 'maxOperationIdBytes'>,
+): Omit<RedisStoreOptions, 'commands'> {
   return {
     ...memoryStoreOptions(config),
     maxIdempotencyKeys: redisIdempotencyKeysFor(config.maxIdempotencyBytes),
+    maxOperationIds: redisOperationIdsFor(config.maxOperationIdBytes),
     maxOtlpStreams: redisStreamsFor(config.maxOtlpStreamBytes),
   };
 }

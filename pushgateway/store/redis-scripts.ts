@@ -26,16 +26,27 @@
 //                                 the lowest scores are evicted first when there are more than the bound
 //   P..'kev'               STRING Idempotency-Keys evicted before their window ended
 //   P..'k:'..digest        STRING an Idempotency-Key as an earlier layout remembered it (PX 10 minutes): still a replay
-//   P..'op:'..id           STRING the result of one store call, so a transport-level retry of the same
-//                                 EVAL (the client library retries network errors) is not applied twice
+//   P..'ot'                ZSET  operation id -> Unix ms of the push call that wrote with it (+0.5 when it was
+//                                 answered as a replay), so a transport-level retry of the same EVAL (the client
+//                                 library retries network errors) returns the first answer instead of applying the
+//                                 push twice; live for OPERATION_WINDOW_MS, the lowest scores are evicted first
+//                                 when there are more than the bound
+//   P..'oev'               STRING operation ids evicted before their window ended
 //
 // Values are added with Lua doubles and written with %.17g, which round-trips every double, so Redis and
 // the memory store compute bit-identical totals.
 import { IDEMPOTENCY_WINDOW_MS } from '../core/idempotency.js';
 
+/**
+ * How long a push call's operation id is remembered: far longer than a transport retries one call (the TCP
+ * command timeout is 10 s, the REST client's backoff well under a second).
+ */
+export const OPERATION_WINDOW_MS = 2 * 60 * 1000;
+
 const helpers = /* lua */ `
 local P = ARGV[1]
 local IDEMPOTENCY_WINDOW_MS = ${IDEMPOTENCY_WINDOW_MS}
+local OPERATION_WINDOW_MS = ${OPERATION_WINDOW_MS}
 -- Eviction and expiry remove at most this many keys per call, so no script pays for a backlog at once.
 local KEY_BATCH = 100
 
@@ -56,6 +67,27 @@ end
 
 local function value_key(gk, fam) return P .. 'v:' .. gk .. '|' .. fam end
 
+local function owner_key(fam, text) return fam .. '{' .. text .. '}' end
+
+-- Variadic commands take lists of any length in chunks: unpack is bounded by Lua's C stack (LUAI_MAXCSTACK, 8000).
+-- Even, so field/value pairs never straddle two calls.
+local CHUNK = 1000
+
+-- HMGET of a list of fields: one reply per field (false where absent), in as few calls as the chunks need.
+local function hmget(key, fields)
+  local out = {}
+  for i = 1, #fields, CHUNK do
+    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
+    for j = 1, #part do out[i + j - 1] = part[j] end
+  end
+  return out
+end
+
+-- cmd key item… over a list of items (HDEL fields; HSET field, value, …).
+local function call_chunked(cmd, key, items)
+  for i = 1, #items, CHUNK do redis.call(cmd, key, unpack(items, i, math.min(i + CHUNK - 1, #items))) end
+end
+
 local function add_bytes(n) if n ~= 0 then redis.call('INCRBY', P .. 'bytes', n) end end
 
 -- Bytes a stored family holds (see P..'bytes').
@@ -66,24 +98,29 @@ local function family_bytes(gk, fam)
   return bytes
 end
 
--- What validation knows of a family name: {type or '', '1' when a group other than gk holds it else '0',
--- gk's own type or ''}.
-local function family_fact(gk, fam)
-  local own = redis.call('HGET', P .. 'f:' .. gk, fam)
-  own = own and string.match(own, '^[^|]+') or ''
-  local holders = tonumber(redis.call('HGET', P .. 'fc', fam) or '0')
-  local others = holders - (own ~= '' and 1 or 0) > 0 and '1' or '0'
-  return {redis.call('HGET', P .. 'fi', fam) or '', others, own}
+-- What validation knows of family names, three lists aligned with names: each one's type ('' = none), '1' when a
+-- group other than gk holds it else '0', and gk's own type ('' = none).
+local function family_facts(gk, names)
+  local types, others, own = {}, {}, {}
+  if #names == 0 then return types, others, own end
+  local metas, holders, known = hmget(P .. 'f:' .. gk, names), hmget(P .. 'fc', names), hmget(P .. 'fi', names)
+  for i = 1, #names do
+    own[i] = metas[i] and string.match(metas[i], '^[^|]+') or ''
+    others[i] = tonumber(holders[i] or '0') - (own[i] ~= '' and 1 or 0) > 0 and '1' or '0'
+    types[i] = known[i] or ''
+  end
+  return types, others, own
 end
 
 local function unindex_family(gk, fam)
   local vkey = value_key(gk, fam)
   local entries = redis.call('HGETALL', vkey)
-  local bytes = 0
+  local owners, bytes = {}, 0
   for i = 1, #entries, 2 do
-    redis.call('HDEL', P .. 'o', fam .. '{' .. entries[i] .. '}')
+    owners[#owners + 1] = owner_key(fam, entries[i])
     bytes = bytes + #fam + #entries[i] + #entries[i + 1]
   end
+  call_chunked('HDEL', P .. 'o', owners)
   add_bytes(-bytes)
   redis.call('DEL', vkey)
   redis.call('HDEL', P .. 'f:' .. gk, fam)
@@ -134,30 +171,52 @@ local function key_seen(idem, now)
   return redis.call('EXISTS', P .. 'k:' .. idem) == 1
 end
 
--- Records a key as applied; past max_keys the oldest are forgotten, and those still inside the window are counted.
--- Keys applied in the same millisecond leave in digest order: any real bound holds far more than a millisecond of pushes.
-local function remember_key(idem, now, max_keys)
-  redis.call('ZADD', P .. 'kt', now, idem)
-  local over = redis.call('ZCARD', P .. 'kt') - max_keys
+-- Adds member to a time-ordered set bounded to max members: past it the oldest are forgotten, and those still
+-- inside the window are counted in the evicted counter. Members added in the same millisecond leave in member
+-- order: any real bound holds far more than a millisecond of pushes.
+local function add_bounded(set, member, score, now, window, max, evicted)
+  redis.call('ZADD', P .. set, score, member)
+  local over = redis.call('ZCARD', P .. set) - max
   if over <= 0 then return end
-  local oldest = redis.call('ZPOPMIN', P .. 'kt', math.min(over, KEY_BATCH))
+  local oldest = redis.call('ZPOPMIN', P .. set, math.min(over, KEY_BATCH))
   local early = 0
   for i = 2, #oldest, 2 do
-    if tonumber(oldest[i]) > now - IDEMPOTENCY_WINDOW_MS then early = early + 1 end
+    if tonumber(oldest[i]) > now - window then early = early + 1 end
   end
-  if early > 0 then redis.call('INCRBY', P .. 'kev', early) end
+  if early > 0 then redis.call('INCRBY', P .. evicted, early) end
 end
 
--- Keys past their window, oldest first: ZCOUNT and a rank range, never a scan.
-local function forget_expired_keys(now)
-  local expired = math.min(redis.call('ZCOUNT', P .. 'kt', '-inf', fmt(now - IDEMPOTENCY_WINDOW_MS)), KEY_BATCH)
-  if expired > 0 then redis.call('ZREMRANGEBYRANK', P .. 'kt', 0, expired - 1) end
+local function remember_key(idem, now, max_keys)
+  add_bounded('kt', idem, now, now, IDEMPOTENCY_WINDOW_MS, max_keys, 'kev')
+end
+
+-- Members past their window, oldest first: ZCOUNT and a rank range, never a scan.
+local function forget_expired(set, now, window)
+  local expired = math.min(redis.call('ZCOUNT', P .. set, '-inf', fmt(now - window)), KEY_BATCH)
+  if expired > 0 then redis.call('ZREMRANGEBYRANK', P .. set, 0, expired - 1) end
+end
+
+-- The answer an earlier run of this push call gave, if it wrote anything; nil when this is the first run. Only
+-- answers that changed the store are remembered: a refused call that runs again decides afresh, which is right,
+-- since its first answer never reached the process.
+local function earlier_answer(op)
+  local score = redis.call('ZSCORE', P .. 'ot', op)
+  if not score then return nil end
+  return tonumber(score) % 1 == 0 and {'applied'} or {'replayed'}
+end
+
+-- The fraction of the score tells a replay from an applied push, so every remembered call costs the same bytes.
+local function remember_answer(op, now, answer, max_ops)
+  local at = math.floor(now) + (answer[1] == 'replayed' and 0.5 or 0)
+  add_bounded('ot', op, at, now, OPERATION_WINDOW_MS, max_ops, 'oev')
+  return answer
 end
 
 -- Groups whose last push is older than the TTL, oldest first, by score: never a scan of all groups.
 local function sweep(now, ttl)
   ensure_bytes()
-  forget_expired_keys(now)
+  forget_expired('kt', now, IDEMPOTENCY_WINDOW_MS)
+  forget_expired('ot', now, OPERATION_WINDOW_MS)
   if ttl <= 0 then return end
   local expired = redis.call('ZRANGEBYSCORE', P .. 'groups', '-inf', fmt(now - ttl), 'LIMIT', 0, 500)
   for i = 1, #expired do delete_group(expired[i]) end
@@ -180,10 +239,11 @@ end
 
 /**
  * ARGV: prefix, now, ttlMs, mode, gk, labelsJson, scopedIdempotencyKey|'', opId, maxSeries,
- * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[[seriesKey,owner|'']]},
+ * expectations {f:[[name,type|'',othersHold '1'|'0',ownType|'']], s:[owner|''|1 (gk itself), one per payload series in order]},
  * payload [[fam,type,[help]?,[[text,value]],combine?]] (combine 'add'|'replace' overrides the mode's rule: OTLP),
  * maxStoredBytes, OTLP windows ('' or {e:[[stream,lastWindow|'']], r:[[stream,startNs,endNs]], max:streams}),
- * writeMode (core/model GroupWriteMode, recorded on the group when applied), maxIdempotencyKeys (the bound on P..'kt').
+ * writeMode (core/model GroupWriteMode, recorded on the group when applied), maxIdempotencyKeys (the bound on P..'kt'),
+ * maxOperationIds (the bound on P..'ot').
  * Returns {'applied'} | {'replayed'} | {'conflict'} | {'stale-windows'} | {'invalid', message} |
  * {'too-many-series', count} | {'store-full', bytes}.
  */
@@ -191,13 +251,9 @@ export const pushScript = /* lua */ `${helpers}
 local now, ttl, mode, gk, labels = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 local idem, op, max_series = ARGV[7], ARGV[8], tonumber(ARGV[9])
 
-local op_key = P .. 'op:' .. op
-local done = redis.call('GET', op_key)
-if done then return cjson.decode(done) end
-local function finish(result)
-  redis.call('SET', op_key, cjson.encode(result), 'PX', 120000)
-  return result
-end
+local earlier = earlier_answer(op)
+if earlier then return earlier end
+local function finish(answer) return remember_answer(op, now, answer, tonumber(ARGV[16])) end
 
 sweep(now, ttl)
 if idem ~= '' and key_seen(idem, now) then
@@ -209,13 +265,15 @@ end
 -- what validation reads is compared: the family's type, this group's type for it, and whether another
 -- group holds it — not how many do, so pushes of the same family into different groups never conflict.
 local expected = cjson.decode(ARGV[10])
-for _, f in ipairs(expected.f) do
-  local fact = family_fact(gk, f[1])
-  if fact[1] ~= f[2] or fact[2] ~= f[3] or fact[3] ~= f[4] then return {'conflict'} end
+if #expected.f > 0 then
+  local names = {}
+  for i, f in ipairs(expected.f) do names[i] = f[1] end
+  local types, others, own = family_facts(gk, names)
+  for i, f in ipairs(expected.f) do
+    if types[i] ~= f[2] or others[i] ~= f[3] or own[i] ~= f[4] then return {'conflict'} end
+  end
 end
-for _, s in ipairs(expected.s) do
-  if (redis.call('HGET', P .. 'o', s[1]) or '') ~= s[2] then return {'conflict'} end
-end
+local payload = cjson.decode(ARGV[11])
 -- OTLP: the process judged the delta windows on these last windows; another replica applied one since.
 local windows = ARGV[13] ~= '' and cjson.decode(ARGV[13]) or nil
 if windows then
@@ -236,7 +294,6 @@ local function touch_group(field)
   add_bytes(redis.call('ZADD', P .. 'groups', now, gk) * #gk)
 end
 
-local payload = cjson.decode(ARGV[11])
 local max_bytes = tonumber(ARGV[12])
 
 local function family_adds(fam)
@@ -244,12 +301,63 @@ local function family_adds(fam)
   return mode == 'aggregate' and (fam[2] == 'counter' or fam[2] == 'histogram')
 end
 
+-- What each pushed family held before, read once per family: the value of each pushed series (previous[f][i],
+-- false for a new one). A PUT or POST rewrites a pushed family whole, so it also needs how many series the family
+-- held (held[f]) and those it no longer carries (gone[f], {text, value}); the stored family is read whole only when
+-- there are such series. So a series pushed again keeps its owner entry and only the difference is written.
+local previous, held, gone = {}, {}, {}
+for f, fam in ipairs(payload) do
+  local vkey = value_key(gk, fam[1])
+  local texts = {}
+  for i, s in ipairs(fam[4]) do texts[i] = s[1] end
+  previous[f] = hmget(vkey, texts)
+  if mode ~= 'aggregate' then
+    local present = 0
+    for i = 1, #texts do
+      if previous[f][i] then present = present + 1 end
+    end
+    held[f], gone[f] = redis.call('HLEN', vkey), {}
+    if held[f] > present then
+      local pushed = {}
+      for i = 1, #texts do pushed[texts[i]] = true end
+      local entries = redis.call('HGETALL', vkey)
+      for i = 1, #entries, 2 do
+        if not pushed[entries[i]] then gone[f][#gone[f] + 1] = {entries[i], entries[i + 1]} end
+      end
+    end
+  end
+end
+
+-- The owner of each pushed series, as expected (in payload order). A series this group stores is its own (the
+-- value hash and the index change together), so only the others are looked up in the index: none in a steady push.
+do
+  local i, lookups, wanted = 0, {}, {}
+  for f, fam in ipairs(payload) do
+    for j, s in ipairs(fam[4]) do
+      i = i + 1
+      local owner = expected.s[i]
+      local own = previous[f][j] ~= false
+      if owner == 1 then
+        if not own then return {'conflict'} end
+      elseif own then
+        return {'conflict'}
+      else
+        lookups[#lookups + 1] = owner_key(fam[1], s[1])
+        wanted[#wanted + 1] = owner
+      end
+    end
+  end
+  local owners = hmget(P .. 'o', lookups)
+  for k = 1, #lookups do
+    if (owners[k] or '') ~= wanted[k] then return {'conflict'} end
+  end
+end
+
 if mode == 'aggregate' then
-  for _, fam in ipairs(payload) do
+  for f, fam in ipairs(payload) do
     if fam[2] == 'histogram' and family_adds(fam) then
-      local vkey = value_key(gk, fam[1])
-      for _, s in ipairs(fam[4]) do
-        local current = redis.call('HGET', vkey, s[1])
+      for i, s in ipairs(fam[4]) do
+        local current = previous[f][i]
         if s[3] ~= nil then
           -- Merged in the process from the value it read (s[3], '' for none): stored only if that is still the value.
           if (current or '') ~= s[3] then return {'conflict'} end
@@ -257,14 +365,14 @@ if mode == 'aggregate' then
           -- A fifth '|' part holds native buckets, which are never added here (redis.ts merges native deltas itself).
           if select(2, string.gsub(current, '|', '')) > 3 then
             touch_group('fail')
-            return finish({'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '} is pushed as a classic histogram but is stored as a native one'})
+            return {'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '} is pushed as a classic histogram but is stored as a native one'}
           end
           local stored_bounds = string.match(current, '^([^|]*)|')
           local pushed_bounds = string.match(s[2], '^([^|]*)|')
           if stored_bounds ~= pushed_bounds then
             touch_group('fail')
-            return finish({'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '}: bucket bounds [' .. pushed_bounds ..
-              '] differ from the stored [' .. stored_bounds .. ']'})
+            return {'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '}: bucket bounds [' .. pushed_bounds ..
+              '] differ from the stored [' .. stored_bounds .. ']'}
           end
         end
       end
@@ -282,41 +390,38 @@ local function add_histograms(current, delta)
   return bounds .. '|' .. fmt(num(sum1) + num(sum2)) .. '|' .. fmt(num(count1) + num(count2)) .. '|' .. table.concat(sums, ',')
 end
 
--- The value each pushed series will hold ([family][series]), so the limits judge what is written, and
--- the series stored before (aggregate mode: nil for a new one), read once.
-local values, previous = {}, {}
+-- The value each pushed series will hold ([family][series]), so the limits judge what is written.
+local values = {}
 for f, fam in ipairs(payload) do
-  local vkey, adds = value_key(gk, fam[1]), family_adds(fam)
-  local vs, olds = {}, {}
+  local adds = family_adds(fam)
+  local vs = {}
   for i, s in ipairs(fam[4]) do
     local value = s[2]
-    if mode == 'aggregate' then
-      local current = redis.call('HGET', vkey, s[1])
-      olds[i] = current
-      if current and adds and s[3] == nil then
-        if fam[2] == 'histogram' then value = add_histograms(current, value) else value = fmt(num(current) + num(value)) end
-      end
+    local current = mode == 'aggregate' and previous[f][i]
+    if current and adds and s[3] == nil then
+      if fam[2] == 'histogram' then value = add_histograms(current, value) else value = fmt(num(current) + num(value)) end
     end
     vs[i] = value
   end
-  values[f], previous[f] = vs, olds
+  values[f] = vs
+end
+
+-- Families a PUT drops without pushing them again: their bytes are read only when the push would not fit without them.
+local dropped = {}
+if mode == 'replace' then
+  local pushed = {}
+  for _, fam in ipairs(payload) do pushed[fam[1]] = true end
+  local fams = redis.call('HKEYS', P .. 'f:' .. gk)
+  for i = 1, #fams do
+    if not pushed[fams[i]] then dropped[#dropped + 1] = fams[i] end
+  end
 end
 
 if max_series > 0 or max_bytes > 0 then
   local removed, added, removed_bytes, added_bytes = 0, 0, 0, 0
-  -- Families the push drops whole: their bytes are read only when the push would not fit without them.
-  local dropped = {}
-  local new_group = redis.call('ZSCORE', P .. 'groups', gk) == false
-  if new_group then added_bytes = #gk end
-  if mode == 'replace' then
-    local fams = redis.call('HKEYS', P .. 'f:' .. gk)
-    for i = 1, #fams do
-      removed = removed + redis.call('HLEN', value_key(gk, fams[i]))
-      dropped[#dropped + 1] = fams[i]
-    end
-  end
+  if redis.call('ZSCORE', P .. 'groups', gk) == false then added_bytes = #gk end
+  for _, name in ipairs(dropped) do removed = removed + redis.call('HLEN', value_key(gk, name)) end
   for f, fam in ipairs(payload) do
-    local vkey = value_key(gk, fam[1])
     if mode == 'aggregate' then
       for i, s in ipairs(fam[4]) do
         local old = previous[f][i]
@@ -324,58 +429,70 @@ if max_series > 0 or max_bytes > 0 then
         added_bytes = added_bytes + #values[f][i]
       end
     else
-      if mode == 'merge-families' then
-        removed = removed + redis.call('HLEN', vkey)
-        dropped[#dropped + 1] = fam[1]
+      removed, added = removed + held[f], added + #fam[4]
+      for _, entry in ipairs(gone[f]) do removed_bytes = removed_bytes + #fam[1] + #entry[1] + #entry[2] end
+      for i, s in ipairs(fam[4]) do
+        local old = previous[f][i]
+        if old then removed_bytes = removed_bytes + #fam[1] + #s[1] + #old end
+        added_bytes = added_bytes + #fam[1] + #s[1] + #values[f][i]
       end
-      added = added + #fam[4]
-      for i, s in ipairs(fam[4]) do added_bytes = added_bytes + #fam[1] + #s[1] + #values[f][i] end
     end
   end
   local after = redis.call('HLEN', P .. 'o') - removed + added
-  if max_series > 0 and after > max_series then return finish({'too-many-series', tostring(after)}) end
+  if max_series > 0 and after > max_series then return {'too-many-series', tostring(after)} end
   if max_bytes > 0 then
     local before = tonumber(redis.call('GET', P .. 'bytes') or '0')
     local bytes = before - removed_bytes + added_bytes
     if bytes > max_bytes then
-      for _, fam in ipairs(dropped) do bytes = bytes - family_bytes(gk, fam) end
+      for _, name in ipairs(dropped) do bytes = bytes - family_bytes(gk, name) end
       -- A push that shrinks the store is always taken, even over the bound (it may have been lowered).
-      if bytes > max_bytes and bytes > before then return finish({'store-full', tostring(bytes)}) end
+      if bytes > max_bytes and bytes > before then return {'store-full', tostring(bytes)} end
     end
   end
 end
 
-if mode == 'replace' then
-  local fams = redis.call('HKEYS', P .. 'f:' .. gk)
-  for i = 1, #fams do unindex_family(gk, fams[i]) end
-elseif mode == 'merge-families' then
-  for _, fam in ipairs(payload) do
-    if redis.call('HEXISTS', P .. 'f:' .. gk, fam[1]) == 1 then unindex_family(gk, fam[1]) end
-  end
-end
+for _, name in ipairs(dropped) do unindex_family(gk, name) end
 
+-- Each family is written with one variadic HSET of its values, one of the owners of its new series and, when the
+-- push rewrites it whole, one HDEL each for the series it no longer carries; the byte count moves once.
+local bytes_delta = 0
 for f, fam in ipairs(payload) do
   local name, ftype, help = fam[1], fam[2], fam[3][1]
   local vkey = value_key(gk, name)
   local meta = redis.call('HGET', P .. 'f:' .. gk, name)
-  if not meta then
-    redis.call('HINCRBY', P .. 'fc', name, 1)
-    redis.call('HSET', P .. 'fi', name, ftype)
-  end
-  if help == nil and meta and mode == 'aggregate' then
-    help = string.match(meta, '^[^|]+|(.*)$')
-  end
-  redis.call('HSET', P .. 'f:' .. gk, name, help and (ftype .. '|' .. help) or ftype)
+  local writes, owners = {}, {}
   for i, s in ipairs(fam[4]) do
     local text, value, old = s[1], values[f][i], previous[f][i]
-    if redis.call('HSET', vkey, text, value) == 1 then
-      redis.call('HSET', P .. 'o', name .. '{' .. text .. '}', gk)
-      add_bytes(#name + #text + #value)
+    writes[#writes + 1] = text
+    writes[#writes + 1] = value
+    if old then
+      bytes_delta = bytes_delta + #value - #old
     else
-      add_bytes(#value - #(old or ''))
+      owners[#owners + 1] = owner_key(name, text)
+      owners[#owners + 1] = gk
+      bytes_delta = bytes_delta + #name + #text + #value
     end
   end
+  if gone[f] and #gone[f] > 0 then
+    local texts, gone_owners = {}, {}
+    for k, entry in ipairs(gone[f]) do
+      texts[k] = entry[1]
+      gone_owners[k] = owner_key(name, entry[1])
+      bytes_delta = bytes_delta - (#name + #entry[1] + #entry[2])
+    end
+    call_chunked('HDEL', vkey, texts)
+    call_chunked('HDEL', P .. 'o', gone_owners)
+  end
+  call_chunked('HSET', vkey, writes)
+  call_chunked('HSET', P .. 'o', owners)
+  if not meta then redis.call('HINCRBY', P .. 'fc', name, 1) end
+  if not meta or string.match(meta, '^[^|]+') ~= ftype then redis.call('HSET', P .. 'fi', name, ftype) end
+  -- An aggregation push without HELP keeps the stored one; a PUT or POST writes the family as pushed.
+  if help == nil and meta and mode == 'aggregate' then help = string.match(meta, '^[^|]+|(.*)$') end
+  local new_meta = help and (ftype .. '|' .. help) or ftype
+  if new_meta ~= meta then redis.call('HSET', P .. 'f:' .. gk, name, new_meta) end
 end
+add_bytes(bytes_delta)
 
 if windows then
   for _, w in ipairs(windows.r) do
@@ -439,12 +556,9 @@ return out
 export const factsScript = /* lua */ `${helpers}
 local gk = ARGV[2]
 local names, series = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
-local types, others, own, owners = {}, {}, {}, {}
-for i, name in ipairs(names) do
-  local fact = family_fact(gk, name)
-  types[i], others[i], own[i] = fact[1], fact[2], fact[3]
-end
-for i, key in ipairs(series) do owners[i] = redis.call('HGET', P .. 'o', key) or '' end
+local types, others, own = family_facts(gk, names)
+local owners = hmget(P .. 'o', series)
+for i = 1, #series do owners[i] = owners[i] or '' end
 return {types, others, own, owners}
 `;
 
@@ -475,11 +589,15 @@ end
 return out
 `;
 
-/** ARGV: prefix, now, ttlMs. {groups, series, deduplicated, storedBytes, otlpStreamsEvicted, idempotencyKeysEvicted}. */
+/**
+ * ARGV: prefix, now, ttlMs.
+ * {groups, series, deduplicated, storedBytes, otlpStreamsEvicted, idempotencyKeysEvicted, operationIdsEvicted}.
+ */
 export const statsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
 return {redis.call('ZCARD', P .. 'groups'), redis.call('HLEN', P .. 'o'), redis.call('GET', P .. 'dedup') or '0',
-  redis.call('GET', P .. 'bytes') or '0', redis.call('GET', P .. 'wev') or '0', redis.call('GET', P .. 'kev') or '0'}
+  redis.call('GET', P .. 'bytes') or '0', redis.call('GET', P .. 'wev') or '0', redis.call('GET', P .. 'kev') or '0',
+  redis.call('GET', P .. 'oev') or '0'}
 `;
 
 /** ARGV: prefix, gk ('' = every group). Number of groups removed. */

@@ -21,8 +21,9 @@
 // another retry: steady-state pushes never conflict, nor do new groups pushing the same families. The facts
 // of a push's shape (group, families, series) are cached from the last push of that shape (any mode), so a
 // steady stream of pushes costs one round trip each: stale facts are caught by step 4 like any change, and
-// a refusal is only ever given on freshly read facts. Each call carries an operation id remembered for two minutes, so a transport-level retry of the same script (the client
-// library retries network errors) returns the first result instead of applying the push twice.
+// a refusal is only ever given on freshly read facts. Each push call carries an operation id remembered for two
+// minutes in a sorted set bounded by GATEWAY_MAX_OPERATION_ID_BYTES, so a transport-level retry of the same script
+// (the client library retries network errors) returns the first answer instead of applying the push twice.
 import { aggregateFamilies, type CombineOverride, checkDeltaPush, type KeyedFamily } from '../core/aggregate.js';
 import { DEFAULT_MAX_OTLP_STREAM_BYTES, type DeltaWindow, judgeWindow } from '../core/delta-windows.js';
 import { formatGoFloat, parseGoFloat } from '../core/float.js';
@@ -82,6 +83,8 @@ export interface RedisStoreOptions {
   maxOtlpStreams?: number;
   /** Bound on remembered Idempotency-Keys, shared by every replica (GATEWAY_MAX_IDEMPOTENCY_BYTES). */
   maxIdempotencyKeys?: number;
+  /** Bound on remembered push-call operation ids, shared by every replica (GATEWAY_MAX_OPERATION_ID_BYTES). */
+  maxOperationIds?: number;
   /** Label value length and label count per series (core/validate). */
   seriesLimits?: SeriesLimits;
   /** How often a push re-validates when concurrent pushes keep changing the facts it relied on. */
@@ -105,6 +108,30 @@ export const redisStreamsFor = (maxBytes: number) => Math.max(1, Math.floor(maxB
 export const REDIS_IDEMPOTENCY_KEY_BYTES = 136;
 
 export const redisIdempotencyKeysFor = (maxBytes: number) => Math.max(1, Math.floor(maxBytes / REDIS_IDEMPOTENCY_KEY_BYTES));
+
+/**
+ * Redis memory one remembered operation id takes (17–27 characters and a time in the P..'ot' sorted set):
+ * bench/scripts/redis-footprint.ts measured 128 bytes (INFO used_memory, 100,000 unkeyed pushes, Redis 7).
+ * GATEWAY_MAX_OPERATION_ID_BYTES becomes a count with it, shared by every replica.
+ */
+export const REDIS_OPERATION_ID_BYTES = 136;
+
+/** 16 MiB: about 123,000 calls, 1,000 pushes/s for the whole window (a transport retries within seconds). */
+export const DEFAULT_MAX_OPERATION_ID_BYTES = 16 * 1024 * 1024;
+
+export const redisOperationIdsFor = (maxBytes: number) => Math.max(1, Math.floor(maxBytes / REDIS_OPERATION_ID_BYTES));
+
+/**
+ * Operation ids: 96 random bits drawn once per store (16 base64url characters), then a counter, so ids never repeat
+ * across replicas or restarts without drawing randomness on every call, and stay short (at most 27 characters).
+ */
+function operationIds(): () => string {
+  const prefix = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(12))))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_');
+  let next = 0;
+  return () => prefix + (next++).toString(36);
+}
 
 /** Redis (or the REST endpoint in front of it) cannot be reached: the HTTP layer answers 503. */
 export class StoreUnavailableError extends Error {
@@ -163,6 +190,9 @@ function nativeFamilies(
       family.metrics.some((metric) => isHistogram(metric) && metric.native),
   );
 }
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((item, i) => item === b[i]);
+const sameFacts = (a: Facts, b: Facts) => a.every((list, i) => sameList(list, b[i]!));
 
 function decodeWindow(text: string): DeltaWindow | undefined {
   if (text === '') return undefined;
@@ -250,10 +280,14 @@ export class RedisStore implements GatewayStore {
   private readonly maxStoredBytes: number;
   private readonly maxOtlpStreams: number;
   private readonly maxIdempotencyKeys: number;
+  private readonly maxOperationIds: number;
   private readonly seriesLimits: SeriesLimits;
   private readonly maxConflictRetries: number;
   private readonly factsByShape = new Map<string, Facts>();
   private cachedShapeBytes = 0;
+  /** What a cached Facts gives validation and the push script, computed once per cached entry. */
+  private readonly viewsOfFacts = new WeakMap<Facts, { view: PushValidationView; expectations: string }>();
+  private readonly newOperationId = operationIds();
 
   constructor(options: RedisStoreOptions) {
     this.commands = options.commands;
@@ -265,6 +299,7 @@ export class RedisStore implements GatewayStore {
     this.maxStoredBytes = options.maxStoredBytes ?? 0;
     this.maxOtlpStreams = options.maxOtlpStreams ?? redisStreamsFor(DEFAULT_MAX_OTLP_STREAM_BYTES);
     this.maxIdempotencyKeys = options.maxIdempotencyKeys ?? redisIdempotencyKeysFor(DEFAULT_MAX_IDEMPOTENCY_BYTES);
+    this.maxOperationIds = options.maxOperationIds ?? redisOperationIdsFor(DEFAULT_MAX_OPERATION_ID_BYTES);
     this.seriesLimits = options.seriesLimits ?? unlimitedSeries;
     this.maxConflictRetries = options.maxConflictRetries ?? 20;
   }
@@ -404,14 +439,19 @@ export class RedisStore implements GatewayStore {
       );
     let payload = payloadWith(new Map());
     const idempotency = push.idempotencyKey === undefined ? '' : await scopedIdempotencyKey(prepared.push.groupKey, push.idempotencyKey);
-    const operationId = crypto.randomUUID();
+    const operationId = this.newOperationId();
     const keys = lookupKeys(prepared.push);
     const shapeText = `${prepared.push.groupKey}\n${keys.familyNames.join('\n')}\n${keys.seriesKeys.join('\n')}`;
     const shape = shapeText.length <= MAX_CACHED_SHAPE_CHARS ? shapeText : undefined;
     let cached = shape === undefined ? undefined : this.factsByShape.get(shape);
     for (let attempt = 0; attempt <= this.maxConflictRetries; attempt++) {
       const facts = cached ?? (await this.readFacts(prepared.push, keys));
-      const { view, expectations } = this.factsView(prepared.push, keys, facts);
+      let derived = this.viewsOfFacts.get(facts);
+      if (derived === undefined) {
+        derived = this.factsView(prepared.push, keys, facts);
+        if (facts === cached) this.viewsOfFacts.set(facts, derived);
+      }
+      const { view, expectations } = derived;
       const refusal = checkAgainstStore(prepared.push, push.mode, view);
       if (refusal !== undefined) {
         if (cached === undefined) return await this.refuse(push, refusal);
@@ -438,6 +478,7 @@ export class RedisStore implements GatewayStore {
         windows === undefined ? '' : JSON.stringify(windows),
         writeMode ?? (push.mode === 'aggregate' ? 'aggregated' : 'replaced'),
         String(this.maxIdempotencyKeys),
+        String(this.maxOperationIds),
       ]);
       switch (result[0]) {
         case 'applied':
@@ -506,25 +547,29 @@ export class RedisStore implements GatewayStore {
     return out;
   }
 
-  private async readFacts(
-    push: PreparedPush,
-    { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] },
-  ): Promise<Facts> {
+  private async readFacts(push: PreparedPush, { familyNames }: { familyNames: string[] }): Promise<Facts> {
+    // The series index holds `name{labels}` with the name unquoted (as the push script writes it), which is not
+    // core/validate's seriesKey for a UTF-8 name: the keys are built the scripts' way, in lookupKeys' order.
+    const indexKeys = push.families.flatMap(({ family, labelTexts }) => labelTexts.map((text) => `${family.name}{${text}}`));
     return await this.run<Facts>('reading validation facts', factsScript, [
       push.groupKey,
       JSON.stringify(familyNames),
-      JSON.stringify(seriesKeys),
+      JSON.stringify(indexKeys),
     ]);
   }
 
-  /** The facts as they are after this push applied: the next push of the same shape starts from them. */
+  /**
+   * The facts as they are after this push applied: the next push of the same shape starts from them. A steady stream
+   * of pushes leaves them as they were, and then the cached entry (and what factsView made of it) is kept.
+   */
   private rememberFacts(
     shape: string,
     mode: PushRequest['mode'],
     push: PreparedPush,
     { familyNames, seriesKeys }: { familyNames: string[]; seriesKeys: string[] },
-    [types, othersHold, ownTypes]: Facts,
+    facts: Facts,
   ): void {
+    const [types, othersHold, ownTypes] = facts;
     // Whether other groups hold a family is not changed by this group's push. A wrong guess here costs one
     // conflict and a fresh read, never a wrong verdict: the script re-checks every fact.
     const pushedTypes = new Map(push.families.map(({ family }) => [family.name, family.type]));
@@ -540,6 +585,7 @@ export class RedisStore implements GatewayStore {
         if (othersHold[i] !== '1') after[0][i] = '';
       }
     });
+    if (this.factsByShape.get(shape) === facts && sameFacts(after, facts)) return;
     // Each cached shape costs about its key text again in facts (UTF-16: 2 bytes a character).
     const bytes = shape.length * 4;
     if (this.cachedShapeBytes + bytes > MAX_CACHED_SHAPE_BYTES) {
@@ -575,9 +621,11 @@ export class RedisStore implements GatewayStore {
       groupFamilyType: (key, name) => (key === push.groupKey ? families.get(name)?.own : undefined),
       seriesOwner: (key) => seriesOwners.get(key),
     };
+    // Owners in payload order (the script builds the keys from the payload), this group's own key as 1: most
+    // series of a steady push are its own, and the script decodes the argument on every push.
     const expectations = JSON.stringify({
       f: familyNames.map((name, i) => [name, types[i] ?? '', othersHold[i] ?? '0', ownTypes[i] ?? '']),
-      s: seriesKeys.map((key, i) => [key, owners[i] ?? '']),
+      s: owners.map((owner) => (owner === push.groupKey ? 1 : (owner ?? ''))),
     });
     return { view, expectations };
   }
@@ -643,8 +691,8 @@ export class RedisStore implements GatewayStore {
   }
 
   async stats(nowMs: number): Promise<StoreStats> {
-    const [groups, series, deduplicated, storedBytes, streamsEvicted, keysEvicted] = await this.run<
-      [number, number, string, string, string, string]
+    const [groups, series, deduplicated, storedBytes, streamsEvicted, keysEvicted, operationsEvicted] = await this.run<
+      [number, number, string, string, string, string, string]
     >('reading stats', statsScript, [String(nowMs), String(this.ttlMs)]);
     return {
       groups: Number(groups),
@@ -653,6 +701,7 @@ export class RedisStore implements GatewayStore {
       deduplicatedPushes: Number(deduplicated),
       otlpStreamsEvicted: Number(streamsEvicted),
       idempotencyKeysEvicted: Number(keysEvicted),
+      operationIdsEvicted: Number(operationsEvicted),
     };
   }
 

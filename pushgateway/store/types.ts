@@ -99,6 +99,8 @@ export interface StoreStats {
   idempotencyKeysEvicted?: number;
   /** OTLP delta streams forgotten before the group TTL because GATEWAY_MAX_OTLP_STREAM_BYTES was reached. */
   otlpStreamsEvicted?: number;
+  /** Redis: push-call operation ids forgotten before their window ended because GATEWAY_MAX_OPERATION_ID_BYTES was reached. */
+  operationIdsEvicted?: number;
 }
 
 export interface GatewayStore {

@@ -10,10 +10,18 @@ import { labelText } from '../../pushgateway/core/grouping.js';
 import { IDEMPOTENCY_WINDOW_MS, scopedIdempotencyKey } from '../../pushgateway/core/idempotency.js';
 import type { Group, HistogramMetric, MetricFamily, ScalarMetric } from '../../pushgateway/core/model.js';
 import { renderGroups } from '../../pushgateway/core/scrape-body.js';
+import { unlimitedSeries } from '../../pushgateway/core/validate.js';
 import { redisStoreOptions } from '../../pushgateway/store/create.js';
 import { MemoryStore } from '../../pushgateway/store/memory.js';
-import { encodeSeriesValue, REDIS_IDEMPOTENCY_KEY_BYTES, RedisStore, StoreUnavailableError } from '../../pushgateway/store/redis.js';
+import {
+  encodeSeriesValue,
+  REDIS_IDEMPOTENCY_KEY_BYTES,
+  REDIS_OPERATION_ID_BYTES,
+  RedisStore,
+  StoreUnavailableError,
+} from '../../pushgateway/store/redis.js';
 import type { RedisCommands } from '../../pushgateway/store/redis-commands.js';
+import { pushScript } from '../../pushgateway/store/redis-scripts.js';
 import type { OtlpPoint, PushRequest } from '../../pushgateway/store/types.js';
 import { appTarget, describeFuzzContract } from './fuzz-contract.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-contract.js';
@@ -197,6 +205,67 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       expect(await keyed('string-layout', IDEMPOTENCY_WINDOW_MS)).toEqual({ status: 'replayed' });
     });
 
+    it('bounds the remembered operation ids by GATEWAY_MAX_OPERATION_ID_BYTES: a resent call inside it gets the first answer, older ones are evicted and counted', async () => {
+      const bound = 150;
+      const config = { ...defaultGatewayConfig, maxOperationIdBytes: bound * REDIS_OPERATION_ID_BYTES };
+      // The transport the store sees; the test resends a recorded push call through the same connection, as a client
+      // library does when the answer to a call that Redis ran was lost.
+      const inner = connect();
+      const pushCalls: Parameters<RedisCommands['evalScript']>[] = [];
+      const recording: RedisCommands = {
+        description: inner.description,
+        close: () => inner.close(),
+        evalScript: (script, keys, args) => {
+          if (script === pushScript) pushCalls.push([script, keys, args]);
+          return inner.evalScript(script, keys, args);
+        },
+      };
+      let nowMs = 1_000;
+      const app = createGatewayApp({
+        store: new RedisStore({ commands: recording, keyPrefix: prefix, ...redisStoreOptions(config) }),
+        config,
+        clock: () => nowMs,
+      });
+      const pushOne = async (headers: Record<string, string> = {}) => {
+        nowMs++;
+        const response = await app.request('/aggregate/metrics/job/ops', {
+          method: 'POST',
+          headers,
+          body: '# TYPE ops_total counter\nops_total 1\n',
+        });
+        expect(response.status).toBe(200);
+        return pushCalls.at(-1)!;
+      };
+      const resend = (call: Parameters<RedisCommands['evalScript']>) => inner.evalScript(...call);
+      const metric = async (name: string) =>
+        Number(new RegExp(`\n${name}(?:\\{[^}]*\\})? (\\S+)\n`).exec(await (await app.request('/metrics')).text())?.[1]);
+
+      const first = await pushOne();
+      await pushOne({ 'Idempotency-Key': 'k1' });
+      const replay = await pushOne({ 'Idempotency-Key': 'k1' });
+      for (let i = 3; i < bound; i++) await pushOne();
+      expect(await resend(first)).toEqual(['applied']);
+      expect(await resend(replay)).toEqual(['replayed']);
+      expect([await metric('ops_total'), await metric('gateway_pushes_deduplicated_total')]).toEqual([bound - 1, 1]);
+      expect(await metric('gateway_operation_ids_evicted_total')).toBe(0);
+
+      const past = 2 * bound;
+      for (let i = 0; i < past; i++) await pushOne();
+      expect(await metric('gateway_operation_ids_evicted_total')).toBe(past);
+      const [remembered, bytes, stringKeys] = (await inner.evalScript(
+        "return {redis.call('ZCARD', KEYS[1]), redis.call('MEMORY', 'USAGE', KEYS[1], 'SAMPLES', 0), #redis.call('KEYS', ARGV[1])}",
+        [`${prefix}ot`],
+        [`${prefix}op:*`],
+      )) as number[];
+      expect(remembered).toBe(bound);
+      expect(bytes).toBeLessThanOrEqual(bound * REDIS_OPERATION_ID_BYTES);
+      expect(stringKeys).toBe(0);
+      // The documented cost of the bound: a call resent after its id was evicted is applied again (a later call than
+      // the first, whose facts would conflict by now).
+      expect(await resend(pushCalls[3]!)).toEqual(['applied']);
+      expect(await metric('ops_total')).toBe(bound - 1 + past + 1);
+    });
+
     it.each([
       ['a negative counter', [counter('c_total', -1)], /finite number >= 0/],
       [
@@ -233,6 +302,15 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       const conflict = await s.apply(push([gauge('shared_total', 1)], { grouping: { job: 'b' } }));
       expect(conflict.status === 'invalid' && conflict.message).toMatch(/pushed as gauge but is a counter/);
       const owned = await s.apply(push([counter('shared_total', 1)], { grouping: { job: 'a', instance: 'x' } }));
+      expect(owned.status === 'invalid' && owned.message).toMatch(/was collected before with the same name and label values/);
+    });
+
+    it('refuses a series owned by another group under a UTF-8 metric name too', async () => {
+      const s = new RedisStore({ commands: shared(), keyPrefix: prefix, seriesLimits: { ...unlimitedSeries, names: 'utf8' } });
+      expect(await s.apply(push([counter('shared.requests_total', 1, { instance: 'x' })], { grouping: { job: 'a' } }))).toEqual({
+        status: 'applied',
+      });
+      const owned = await s.apply(push([counter('shared.requests_total', 1)], { grouping: { job: 'a', instance: 'x' } }));
       expect(owned.status === 'invalid' && owned.message).toMatch(/was collected before with the same name and label values/);
     });
 
@@ -532,7 +610,10 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
           }
           const groups = await redisStore.groups(2_000);
           expect(renderGroups(groups, 'text')).toBe(await memory.exposition(2_000, 'text'));
-          expect((await redisStore.stats(2_000)).storedBytes).toBe(storedBytesOf(groups));
+          const stats = await redisStore.stats(2_000);
+          expect(stats.storedBytes).toBe(storedBytesOf(groups));
+          // The series index (P..'o', rewritten by difference) holds exactly the stored series.
+          expect(stats.series).toBe((await memory.stats(2_000)).series);
         }),
         { numRuns: 40 },
       );
