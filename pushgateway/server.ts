@@ -15,13 +15,11 @@ import type { ExpositionFormat } from './core/exposition-format.js';
 import { groupKey } from './core/grouping.js';
 import type { GatewayLog } from './http/push.js';
 import { processMetrics } from './process-metrics.js';
-import { displayUrl } from './remote-write/destination.js';
-import { MemoryLease, RedisLease, type RemoteWriteLease, type RunningRemoteWrite, startRemoteWrite } from './remote-write/index.js';
+import type { RemoteWriteLease, RunningRemoteWrite } from './remote-write/index.js';
 import { createStore } from './store/create.js';
 import { MemoryStore } from './store/memory.js';
 import { loadSnapshot, startSnapshotting } from './store/persistence.js';
 import { RedisStore } from './store/redis.js';
-import { redisTcpCommands } from './store/redis-tcp.js';
 import { ReplicaHeartbeats, type ReplicaIdentity, type RunningHeartbeat, startHeartbeat } from './store/replica-heartbeats.js';
 import type { GatewayStore } from './store/types.js';
 
@@ -57,7 +55,9 @@ export async function startGateway({
   logger?: GatewayLogger;
 }): Promise<RunningGateway> {
   if (config.pushToken === undefined) logger.warn({}, 'GATEWAY_PUSH_TOKEN is not set: anyone who reaches the gateway can push and delete');
-  const store = createStore(config, { redisTcp: redisTcpCommands });
+  // Remote write and the Redis client are imported only when configured (build.ts keeps them in their own chunks).
+  const redisTcp = config.store === 'redis' && config.redisTcp ? (await import('./store/redis-tcp.js')).redisTcpCommands : undefined;
+  const store = createStore(config, redisTcp ? { redisTcp } : {});
   const persistence =
     store instanceof MemoryStore && config.persistenceFile !== undefined
       ? await startPersistence(store, config.persistenceFile, config.persistenceIntervalSeconds, logger)
@@ -95,7 +95,13 @@ export async function startGateway({
         })
       : undefined;
   if (config.remoteWrite) {
-    remoteWrite = startRemoteWrite({ config: config.remoteWrite, store, lease: remoteWriteLease(store), logger });
+    const [{ startRemoteWrite, MemoryLease, RedisLease }, { displayUrl }] = await Promise.all([
+      import('./remote-write/index.js'),
+      import('./remote-write/destination.js'),
+    ]);
+    // Replicas on one Redis store share the lease there, so one of them sends; a memory store has one owner.
+    const lease: RemoteWriteLease = store instanceof RedisStore ? new RedisLease(store.commands) : new MemoryLease();
+    remoteWrite = startRemoteWrite({ config: config.remoteWrite, store, lease, logger });
     logger.info(
       { urls: config.remoteWrite.urls.map(displayUrl), intervalSeconds: config.remoteWrite.intervalSeconds },
       'remote write: sending',
@@ -120,11 +126,6 @@ export async function startGateway({
         logger.info({}, 'gateway stopped');
       })()),
   };
-}
-
-/** Replicas on one Redis store share the lease there, so one of them sends; a memory store has one owner. */
-function remoteWriteLease(store: GatewayStore): RemoteWriteLease {
-  return store instanceof RedisStore ? new RedisLease(store.commands) : new MemoryLease();
 }
 
 /** A last send, bounded so a receiver that is down cannot hold shutdown; never rejects. */

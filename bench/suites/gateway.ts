@@ -42,10 +42,19 @@ export function startOfficialGateway(): Promise<BenchProcess> {
   });
 }
 
+/**
+ * The gateway's V8 flags, or `BENCH_GATEWAY_FLAGS` (space-separated; empty for none) to bench other flags
+ * against the same official run, e.g. `BENCH_GATEWAY_FLAGS=--max-semi-space-size=1 npm run bench -- gateway-memory`.
+ */
+export function ourGatewayFlags(): string[] {
+  const override = process.env.BENCH_GATEWAY_FLAGS;
+  return override === undefined ? gatewayNodeFlags : override.split(' ').filter(Boolean);
+}
+
 /** Our gateway as production runs it: `npm run gateway`'s compiled dist/pushgateway/node.js on plain node, its flags. */
 export function startOurGateway(name: string, env: Record<string, string> = {}, cpu?: string): Promise<BenchProcess> {
   return startNodeServer(name, 'pushgateway/node.ts', {
-    nodeArgs: gatewayNodeFlags,
+    nodeArgs: ourGatewayFlags(),
     portEnv: ['GATEWAY_PORT'],
     readyPath: '/-/ready',
     ...(cpu === undefined ? {} : { cpu }),

@@ -4,9 +4,7 @@
 // and 415 for another Content-Type (not retried), 413 from the body reader, 429/503 with Retry-After when the
 // gateway refuses for load and nothing was applied (retried, which exactly-once makes safe).
 import type { Hono } from 'hono';
-import { decodeExportRequest, encodeExportResponse, OtlpDecodeError, otlpContentTypes, otlpEncodingOf } from '../otlp/decode.js';
 import type { OtlpPointCounter } from '../otlp/metrics.js';
-import { translateExportRequest } from '../otlp/translate.js';
 import type { GatewayStore, OtlpOutcome } from '../store/types.js';
 import type { BodyVariables } from './body.js';
 import { jsonError, retryAfterStoreFailure } from './errors.js';
@@ -23,11 +21,20 @@ export interface OtlpRouteOptions {
 /** Seconds an exporter is asked to wait when full: the series and byte limits free up only as groups expire. */
 const retryAfterFull = '30';
 
+/**
+ * The decoder and its generated descriptors (@bufbuild/protobuf), imported on the first OTLP request: a gateway
+ * nobody sends OTLP to does not hold them in memory.
+ */
+let otlpCodec: Promise<[typeof import('../otlp/decode.js'), typeof import('../otlp/translate.js')]> | undefined;
+const loadOtlpCodec = () => (otlpCodec ??= Promise.all([import('../otlp/decode.js'), import('../otlp/translate.js')]));
+
 export function registerOtlpRoute(
   app: Hono<{ Variables: BodyVariables }>,
   { store, log, clock, counter, onStoreError }: OtlpRouteOptions,
 ): void {
   app.post('/v1/metrics', async (c) => {
+    const [{ decodeExportRequest, encodeExportResponse, OtlpDecodeError, otlpContentTypes, otlpEncodingOf }, { translateExportRequest }] =
+      await loadOtlpCodec();
     const encoding = otlpEncodingOf(c.req.header('content-type'));
     if (!encoding)
       return jsonError(415, 'unsupported_media_type', 'OTLP/HTTP metrics must be sent as application/x-protobuf or application/json');

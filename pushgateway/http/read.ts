@@ -7,7 +7,6 @@ import { contentTypes, type ExpositionFormat, endOfExposition, renderHeader } fr
 import { formatGoFloat } from '../core/float.js';
 import { type BucketSpan, type Group, isHistogram, isSummary, type Metric, type MetricFamily, type NativeBuckets } from '../core/model.js';
 import { bucketLowerBound, bucketUpperBound } from '../core/native-histogram.js';
-import { encodeDelimitedFamilies, protobufContentType } from '../core/protobuf-exposition.js';
 import { pushFailureTimeFamily, pushTimeFamily, renderGroups } from '../core/scrape-body.js';
 import { groupFamilies } from '../core/scrape-families.js';
 import { negotiateNameEscaping, negotiateScrapeFormat } from '../core/scrape-negotiation.js';
@@ -284,6 +283,8 @@ export function registerReadRoutes<E extends Env>(app: Hono<E>, options: ReadRou
       }
       // The gateway's own metrics are written once, as text, and read back into families for the encoder.
       const families = [...groupFamilies(groups), ...parseTextExposition(await ownMetrics('text', stats)).families];
+      // Imported on the first protobuf scrape (Prometheus asks for it only with native histograms on).
+      const { encodeDelimitedFamilies, protobufContentType } = await import('../core/protobuf-exposition.js');
       return c.body(encodeDelimitedFamilies(families), 200, { 'content-type': contentType(protobufContentType) });
     }
     const format = scrapeFormat;
