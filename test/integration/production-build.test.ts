@@ -16,6 +16,28 @@ const dist = (entry: string) => join(repoRoot, 'dist', entry);
 /** Only what production sets: no loader options inherited from the test runner. */
 const plainEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
 
+/** Starts dist/pushgateway/node.js on a free loopback port and waits until it is ready. */
+async function startCompiledGateway(name: string, nodeArgs: string[] = []) {
+  const port = await freePort();
+  const gateway = spawnLogged(name, process.execPath, [...nodeArgs, dist('pushgateway/node.js')], dir, {
+    cwd: dir,
+    env: { ...plainEnv, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port) },
+  });
+  try {
+    await waitUntil(
+      async () => {
+        if (gateway.child.exitCode !== null) throw new Error(`gateway exited:\n${gateway.logTail()}`);
+        return (await fetch(`http://127.0.0.1:${port}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'compiled gateway' },
+    );
+  } catch (error) {
+    await gateway.stop('SIGKILL');
+    throw error;
+  }
+  return { gateway, url: `http://127.0.0.1:${port}` };
+}
+
 beforeAll(async () => {
   await execFileAsync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, timeout: 120_000 });
 }, 180_000);
@@ -41,23 +63,12 @@ describe('npm run build', () => {
   }, 300_000);
 
   it('serves the gateway from dist/pushgateway/node.js and exits 0 on SIGTERM', async () => {
-    const port = await freePort();
-    const gateway = spawnLogged('gateway', process.execPath, [dist('pushgateway/node.js')], dir, {
-      cwd: dir,
-      env: { ...plainEnv, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port) },
-    });
+    const { gateway, url } = await startCompiledGateway('gateway');
     const exit = once(gateway.child, 'exit') as Promise<[number | null]>;
     try {
-      await waitUntil(
-        async () => {
-          if (gateway.child.exitCode !== null) throw new Error(`gateway exited:\n${gateway.logTail()}`);
-          return (await fetch(`http://127.0.0.1:${port}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok;
-        },
-        { timeoutMs: 30_000, intervalMs: 100, what: 'compiled gateway' },
-      );
-      const pushed = await fetch(`http://127.0.0.1:${port}/metrics/job/build`, { method: 'PUT', body: 'built_total 1\n' });
+      const pushed = await fetch(`${url}/metrics/job/build`, { method: 'PUT', body: 'built_total 1\n' });
       expect(pushed.status).toBe(200);
-      expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain('built_total{instance="",job="build"} 1');
+      expect(await (await fetch(`${url}/metrics`)).text()).toContain('built_total{instance="",job="build"} 1');
       gateway.child.kill('SIGTERM');
       expect((await exit)[0], gateway.logTail()).toBe(0);
     } finally {
@@ -76,27 +87,16 @@ describe('npm run build', () => {
         return next(specifier, context);
       } });`,
     );
-    const port = await freePort();
-    const gateway = spawnLogged('gateway-imports', process.execPath, ['--import', hook, dist('pushgateway/node.js')], dir, {
-      cwd: dir,
-      env: { ...plainEnv, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port) },
-    });
+    const { gateway, url } = await startCompiledGateway('gateway-imports', ['--import', hook]);
     const imported = () => new Set([...gateway.logTail(10_000).matchAll(/^IMPORTED (\S+)$/gm)].map((match) => match[1]));
     try {
-      await waitUntil(
-        async () => {
-          if (gateway.child.exitCode !== null) throw new Error(`gateway exited:\n${gateway.logTail()}`);
-          return (await fetch(`http://127.0.0.1:${port}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok;
-        },
-        { timeoutMs: 30_000, intervalMs: 100, what: 'compiled gateway' },
-      );
-      expect((await fetch(`http://127.0.0.1:${port}/metrics/job/build`, { method: 'PUT', body: 'built_total 1\n' })).status).toBe(200);
-      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+      expect((await fetch(`${url}/metrics/job/build`, { method: 'PUT', body: 'built_total 1\n' })).status).toBe(200);
+      expect((await fetch(`${url}/metrics`)).status).toBe(200);
       expect(imported()).toContain('hono');
       for (const unused of ['@bufbuild/protobuf', '@bufbuild/protobuf/wire', 'redis', '@upstash/redis'])
         expect(imported()).not.toContain(unused);
 
-      const otlp = await fetch(`http://127.0.0.1:${port}/v1/metrics`, {
+      const otlp = await fetch(`${url}/v1/metrics`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"resourceMetrics":[]}',
