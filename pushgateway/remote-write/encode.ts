@@ -39,21 +39,6 @@ const BIT64 = 1;
 const LENGTH_DELIMITED = 2;
 const TWO_TO_32 = 4_294_967_296;
 
-/** UTF-8 byte length of `text` as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
-function utf8Length(text: string): number {
-  let length = text.length;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code < 0x80) continue;
-    if (code < 0x800) length += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && isLowSurrogate(text.charCodeAt(index + 1))) {
-      length += 2; // two UTF-16 units, four bytes
-      index++;
-    } else length += 2;
-  }
-  return length;
-}
-
 function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
 }
@@ -256,13 +241,13 @@ export class WriteRequestWriter {
     this.bytes[this.position++] = low;
   }
 
+  /** Written like a nested message (length fixed up after): no separate pass to count UTF-8 bytes. */
   private string(field: number, text: string, suffix: string): void {
-    this.tag(field, LENGTH_DELIMITED);
-    const length = utf8Length(text) + utf8Length(suffix);
-    this.varint32(length);
-    this.reserve(length);
+    this.begin(field);
+    this.reserve(3 * (text.length + suffix.length));
     this.utf8(text);
     this.utf8(suffix);
+    this.end();
   }
 
   private utf8(text: string): void {
