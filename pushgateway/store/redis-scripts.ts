@@ -26,11 +26,13 @@
 //                                 the lowest scores are evicted first when there are more than the bound
 //   P..'kev'               STRING Idempotency-Keys evicted before their window ended
 //   P..'k:'..digest        STRING an Idempotency-Key as an earlier layout remembered it (PX 10 minutes): still a replay
-//   P..'ot'                ZSET  operation id -> Unix ms of the push call that wrote with it (+0.5 when it was
-//                                 answered as a replay), so a transport-level retry of the same EVAL (the client
-//                                 library retries network errors) returns the first answer instead of applying the
-//                                 push twice; live for OPERATION_WINDOW_MS, the lowest scores are evicted first
-//                                 when there are more than the bound
+//   P..'ot'                ZSET  operation id -> Unix ms of the call that wrote with it (+0.5 for the one bit of its
+//                                 answer a script needs: a replay, a delete that removed nothing), so a
+//                                 transport-level retry of the same EVAL (the client library retries network
+//                                 errors) returns the first answer instead of writing twice. Every script that
+//                                 writes more than an idempotent function of its arguments carries one (push,
+//                                 record failure, group retry, delete); live for OPERATION_WINDOW_MS, the lowest
+//                                 scores are evicted first when there are more than the bound
 //   P..'oev'               STRING operation ids evicted before their window ended
 //
 // Values are added with Lua doubles and written with %.17g, which round-trips every double, so Redis and
@@ -196,20 +198,18 @@ local function forget_expired(set, now, window)
   if expired > 0 then redis.call('ZREMRANGEBYRANK', P .. set, 0, expired - 1) end
 end
 
--- The answer an earlier run of this push call gave, if it wrote anything; nil when this is the first run. Only
--- answers that changed the store are remembered: a refused call that runs again decides afresh, which is right,
--- since its first answer never reached the process.
-local function earlier_answer(op)
+-- Whether an earlier run of this call (its operation id) wrote anything: nil when this is the first run, else the
+-- bit of its answer it was remembered with. Only runs that changed the store are remembered: a refused call that
+-- runs again decides afresh, which is right, since its first answer never reached the process.
+local function earlier_run(op)
   local score = redis.call('ZSCORE', P .. 'ot', op)
   if not score then return nil end
-  return tonumber(score) % 1 == 0 and {'applied'} or {'replayed'}
+  return tonumber(score) % 1 ~= 0
 end
 
--- The fraction of the score tells a replay from an applied push, so every remembered call costs the same bytes.
-local function remember_answer(op, now, answer, max_ops)
-  local at = math.floor(now) + (answer[1] == 'replayed' and 0.5 or 0)
-  add_bounded('ot', op, at, now, OPERATION_WINDOW_MS, max_ops, 'oev')
-  return answer
+-- The bit rides in the score's fraction, so every remembered call costs the same bytes.
+local function remember_run(op, now, bit, max_ops)
+  add_bounded('ot', op, math.floor(now) + (bit and 0.5 or 0), now, OPERATION_WINDOW_MS, max_ops, 'oev')
 end
 
 -- Groups whose last push is older than the TTL, oldest first, by score: never a scan of all groups.
@@ -251,9 +251,12 @@ export const pushScript = /* lua */ `${helpers}
 local now, ttl, mode, gk, labels = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 local idem, op, max_series = ARGV[7], ARGV[8], tonumber(ARGV[9])
 
-local earlier = earlier_answer(op)
-if earlier then return earlier end
-local function finish(answer) return remember_answer(op, now, answer, tonumber(ARGV[16])) end
+local earlier = earlier_run(op)
+if earlier ~= nil then return earlier and {'replayed'} or {'applied'} end
+local function finish(answer)
+  remember_run(op, now, answer[1] == 'replayed', tonumber(ARGV[16]))
+  return answer
+end
 
 sweep(now, ttl)
 if idem ~= '' and key_seen(idem, now) then
@@ -363,6 +366,8 @@ if mode == 'aggregate' then
           if (current or '') ~= s[3] then return {'conflict'} end
         elseif current then
           -- A fifth '|' part holds native buckets, which are never added here (redis.ts merges native deltas itself).
+          -- A refusal here is not remembered (its message is not kept): run again, it writes this call's failure
+          -- time again, the same value.
           if select(2, string.gsub(current, '|', '')) > 3 then
             touch_group('fail')
             return {'invalid', 'histogram ' .. fam[1] .. '{' .. s[1] .. '} is pushed as a classic histogram but is stored as a native one'}
@@ -513,16 +518,21 @@ return finish({'applied'})
 `;
 
 /**
- * ARGV: prefix, gk, labelsJson, now, scopedIdempotencyKey|'', maxStoredBytes. A push the process refused: if its
- * key was already applied, it is a replay ({'replayed'}, as the memory store answers — the key is checked before
- * validation); otherwise the refusal is recorded on its group, creating it as the official gateway does — unless
- * the store is full (refused pushes to ever new groupings would grow it without bound).
+ * ARGV: prefix, gk, labelsJson, now, scopedIdempotencyKey|'', maxStoredBytes, opId, maxOperationIds. A push the
+ * process refused: if its key was already applied, it is a replay ({'replayed'}, as the memory store answers — the
+ * key is checked before validation); otherwise the refusal is recorded on its group, creating it as the official
+ * gateway does — unless the store is full (refused pushes to ever new groupings would grow it without bound).
+ * Under the operation id: run again, a replay would be counted twice and a failure time moved back or a deleted
+ * group brought back.
  */
 export const recordFailureScript = /* lua */ `${helpers}
-local gk = ARGV[2]
+local gk, now, op = ARGV[2], tonumber(ARGV[4]), ARGV[7]
+local earlier = earlier_run(op)
+if earlier ~= nil then return earlier and 'replayed' or 'invalid' end
 ensure_bytes()
-if ARGV[5] ~= '' and key_seen(ARGV[5], tonumber(ARGV[4])) then
+if ARGV[5] ~= '' and key_seen(ARGV[5], now) then
   count_replay(gk)
+  remember_run(op, now, true, tonumber(ARGV[8]))
   return 'replayed'
 end
 local max_bytes = tonumber(ARGV[6])
@@ -531,17 +541,24 @@ if new_group and max_bytes > 0 and tonumber(redis.call('GET', P .. 'bytes') or '
 local gkey = P .. 'g:' .. gk
 redis.call('HSETNX', gkey, 'push', '0')
 redis.call('HSET', gkey, 'labels', ARGV[3], 'fail', ARGV[4])
-add_bytes(redis.call('ZADD', P .. 'groups', tonumber(ARGV[4]), gk) * #gk)
+add_bytes(redis.call('ZADD', P .. 'groups', now, gk) * #gk)
+remember_run(op, now, false, tonumber(ARGV[8]))
 return 'invalid'
 `;
 
-/** ARGV: prefix, gk. An OTLP export to the group whose delta windows were applied before (a retry). */
+/**
+ * ARGV: prefix, gk, now, opId, maxOperationIds. An OTLP export to the group whose delta windows were applied before
+ * (a retry): counted once per call, under the operation id.
+ */
 export const groupRetryScript = /* lua */ `${helpers}
+local now, op = tonumber(ARGV[3]), ARGV[4]
+if earlier_run(op) ~= nil then return 1 end
 count_group_retry(ARGV[2])
+remember_run(op, now, false, tonumber(ARGV[5]))
 return 1
 `;
 
-/** ARGV: prefix, now, ttlMs, streamsJson. The last applied window of each OTLP stream ('' when none). */
+/** ARGV: prefix, now, ttlMs, streamsJson. The last applied window of each OTLP stream ('' when none). Reads only. */
 export const readWindowsScript = /* lua */ `${helpers}
 local now, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
 local out = {}
@@ -551,7 +568,7 @@ return out
 
 /**
  * ARGV: prefix, gk, familyNamesJson, seriesKeysJson. The facts validation needs, in one round trip:
- * {types, othersHold, ownTypes, owners}, each aligned with its input list ('' / '0' when absent).
+ * {types, othersHold, ownTypes, owners}, each aligned with its input list ('' / '0' when absent). Reads only.
  */
 export const factsScript = /* lua */ `${helpers}
 local gk = ARGV[2]
@@ -562,7 +579,7 @@ for i = 1, #series do owners[i] = owners[i] or '' end
 return {types, others, own, owners}
 `;
 
-/** ARGV: prefix, gk, [[fam, text], …]. Returns the stored value of each series, '' where there is none. */
+/** ARGV: prefix, gk, [[fam, text], …]. Returns the stored value of each series, '' where there is none. Reads only. */
 export const readValuesScript = /* lua */ `${helpers}
 local gk = ARGV[2]
 local out = {}
@@ -573,6 +590,8 @@ return out
 /**
  * ARGV: prefix, now, ttlMs. Sweeps expired groups, then returns every group:
  * {gk, labels, push, fail, {{fam, meta, {text, value, …}}, …}, mode, retries}.
+ * No operation id: it writes only the sweep, which removes what is past its window at now; run again, it is one
+ * more read at that clock, as any replica may make.
  */
 export const readGroupsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
@@ -592,6 +611,7 @@ return out
 /**
  * ARGV: prefix, now, ttlMs.
  * {groups, series, deduplicated, storedBytes, otlpStreamsEvicted, idempotencyKeysEvicted, operationIdsEvicted}.
+ * No operation id: the sweep and reads of readGroupsScript.
  */
 export const statsScript = /* lua */ `${helpers}
 sweep(tonumber(ARGV[2]), tonumber(ARGV[3]))
@@ -600,11 +620,23 @@ return {redis.call('ZCARD', P .. 'groups'), redis.call('HLEN', P .. 'o'), redis.
   redis.call('GET', P .. 'oev') or '0'}
 `;
 
-/** ARGV: prefix, gk ('' = every group). Number of groups removed. */
+/**
+ * ARGV: prefix, gk ('' = every group), now, opId, maxOperationIds. 1 if it removed a group, else 0. Under the
+ * operation id even when it removed nothing: run again, it would delete what pushes stored since.
+ */
 export const deleteScript = /* lua */ `${helpers}
+local now, op = tonumber(ARGV[3]), ARGV[4]
+local earlier = earlier_run(op)
+if earlier ~= nil then return earlier and 0 or 1 end
 ensure_bytes()
-if ARGV[2] ~= '' then return delete_group(ARGV[2]) end
-local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
-for i = 1, #gks do delete_group(gks[i]) end
-return #gks
+local removed = 0
+if ARGV[2] ~= '' then
+  removed = delete_group(ARGV[2])
+else
+  local gks = redis.call('ZRANGE', P .. 'groups', 0, -1)
+  for i = 1, #gks do delete_group(gks[i]) end
+  removed = #gks
+end
+remember_run(op, now, removed == 0, tonumber(ARGV[5]))
+return removed > 0 and 1 or 0
 `;

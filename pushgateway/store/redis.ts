@@ -23,7 +23,8 @@
 // steady stream of pushes costs one round trip each: stale facts are caught by step 4 like any change, and
 // a refusal is only ever given on freshly read facts. Each push call carries an operation id remembered for two
 // minutes in a sorted set bounded by GATEWAY_MAX_OPERATION_ID_BYTES, so a transport-level retry of the same script
-// (the client library retries network errors) returns the first answer instead of applying the push twice.
+// (the client library retries network errors) returns the first answer instead of applying the push twice; so do
+// the calls that record a refusal, count an OTLP retry and delete (redis-scripts.ts says why the others need none).
 import { aggregateFamilies, type CombineOverride, checkDeltaPush, type KeyedFamily } from '../core/aggregate.js';
 import { DEFAULT_MAX_OTLP_STREAM_BYTES, type DeltaWindow, judgeWindow } from '../core/delta-windows.js';
 import { formatGoFloat, parseGoFloat } from '../core/float.js';
@@ -341,7 +342,13 @@ export class RedisStore implements GatewayStore {
     for (const group of push.groups) {
       const { replayed, overlapping, kept, result } = await this.applyOtlpGroup(group, push.nowMs);
       outcome.replayed += replayed;
-      if (replayed > 0) await this.run('counting a retry', groupRetryScript, [groupKey(group.grouping)]);
+      if (replayed > 0)
+        await this.run('counting a retry', groupRetryScript, [
+          groupKey(group.grouping),
+          String(push.nowMs),
+          this.newOperationId(),
+          String(this.maxOperationIds),
+        ]);
       outcome.overlapping += overlapping.length;
       for (const name of overlapping)
         note(`metric ${name}: a delta point's window overlaps or precedes the one already applied for its stream`);
@@ -641,17 +648,28 @@ export class RedisStore implements GatewayStore {
       String(push.nowMs),
       idempotency,
       String(this.maxStoredBytes),
+      this.newOperationId(),
+      String(this.maxOperationIds),
     ]);
     return result === 'replayed' ? { status: 'replayed' } : { status: 'invalid', message };
   }
 
-  async deleteGroup(grouping: Labels, _nowMs: number): Promise<boolean> {
-    const removed = await this.run<number>('delete', deleteScript, [groupKey(grouping)]);
-    return Number(removed) > 0;
+  async deleteGroup(grouping: Labels, nowMs: number): Promise<boolean> {
+    return Number(await this.delete(groupKey(grouping), nowMs)) > 0;
   }
 
   async wipe(): Promise<void> {
-    await this.run('wipe', deleteScript, ['']);
+    // The interface gives wipe no clock: the wall clock only dates its operation id for the window.
+    await this.delete('', Date.now());
+  }
+
+  private async delete(key: string, nowMs: number): Promise<number> {
+    return await this.run<number>(key === '' ? 'wipe' : 'delete', deleteScript, [
+      key,
+      String(nowMs),
+      this.newOperationId(),
+      String(this.maxOperationIds),
+    ]);
   }
 
   async groups(nowMs: number): Promise<Group[]> {

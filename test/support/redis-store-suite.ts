@@ -21,7 +21,7 @@ import {
   StoreUnavailableError,
 } from '../../pushgateway/store/redis.js';
 import type { RedisCommands } from '../../pushgateway/store/redis-commands.js';
-import { pushScript } from '../../pushgateway/store/redis-scripts.js';
+import { deleteScript, groupRetryScript, pushScript, recordFailureScript } from '../../pushgateway/store/redis-scripts.js';
 import type { OtlpPoint, PushRequest } from '../../pushgateway/store/types.js';
 import { appTarget, describeFuzzContract } from './fuzz-contract.js';
 import { CONTRACT_MAX_BODY_BYTES, describeAggregationContract } from './gateway-contract.js';
@@ -53,6 +53,26 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
   afterAll(async () => {
     await Promise.all(opened.map((commands) => commands.close()));
   });
+
+  type ScriptCall = Parameters<RedisCommands['evalScript']>;
+  /**
+   * A new connection that records every script call the store makes, and resends one through the same connection
+   * as a client library does when the answer to a call that Redis ran was lost.
+   */
+  const recordingConnection = () => {
+    const inner = connect();
+    const calls: ScriptCall[] = [];
+    const commands: RedisCommands = {
+      description: inner.description,
+      close: () => inner.close(),
+      evalScript: (script, keys, args) => {
+        calls.push([script, keys, args]);
+        return inner.evalScript(script, keys, args);
+      },
+    };
+    const callsOf = (script: string) => calls.filter(([called]) => called === script);
+    return { commands, inner, callsOf, resend: (call: ScriptCall) => inner.evalScript(...call) };
+  };
 
   // Every store of one test shares a connection, except where replicas are meant (own connections).
   const store = ({ own, ...options }: { groupTtlMs?: number; maxSeries?: number; maxStoredBytes?: number; own?: boolean } = {}) =>
@@ -208,18 +228,7 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
     it('bounds the remembered operation ids by GATEWAY_MAX_OPERATION_ID_BYTES: a resent call inside it gets the first answer, older ones are evicted and counted', async () => {
       const bound = 150;
       const config = { ...defaultGatewayConfig, maxOperationIdBytes: bound * REDIS_OPERATION_ID_BYTES };
-      // The transport the store sees; the test resends a recorded push call through the same connection, as a client
-      // library does when the answer to a call that Redis ran was lost.
-      const inner = connect();
-      const pushCalls: Parameters<RedisCommands['evalScript']>[] = [];
-      const recording: RedisCommands = {
-        description: inner.description,
-        close: () => inner.close(),
-        evalScript: (script, keys, args) => {
-          if (script === pushScript) pushCalls.push([script, keys, args]);
-          return inner.evalScript(script, keys, args);
-        },
-      };
+      const { commands: recording, inner, callsOf, resend } = recordingConnection();
       let nowMs = 1_000;
       const app = createGatewayApp({
         store: new RedisStore({ commands: recording, keyPrefix: prefix, ...redisStoreOptions(config) }),
@@ -234,9 +243,8 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
           body: '# TYPE ops_total counter\nops_total 1\n',
         });
         expect(response.status).toBe(200);
-        return pushCalls.at(-1)!;
+        return callsOf(pushScript).at(-1)!;
       };
-      const resend = (call: Parameters<RedisCommands['evalScript']>) => inner.evalScript(...call);
       const metric = async (name: string) =>
         Number(new RegExp(`\n${name}(?:\\{[^}]*\\})? (\\S+)\n`).exec(await (await app.request('/metrics')).text())?.[1]);
 
@@ -262,7 +270,7 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       expect(stringKeys).toBe(0);
       // The documented cost of the bound: a call resent after its id was evicted is applied again (a later call than
       // the first, whose facts would conflict by now).
-      expect(await resend(pushCalls[3]!)).toEqual(['applied']);
+      expect(await resend(callsOf(pushScript)[3]!)).toEqual(['applied']);
       expect(await metric('ops_total')).toBe(bound - 1 + past + 1);
     });
 
@@ -541,6 +549,49 @@ export function describeRedisStore(name: string, transport: () => RedisTransport
       expect(await otlp([deltaPoint('c', 1, 0, 10)], 11_999)).toMatchObject({ replayed: 1 });
       await otlp([deltaPoint('a', 1, 10, 20)], 11_000);
       expect(await otlp([deltaPoint('c', 1, 0, 10)], 12_000)).toMatchObject({ applied: 1 });
+    });
+
+    it('answers a resent refusal, OTLP retry count, delete or wipe as its first run: counted once, nothing removed again', async () => {
+      const { commands, callsOf, resend } = recordingConnection();
+      const s = new RedisStore({ commands, keyPrefix: prefix });
+      const last = (script: string) => callsOf(script).at(-1)!;
+      const jobs = async () => (await s.groups(1_000)).map((g) => g.labels.job).sort();
+
+      // A refused push whose Idempotency-Key was applied: one replay, on the store and on its group.
+      await s.apply(push([counter('c_total', 1)], { idempotencyKey: 'k', nowMs: 800 }));
+      expect(await s.apply(push([counter('c_total', -1)], { idempotencyKey: 'k', nowMs: 850 }))).toEqual({ status: 'replayed' });
+      expect(await resend(last(recordFailureScript))).toBe('replayed');
+      expect((await s.stats(1_000)).deduplicatedPushes).toBe(1);
+      expect((await s.groups(1_000))[0]!.deduplicatedRetries).toBe(1);
+      // A refusal resent after a later one keeps the later failure time.
+      expect((await s.apply(push([counter('c_total', -1)], { nowMs: 900 }))).status).toBe('invalid');
+      const refusedAt900 = last(recordFailureScript);
+      expect((await s.apply(push([counter('c_total', -1)], { nowMs: 950 }))).status).toBe('invalid');
+      expect(await resend(refusedAt900)).toBe('invalid');
+      expect((await s.groups(1_000))[0]!.lastFailureMs).toBe(950);
+
+      // An OTLP export whose window was applied: one retry on its group.
+      const otlp = () => s.applyOtlp({ groups: [{ grouping: { job: 'otel' }, points: [deltaPoint('a', 1, 0, 10)] }], nowMs: 1_000 });
+      await otlp();
+      expect(await otlp()).toMatchObject({ applied: 0, replayed: 1 });
+      expect(await resend(last(groupRetryScript))).toBe(1);
+      expect((await s.groups(1_000)).find((g) => g.labels.job === 'otel')!.deduplicatedRetries).toBe(1);
+
+      // A delete (one that removed a group, and one that found none) and a wipe resent after pushes stored the group again.
+      const pushTo = (job: string) => s.apply(push([counter('c_total', 1)], { grouping: { job } }));
+      await pushTo('gone');
+      expect(await s.deleteGroup({ job: 'gone' }, 1_000)).toBe(true);
+      const removedOne = last(deleteScript);
+      expect(await s.deleteGroup({ job: 'absent' }, 1_000)).toBe(false);
+      const removedNone = last(deleteScript);
+      await pushTo('gone');
+      await pushTo('absent');
+      expect([await resend(removedOne), await resend(removedNone)]).toEqual([1, 0]);
+      expect(await jobs()).toEqual(['absent', 'api', 'gone', 'otel']);
+      await s.wipe();
+      await pushTo('after');
+      expect(await resend(last(deleteScript))).toBe(1);
+      expect(await jobs()).toEqual(['after']);
     });
 
     it('answers StoreUnavailableError when Redis cannot be reached', async () => {
