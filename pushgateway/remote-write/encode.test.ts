@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeRequestBody, decodeWriteRequest } from '../../test/support/remote-write-decode.js';
 import { parseTextExposition } from '../core/text-parser.js';
 import { MemoryStore } from '../store/memory.js';
-import { encodeRequestBody, encodeWriteRequest, type RemoteSample } from './encode.js';
-import { forEachBatch, samplesOfGroups } from './series.js';
+import { encodeRequestBody, encodeWriteRequest } from './encode.js';
+import { encodeSnapshot, samplesOfGroups } from './series.js';
 
 describe('WriteRequest encoding', () => {
   it('writes TimeSeries(labels, samples) that an independent reader decodes to the same values', () => {
@@ -143,16 +143,35 @@ describe('samples of the stored groups', () => {
     );
   });
 
-  it('hands out the same samples in order in batches of at most the given size, the last one partial', async () => {
+  it('sends the same bytes in order in batches of at most the given size, the last one partial', async () => {
     const store = await storeWith([
       { grouping: { job: 'a' }, body: '# TYPE lat histogram\nlat_bucket{le="1"} 1\nlat_bucket{le="+Inf"} 2\nlat_sum 1\nlat_count 2\n' },
       { grouping: { job: 'b' }, body: '# TYPE g gauge\ng{x="1"} 1\ng{x="2"} 2\n' },
     ]);
     const groups = await store.groups(6_000);
-    const batches: RemoteSample[][] = [];
-    forEachBatch(groups, 6_000, 3, (batch) => batches.push(batch));
-    expect(batches.map((batch) => batch.length)).toEqual([3, 3, 3, 1]);
-    expect(batches.flat()).toEqual(samplesOfGroups(groups, 6_000));
+    const batches: Array<{ body: Uint8Array; samples: number }> = [];
+    encodeSnapshot(groups, 6_000, 3, (body, samples) => batches.push({ body, samples }));
+    expect(batches.map((batch) => batch.samples)).toEqual([3, 3, 3, 1]);
+    const samples = samplesOfGroups(groups, 6_000);
+    expect(batches.map((batch) => [...batch.body])).toEqual(
+      [0, 3, 6, 9].map((start) => [...encodeRequestBody(samples.slice(start, start + 3))]),
+    );
+  });
+
+  it('writes labels straight from the store as the sorted sample objects say: __name__ and le/quantile merged in place, long and non-ASCII values', async () => {
+    const long = 'é'.repeat(200); // a label message and a TimeSeries longer than 127 bytes
+    const store = new MemoryStore();
+    const parsed = parseTextExposition(
+      `# TYPE h histogram\nh_bucket{A="1",_a="2",m="${long}",le="0.25"} 1\nh_bucket{A="1",_a="2",m="${long}",le="+Inf"} 2\nh_sum{A="1",_a="2",m="${long}"} 1\nh_count{A="1",_a="2",m="${long}"} 2\n# TYPE s summary\ns{quantile="0.5",r="x",empty=""} 1\ns_sum{r="x",empty=""} 2\ns_count{r="x",empty=""} 3\n# TYPE up gauge\nup 1\n`,
+    );
+    const grouping = { job: 'j', Zone: 'ü𝄞' };
+    expect(await store.apply({ mode: 'replace', grouping, families: parsed.families, nowMs: 5_000 })).toEqual({ status: 'applied' });
+    const groups = await store.groups(6_000);
+    const bodies: Uint8Array[] = [];
+    encodeSnapshot(groups, 6_000, 1_000, (body) => bodies.push(body));
+    const samples = samplesOfGroups(groups, 6_000);
+    expect(samples.length).toBeGreaterThan(8);
+    expect(bodies.map((body) => [...body])).toEqual([[...encodeRequestBody(samples)]]);
   });
 
   it('sorts labels by name in byte order, as the spec requires', async () => {
@@ -196,7 +215,11 @@ describe('native histograms in remote write', () => {
       { name: 'lat', help: undefined, type: 'histogram' as const, metrics: [{ labels: {}, buckets: [], sum: 2.5, count: 16, native }] },
     ];
     expect(await store.apply({ mode: 'replace', grouping: { job: 'n' }, families, nowMs: 1_000 })).toEqual({ status: 'applied' });
-    const samples = samplesOfGroups(await store.groups(2_000), 2_000).filter((s) => s.labels[0]![1] === 'lat');
+    const groups = await store.groups(2_000);
+    const bodies: Uint8Array[] = [];
+    encodeSnapshot(groups, 2_000, 100, (body) => bodies.push(body));
+    expect(bodies.map((body) => [...body])).toEqual([[...encodeRequestBody(samplesOfGroups(groups, 2_000))]]);
+    const samples = samplesOfGroups(groups, 2_000).filter((s) => s.labels[0]![1] === 'lat');
     const [series] = decodeWriteRequest(encodeWriteRequest(samples));
     expect(series!.labels).toEqual([
       ['__name__', 'lat'],

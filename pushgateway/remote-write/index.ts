@@ -9,10 +9,9 @@ import { formatGoFloat } from '../core/float.js';
 import type { GatewayStore } from '../store/types.js';
 import type { RemoteWriteConfig } from './config.js';
 import { type Batch, Destination, type Snapshot } from './destination.js';
-import { encodeRequestBody } from './encode.js';
 import type { RemoteWriteLease } from './lease.js';
 import { renderRemoteWriteMetrics } from './metrics.js';
-import { forEachBatch } from './series.js';
+import { encodeSnapshot } from './series.js';
 
 export type { RemoteWriteConfig } from './config.js';
 export { MemoryLease, RedisLease, type RemoteWriteLease } from './lease.js';
@@ -103,9 +102,9 @@ export function createRemoteWriter(options: RemoteWriteOptions): RemoteWriter {
     const nowMs = clock();
     const batches: Batch[] = [];
     let samples = 0;
-    forEachBatch(await store.groups(nowMs), nowMs, config.maxSamplesPerSend, (part) => {
-      batches.push({ body: encodeRequestBody(part), samples: part.length });
-      samples += part.length;
+    encodeSnapshot(await store.groups(nowMs), nowMs, config.maxSamplesPerSend, (body, count) => {
+      batches.push({ body, samples: count });
+      samples += count;
     });
     highestTimestampSeconds = nowMs / 1000;
     return { timestampMs: nowMs, batches, bytes: batches.reduce((sum, batch) => sum + batch.body.byteLength, 0), samples };
